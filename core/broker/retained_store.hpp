@@ -1,0 +1,33 @@
+// Retained messages by topic, matched against subscription filters (wildcards included).
+#pragma once
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "broker/message.hpp"
+
+namespace roost {
+
+class RetainedStore {
+public:
+    RetainedStore();
+    ~RetainedStore();
+    RetainedStore(const RetainedStore&) = delete;
+    RetainedStore& operator=(const RetainedStore&) = delete;
+
+    // Stores `message` as the retained message of its topic; an empty payload clears the topic.
+    void set(MessagePtr message);
+
+    // Appends to `out` the retained messages whose topics match `filter` (not a $share filter),
+    // skipping expired ones (which it also drops). '$' topics follow the rule of spec 4.7.2.
+    void match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out);
+
+    size_t size() const { return _count; }
+
+private:
+    struct Node;
+    std::unique_ptr<Node> _root;
+    size_t _count = 0;
+};
+
+}  // namespace roost

@@ -1,0 +1,80 @@
+// The broker's configuration as typed values. Every field has the default that `roost` with no
+// config file runs with; config.cpp fills it from roost.toml and the command line.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace roost {
+
+enum class LogLevel { Error, Warning, Info, Debug };
+
+// What happens when a session's offline queue is full.
+enum class QueueFullPolicy {
+    DropNewest,  // the new message is not queued (the default: what was queued first stays)
+    DropOldest,  // the oldest queued message is dropped to make room
+};
+
+struct ListenerConfig {
+    std::string bind = "0.0.0.0";
+    uint16_t port = 1883;
+    std::string source;  // "file:line" of the [[listener]] table, or "command line"
+};
+
+struct LimitsConfig {
+    uint32_t max_packet_size = 268435460;  // bytes, both directions; the MQTT maximum by default
+    uint32_t max_connections = 0;          // 0 = unlimited
+    uint16_t max_inflight = 32;            // per client, each direction (MQTT 5 Receive Maximum)
+    uint32_t max_queued_messages = 1000;   // per offline or slow session
+    QueueFullPolicy queue_full_policy = QueueFullPolicy::DropNewest;
+    uint16_t max_client_id_length = 256;
+    uint16_t max_keep_alive = 65535;         // seconds; longer requests are cut (Server Keep Alive)
+    uint16_t topic_alias_maximum = 16;       // aliases a client may use towards the broker
+    uint32_t max_session_expiry = UINT32_MAX;  // seconds; longer requests are cut
+    uint32_t max_message_expiry = 0;           // 0 = no limit
+    uint32_t max_subscriptions_per_client = 0;  // 0 = unlimited
+};
+
+struct BrokerConfig {
+    bool allow_anonymous = true;
+    bool retain_available = true;
+    bool wildcard_subscriptions = true;
+    bool shared_subscriptions = true;
+    bool subscription_identifiers = true;
+    uint8_t maximum_qos = 2;
+    uint32_t sys_interval = 10;  // seconds between $SYS updates; 0 = off
+    unsigned workers = 1;        // event-loop threads
+};
+
+struct LogConfig {
+    LogLevel level = LogLevel::Info;
+    std::string file;  // empty = stderr
+};
+
+struct Config {
+    std::string source_file;  // empty when no file was read
+    BrokerConfig broker;
+    LimitsConfig limits;
+    LogConfig log;
+    std::vector<ListenerConfig> listeners;  // never empty after load: 0.0.0.0:1883 by default
+};
+
+// A configuration error, with "file:line: " already in the message when known.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses roost.toml. Unknown keys, wrong types and out-of-range values throw ConfigError
+// naming file:line and the key. Listeners default to 0.0.0.0:1883 when the file has none.
+Config load_config_file(const std::string& path);
+
+// Parses TOML text (for tests); `name` stands in for the file name in messages.
+Config parse_config(std::string_view toml_text, const std::string& name);
+
+// Parses "ADDR:PORT", "[v6]:PORT" or a bare port into a listener; throws ConfigError.
+ListenerConfig parse_listen_address(const std::string& text);
+
+}  // namespace roost

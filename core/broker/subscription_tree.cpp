@@ -1,0 +1,243 @@
+#include "broker/subscription_tree.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "mqtt/topic.hpp"
+
+namespace roost {
+
+namespace {
+
+// Lets the child maps be searched with a string_view, so matching a topic allocates no strings.
+struct LevelHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view level) const { return std::hash<std::string_view>{}(level); }
+};
+
+// The levels of a filter, split on '/'. "a//b" has three levels, the middle one empty.
+std::vector<std::string_view> split_levels(std::string_view filter) {
+    std::vector<std::string_view> levels;
+    size_t start = 0;
+    while (true) {
+        size_t slash = filter.find('/', start);
+        if (slash == std::string_view::npos) {
+            levels.push_back(filter.substr(start));
+            return levels;
+        }
+        levels.push_back(filter.substr(start, slash - start));
+        start = slash + 1;
+    }
+}
+
+}  // namespace
+
+struct SubscriptionTree::Node {
+    struct Subscription {
+        mqtt::SubscriptionOptions options;
+        uint32_t subscription_id = 0;
+    };
+    struct Member {
+        SessionKey session = 0;
+        Subscription subscription;
+    };
+    struct SharedGroup {
+        std::vector<Member> members;  // in subscription order, which is the round-robin order
+        // Index of the member to try first. `match` is const but a delivery advances the turn.
+        mutable size_t next = 0;
+    };
+
+    // Wildcard levels get their own slots: every match looks at them, so no hashing.
+    std::unordered_map<std::string, std::unique_ptr<Node>, LevelHash, std::equal_to<>> children;
+    std::unique_ptr<Node> plus;
+    std::unique_ptr<Node> hash;
+    std::unordered_map<SessionKey, Subscription> subscribers;
+    std::unordered_map<std::string, SharedGroup, LevelHash, std::equal_to<>> groups;
+
+    bool empty() const { return children.empty() && !plus && !hash && subscribers.empty() && groups.empty(); }
+
+    // The slot holding the child for `level` (which may be a wildcard); null when `create` is false
+    // and the map has no entry for it.
+    std::unique_ptr<Node>* slot(std::string_view level, bool create) {
+        if (level == "+") return &plus;
+        if (level == "#") return &hash;
+        auto it = children.find(level);
+        if (it != children.end()) return &it->second;
+        if (!create) return nullptr;
+        return &children.emplace(std::string(level), nullptr).first->second;
+    }
+
+    const Node* child(std::string_view level) const {
+        auto it = children.find(level);
+        return it == children.end() ? nullptr : it->second.get();
+    }
+
+    void collect(std::vector<SubscriberMatch>& out, const std::function<bool(SessionKey)>& available) const {
+        for (const auto& [session, sub] : subscribers) {
+            out.push_back({session, sub.options, sub.subscription_id, false});
+        }
+        for (const auto& [name, group] : groups) {
+            const Member& chosen = choose(group, available);
+            out.push_back(
+                {chosen.session, chosen.subscription.options, chosen.subscription.subscription_id, true});
+        }
+    }
+
+    // Round robin over the members `available` accepts; when it accepts none, the member whose turn
+    // it is gets the message anyway (queued in its session), so a group never drops a message.
+    static const Member& choose(const SharedGroup& group, const std::function<bool(SessionKey)>& available) {
+        size_t n = group.members.size();
+        size_t pick = group.next % n;
+        for (size_t i = 0; i < n && available; ++i) {
+            size_t candidate = (group.next + i) % n;
+            if (available(group.members[candidate].session)) {
+                pick = candidate;
+                break;
+            }
+        }
+        group.next = (pick + 1) % n;
+        return group.members[pick];
+    }
+};
+
+SubscriptionTree::SubscriptionTree() : _root(std::make_unique<Node>()) {}
+
+// Tears the trie down with an explicit stack: a filter of thousands of empty levels ("/////...")
+// would otherwise recurse once per level in the node destructors.
+SubscriptionTree::~SubscriptionTree() {
+    std::vector<std::unique_ptr<Node>> pending;
+    pending.push_back(std::move(_root));
+    while (!pending.empty()) {
+        std::unique_ptr<Node> node = std::move(pending.back());
+        pending.pop_back();
+        for (auto& [level, child] : node->children)
+            pending.push_back(std::move(child));
+        if (node->plus) pending.push_back(std::move(node->plus));
+        if (node->hash) pending.push_back(std::move(node->hash));
+    }
+}
+
+bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,
+                                 const mqtt::SubscriptionOptions& options, uint32_t subscription_id) {
+    std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(filter);
+    if (shared) filter = shared->filter;
+
+    Node* node = _root.get();
+    for (std::string_view level : split_levels(filter)) {
+        std::unique_ptr<Node>& next = *node->slot(level, true);
+        if (!next) next = std::make_unique<Node>();
+        node = next.get();
+    }
+
+    Node::Subscription sub{options, subscription_id};
+    if (!shared) {
+        bool inserted = node->subscribers.insert_or_assign(session, sub).second;
+        if (inserted) ++_count;
+        return inserted;
+    }
+
+    auto group = node->groups.find(shared->group);
+    if (group == node->groups.end())
+        group = node->groups.emplace(std::string(shared->group), Node::SharedGroup{}).first;
+    auto& members = group->second.members;
+    auto it = std::find_if(members.begin(), members.end(),
+                           [&](const Node::Member& m) { return m.session == session; });
+    if (it != members.end()) {
+        it->subscription = sub;  // keeps its place in the round robin
+        return false;
+    }
+    members.push_back({session, sub});
+    ++_count;
+    return true;
+}
+
+bool SubscriptionTree::unsubscribe(SessionKey session, std::string_view filter) {
+    std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(filter);
+    if (shared) filter = shared->filter;
+
+    // Remember the path so that nodes left empty can be pruned bottom-up afterwards.
+    std::vector<std::string_view> levels = split_levels(filter);
+    std::vector<Node*> path{_root.get()};
+    for (std::string_view level : levels) {
+        std::unique_ptr<Node>* next = path.back()->slot(level, false);
+        if (!next || !*next) return false;
+        path.push_back(next->get());
+    }
+
+    Node* node = path.back();
+    if (!shared) {
+        if (node->subscribers.erase(session) == 0) return false;
+    } else {
+        auto group = node->groups.find(shared->group);
+        if (group == node->groups.end()) return false;
+        auto& members = group->second.members;
+        auto it = std::find_if(members.begin(), members.end(),
+                               [&](const Node::Member& m) { return m.session == session; });
+        if (it == members.end()) return false;
+        // Keep the turn with the member that had it: removing one before it shifts it down.
+        size_t index = static_cast<size_t>(it - members.begin());
+        size_t& next = group->second.next;
+        if (index < next) --next;
+        members.erase(it);
+        if (members.empty()) {
+            node->groups.erase(group);
+        } else {
+            next %= members.size();
+        }
+    }
+    --_count;
+
+    for (size_t depth = levels.size(); depth > 0 && path[depth]->empty(); --depth) {
+        Node* parent = path[depth - 1];
+        std::string_view level = levels[depth - 1];
+        if (level == "+") {
+            parent->plus.reset();
+        } else if (level == "#") {
+            parent->hash.reset();
+        } else {
+            parent->children.erase(parent->children.find(level));
+        }
+    }
+    return true;
+}
+
+void SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch>& out,
+                             const std::function<bool(SessionKey)>& available) const {
+    // Spec 4.7.2: a wildcard in the first level of a filter does not match a '$' topic.
+    const bool dollar = !topic.empty() && topic[0] == '$';
+
+    // Depth-first over the branches the topic can reach, with an explicit stack (no recursion
+    // depth tied to the number of levels). `start` is where the node's next topic level begins;
+    // npos when the topic has no levels left.
+    struct Step {
+        const Node* node;
+        size_t start;
+    };
+    std::vector<Step> stack{{_root.get(), 0}};
+    while (!stack.empty()) {
+        auto [node, start] = stack.back();
+        stack.pop_back();
+
+        if (start == std::string_view::npos) {
+            node->collect(out, available);
+            // "a/#" matches "a" as well (spec 4.7.1.2).
+            if (node->hash) node->hash->collect(out, available);
+            continue;
+        }
+
+        const bool first = start == 0;
+        size_t slash = topic.find('/', start);
+        std::string_view level =
+            topic.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        size_t next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
+
+        if (node->hash && !(first && dollar)) node->hash->collect(out, available);
+        if (node->plus && !(first && dollar)) stack.push_back({node->plus.get(), next});
+        if (const Node* exact = node->child(level)) stack.push_back({exact, next});
+    }
+}
+
+}  // namespace roost

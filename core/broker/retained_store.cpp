@@ -1,0 +1,167 @@
+#include "broker/retained_store.hpp"
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace roost {
+
+namespace {
+
+// Lets the child maps be searched with a string_view, so matching a filter allocates no strings.
+struct LevelHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view level) const { return std::hash<std::string_view>{}(level); }
+};
+
+// The levels of a topic or filter, split on '/'. "a//b" has three levels, the middle one empty.
+std::vector<std::string_view> split_levels(std::string_view topic) {
+    std::vector<std::string_view> levels;
+    size_t start = 0;
+    while (true) {
+        size_t slash = topic.find('/', start);
+        if (slash == std::string_view::npos) {
+            levels.push_back(topic.substr(start));
+            return levels;
+        }
+        levels.push_back(topic.substr(start, slash - start));
+        start = slash + 1;
+    }
+}
+
+bool is_dollar(std::string_view level) {
+    return !level.empty() && level[0] == '$';
+}
+
+}  // namespace
+
+// One node per topic level; topics hold no wildcards, so unlike the subscription trie there are
+// only named children.
+struct RetainedStore::Node {
+    std::unordered_map<std::string, std::unique_ptr<Node>, LevelHash, std::equal_to<>> children;
+    MessagePtr message;  // null when no retained message has exactly this topic
+
+    bool empty() const { return children.empty() && !message; }
+
+    // Clears the message of the topic with these levels and prunes the nodes left empty. Returns
+    // false when there was none.
+    static bool erase(Node& root, const std::vector<std::string_view>& levels) {
+        std::vector<Node*> path{&root};
+        for (std::string_view level : levels) {
+            auto it = path.back()->children.find(level);
+            if (it == path.back()->children.end()) return false;
+            path.push_back(it->second.get());
+        }
+        if (!path.back()->message) return false;
+        path.back()->message.reset();
+        for (size_t depth = levels.size(); depth > 0 && path[depth]->empty(); --depth) {
+            Node* parent = path[depth - 1];
+            parent->children.erase(parent->children.find(levels[depth - 1]));
+        }
+        return true;
+    }
+};
+
+RetainedStore::RetainedStore() : _root(std::make_unique<Node>()) {}
+
+// Tears the trie down with an explicit stack: a topic of thousands of empty levels ("/////...")
+// would otherwise recurse once per level in the node destructors.
+RetainedStore::~RetainedStore() {
+    std::vector<std::unique_ptr<Node>> pending;
+    pending.push_back(std::move(_root));
+    while (!pending.empty()) {
+        std::unique_ptr<Node> node = std::move(pending.back());
+        pending.pop_back();
+        for (auto& [level, child] : node->children)
+            pending.push_back(std::move(child));
+    }
+}
+
+void RetainedStore::set(MessagePtr message) {
+    if (!message) return;
+    std::vector<std::string_view> levels = split_levels(message->topic);
+
+    if (!message->payload.empty()) {
+        Node* node = _root.get();
+        for (std::string_view level : levels) {
+            auto it = node->children.find(level);
+            if (it == node->children.end()) {
+                it = node->children.emplace(std::string(level), std::make_unique<Node>()).first;
+            }
+            node = it->second.get();
+        }
+        if (!node->message) ++_count;
+        node->message = std::move(message);
+        return;
+    }
+
+    // An empty payload clears the topic (spec 3.3.1.3).
+    if (Node::erase(*_root, levels)) --_count;
+}
+
+void RetainedStore::match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out) {
+    // Expired messages met on the way are erased after the walk, not during it, so that no node
+    // is freed while the walk still holds it.
+    std::vector<MessagePtr> expired;
+    auto take = [&](const Node* node) {
+        if (!node->message) return;
+        if (node->message->expired(now)) {
+            expired.push_back(node->message);
+        } else {
+            out.push_back(node->message);
+        }
+    };
+
+    // Depth-first over the branches the filter selects, with an explicit stack (no recursion depth
+    // tied to the number of levels). `start` is where the filter's level for the node's children
+    // begins; npos when the filter has no levels left.
+    struct Step {
+        const Node* node;
+        size_t start;
+    };
+    std::vector<Step> stack{{_root.get(), 0}};
+    std::vector<const Node*> subtree;
+    while (!stack.empty()) {
+        auto [node, start] = stack.back();
+        stack.pop_back();
+
+        if (start == std::string_view::npos) {
+            take(node);
+            continue;
+        }
+
+        // Spec 4.7.2: a wildcard in the first level of a filter does not match a '$' topic.
+        const bool first = start == 0;
+        size_t slash = filter.find('/', start);
+        std::string_view level =
+            filter.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        size_t next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
+
+        if (level == "#") {
+            // Everything below, and the node itself: "a/#" matches "a" (spec 4.7.1.2).
+            take(node);
+            for (const auto& [name, child] : node->children) {
+                if (!(first && is_dollar(name))) subtree.push_back(child.get());
+            }
+            while (!subtree.empty()) {
+                const Node* n = subtree.back();
+                subtree.pop_back();
+                take(n);
+                for (const auto& [name, child] : n->children)
+                    subtree.push_back(child.get());
+            }
+        } else if (level == "+") {
+            for (const auto& [name, child] : node->children) {
+                if (!(first && is_dollar(name))) stack.push_back({child.get(), next});
+            }
+        } else if (auto it = node->children.find(level); it != node->children.end()) {
+            stack.push_back({it->second.get(), next});
+        }
+    }
+
+    for (const MessagePtr& message : expired) {
+        if (Node::erase(*_root, split_levels(message->topic))) --_count;
+    }
+}
+
+}  // namespace roost

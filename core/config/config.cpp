@@ -1,0 +1,429 @@
+// Reads roost.toml into a Config. Every problem in the file is collected (not just the first), sorted
+// by position and thrown as one ConfigError, one "file:line:column: message" line each, so a user
+// fixes a file in one pass.
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include "config/config_schema.hpp"
+
+namespace roost {
+namespace {
+
+using config_schema::Section;
+
+constexpr uint32_t kMqttMaxPacketSize = 268435460;  // 4-byte Remaining Length maximum + fixed header
+constexpr int64_t kMinPacketSize = 64;              // below this even a CONNECT hardly fits
+constexpr int64_t kMaxWorkers = 1024;
+constexpr size_t kMaxReportedErrors = 20;
+
+std::string_view type_name(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a floating-point number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::none:
+            break;
+    }
+    return "nothing";
+}
+
+bool is_ipv4(const std::string& text) {
+    in_addr addr{};
+    return inet_pton(AF_INET, text.c_str(), &addr) == 1;
+}
+
+bool is_ipv6(const std::string& text) {
+    in6_addr addr{};
+    return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
+}
+
+// Why `bind` is not a usable address, or empty when it is.
+std::string check_bind_address(const std::string& bind) {
+    if (bind.empty())
+        return "must not be empty (use \"0.0.0.0\" for every IPv4 interface or \"::\" for IPv6)";
+    if (is_ipv4(bind) || is_ipv6(bind)) return {};
+    if (bind.size() > 2 && bind.front() == '[' && bind.back() == ']' &&
+        is_ipv6(bind.substr(1, bind.size() - 2))) {
+        return fmt::format("is \"{}\": write the IPv6 address without brackets (\"{}\")", bind,
+                           bind.substr(1, bind.size() - 2));
+    }
+    return fmt::format("is \"{}\", which is not an IPv4 or IPv6 address (host names are not resolved)", bind);
+}
+
+struct Problem {
+    uint32_t line;
+    uint32_t column;
+    std::string text;  // with the "file:line:column: " prefix
+};
+
+class Reader {
+  public:
+    explicit Reader(std::string file) : _file(std::move(file)) {}
+
+    const std::string& file() const { return _file; }
+
+    void error(const toml::source_region& where, std::string message) {
+        const auto& pos = where.begin;
+        std::string prefix = pos.line == 0 ? fmt::format("{}: ", _file)
+                                           : fmt::format("{}:{}:{}: ", _file, pos.line, pos.column);
+        _problems.push_back({pos.line, pos.column, prefix + message});
+    }
+
+    // Throws ConfigError listing every problem, earliest in the file first, if there are any.
+    void throw_if_failed() {
+        if (_problems.empty()) return;
+        std::stable_sort(_problems.begin(), _problems.end(), [](const Problem& a, const Problem& b) {
+            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+        });
+        std::string text;
+        for (size_t i = 0; i < _problems.size() && i < kMaxReportedErrors; ++i) {
+            if (i > 0) text += '\n';
+            text += _problems[i].text;
+        }
+        if (_problems.size() > kMaxReportedErrors) {
+            text +=
+                fmt::format("\n{}: {} more errors not shown", _file, _problems.size() - kMaxReportedErrors);
+        }
+        throw ConfigError(text);
+    }
+
+  private:
+    std::string _file;
+    std::vector<Problem> _problems;
+};
+
+// Reads the keys of one table ([broker], one [[listener]], ...) into typed fields.
+class TableReader {
+  public:
+    TableReader(Reader& reader, const toml::table& table, const Section& section)
+        : _reader(reader), _table(table), _section(section), _header(config_schema::header(section)) {
+        check_unknown_keys();
+    }
+
+    void boolean(std::string_view key, bool& out) {
+        const toml::node* node = _table.get(key);
+        if (!node) return;
+        if (auto v = node->value_exact<bool>()) {
+            out = *v;
+        } else {
+            fail(*node, key, fmt::format("must be true or false, not {}", type_name(node->type())));
+        }
+    }
+
+    template <typename T>
+    void integer(std::string_view key, T& out, int64_t min = 0,
+                 int64_t max = static_cast<int64_t>(std::numeric_limits<T>::max())) {
+        const toml::node* node = _table.get(key);
+        if (!node) return;
+        auto v = node->value_exact<int64_t>();
+        if (!v) {
+            fail(*node, key,
+                 fmt::format("must be an integer from {} to {}, not {}", min, max, type_name(node->type())));
+        } else if (*v < min || *v > max) {
+            fail(*node, key, fmt::format("must be an integer from {} to {}, got {}", min, max, *v));
+        } else {
+            out = static_cast<T>(*v);
+        }
+    }
+
+    void string(std::string_view key, std::string& out) {
+        const toml::node* node = _table.get(key);
+        if (!node) return;
+        if (auto v = node->value_exact<std::string>()) {
+            out = *v;
+        } else {
+            fail(*node, key, fmt::format("must be a string, not {}", type_name(node->type())));
+        }
+    }
+
+    // One of a fixed set of strings, each mapped to a value.
+    template <typename T, size_t N>
+    void choice(std::string_view key, T& out, const std::array<std::pair<std::string_view, T>, N>& options) {
+        const toml::node* node = _table.get(key);
+        if (!node) return;
+        std::string allowed;
+        std::array<std::string_view, N> names;
+        for (size_t i = 0; i < N; ++i) {
+            names[i] = options[i].first;
+            allowed += fmt::format("{}\"{}\"", i == 0 ? "" : i + 1 == N ? " or " : ", ", names[i]);
+        }
+        auto v = node->value_exact<std::string>();
+        if (!v) {
+            fail(*node, key, fmt::format("must be {}, not {}", allowed, type_name(node->type())));
+            return;
+        }
+        for (const auto& [name, value] : options) {
+            if (name == *v) {
+                out = value;
+                return;
+            }
+        }
+        std::string message = fmt::format("must be {}, got \"{}\"", allowed, *v);
+        if (auto hint = config_schema::closest(*v, names); !hint.empty()) {
+            message += fmt::format(" (did you mean \"{}\"?)", hint);
+        }
+        fail(*node, key, message);
+    }
+
+    void fail(const toml::node& node, std::string_view key, const std::string& what) {
+        _reader.error(node.source(), fmt::format("'{}' in {} {}", key, _header, what));
+    }
+
+  private:
+    void check_unknown_keys() {
+        for (const auto& [key, node] : _table) {
+            std::string_view name = key.str();
+            if (std::find(_section.keys.begin(), _section.keys.end(), name) != _section.keys.end()) continue;
+            std::string message = fmt::format("unknown key '{}' in {}", name, _header);
+            if (auto hint = config_schema::closest(name, _section.keys); !hint.empty()) {
+                message += fmt::format(" (did you mean '{}'?)", hint);
+            } else if (const Section* home = section_with_key(name)) {
+                message += fmt::format(" (it belongs in {})", config_schema::header(*home));
+            } else if (_section.name == "listener" && (name == "tls" || name == "transport")) {
+                message += fmt::format(" ({} listeners are not supported in this release)",
+                                       name == "tls" ? "TLS" : "WebSocket");
+            }
+            // A key written on a line of its own has a source; one made implicitly by a dotted header
+            // ([limits.x]) points at the node instead.
+            _reader.error(key.source().begin.line ? key.source() : node.source(), message);
+        }
+    }
+
+    static const Section* section_with_key(std::string_view name) {
+        for (const Section& s : config_schema::sections()) {
+            if (std::find(s.keys.begin(), s.keys.end(), name) != s.keys.end()) return &s;
+        }
+        return nullptr;
+    }
+
+    Reader& _reader;
+    const toml::table& _table;
+    const Section& _section;
+    std::string _header;
+};
+
+void read_broker(Reader& reader, const toml::table& table, BrokerConfig& out) {
+    TableReader t(reader, table, *config_schema::find_section("broker"));
+    t.boolean("allow_anonymous", out.allow_anonymous);
+    t.boolean("retain_available", out.retain_available);
+    t.boolean("wildcard_subscriptions", out.wildcard_subscriptions);
+    t.boolean("shared_subscriptions", out.shared_subscriptions);
+    t.boolean("subscription_identifiers", out.subscription_identifiers);
+    t.integer("maximum_qos", out.maximum_qos, 0, 2);
+    t.integer("sys_interval", out.sys_interval);
+    t.integer("workers", out.workers, 1, kMaxWorkers);
+}
+
+void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {
+    TableReader t(reader, table, *config_schema::find_section("limits"));
+    t.integer("max_packet_size", out.max_packet_size, kMinPacketSize, kMqttMaxPacketSize);
+    t.integer("max_connections", out.max_connections);
+    t.integer("max_inflight", out.max_inflight, 1);
+    t.integer("max_queued_messages", out.max_queued_messages, 1);
+    t.choice("queue_full_policy", out.queue_full_policy,
+             std::array{std::pair{std::string_view("drop_newest"), QueueFullPolicy::DropNewest},
+                        std::pair{std::string_view("drop_oldest"), QueueFullPolicy::DropOldest}});
+    // MQTT 3.1.1 (3.1.3.1): a server must accept client identifiers of 1 to 23 characters.
+    t.integer("max_client_id_length", out.max_client_id_length, 23);
+    t.integer("max_keep_alive", out.max_keep_alive, 1);
+    t.integer("topic_alias_maximum", out.topic_alias_maximum);
+    t.integer("max_session_expiry", out.max_session_expiry);
+    t.integer("max_message_expiry", out.max_message_expiry);
+    t.integer("max_subscriptions_per_client", out.max_subscriptions_per_client);
+}
+
+void read_log(Reader& reader, const toml::table& table, LogConfig& out) {
+    TableReader t(reader, table, *config_schema::find_section("log"));
+    t.choice("level", out.level,
+             std::array{std::pair{std::string_view("error"), LogLevel::Error},
+                        std::pair{std::string_view("warning"), LogLevel::Warning},
+                        std::pair{std::string_view("info"), LogLevel::Info},
+                        std::pair{std::string_view("debug"), LogLevel::Debug}});
+    t.string("file", out.file);
+}
+
+void read_listener(Reader& reader, const toml::table& table, std::vector<ListenerConfig>& out) {
+    TableReader t(reader, table, *config_schema::find_section("listener"));
+    ListenerConfig listener;
+    t.string("bind", listener.bind);
+    t.integer("port", listener.port, 1);
+    if (const toml::node* bind = table.get("bind"); bind && bind->is_string()) {
+        if (std::string why = check_bind_address(listener.bind); !why.empty()) t.fail(*bind, "bind", why);
+    }
+    listener.source = fmt::format("{}:{}", reader.file(), table.source().begin.line);
+    for (const ListenerConfig& other : out) {
+        if (other.bind == listener.bind && other.port == listener.port) {
+            reader.error(table.source(), fmt::format("[[listener]] {}:{} is already defined at {}",
+                                                     listener.bind, listener.port, other.source));
+        }
+    }
+    out.push_back(std::move(listener));
+}
+
+// The message for a top-level key that is not a section.
+std::string unknown_top_level(std::string_view name, const toml::node& node) {
+    std::vector<std::string_view> names;
+    for (const Section& s : config_schema::sections()) {
+        if (std::find(s.keys.begin(), s.keys.end(), name) != s.keys.end()) {
+            return fmt::format("unknown top-level key '{}' (it belongs in {})", name,
+                               config_schema::header(s));
+        }
+        names.push_back(s.name);
+    }
+    std::string_view hint = config_schema::closest(name, names);
+    std::string hint_text;
+    if (!hint.empty())
+        hint_text =
+            fmt::format(" (did you mean {}?)", config_schema::header(*config_schema::find_section(hint)));
+    if (node.is_table()) return fmt::format("unknown table [{}]{}", name, hint_text);
+    if (node.is_array_of_tables()) return fmt::format("unknown table [[{}]]{}", name, hint_text);
+    return fmt::format("unknown top-level key '{}'{}", name, hint_text);
+}
+
+Config read_document(Reader& reader, const toml::table& root) {
+    Config config;
+    for (const auto& [key, node] : root) {
+        std::string_view name = key.str();
+        const Section* section = config_schema::find_section(name);
+        if (name == "plugin") {
+            reader.error(node.source(), "[[plugin]]: plugins are not supported in this release");
+        } else if (!section) {
+            // A table's own position is its header's '['; a plain key's is the key.
+            bool header_first = (node.is_table() || node.is_array_of_tables()) && node.source().begin.line;
+            reader.error(header_first || !key.source().begin.line ? node.source() : key.source(),
+                         unknown_top_level(name, node));
+        } else if (section->array) {
+            const toml::array* tables = node.as_array();
+            if (!tables || !tables->is_array_of_tables()) {
+                reader.error(node.source(),
+                             fmt::format("'{0}' must be written as [[{0}]] tables (one per {0}), not {1}",
+                                         name, type_name(node.type())));
+                continue;
+            }
+            for (const toml::node& element : *tables)
+                read_listener(reader, *element.as_table(), config.listeners);
+        } else if (const toml::table* table = node.as_table()) {
+            if (name == "broker") read_broker(reader, *table, config.broker);
+            if (name == "limits") read_limits(reader, *table, config.limits);
+            if (name == "log") read_log(reader, *table, config.log);
+        } else {
+            reader.error(node.source(), fmt::format("'{0}' must be a table ([{0}]), not {1}", name,
+                                                    node.is_array_of_tables() ? "an array of tables"
+                                                                              : type_name(node.type())));
+        }
+    }
+    reader.throw_if_failed();
+    if (config.listeners.empty()) {
+        ListenerConfig listener;
+        listener.source = "default";
+        config.listeners.push_back(listener);
+    }
+    return config;
+}
+
+}  // namespace
+
+Config parse_config(std::string_view toml_text, const std::string& name) {
+    Reader reader(name);
+    toml::table root;
+#if TOML_EXCEPTIONS
+    try {
+        root = toml::parse(toml_text, name);
+    } catch (const toml::parse_error& e) {
+        reader.error(e.source(), fmt::format("syntax error: {}", e.description()));
+    }
+#else
+    toml::parse_result result = toml::parse(toml_text, name);
+    if (!result) {
+        reader.error(result.error().source(), fmt::format("syntax error: {}", result.error().description()));
+    } else {
+        root = std::move(result).table();
+    }
+#endif
+    reader.throw_if_failed();
+    Config config = read_document(reader, root);
+    config.source_file = name;
+    return config;
+}
+
+Config load_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    return parse_config(text.str(), path);
+}
+
+ListenerConfig parse_listen_address(const std::string& text) {
+    auto fail = [&](const std::string& why) -> ListenerConfig {
+        throw ConfigError(fmt::format("invalid listen address '{}': {}", text, why));
+    };
+    std::string host;
+    std::string_view port;
+    std::string_view view = text;
+    if (view.empty()) return fail("expected ADDR:PORT, [IPv6]:PORT or PORT");
+    if (view.front() == '[') {
+        size_t close = view.find(']');
+        if (close == std::string_view::npos) return fail("missing ']' after the IPv6 address");
+        host = std::string(view.substr(1, close - 1));
+        if (close + 1 >= view.size() || view[close + 1] != ':') return fail("expected ':PORT' after ']'");
+        port = view.substr(close + 2);
+        if (!is_ipv6(host)) return fail(fmt::format("'{}' is not an IPv6 address", host));
+    } else if (size_t colon = view.find(':'); colon == std::string_view::npos) {
+        if (view.find_first_not_of("0123456789") != std::string_view::npos) {
+            return fail("expected ADDR:PORT, [IPv6]:PORT or PORT");
+        }
+        host = "0.0.0.0";
+        port = view;
+    } else if (view.find(':', colon + 1) != std::string_view::npos) {
+        return fail("put IPv6 addresses in brackets, as in [::1]:1883");
+    } else {
+        host = std::string(view.substr(0, colon));
+        port = view.substr(colon + 1);
+        if (host.empty()) return fail("missing address before ':' (use 0.0.0.0:PORT for every interface)");
+        if (!is_ipv4(host)) {
+            return fail(fmt::format("'{}' is not an IPv4 address (host names are not resolved)", host));
+        }
+    }
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+        return fail(fmt::format("port '{}' is not a number from 1 to 65535", port));
+    }
+    ListenerConfig listener;
+    listener.bind = std::move(host);
+    listener.port = static_cast<uint16_t>(value);
+    listener.source = "command line";
+    return listener;
+}
+
+}  // namespace roost

@@ -1,0 +1,445 @@
+// Packet decoding and validation. decode_packet() judges one whole packet; Decoder frames packets
+// out of a byte stream that arrives in arbitrary pieces.
+#include "mqtt/decoder.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <initializer_list>
+
+#include "mqtt/properties_codec.hpp"
+#include "mqtt/topic.hpp"
+#include "mqtt/utf8.hpp"
+#include "mqtt/wire.hpp"
+
+namespace roost::mqtt {
+
+namespace {
+
+constexpr uint8_t kV5ConnackCodes[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
+                                       0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F};
+constexpr uint8_t kPubackCodes[] = {0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99};  // also PUBREC
+constexpr uint8_t kPubrelCodes[] = {0x00, 0x92};                                            // also PUBCOMP
+constexpr uint8_t kSubackCodes[] = {0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2};
+constexpr uint8_t kSuback311Codes[] = {0x00, 0x01, 0x02, 0x80};
+constexpr uint8_t kUnsubackCodes[] = {0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91};
+constexpr uint8_t kDisconnectCodes[] = {0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D,
+                                        0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99,
+                                        0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2};
+constexpr uint8_t kAuthCodes[] = {0x00, 0x18, 0x19};
+
+// 3.1.1 CONNACK return codes 0..5, mapped up to the MQTT 5 codes the broker speaks, so that
+// encoding back for 3.1.1 (to_connack_311) gives the same byte.
+constexpr uint8_t kConnack311Up[] = {0x00, 0x84, 0x85, 0x88, 0x86, 0x87};
+
+template <size_t N>
+bool one_of(uint8_t v, const uint8_t (&set)[N]) {
+    return std::find(std::begin(set), std::end(set), v) != std::end(set);
+}
+
+const char* type_name(unsigned type) {
+    static const char* const names[] = {"reserved type 0", "CONNECT",  "CONNACK",     "PUBLISH",
+                                        "PUBACK",          "PUBREC",   "PUBREL",      "PUBCOMP",
+                                        "SUBSCRIBE",       "SUBACK",   "UNSUBSCRIBE", "UNSUBACK",
+                                        "PINGREQ",         "PINGRESP", "DISCONNECT",  "AUTH"};
+    return names[type & 0xF];
+}
+
+// State of one packet decode: the body reader, where errors go, and the version in force.
+struct Ctx {
+    wire::Reader r;
+    ProtocolVersion version;
+    DecodeError& error;
+    const char* name;
+
+    bool v5() const { return version == ProtocolVersion::V5; }
+
+    bool fail(ReasonCode reason, const char* fmt, auto... args) {
+        char buf[200];
+        int n = std::snprintf(buf, sizeof buf, "%s ", name);
+        std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), fmt, args...);
+        error = {reason, buf};
+        return false;
+    }
+    bool malformed(const char* what) { return fail(ReasonCode::MalformedPacket, "%s", what); }
+    bool protocol(const char* what) { return fail(ReasonCode::ProtocolError, "%s", what); }
+    bool truncated() { return malformed("is truncated"); }
+
+    bool u8(uint8_t& v) { return r.u8(v) || truncated(); }
+    bool u16(uint16_t& v) { return r.u16(v) || truncated(); }
+    bool binary(std::string& v) { return r.binary(v) || truncated(); }
+    bool utf8(std::string& v, const char* field) {
+        if (!binary(v)) return false;
+        if (!valid_mqtt_utf8(v)) return fail(ReasonCode::MalformedPacket, "%s is not valid UTF-8", field);
+        return true;
+    }
+    bool packet_id(uint16_t& id) {
+        if (!u16(id)) return false;
+        if (id == 0) return protocol("packet identifier is 0");
+        return true;
+    }
+    bool properties(PropertyContext c, Properties& p) { return !v5() || read_properties(r, c, p, error); }
+    bool end() { return r.empty() || malformed("has trailing bytes after its contents"); }
+    template <size_t N>
+    bool reason(uint8_t code, const uint8_t (&set)[N]) {
+        if (one_of(code, set)) return true;
+        return fail(ReasonCode::MalformedPacket, "has invalid reason code 0x%02X", code);
+    }
+    // Spec 3.1.2.11.10 and alike: authentication data makes no sense without a method.
+    bool auth_pair(const Properties& p) {
+        if (p.authentication_data && !p.authentication_method)
+            return protocol("has authentication data without an authentication method");
+        return true;
+    }
+};
+
+bool decode_connect(Ctx& c, Connect& out) {
+    std::string name;
+    uint8_t level;
+    if (!c.binary(name) || !c.u8(level)) return false;
+    if (name == "MQTT" && level == 4) {
+        out.version = ProtocolVersion::V311;
+    } else if (name == "MQTT" && level == 5) {
+        out.version = ProtocolVersion::V5;
+    } else if (name == "MQIsdp") {
+        return c.fail(ReasonCode::UnsupportedProtocolVersion,
+                      "protocol MQIsdp level %u (MQTT 3.1) is not supported", unsigned{level});
+    } else if (name == "MQTT") {
+        return c.fail(ReasonCode::UnsupportedProtocolVersion, "protocol level %u is not supported",
+                      unsigned{level});
+    } else {
+        return c.fail(ReasonCode::UnsupportedProtocolVersion, "has unknown protocol name");
+    }
+    c.version = out.version;
+
+    uint8_t flags;
+    if (!c.u8(flags) || !c.u16(out.keep_alive)) return false;
+    if (flags & 0x01) return c.malformed("reserved connect flag is set");
+    const bool will = flags & 0x04;
+    const uint8_t will_qos = (flags >> 3) & 0x03;
+    const bool will_retain = flags & 0x20;
+    const bool password = flags & 0x40;
+    const bool username = flags & 0x80;
+    if (!will && (will_qos != 0 || will_retain))
+        return c.malformed("will QoS or retain set without will flag");
+    if (will_qos == 3) return c.malformed("will QoS is 3");
+    // MQTT 5 allows a password alone (e.g. a token); 3.1.1 does not (3.1.2-22).
+    if (!c.v5() && password && !username) return c.malformed("password flag set without username flag");
+    out.clean_start = flags & 0x02;
+
+    if (!c.properties(PropertyContext::Connect, out.properties) || !c.auth_pair(out.properties)) return false;
+    if (!c.utf8(out.client_id, "client identifier")) return false;
+    if (will) {
+        Will w;
+        w.qos = will_qos;
+        w.retain = will_retain;
+        if (!c.properties(PropertyContext::Will, w.properties)) return false;
+        if (!c.utf8(w.topic, "will topic")) return false;
+        if (!valid_topic_name(w.topic)) return c.malformed("will topic is not a valid topic name");
+        if (!c.binary(w.payload)) return false;
+        out.will = std::move(w);
+    }
+    if (username && !c.utf8(out.username.emplace(), "username")) return false;
+    if (password && !c.binary(out.password.emplace())) return false;
+    return c.end();
+}
+
+bool decode_connack(Ctx& c, Connack& out) {
+    uint8_t flags;
+    if (!c.u8(flags) || !c.u8(out.reason_code)) return false;
+    if (flags & 0xFE) return c.malformed("reserved acknowledge flags are set");
+    out.session_present = flags & 0x01;
+    if (c.v5()) {
+        if (!c.reason(out.reason_code, kV5ConnackCodes)) return false;
+        if (!c.properties(PropertyContext::Connack, out.properties) || !c.auth_pair(out.properties))
+            return false;
+    } else {
+        if (out.reason_code >= std::size(kConnack311Up))
+            return c.fail(ReasonCode::MalformedPacket, "has invalid return code %u",
+                          unsigned{out.reason_code});
+        out.reason_code = kConnack311Up[out.reason_code];
+    }
+    if (out.session_present && out.reason_code != 0) return c.protocol("session present with a failure code");
+    return c.end();
+}
+
+bool decode_publish(Ctx& c, uint8_t flags, Publish& out) {
+    out.retain = flags & 0x01;
+    out.qos = (flags >> 1) & 0x03;
+    out.dup = flags & 0x08;
+    // QoS and DUP were checked with the fixed header.
+    if (!c.utf8(out.topic, "topic")) return false;
+    if (out.qos > 0 && !c.packet_id(out.packet_id)) return false;
+    if (!c.properties(PropertyContext::Publish, out.properties)) return false;
+    if (out.topic.empty()) {
+        // Spec 3.3.2.3.4: an empty topic is how a topic alias is used alone.
+        if (!out.properties.topic_alias) return c.protocol("topic is empty and has no topic alias");
+    } else if (out.topic.find_first_of("+#") != std::string::npos) {
+        return c.malformed("topic contains wildcard");
+    }
+    out.payload = c.r.rest();
+    return true;
+}
+
+bool decode_ack(Ctx& c, PacketType type, Ack& out) {
+    out.type = type;
+    if (!c.packet_id(out.packet_id)) return false;
+    if (c.v5() && !c.r.empty()) {
+        // Spec 3.4.2.1: a 2-byte body means success; the property length may be left out too.
+        if (!c.u8(out.reason_code)) return false;
+        const bool pub = type == PacketType::Puback || type == PacketType::Pubrec;
+        if (pub ? !c.reason(out.reason_code, kPubackCodes) : !c.reason(out.reason_code, kPubrelCodes))
+            return false;
+        if (!c.r.empty() && !c.properties(PropertyContext::Ack, out.properties)) return false;
+    }
+    return c.end();
+}
+
+// SUBSCRIBE options byte (spec 3.8.3.1; 3.1.1 3.8.3.1 has only the QoS bits).
+bool decode_options(Ctx& c, const std::string& filter, uint8_t b, SubscriptionOptions& o) {
+    o.qos = b & 0x03;
+    if (o.qos == 3) return c.malformed("subscription QoS is 3");
+    if (!c.v5()) {
+        if (b & 0xFC) return c.malformed("reserved subscription option bits are set");
+        return true;
+    }
+    if (b & 0xC0) return c.malformed("reserved subscription option bits are set");
+    o.no_local = b & 0x04;
+    o.retain_as_published = b & 0x08;
+    o.retain_handling = (b >> 4) & 0x03;
+    if (o.retain_handling == 3) return c.protocol("retain handling is 3");
+    // Spec 3.8.3.1: a client must receive what it publishes on a shared subscription.
+    if (o.no_local && parse_shared_filter(filter))
+        return c.protocol("no local is set on a shared subscription");
+    return true;
+}
+
+bool filter(Ctx& c, std::string& f) {
+    if (!c.utf8(f, "topic filter")) return false;
+    if (!valid_topic_filter(f)) return c.malformed("topic filter is invalid");
+    return true;
+}
+
+bool decode_subscribe(Ctx& c, Subscribe& out) {
+    if (!c.packet_id(out.packet_id) || !c.properties(PropertyContext::Subscribe, out.properties))
+        return false;
+    while (!c.r.empty()) {
+        TopicSubscription s;
+        uint8_t options;
+        if (!filter(c, s.filter) || !c.u8(options) || !decode_options(c, s.filter, options, s.options))
+            return false;
+        out.subscriptions.push_back(std::move(s));
+    }
+    if (out.subscriptions.empty()) return c.protocol("has no topic filters");
+    return true;
+}
+
+bool decode_suback(Ctx& c, Suback& out) {
+    if (!c.packet_id(out.packet_id) || !c.properties(PropertyContext::Suback, out.properties)) return false;
+    while (!c.r.empty()) {
+        uint8_t code;
+        c.r.u8(code);
+        if (c.v5() ? !c.reason(code, kSubackCodes) : !c.reason(code, kSuback311Codes)) return false;
+        out.reason_codes.push_back(code);
+    }
+    if (out.reason_codes.empty()) return c.protocol("has no reason codes");
+    return true;
+}
+
+bool decode_unsubscribe(Ctx& c, Unsubscribe& out) {
+    if (!c.packet_id(out.packet_id) || !c.properties(PropertyContext::Unsubscribe, out.properties))
+        return false;
+    while (!c.r.empty()) {
+        if (!filter(c, out.filters.emplace_back())) return false;
+    }
+    if (out.filters.empty()) return c.protocol("has no topic filters");
+    return true;
+}
+
+bool decode_unsuback(Ctx& c, Unsuback& out) {
+    if (!c.packet_id(out.packet_id)) return false;
+    if (!c.v5()) return c.end();  // 3.1.1 UNSUBACK is the packet id alone
+    if (!c.properties(PropertyContext::Unsuback, out.properties)) return false;
+    while (!c.r.empty()) {
+        uint8_t code;
+        c.r.u8(code);
+        if (!c.reason(code, kUnsubackCodes)) return false;
+        out.reason_codes.push_back(code);
+    }
+    if (out.reason_codes.empty()) return c.protocol("has no reason codes");
+    return true;
+}
+
+bool decode_disconnect(Ctx& c, Disconnect& out) {
+    if (!c.v5()) return c.end();
+    // Spec 3.14.2.1: no body means normal disconnection; a 1-byte body is the reason alone.
+    if (c.r.empty()) return true;
+    if (!c.u8(out.reason_code) || !c.reason(out.reason_code, kDisconnectCodes)) return false;
+    if (!c.r.empty() && !c.properties(PropertyContext::Disconnect, out.properties)) return false;
+    return c.end();
+}
+
+bool decode_auth(Ctx& c, Auth& out) {
+    // Spec 3.15.2.1: no body means success; otherwise both reason and property length are present.
+    if (c.r.empty()) return true;
+    if (!c.u8(out.reason_code) || !c.reason(out.reason_code, kAuthCodes)) return false;
+    if (!c.properties(PropertyContext::Auth, out.properties) || !c.auth_pair(out.properties)) return false;
+    return c.end();
+}
+
+}  // namespace
+
+// Rules of the first byte alone, so Decoder can reject a packet before buffering its body.
+static bool check_fixed_header(uint8_t header, ProtocolVersion version, DecodeError& error) {
+    const unsigned type = header >> 4;
+    const unsigned flags = header & 0x0F;
+    auto fail = [&](ReasonCode reason, const char* what) {
+        error = {reason, std::string(type_name(type)) + " " + what};
+        return false;
+    };
+    switch (static_cast<PacketType>(type)) {
+        case PacketType::Publish:
+            if ((flags & 0x06) == 0x06) return fail(ReasonCode::MalformedPacket, "QoS is 3");
+            if ((flags & 0x0E) == 0x08)
+                return fail(
+                    version == ProtocolVersion::V5 ? ReasonCode::ProtocolError : ReasonCode::MalformedPacket,
+                    "DUP flag set on QoS 0");
+            return true;
+        case PacketType::Pubrel:
+        case PacketType::Subscribe:
+        case PacketType::Unsubscribe:
+            if (flags != 0x02) return fail(ReasonCode::MalformedPacket, "fixed header flags must be 0010");
+            return true;
+        case PacketType::Auth:
+            if (version != ProtocolVersion::V5)
+                return fail(ReasonCode::MalformedPacket, "does not exist in MQTT 3.1.1");
+            [[fallthrough]];
+        default:
+            if (type == 0) return fail(ReasonCode::MalformedPacket, "is not a packet type");
+            if (flags != 0) return fail(ReasonCode::MalformedPacket, "fixed header flags must be 0");
+            return true;
+    }
+}
+
+DecodeStatus decode_packet(uint8_t header, std::span<const uint8_t> body, ProtocolVersion version,
+                           Packet& out, DecodeError& error) {
+    const unsigned type = header >> 4;
+    // CONNECT brings its own version; its fixed header has the same rules in both.
+    if (!check_fixed_header(header, version, error)) return DecodeStatus::Error;
+    Ctx c{wire::Reader(body), version, error, type_name(type)};
+    bool ok = false;
+    switch (static_cast<PacketType>(type)) {
+        case PacketType::Connect:
+            ok = decode_connect(c, out.emplace<Connect>());
+            break;
+        case PacketType::Connack:
+            ok = decode_connack(c, out.emplace<Connack>());
+            break;
+        case PacketType::Publish:
+            ok = decode_publish(c, header & 0x0F, out.emplace<Publish>());
+            break;
+        case PacketType::Puback:
+        case PacketType::Pubrec:
+        case PacketType::Pubrel:
+        case PacketType::Pubcomp:
+            ok = decode_ack(c, static_cast<PacketType>(type), out.emplace<Ack>());
+            break;
+        case PacketType::Subscribe:
+            ok = decode_subscribe(c, out.emplace<Subscribe>());
+            break;
+        case PacketType::Suback:
+            ok = decode_suback(c, out.emplace<Suback>());
+            break;
+        case PacketType::Unsubscribe:
+            ok = decode_unsubscribe(c, out.emplace<Unsubscribe>());
+            break;
+        case PacketType::Unsuback:
+            ok = decode_unsuback(c, out.emplace<Unsuback>());
+            break;
+        case PacketType::Pingreq:
+            ok = (out.emplace<Pingreq>(), c.end());
+            break;
+        case PacketType::Pingresp:
+            ok = (out.emplace<Pingresp>(), c.end());
+            break;
+        case PacketType::Disconnect:
+            ok = decode_disconnect(c, out.emplace<Disconnect>());
+            break;
+        case PacketType::Auth:
+            ok = decode_auth(c, out.emplace<Auth>());
+            break;
+    }
+    return ok ? DecodeStatus::Packet : DecodeStatus::Error;
+}
+
+void Decoder::feed(std::span<const uint8_t> bytes) {
+    // Drop the consumed prefix only once it is at least half the buffer: each byte is moved
+    // O(1) times on average, and a stream of small packets never shifts per packet.
+    if (_offset > 0 && _offset * 2 >= _buffer.size()) {
+        _buffer.erase(_buffer.begin(), _buffer.begin() + static_cast<std::ptrdiff_t>(_offset));
+        _offset = 0;
+    }
+    _buffer.insert(_buffer.end(), bytes.begin(), bytes.end());
+}
+
+DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
+    if (_failed) {
+        error = {ReasonCode::ProtocolError, "decoder failed earlier; the connection must be closed"};
+        return DecodeStatus::Error;
+    }
+    auto fail = [&] {
+        _failed = true;
+        return DecodeStatus::Error;
+    };
+    const size_t avail = _buffer.size() - _offset;
+    if (avail < 1) return DecodeStatus::NeedMore;
+    const uint8_t* p = _buffer.data() + _offset;
+    if (!check_fixed_header(p[0], _version, error)) return fail();
+
+    // Remaining length (spec 1.5.5): at most 4 bytes, so a 4th byte with the continuation bit
+    // is malformed without waiting for a 5th.
+    uint32_t length = 0;
+    size_t n = 1;
+    for (;; ++n) {
+        if (n >= avail) return DecodeStatus::NeedMore;
+        length |= uint32_t{p[n] & 0x7Fu} << (7 * (n - 1));
+        if ((p[n] & 0x80) == 0) break;
+        if (n == 4) {
+            error = {ReasonCode::MalformedPacket, "remaining length is longer than 4 bytes"};
+            return fail();
+        }
+    }
+    const uint64_t total = uint64_t{n} + 1 + length;
+    if (total > _max_packet_size) {
+        char buf[120];
+        std::snprintf(buf, sizeof buf, "packet of %llu bytes exceeds the maximum packet size %u",
+                      static_cast<unsigned long long>(total), _max_packet_size);
+        error = {ReasonCode::PacketTooLarge, buf};
+        return fail();
+    }
+    if (avail < total) {
+        _buffer.reserve(_offset + total);
+        return DecodeStatus::NeedMore;
+    }
+    const std::span<const uint8_t> body(p + n + 1, length);
+    if (decode_packet(p[0], body, _version, out, error) != DecodeStatus::Packet) {
+        // Tell the broker which CONNACK form the client understands: level 5 and above get the
+        // MQTT 5 answer, anything older the 3.1.1 one.
+        if (error.reason == ReasonCode::UnsupportedProtocolVersion) {
+            wire::Reader r(body);
+            std::string name;
+            uint8_t level = 0;
+            if (r.binary(name) && r.u8(level))
+                _version = level >= 5 ? ProtocolVersion::V5 : ProtocolVersion::V311;
+        }
+        return fail();
+    }
+    if (const auto* connect = std::get_if<Connect>(&out)) _version = connect->version;
+    _offset += total;
+    if (_offset == _buffer.size()) {
+        _buffer.clear();
+        _offset = 0;
+    }
+    return DecodeStatus::Packet;
+}
+
+}  // namespace roost::mqtt

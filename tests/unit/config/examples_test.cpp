@@ -1,9 +1,11 @@
 // The example configurations users copy: each must load, and roost.toml must document every key at
-// its default value.
+// its default value. docs/configuration.md must mention every key too.
 #include <doctest/doctest.h>
 
 #include <toml++/toml.h>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "config/config.hpp"
@@ -70,6 +72,21 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
         for (std::string_view key : section.keys) {
             CHECK_MESSAGE(table->contains(key), "roost.toml does not document '", key, "' in ",
                           roost::config_schema::header(section));
+        }
+    }
+}
+
+TEST_CASE("docs/configuration.md mentions every key") {
+    std::ifstream in(examples_dir() / ".." / ".." / "docs" / "configuration.md");
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    for (const auto& section : roost::config_schema::sections()) {
+        std::string header = "`" + roost::config_schema::header(section) + "`";
+        CHECK_MESSAGE(text.str().find(header) != std::string::npos, "no ", header);
+        for (std::string_view key : section.keys) {
+            std::string quoted = "`" + std::string(key) + "`";
+            CHECK_MESSAGE(text.str().find(quoted) != std::string::npos, "no ", quoted);
         }
     }
 }

@@ -3,7 +3,9 @@
 // documents every key. Adding a key means adding it here, reading it in config.cpp and documenting it
 // in examples/configs/roost.toml and docs/configuration.md.
 #pragma once
+#include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace roost::config_schema {

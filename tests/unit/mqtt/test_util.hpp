@@ -3,12 +3,27 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
+
+// Hex dumps in failure messages.
+template <>
+struct doctest::StringMaker<std::vector<uint8_t>> {
+    static doctest::String convert(const std::vector<uint8_t>& v) {
+        std::string s;
+        char buf[4];
+        for (uint8_t b : v) {
+            std::snprintf(buf, sizeof buf, "%02X ", b);
+            s += buf;
+        }
+        return s.c_str();
+    }
+};
 
 namespace roost::mqtt::test {
 

@@ -1,0 +1,206 @@
+// The streaming decoder: framing across read boundaries, limits, version switching, failure.
+#include <doctest/doctest.h>
+
+#include "test_util.hpp"
+
+using namespace roost::mqtt;
+using namespace roost::mqtt::test;
+
+namespace {
+
+// A client session in MQTT 5: CONNECT, SUBSCRIBE, a large PUBLISH, PINGREQ, DISCONNECT.
+std::vector<Packet> session_packets() {
+    Connect c;
+    c.client_id = "client";
+    c.properties.receive_maximum = 5;
+    Subscribe s;
+    s.packet_id = 1;
+    s.subscriptions = {{"a/#", {1, false, false, 0}}};
+    Publish p;
+    p.qos = 1;
+    p.packet_id = 2;
+    p.topic = "a/b";
+    p.payload = std::string(300, 'z');
+    p.properties.user_properties = {{"k", "v"}};
+    return {c, s, p, Pingreq{}, Ack{PacketType::Puback, 3, 0, {}}, Disconnect{}};
+}
+
+Bytes concat(const std::vector<Packet>& packets, ProtocolVersion v) {
+    Bytes out;
+    for (const Packet& p : packets)
+        encode(p, v, out);
+    return out;
+}
+
+// Feeds `wire` in pieces cut at `cuts` and collects every packet.
+std::vector<Packet> decode_chunked(const Bytes& wire, const std::vector<size_t>& cuts) {
+    Decoder d;
+    std::vector<Packet> out;
+    size_t start = 0;
+    auto drain = [&] {
+        Packet p;
+        DecodeError e;
+        DecodeStatus st;
+        while ((st = d.next(p, e)) == DecodeStatus::Packet)
+            out.push_back(p);
+        REQUIRE_MESSAGE(st == DecodeStatus::NeedMore, e.message);
+    };
+    for (size_t cut : cuts) {
+        d.feed(std::span(wire).subspan(start, cut - start));
+        drain();
+        start = cut;
+    }
+    d.feed(std::span(wire).subspan(start));
+    drain();
+    CHECK(d.buffered() == 0);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("decoder: every single split point") {
+    const auto packets = session_packets();
+    const Bytes wire = concat(packets, V5);
+    for (size_t cut = 0; cut <= wire.size(); ++cut) {
+        CAPTURE(cut);
+        CHECK(decode_chunked(wire, {cut}) == packets);
+    }
+}
+
+TEST_CASE("decoder: one byte at a time") {
+    const auto packets = session_packets();
+    const Bytes wire = concat(packets, V5);
+    std::vector<size_t> cuts;
+    for (size_t i = 1; i < wire.size(); ++i)
+        cuts.push_back(i);
+    CHECK(decode_chunked(wire, cuts) == packets);
+}
+
+TEST_CASE("decoder: all at once, and the buffer is compacted") {
+    std::vector<Packet> packets;
+    for (uint16_t i = 1; i <= 200; ++i)
+        packets.push_back(Ack{PacketType::Puback, i, 0, {}});
+    const Bytes wire = concat(packets, V5);
+    Decoder d;
+    // Feed in 3 halves so consumed bytes must be dropped in between.
+    const size_t third = wire.size() / 3;
+    d.feed(std::span(wire).first(third));
+    std::vector<Packet> out;
+    Packet p;
+    DecodeError e;
+    while (d.next(p, e) == DecodeStatus::Packet)
+        out.push_back(p);
+    d.feed(std::span(wire).subspan(third));
+    while (d.next(p, e) == DecodeStatus::Packet)
+        out.push_back(p);
+    CHECK(out == packets);
+    CHECK(d.buffered() == 0);
+}
+
+TEST_CASE("decoder: CONNECT sets the version of what follows") {
+    Connect c;
+    c.version = V4;
+    c.client_id = "x";
+    Bytes wire = encode_bytes(c, V4);
+    // In 3.1.1 a PUBACK is exactly two bytes; in MQTT 5 three would be fine.
+    wire = wire + B({0x40, 3, 0, 1, 0});
+    Decoder d;
+    REQUIRE(d.version() == V5);
+    d.feed(wire);
+    Packet p;
+    DecodeError e;
+    REQUIRE(d.next(p, e) == DecodeStatus::Packet);
+    CHECK(std::get<Connect>(p).version == V4);
+    CHECK(d.version() == V4);
+    REQUIRE(d.next(p, e) == DecodeStatus::Error);
+    CHECK(e.reason == ReasonCode::MalformedPacket);
+}
+
+TEST_CASE("decoder: unsupported protocol versions") {
+    // MQTT 3.1 (MQIsdp, level 3)
+    const Bytes mqisdp = B({0x10, 14, 0, 6}) + S("MQIsdp") + B({3, 2, 0, 60, 0, 0});
+    Decoder d;
+    d.feed(mqisdp);
+    Packet p;
+    DecodeError e;
+    REQUIRE(d.next(p, e) == DecodeStatus::Error);
+    CHECK(e.reason == ReasonCode::UnsupportedProtocolVersion);
+    CHECK(e.message.find("MQIsdp") != std::string::npos);
+    CHECK(d.version() == V4);  // the broker answers with a 3.1.1 CONNACK 0x01
+
+    for (int level : {0, 3, 6, 255}) {
+        CAPTURE(level);
+        const Bytes w = B({0x10, 12, 0, 4}) + S("MQTT") + B({level, 2, 0, 60, 0, 0});
+        check_error(w, V5, ReasonCode::UnsupportedProtocolVersion);
+        Decoder d2;
+        d2.feed(w);
+        d2.next(p, e);
+        CHECK(d2.version() == (level >= 5 ? V5 : V4));
+    }
+    check_error(B({0x10, 12, 0, 4}) + S("MQTX") + B({4, 2, 0, 60, 0, 0}), V5,
+                ReasonCode::UnsupportedProtocolVersion);
+}
+
+TEST_CASE("decoder: remaining length") {
+    // 4 bytes is the maximum: the 4th having a continuation bit is malformed at once.
+    check_error(B({0x30, 0xFF, 0xFF, 0xFF, 0x80}), V5, ReasonCode::MalformedPacket);
+    check_error(B({0x30, 0x80, 0x80, 0x80, 0x80, 0x01}), V5, ReasonCode::MalformedPacket);
+    // A 4-byte length is fine, the decoder just waits for the body.
+    Decoder d;
+    d.feed(B({0x30, 0xFF, 0xFF, 0xFF, 0x7F}));
+    Packet p;
+    DecodeError e;
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    // Non-minimal encodings are accepted (the spec does not forbid them).
+    check_ok(B({0xC0, 0x80, 0x00}), V5);
+}
+
+TEST_CASE("decoder: maximum packet size checked when the length is known") {
+    Decoder d(10);
+    d.feed(B({0x30, 9}));  // total 11 bytes; nothing of the body is there yet
+    Packet p;
+    DecodeError e;
+    REQUIRE(d.next(p, e) == DecodeStatus::Error);
+    CHECK(e.reason == ReasonCode::PacketTooLarge);
+
+    Decoder ok(11);
+    ok.set_version(V4);
+    ok.feed(B({0x30, 9, 0, 1, 't', 1, 2, 3, 4, 5, 6}));
+    CHECK(ok.next(p, e) == DecodeStatus::Packet);
+
+    Decoder big(1000);
+    big.set_max_packet_size(100);
+    big.feed(B({0x30, 0xE8, 0x07}));
+    REQUIRE(big.next(p, e) == DecodeStatus::Error);
+    CHECK(e.reason == ReasonCode::PacketTooLarge);
+}
+
+TEST_CASE("decoder: stays failed after an error") {
+    Decoder d;
+    d.feed(B({0xC0, 1, 0}));  // PINGREQ with a body
+    Packet p;
+    DecodeError e;
+    REQUIRE(d.next(p, e) == DecodeStatus::Error);
+    d.feed(B({0xC0, 0}));
+    CHECK(d.next(p, e) == DecodeStatus::Error);
+    CHECK(d.next(p, e) == DecodeStatus::Error);
+}
+
+TEST_CASE("decoder: empty input needs more") {
+    Decoder d;
+    Packet p;
+    DecodeError e;
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    d.feed(B({0x30}));
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    CHECK(d.buffered() == 1);
+}
+
+TEST_CASE("decode_packet: whole body without the framing") {
+    Packet p;
+    DecodeError e;
+    const Bytes body = B({0, 7});
+    REQUIRE(decode_packet(0x62, body, V4, p, e) == DecodeStatus::Packet);
+    CHECK(std::get<Ack>(p) == Ack{PacketType::Pubrel, 7, 0, {}});
+    CHECK(decode_packet(0x60, body, V4, p, e) == DecodeStatus::Error);
+}

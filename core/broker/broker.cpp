@@ -1,0 +1,299 @@
+#include "broker/broker.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "broker/client.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+
+Broker::Broker(const Config& config) : _config(config), _hooks(config.broker) {}
+
+Broker::~Broker() = default;
+
+void Broker::accept(net::Connection* connection) {
+    ++_stats.connections_total;
+    auto* client = new Client(*this, connection);
+    _clients.insert(client);
+    if (int rc = connection->start(client); rc != 0)
+        connection->close(std::string("cannot read from socket: ") + uv_strerror(rc));
+}
+
+bool Broker::at_connection_limit() const {
+    return _config.limits.max_connections != 0 && _connected >= _config.limits.max_connections;
+}
+
+std::string Broker::assign_client_id() {
+    // Unique for the life of the process and unlikely to collide with a client-chosen id.
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("roost-{:x}-{}", rng() & 0xffffffffffULL, _next_assigned_id++);
+}
+
+std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const std::string& client_id,
+                                                         bool clean_start, uint32_t expiry_interval) {
+    if (auto it = _sessions.find(client_id); it != _sessions.end()) {
+        Session& existing = *it->second;
+        if (Client* old = existing.client) {
+            log::info("client '{}': session taken over by the connection from {} (was {})", client_id,
+                      client.address(), old->address());
+            // Spec 3.1.4-3 and 3.1.3.2.2: the old connection's will goes out unless the session
+            // continues and the will was to wait (a delay the new connection now cuts short).
+            if (auto will = old->take_will(); will && (old->will_delay() == 0 || clean_start))
+                publish_will(std::move(*will), client_id);
+            existing.client = nullptr;
+            old->detach_session();
+            old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
+        }
+        if (existing.pending_will) {
+            // A delayed will of a lost connection: a new connection cancels it, unless it ends
+            // the session, which publishes it (spec 3.1.3.2.2).
+            if (clean_start) publish_will(std::move(*existing.pending_will), client_id);
+            existing.pending_will.reset();
+        }
+        if (clean_start) {
+            end_session(existing);
+        } else {
+            existing.client = &client;
+            existing.expires_at.reset();
+            existing.expiry_interval = expiry_interval;
+            return {it->second, true};
+        }
+    }
+    auto session = std::make_shared<Session>();
+    session->key = _next_session_key++;
+    session->client_id = client_id;
+    session->client = &client;
+    session->expiry_interval = expiry_interval;
+    _sessions_by_key.emplace(session->key, session.get());
+    _sessions.emplace(client_id, session);
+    return {session, false};
+}
+
+void Broker::client_connected(Client& client) {
+    ++_connected;
+    Session& s = *client.session();
+    // Spec 4.4: on resume, unacknowledged PUBLISH go again with DUP, PUBREL for those past PUBREC.
+    for (auto it = s.inflight.begin(); it != s.inflight.end();) {
+        if (it->second.state == OutgoingState::AwaitPubcomp) {
+            client.send(mqtt::Ack{mqtt::PacketType::Pubrel, it->first, 0, {}});
+        } else if (!client.send_publish(it->second.delivery, it->first, true)) {
+            it = s.inflight.erase(it);
+            continue;
+        }
+        ++it;
+    }
+    pump(s);
+}
+
+void Broker::client_closed(Client& client, const std::string&) {
+    _clients.erase(&client);
+    if (client.connected()) --_connected;
+    Session* s = client.session();
+    client.detach_session();  // drops the client's reference; the table still holds the session
+    if (!s || s->client != &client) return;
+    s->client = nullptr;
+    std::optional<mqtt::Will> will = client.take_will();
+    if (s->expiry_interval == 0) {
+        if (will) publish_will(std::move(*will), s->client_id);
+        end_session(*s);
+        return;
+    }
+    auto now = Clock::now();
+    if (s->expiry_interval != UINT32_MAX) s->expires_at = now + std::chrono::seconds(s->expiry_interval);
+    if (!will) return;
+    uint32_t delay = std::min(client.will_delay(), s->expiry_interval);
+    if (delay == 0) {
+        publish_will(std::move(*will), s->client_id);
+    } else {
+        s->pending_will = std::move(will);
+        s->will_due = now + std::chrono::seconds(delay);
+    }
+}
+
+void Broker::end_session(Session& session) {
+    for (const auto& [filter, record] : session.subscriptions)
+        _subscriptions.unsubscribe(session.key, filter);
+    _sessions_by_key.erase(session.key);
+    std::string id = session.client_id;  // `session` dies with the erase
+    _sessions.erase(id);
+}
+
+size_t Broker::publish(MessagePtr message) {
+    if (message->retain && _config.broker.retain_available) _retained.set(message);
+    _match_scratch.clear();
+    _subscriptions.match(message->topic, _match_scratch, [this](SessionKey key) {
+        auto it = _sessions_by_key.find(key);
+        return it != _sessions_by_key.end() && it->second->client && !it->second->client->closing();
+    });
+    // One client with overlapping subscriptions gets one copy, at the highest QoS granted,
+    // carrying every matching subscription identifier (spec 3.3.4).
+    std::sort(_match_scratch.begin(), _match_scratch.end(),
+              [](const SubscriberMatch& a, const SubscriberMatch& b) { return a.session < b.session; });
+    size_t delivered = 0;
+    for (size_t i = 0; i < _match_scratch.size();) {
+        size_t end = i;
+        while (end < _match_scratch.size() && _match_scratch[end].session == _match_scratch[i].session)
+            ++end;
+        auto found = _sessions_by_key.find(_match_scratch[i].session);
+        if (found != _sessions_by_key.end()) {
+            Session& s = *found->second;
+            Delivery d{message, 0, false, {}};
+            bool any = false;
+            for (size_t j = i; j < end; ++j) {
+                const SubscriberMatch& m = _match_scratch[j];
+                if (m.options.no_local && !m.shared && s.client_id == message->origin_client_id) continue;
+                any = true;
+                d.qos = std::max(d.qos, std::min(message->qos, m.options.qos));
+                if (m.options.retain_as_published && message->retain) d.retain = true;
+                if (m.subscription_id != 0) d.subscription_ids.push_back(m.subscription_id);
+            }
+            if (any) {
+                deliver(s, std::move(d));
+                ++delivered;
+            }
+        }
+        i = end;
+    }
+    return delivered;
+}
+
+void Broker::deliver(Session& s, Delivery d) {
+    Client* client = s.client && !s.client->closing() ? s.client : nullptr;
+    if (d.qos == 0) {
+        // QoS 0 is not kept for a client that is not there (spec 4.3.1 leaves it to us).
+        if (client)
+            client->send_publish(d, 0, false);
+        else
+            ++_stats.messages_dropped;
+        return;
+    }
+    if (client && s.queue.empty() && s.inflight.size() < client->receive_maximum()) {
+        if (uint16_t id = s.allocate_packet_id(); id != 0) {
+            OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
+            auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
+            if (!client->send_publish(it->second.delivery, id, false)) s.inflight.erase(it);
+            return;
+        }
+    }
+    if (s.queue.size() >= _config.limits.max_queued_messages) {
+        ++_stats.messages_dropped;
+        if (_config.limits.queue_full_policy == QueueFullPolicy::DropNewest) {
+            log::debug("client '{}': queue full ({} messages), dropped a message on '{}'", s.client_id,
+                       s.queue.size(), d.message->topic);
+            return;
+        }
+        s.queue.pop_front();
+    }
+    s.queue.push_back(std::move(d));
+}
+
+void Broker::pump(Session& s) {
+    auto now = Clock::now();
+    while (s.client && !s.client->closing() && !s.queue.empty() &&
+           s.inflight.size() < s.client->receive_maximum()) {
+        Delivery d = std::move(s.queue.front());
+        s.queue.pop_front();
+        if (d.message->expired(now)) {
+            ++_stats.messages_dropped;
+            continue;
+        }
+        uint16_t id = s.allocate_packet_id();
+        if (id == 0) {
+            s.queue.push_front(std::move(d));
+            return;
+        }
+        OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
+        auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
+        if (!s.client->send_publish(it->second.delivery, id, false)) s.inflight.erase(it);
+    }
+}
+
+void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionRecord& record) {
+    std::vector<MessagePtr> found;
+    _retained.match(filter, Clock::now(), found);
+    for (MessagePtr& m : found) {
+        Delivery d{m, std::min(m->qos, record.options.qos), true, {}};
+        if (record.subscription_id != 0) d.subscription_ids.push_back(record.subscription_id);
+        deliver(s, std::move(d));
+    }
+}
+
+bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record) {
+    auto [it, is_new] = s.subscriptions.insert_or_assign(filter, record);
+    _subscriptions.subscribe(s.key, filter, record.options, record.subscription_id);
+    return is_new;
+}
+
+bool Broker::unsubscribe(Session& s, std::string_view filter) {
+    auto it = s.subscriptions.find(filter);
+    if (it == s.subscriptions.end()) return false;
+    s.subscriptions.erase(it);
+    _subscriptions.unsubscribe(s.key, filter);
+    return true;
+}
+
+MessagePtr Broker::make_will_message(mqtt::Will will, const std::string& client_id) {
+    auto m = std::make_shared<Message>();
+    m->topic = std::move(will.topic);
+    m->payload = std::move(will.payload);
+    m->qos = std::min(will.qos, _config.broker.maximum_qos);
+    m->retain = will.retain;
+    m->origin_client_id = client_id;
+    m->id = _next_message_id++;
+    const mqtt::Properties& in = will.properties;
+    m->properties.payload_format_indicator = in.payload_format_indicator;
+    m->properties.content_type = in.content_type;
+    m->properties.response_topic = in.response_topic;
+    m->properties.correlation_data = in.correlation_data;
+    m->properties.user_properties = in.user_properties;
+    if (in.message_expiry_interval)
+        m->expires_at = Clock::now() + std::chrono::seconds(*in.message_expiry_interval);
+    return m;
+}
+
+void Broker::publish_will(mqtt::Will will, const std::string& client_id) {
+    log::info("client '{}': publishing its will on '{}'", client_id, will.topic);
+    publish(make_will_message(std::move(will), client_id));
+}
+
+void Broker::tick(Clock::time_point now) {
+    for (Client* c : _clients)
+        c->check_timeouts(now);
+    std::vector<Session*> expired;
+    for (auto& [id, s] : _sessions) {
+        if (s->client) continue;
+        if (s->pending_will && now >= s->will_due) {
+            publish_will(std::move(*s->pending_will), s->client_id);
+            s->pending_will.reset();
+        }
+        if (s->expires_at && now >= *s->expires_at) expired.push_back(s.get());
+    }
+    for (Session* s : expired) {
+        log::info("client '{}': session expired after {} s offline", s->client_id, s->expiry_interval);
+        if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
+        end_session(*s);
+    }
+}
+
+void Broker::shutdown() {
+    // Every session ends with the process (nothing persists yet), so every will goes out now,
+    // while the subscribers are still connected to receive it.
+    for (auto& [id, s] : _sessions) {
+        if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
+        s->pending_will.reset();
+    }
+    for (Client* c : _clients) {
+        if (!c->connected()) continue;
+        if (auto will = c->take_will()) publish_will(std::move(*will), c->client_id());
+    }
+    for (Client* c : _clients)
+        c->disconnect(mqtt::ReasonCode::ServerShuttingDown, "server shutting down");
+}
+
+void Broker::close_all(const std::string& why) {
+    for (Client* c : _clients)
+        c->close_now(why);
+}
+
+}  // namespace roost

@@ -1,0 +1,247 @@
+#include "broker/client.hpp"
+
+#include "broker/broker.hpp"
+#include "mqtt/encoder.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+// A client that reads slower than QoS 0 messages arrive: past this many unsent bytes further
+// QoS 0 messages to it are dropped rather than buffered without bound. QoS 1/2 are bounded by
+// the receive window and the session queue instead.
+constexpr size_t kMaxQos0Backlog = 16 * 1024 * 1024;
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+}  // namespace
+
+Client::Client(Broker& broker, net::Connection* connection)
+    : _broker(broker),
+      _connection(connection),
+      _address(connection->peer()),
+      _decoder(broker.limits().max_packet_size),
+      _accepted_at(Clock::now()),
+      _last_packet_at(_accepted_at) {}
+
+std::string Client::describe() const {
+    if (_client_id.empty()) return "connection from " + _address;
+    return "client '" + _client_id + "' (" + _address + ")";
+}
+
+void Client::on_data(std::span<const uint8_t> bytes) {
+    _broker.stats().bytes_received += bytes.size();
+    _decoder.feed(bytes);
+    mqtt::Packet packet;
+    mqtt::DecodeError error;
+    while (!closing()) {
+        mqtt::DecodeStatus status = _decoder.next(packet, error);
+        if (status == mqtt::DecodeStatus::NeedMore) break;
+        if (status == mqtt::DecodeStatus::Error) {
+            if (_state == State::AwaitingConnect) {
+                if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion) {
+                    // 3.1.1 spec 3.1.2-2: answer CONNACK 0x01 and close. The 3.1.1 form is the one
+                    // every client version can read.
+                    static const uint8_t connack[] = {0x20, 0x02, 0x00, 0x01};
+                    _connection->write(connack);
+                }
+                log::warn("{}: refused CONNECT: {} ({})", describe(), error.message,
+                          mqtt::reason_name(error.reason));
+                _connection->close_after_flush(error.message);
+            } else {
+                protocol_error(error.reason, error.message);
+            }
+            break;
+        }
+        _last_packet_at = Clock::now();
+        handle(packet);
+    }
+}
+
+void Client::on_closed(const std::string& reason) {
+    _connection = nullptr;
+    if (_state == State::Connected)
+        log::info("{} disconnected: {}", describe(), reason);
+    else
+        log::debug("{} closed before CONNECT completed: {}", describe(), reason);
+    _broker.client_closed(*this, reason);
+    delete this;
+}
+
+void Client::handle(mqtt::Packet& packet) {
+    if (_state == State::AwaitingConnect) {
+        if (auto* connect = std::get_if<mqtt::Connect>(&packet)) {
+            handle_connect(*connect);
+        } else {
+            log::warn("{}: first packet was type {}, not CONNECT; closing", describe(),
+                      static_cast<int>(mqtt::packet_type(packet)));
+            _connection->close("first packet was not CONNECT");
+        }
+        return;
+    }
+    std::visit(
+        [this](auto& p) {
+            using T = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<T, mqtt::Publish>)
+                handle_publish(p);
+            else if constexpr (std::is_same_v<T, mqtt::Ack>)
+                handle_ack(p);
+            else if constexpr (std::is_same_v<T, mqtt::Subscribe>)
+                handle_subscribe(p);
+            else if constexpr (std::is_same_v<T, mqtt::Unsubscribe>)
+                handle_unsubscribe(p);
+            else if constexpr (std::is_same_v<T, mqtt::Pingreq>)
+                send(mqtt::Pingresp{});
+            else if constexpr (std::is_same_v<T, mqtt::Disconnect>)
+                handle_disconnect(p);
+            else if constexpr (std::is_same_v<T, mqtt::Auth>)
+                handle_auth(p);
+            else if constexpr (std::is_same_v<T, mqtt::Connect>)
+                protocol_error(mqtt::ReasonCode::ProtocolError, "second CONNECT on one connection");
+            else
+                protocol_error(mqtt::ReasonCode::ProtocolError, "received a packet only a server may send");
+        },
+        packet);
+}
+
+void Client::protocol_error(mqtt::ReasonCode reason, const std::string& why) {
+    log::warn("{}: {}; disconnecting ({})", describe(), why, mqtt::reason_name(reason));
+    disconnect(reason, why);
+}
+
+void Client::disconnect(mqtt::ReasonCode reason, const std::string& why) {
+    if (closing()) return;
+    if (_version == mqtt::ProtocolVersion::V5 && _state == State::Connected) {
+        mqtt::Disconnect d;
+        d.reason_code = static_cast<uint8_t>(reason);
+        if (_request_problem_information && !why.empty()) d.properties.reason_string = why;
+        send(d);
+    }
+    _connection->close_after_flush(why);
+}
+
+void Client::refuse_connect(mqtt::ReasonCode reason, const std::string& why) {
+    log::warn("{}: refused CONNECT: {} ({})", describe(), why, mqtt::reason_name(reason));
+    mqtt::Connack connack;
+    connack.reason_code = static_cast<uint8_t>(reason);
+    if (_version == mqtt::ProtocolVersion::V5) connack.properties.reason_string = why;
+    send(connack);
+    _connection->close_after_flush(why);
+}
+
+void Client::send(const mqtt::Packet& packet) {
+    if (closing()) return;
+    _encode_buffer.clear();
+    mqtt::encode(packet, _version, _encode_buffer);
+    if (_encode_buffer.size() > _client_maximum_packet_size && _version == mqtt::ProtocolVersion::V5 &&
+        !std::holds_alternative<mqtt::Publish>(packet)) {
+        // Spec 3.1.2.25: reason strings and user properties are the parts to leave out.
+        mqtt::Packet trimmed = packet;
+        std::visit(
+            [](auto& p) {
+                if constexpr (requires { p.properties; }) {
+                    p.properties.reason_string.reset();
+                    p.properties.user_properties.clear();
+                }
+            },
+            trimmed);
+        _encode_buffer.clear();
+        mqtt::encode(trimmed, _version, _encode_buffer);
+    }
+    _broker.stats().bytes_sent += _encode_buffer.size();
+    _connection->write(_encode_buffer);
+}
+
+bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup) {
+    if (closing()) return false;
+    const Message& m = *delivery.message;
+    if (delivery.qos == 0 && _connection->backlog() > kMaxQos0Backlog) {
+        ++_broker.stats().messages_dropped;
+        return false;
+    }
+    mqtt::Publish p;
+    p.dup = dup;
+    p.qos = delivery.qos;
+    p.retain = delivery.retain;
+    p.packet_id = packet_id;
+    p.topic = m.topic;
+    p.payload = m.payload;
+    if (_version == mqtt::ProtocolVersion::V5) {
+        p.properties = m.properties;
+        p.properties.subscription_identifiers = delivery.subscription_ids;
+        if (m.expires_at) {
+            auto left = std::chrono::ceil<std::chrono::seconds>(*m.expires_at - Clock::now()).count();
+            if (left <= 0) {
+                ++_broker.stats().messages_dropped;
+                return false;
+            }
+            p.properties.message_expiry_interval = static_cast<uint32_t>(left);
+        }
+    }
+    if (mqtt::encoded_size(p, _version) > _client_maximum_packet_size) {
+        log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
+                   describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
+        ++_broker.stats().messages_dropped;
+        return false;
+    }
+    if (_client_topic_alias_maximum > 0) {
+        // Aliases go to the first topics sent, up to the client's maximum, and stay for the
+        // connection: repeated topics then cost two bytes instead of their length.
+        if (auto it = _aliases_out.find(m.topic); it != _aliases_out.end()) {
+            p.properties.topic_alias = it->second;
+            p.topic.clear();
+        } else if (_aliases_out.size() < _client_topic_alias_maximum) {
+            auto alias = static_cast<uint16_t>(_aliases_out.size() + 1);
+            _aliases_out.emplace(m.topic, alias);
+            p.properties.topic_alias = alias;
+        }
+    }
+    ++_broker.stats().messages_sent;
+    send(p);
+    return true;
+}
+
+void Client::check_timeouts(Clock::time_point now) {
+    if (closing()) return;
+    if (_state == State::AwaitingConnect) {
+        if (now - _accepted_at > kConnectTimeout) {
+            log::warn("{}: no CONNECT within {} s; closing", describe(), kConnectTimeout.count());
+            _connection->close("no CONNECT in time");
+        }
+        return;
+    }
+    if (_keep_alive == 0) return;
+    // Spec 3.1.2.10: one and a half times the keep alive without a packet ends the connection.
+    auto limit = std::chrono::milliseconds(_keep_alive * 1500);
+    if (now - _last_packet_at > limit) {
+        std::string why = fmt::format(
+            "keep alive timeout (no packet for {} s, keep alive {} s)",
+            std::chrono::duration_cast<std::chrono::seconds>(now - _last_packet_at).count(), _keep_alive);
+        log::info("{}: {}", describe(), why);
+        disconnect(mqtt::ReasonCode::KeepAliveTimeout, why);
+    }
+}
+
+void Client::handle_auth(const mqtt::Auth&) {
+    protocol_error(mqtt::ReasonCode::ProtocolError,
+                   "AUTH packet without an authentication method in CONNECT");
+}
+
+void Client::handle_disconnect(const mqtt::Disconnect& d) {
+    if (_version == mqtt::ProtocolVersion::V5 && d.properties.session_expiry_interval && _session) {
+        // Spec 3.14.2.2.2: a session that was to end with the connection cannot be made to last.
+        if (_session->expiry_interval == 0 && *d.properties.session_expiry_interval != 0) {
+            protocol_error(mqtt::ReasonCode::ProtocolError,
+                           "DISCONNECT sets a Session Expiry Interval after CONNECT set 0");
+            return;
+        }
+        _session->expiry_interval =
+            std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
+    }
+    // Spec 3.1.2-10: a normal DISCONNECT deletes the will; 0x04 asks for it to be sent.
+    if (d.reason_code != static_cast<uint8_t>(mqtt::ReasonCode::DisconnectWithWill)) _will.reset();
+    std::string why = d.reason_code == 0
+                          ? "client sent DISCONNECT"
+                          : fmt::format("client sent DISCONNECT ({})",
+                                        mqtt::reason_name(static_cast<mqtt::ReasonCode>(d.reason_code)));
+    _connection->close(why);
+}
+
+}  // namespace roost

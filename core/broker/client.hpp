@@ -1,0 +1,113 @@
+// One connected client as the protocol engine sees it: decodes its packets, runs the MQTT
+// state machine for it, encodes what goes back. Session state that outlives the connection
+// lives in Session; broker-wide state in Broker.
+//
+// Lifetime: created by Broker::accept() for a Connection, deleted in on_closed() (the
+// connection's close callback), after Broker::client_closed() detached it from its session.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "broker/session.hpp"
+#include "mqtt/decoder.hpp"
+#include "mqtt/packet.hpp"
+#include "net/connection.hpp"
+#include "plugin/hooks.hpp"
+
+namespace roost {
+
+class Broker;
+
+class Client : public net::ConnectionHandler {
+  public:
+    Client(Broker& broker, net::Connection* connection);
+
+    // net::ConnectionHandler
+    void on_data(std::span<const uint8_t> bytes) override;
+    void on_closed(const std::string& reason) override;
+
+    // Sends a DISCONNECT with `reason` (MQTT 5 only; 3.1.1 has none) and closes after it is
+    // written. `why` goes to the log.
+    void disconnect(mqtt::ReasonCode reason, const std::string& why);
+    // Sends one message; returns false when it could not go (too large for the client, or the
+    // connection is closing), in which case a QoS 1/2 message counts as delivered (spec 3.1.2.25).
+    void close_now(const std::string& why) {
+        if (_connection) _connection->close(why);
+    }
+    bool send_publish(const Delivery& delivery, uint16_t packet_id, bool dup);
+    void send(const mqtt::Packet& packet);
+
+    bool connected() const { return _state == State::Connected; }
+    bool closing() const { return _connection == nullptr || _connection->closing(); }
+    const std::string& client_id() const { return _client_id; }
+    const std::string& address() const { return _address; }
+    mqtt::ProtocolVersion version() const { return _version; }
+    uint16_t receive_maximum() const { return _client_receive_maximum; }
+    ClientInfo info() const { return {_client_id, &_username, _address, _version}; }
+    Session* session() const { return _session.get(); }
+    size_t backlog() const { return _connection ? _connection->backlog() : 0; }
+
+    // Called every second by the broker: enforces keep alive and the CONNECT timeout.
+    void check_timeouts(Clock::time_point now);
+
+    // Set by the broker when a DISCONNECT, a takeover or a shutdown already decided what
+    // happens to the will, so that closing does not decide it again.
+    void clear_will() { _will.reset(); }
+    std::optional<mqtt::Will> take_will() { return std::exchange(_will, std::nullopt); }
+    uint32_t will_delay() const { return _will_delay; }
+    void detach_session() { _session.reset(); }
+
+  private:
+    enum class State { AwaitingConnect, Connected, Closed };
+
+    void handle(mqtt::Packet& packet);
+    void handle_connect(mqtt::Connect& connect);
+    void handle_publish(mqtt::Publish& publish);
+    void handle_ack(const mqtt::Ack& ack);
+    void handle_subscribe(const mqtt::Subscribe& subscribe);
+    void handle_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
+    void handle_disconnect(const mqtt::Disconnect& disconnect);
+    void handle_auth(const mqtt::Auth& auth);
+
+    // Refuses a CONNECT with `reason` (mapped down for 3.1.1) and closes.
+    void refuse_connect(mqtt::ReasonCode reason, const std::string& why);
+    // Resolves an incoming topic alias; false after it disconnected the client.
+    bool resolve_topic_alias(mqtt::Publish& publish);
+    // The answer to a QoS 1/2 PUBLISH (PUBACK or PUBREC).
+    void acknowledge(const mqtt::Publish& publish, mqtt::ReasonCode reason);
+    void protocol_error(mqtt::ReasonCode reason, const std::string& why);
+    std::string describe() const;  // "client 'id' (1.2.3.4:5678)" for log lines
+    const char* version_name_for_log() const;
+
+    Broker& _broker;
+    net::Connection* _connection;  // nullptr once closed
+    std::string _address;
+    mqtt::Decoder _decoder;
+    State _state = State::AwaitingConnect;
+    mqtt::ProtocolVersion _version = mqtt::ProtocolVersion::V5;
+    Clock::time_point _accepted_at;
+    Clock::time_point _last_packet_at;
+
+    std::string _client_id;
+    std::optional<std::string> _username;
+    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
+    std::shared_ptr<Session> _session;
+    std::optional<mqtt::Will> _will;
+    uint32_t _will_delay = 0;
+    bool _request_problem_information = true;
+
+    // What the client told us about itself in CONNECT (MQTT 5).
+    uint16_t _client_receive_maximum = 65535;
+    uint32_t _client_maximum_packet_size = 268435460;
+    uint16_t _client_topic_alias_maximum = 0;
+
+    std::vector<std::string> _aliases_in;  // index = alias the client set, value = topic
+    std::unordered_map<std::string, uint16_t> _aliases_out;
+    std::vector<uint8_t> _encode_buffer;  // reused for every packet sent
+};
+
+}  // namespace roost

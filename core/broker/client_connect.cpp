@@ -1,0 +1,114 @@
+// CONNECT: who the client is, what it may do, which session it gets (spec 3.1, 3.2).
+#include "broker/broker.hpp"
+#include "broker/client.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+constexpr uint32_t kMqttMaxPacketSize = 268435460;
+}
+
+void Client::handle_connect(mqtt::Connect& c) {
+    using mqtt::ReasonCode;
+    const LimitsConfig& limits = _broker.limits();
+    const BrokerConfig& features = _broker.config().broker;
+    _version = c.version;
+    _username = c.username;
+
+    if (_broker.at_connection_limit())
+        return refuse_connect(
+            ReasonCode::ServerBusy,
+            fmt::format("connection limit reached ([limits] max_connections = {})", limits.max_connections));
+
+    bool assigned_id = false;
+    if (c.client_id.empty()) {
+        // 3.1.1 spec 3.1.3-8: a zero-length id only with a clean session.
+        if (_version == mqtt::ProtocolVersion::V311 && !c.clean_start)
+            return refuse_connect(
+                ReasonCode::ClientIdentifierNotValid,
+                "empty client id with clean session = 0 (MQTT 3.1.1 needs an id to keep a session)");
+        c.client_id = _broker.assign_client_id();
+        assigned_id = true;
+    }
+    if (c.client_id.size() > limits.max_client_id_length)
+        return refuse_connect(ReasonCode::ClientIdentifierNotValid,
+                              fmt::format("client id is {} bytes, over [limits] max_client_id_length = {}",
+                                          c.client_id.size(), limits.max_client_id_length));
+    _client_id = c.client_id;
+
+    if (c.will) {
+        if (c.will->qos > features.maximum_qos)
+            return refuse_connect(
+                ReasonCode::QosNotSupported,
+                fmt::format("will QoS {} is over the maximum QoS {}", c.will->qos, features.maximum_qos));
+        if (c.will->retain && !features.retain_available)
+            return refuse_connect(ReasonCode::RetainNotSupported,
+                                  "retained will, but retain is not available");
+    }
+
+    HookDecision auth = _broker.hooks().authenticate(info(), c);
+    if (!auth.allowed) return refuse_connect(auth.reason, auth.why);
+
+    const mqtt::Properties& props = c.properties;
+    uint32_t session_expiry = 0;
+    bool expiry_cut = false;
+    if (_version == mqtt::ProtocolVersion::V311) {
+        session_expiry = c.clean_start ? 0 : UINT32_MAX;
+    } else {
+        session_expiry = props.session_expiry_interval.value_or(0);
+        _client_receive_maximum = props.receive_maximum.value_or(65535);
+        _client_maximum_packet_size = props.maximum_packet_size.value_or(kMqttMaxPacketSize);
+        _client_topic_alias_maximum = props.topic_alias_maximum.value_or(0);
+        _request_problem_information = props.request_problem_information.value_or(1) == 1;
+    }
+    if (session_expiry > limits.max_session_expiry) {
+        session_expiry = limits.max_session_expiry;
+        expiry_cut = true;
+    }
+
+    _keep_alive = c.keep_alive;
+    bool keep_alive_cut = false;
+    if (_version == mqtt::ProtocolVersion::V5 && limits.max_keep_alive < 65535 &&
+        (c.keep_alive == 0 || c.keep_alive > limits.max_keep_alive)) {
+        _keep_alive = limits.max_keep_alive;
+        keep_alive_cut = true;
+    }
+
+    if (c.will) {
+        _will = std::move(c.will);
+        _will_delay = _will->properties.will_delay_interval.value_or(0);
+    }
+
+    auto [session, present] = _broker.attach(*this, _client_id, c.clean_start, session_expiry);
+    _session = std::move(session);
+    _state = State::Connected;
+    _aliases_in.assign(limits.topic_alias_maximum + 1u, std::string());
+
+    mqtt::Connack ack;
+    ack.session_present = present;
+    if (_version == mqtt::ProtocolVersion::V5) {
+        mqtt::Properties& out = ack.properties;
+        if (assigned_id) out.assigned_client_identifier = _client_id;
+        if (limits.max_inflight < 65535) out.receive_maximum = limits.max_inflight;
+        if (limits.max_packet_size < kMqttMaxPacketSize) out.maximum_packet_size = limits.max_packet_size;
+        if (limits.topic_alias_maximum > 0) out.topic_alias_maximum = limits.topic_alias_maximum;
+        if (features.maximum_qos < 2) out.maximum_qos = features.maximum_qos;
+        if (!features.retain_available) out.retain_available = 0;
+        if (!features.wildcard_subscriptions) out.wildcard_subscription_available = 0;
+        if (!features.subscription_identifiers) out.subscription_identifier_available = 0;
+        if (!features.shared_subscriptions) out.shared_subscription_available = 0;
+        if (keep_alive_cut) out.server_keep_alive = _keep_alive;
+        if (expiry_cut) out.session_expiry_interval = session_expiry;
+    }
+    send(ack);
+    log::info("{} connected ({}, {}, keep alive {} s{}{})", describe(), version_name_for_log(),
+              c.clean_start ? "clean start" : "resume session", _keep_alive,
+              present ? ", session present" : "", _username ? ", user '" + *_username + "'" : std::string());
+    _broker.client_connected(*this);
+}
+
+const char* Client::version_name_for_log() const {
+    return _version == mqtt::ProtocolVersion::V5 ? "MQTT 5.0" : "MQTT 3.1.1";
+}
+
+}  // namespace roost

@@ -1,0 +1,148 @@
+// PUBLISH from a client and the acknowledgements both ways (spec 3.3 to 3.7, 4.3).
+#include "broker/broker.hpp"
+#include "broker/client.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+
+bool Client::resolve_topic_alias(mqtt::Publish& p) {
+    if (!p.properties.topic_alias) {
+        if (p.topic.empty()) {
+            protocol_error(mqtt::ReasonCode::ProtocolError, "PUBLISH with an empty topic and no topic alias");
+            return false;
+        }
+        return true;
+    }
+    uint16_t alias = *p.properties.topic_alias;
+    if (alias == 0 || alias >= _aliases_in.size()) {
+        protocol_error(
+            mqtt::ReasonCode::TopicAliasInvalid,
+            fmt::format("topic alias {} is over the Topic Alias Maximum {}", alias, _aliases_in.size() - 1));
+        return false;
+    }
+    if (p.topic.empty()) {
+        if (_aliases_in[alias].empty()) {
+            protocol_error(mqtt::ReasonCode::ProtocolError,
+                           fmt::format("topic alias {} was never set", alias));
+            return false;
+        }
+        p.topic = _aliases_in[alias];
+    } else {
+        _aliases_in[alias] = p.topic;
+    }
+    p.properties.topic_alias.reset();
+    return true;
+}
+
+void Client::acknowledge(const mqtt::Publish& p, mqtt::ReasonCode reason) {
+    if (p.qos == 0) return;
+    mqtt::Ack ack;
+    ack.type = p.qos == 1 ? mqtt::PacketType::Puback : mqtt::PacketType::Pubrec;
+    ack.packet_id = p.packet_id;
+    ack.reason_code = static_cast<uint8_t>(reason);
+    send(ack);
+}
+
+void Client::handle_publish(mqtt::Publish& p) {
+    using mqtt::ReasonCode;
+    const BrokerConfig& features = _broker.config().broker;
+    ++_broker.stats().messages_received;
+    if (_version == mqtt::ProtocolVersion::V5 && !resolve_topic_alias(p)) return;
+    if (p.qos > features.maximum_qos)
+        return protocol_error(
+            ReasonCode::QosNotSupported,
+            fmt::format("PUBLISH QoS {} is over the maximum QoS {}", p.qos, features.maximum_qos));
+    if (p.retain && !features.retain_available)
+        return protocol_error(ReasonCode::RetainNotSupported,
+                              "retained PUBLISH, but retain is not available");
+
+    if (p.qos == 2) {
+        // A PUBLISH whose id awaits PUBREL is a resend: answer again, route once (spec 4.3.3).
+        if (_session->incoming_qos2.contains(p.packet_id)) return acknowledge(p, ReasonCode::Success);
+        if (_session->incoming_qos2.size() >= _broker.limits().max_inflight)
+            return protocol_error(ReasonCode::ReceiveMaximumExceeded,
+                                  fmt::format("more than {} QoS 2 messages awaiting PUBREL (Receive Maximum)",
+                                              _broker.limits().max_inflight));
+    }
+
+    HookDecision acl = _broker.hooks().acl(info(), AclAction::Publish, p.topic, p.qos);
+    if (!acl.allowed) {
+        log::info("{}: publish to '{}' denied: {}", describe(), p.topic, acl.why);
+        return acknowledge(p, acl.reason);
+    }
+
+    auto message = std::make_shared<Message>();
+    message->topic = std::move(p.topic);
+    message->payload = std::move(p.payload);
+    message->qos = p.qos;
+    message->retain = p.retain;
+    message->origin_client_id = _client_id;
+    if (_version == mqtt::ProtocolVersion::V5) {
+        // Only what travels end to end; alias and subscription ids are per hop.
+        const mqtt::Properties& in = p.properties;
+        mqtt::Properties& out = message->properties;
+        out.payload_format_indicator = in.payload_format_indicator;
+        out.content_type = in.content_type;
+        out.response_topic = in.response_topic;
+        out.correlation_data = in.correlation_data;
+        out.user_properties = std::move(p.properties.user_properties);
+        if (in.message_expiry_interval) {
+            uint32_t seconds = *in.message_expiry_interval;
+            uint32_t cap = _broker.limits().max_message_expiry;
+            if (cap != 0 && seconds > cap) seconds = cap;
+            message->expires_at = Clock::now() + std::chrono::seconds(seconds);
+        }
+    }
+    ClientInfo publisher = info();
+    if (!_broker.hooks().on_message(&publisher, *message)) {
+        log::debug("{}: message to '{}' dropped by a message hook", describe(), message->topic);
+        return acknowledge(p, ReasonCode::Success);
+    }
+    size_t matched = _broker.publish(std::move(message));
+    if (p.qos == 2) _session->incoming_qos2.insert(p.packet_id);
+    acknowledge(p, matched == 0 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success);
+}
+
+void Client::handle_ack(const mqtt::Ack& a) {
+    Session& s = *_session;
+    auto it = s.inflight.find(a.packet_id);
+    switch (a.type) {
+        case mqtt::PacketType::Puback:
+            if (it == s.inflight.end() || it->second.state != OutgoingState::AwaitPuback) {
+                log::debug("{}: PUBACK for unknown packet id {}", describe(), a.packet_id);
+                return;
+            }
+            s.inflight.erase(it);
+            return _broker.pump(s);
+        case mqtt::PacketType::Pubrec: {
+            mqtt::Ack rel{mqtt::PacketType::Pubrel, a.packet_id, 0, {}};
+            if (it == s.inflight.end() || it->second.state == OutgoingState::AwaitPuback) {
+                rel.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::PacketIdentifierNotFound);
+                return send(rel);
+            }
+            if (a.reason_code >= 0x80) {  // the receiver refused it: the flow ends here
+                s.inflight.erase(it);
+                return _broker.pump(s);
+            }
+            it->second.state = OutgoingState::AwaitPubcomp;
+            return send(rel);
+        }
+        case mqtt::PacketType::Pubrel: {
+            mqtt::Ack comp{mqtt::PacketType::Pubcomp, a.packet_id, 0, {}};
+            if (s.incoming_qos2.erase(a.packet_id) == 0)
+                comp.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::PacketIdentifierNotFound);
+            return send(comp);
+        }
+        case mqtt::PacketType::Pubcomp:
+            if (it == s.inflight.end() || it->second.state != OutgoingState::AwaitPubcomp) {
+                log::debug("{}: PUBCOMP for unknown packet id {}", describe(), a.packet_id);
+                return;
+            }
+            s.inflight.erase(it);
+            return _broker.pump(s);
+        default:
+            return protocol_error(mqtt::ReasonCode::ProtocolError, "unexpected acknowledgement type");
+    }
+}
+
+}  // namespace roost

@@ -1,0 +1,74 @@
+// What the broker keeps for one client id across connections (MQTT "session state"):
+// subscriptions, QoS 1/2 messages in flight both ways, the offline queue, a pending will.
+//
+// Lifetime: owned by Broker (shared_ptr in its session table). A connected Client points at its
+// session and the session at the client; Broker::detach() cuts both links when the client goes.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/message.hpp"
+#include "broker/subscription_tree.hpp"
+#include "mqtt/packet.hpp"
+
+namespace roost {
+
+class Client;
+
+// One message on its way to one session, with the per-subscriber parts.
+struct Delivery {
+    MessagePtr message;
+    uint8_t qos = 0;
+    bool retain = false;
+    std::vector<uint32_t> subscription_ids;
+};
+
+enum class OutgoingState : uint8_t {
+    AwaitPuback,   // QoS 1 PUBLISH sent
+    AwaitPubrec,   // QoS 2 PUBLISH sent
+    AwaitPubcomp,  // QoS 2 PUBREL sent
+};
+
+struct Outgoing {
+    Delivery delivery;
+    OutgoingState state;
+};
+
+struct SubscriptionRecord {
+    mqtt::SubscriptionOptions options;
+    uint32_t subscription_id = 0;
+};
+
+struct Session {
+    SessionKey key = 0;
+    std::string client_id;
+    Client* client = nullptr;  // the connection attached now, if any
+
+    // Seconds the session outlives its connection; UINT32_MAX = never expires.
+    uint32_t expiry_interval = 0;
+    std::optional<Clock::time_point> expires_at;  // set while no client is attached
+
+    std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
+
+    std::map<uint16_t, Outgoing> inflight;       // server → client, by packet id, in send order per id
+    std::deque<Delivery> queue;                  // waiting for the client or for room in its window
+    std::unordered_set<uint16_t> incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
+
+    // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost.
+    std::optional<mqtt::Will> pending_will;
+    Clock::time_point will_due{};
+
+    // The next free packet id for a message to the client, skipping ids still in flight;
+    // 0 when all 65535 are in use.
+    uint16_t allocate_packet_id();
+
+  private:
+    uint16_t _next_packet_id = 1;
+};
+
+}  // namespace roost

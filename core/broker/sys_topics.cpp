@@ -1,0 +1,35 @@
+#include "broker/sys_topics.hpp"
+
+#include <fmt/format.h>
+
+#include "broker/broker.hpp"
+
+namespace roost {
+namespace {
+void publish_value(Broker& broker, std::string topic, std::string value) {
+    auto m = std::make_shared<Message>();
+    m->topic = std::move(topic);
+    m->payload = std::move(value);
+    m->retain = true;
+    broker.publish(std::move(m));
+}
+}  // namespace
+
+void publish_sys_topics(Broker& broker) {
+    const Stats& s = broker.stats();
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - s.started).count();
+    publish_value(broker, "$SYS/broker/version", "roost " ROOST_VERSION);
+    publish_value(broker, "$SYS/broker/uptime", fmt::format("{} seconds", uptime));
+    publish_value(broker, "$SYS/broker/clients/connected", std::to_string(broker.connected_clients()));
+    publish_value(broker, "$SYS/broker/clients/total", std::to_string(broker.session_count()));
+    publish_value(broker, "$SYS/broker/connections/total", std::to_string(s.connections_total));
+    publish_value(broker, "$SYS/broker/messages/received", std::to_string(s.messages_received));
+    publish_value(broker, "$SYS/broker/messages/sent", std::to_string(s.messages_sent));
+    publish_value(broker, "$SYS/broker/messages/dropped", std::to_string(s.messages_dropped));
+    publish_value(broker, "$SYS/broker/bytes/received", std::to_string(s.bytes_received));
+    publish_value(broker, "$SYS/broker/bytes/sent", std::to_string(s.bytes_sent));
+    publish_value(broker, "$SYS/broker/subscriptions/count", std::to_string(broker.subscription_count()));
+    publish_value(broker, "$SYS/broker/retained messages/count", std::to_string(broker.retained_count()));
+}
+
+}  // namespace roost

@@ -1,0 +1,144 @@
+#include "net/connection.hpp"
+
+#include "net/address.hpp"
+
+namespace roost::net {
+namespace {
+std::string peer_of(uv_tcp_t* tcp) {
+    sockaddr_storage addr{};
+    int len = sizeof addr;
+    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+    return format_address(addr);
+}
+}  // namespace
+
+FlushQueue::FlushQueue(uv_loop_t* loop) {
+    uv_check_init(loop, &_check);
+    uv_idle_init(loop, &_idle);
+    _check.data = this;
+    uv_check_start(&_check, [](uv_check_t* h) { static_cast<FlushQueue*>(h->data)->flush_all(); });
+    uv_unref(reinterpret_cast<uv_handle_t*>(&_check));
+}
+
+void FlushQueue::add(Connection* c) {
+    if (_closed) {  // stopping: no loop iterations left to wait for
+        c->flush();
+        return;
+    }
+    _dirty.push_back(c);
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&_idle))) uv_idle_start(&_idle, [](uv_idle_t*) {});
+}
+
+void FlushQueue::close() {
+    _closed = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&_check), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&_idle), nullptr);
+}
+
+void FlushQueue::flush_all() {
+    uv_idle_stop(&_idle);
+    // A flush can queue more (a write error closes, whose handler publishes a will), so swap first.
+    while (!_dirty.empty()) {
+        std::vector<Connection*> batch;
+        batch.swap(_dirty);
+        for (Connection* c : batch)
+            c->flush();
+    }
+}
+
+Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue) : _flush_queue(flush_queue) {
+    uv_tcp_init(loop, &_tcp);
+    _tcp.data = this;
+    _write_req.data = this;
+}
+
+void Connection::accepted() {
+    _peer = peer_of(&_tcp);
+}
+
+int Connection::start(ConnectionHandler* handler) {
+    _handler = handler;
+    uv_tcp_nodelay(&_tcp, 1);
+    return uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read);
+}
+
+void Connection::write(std::span<const uint8_t> bytes) {
+    if (_closing || _close_after_flush) return;
+    _pending.insert(_pending.end(), bytes.begin(), bytes.end());
+    if (!_queued_for_flush) {
+        _queued_for_flush = true;
+        _flush_queue.add(this);
+    }
+}
+
+void Connection::flush() {
+    _queued_for_flush = false;
+    if (_closing || !_writing.empty()) return;  // on_write starts the next batch
+    if (_pending.empty()) {
+        if (_close_after_flush) close(_close_reason);
+        return;
+    }
+    _writing.swap(_pending);
+    uv_buf_t buf =
+        uv_buf_init(reinterpret_cast<char*>(_writing.data()), static_cast<unsigned>(_writing.size()));
+    int rc = uv_write(&_write_req, reinterpret_cast<uv_stream_t*>(&_tcp), &buf, 1, on_write);
+    if (rc < 0) {
+        _writing.clear();
+        close(std::string("write failed: ") + uv_strerror(rc));
+    }
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    self->_writing.clear();
+    if (status < 0) {
+        if (status != UV_ECANCELED) self->close(std::string("write failed: ") + uv_strerror(status));
+        return;
+    }
+    if (!self->_closing) self->flush();
+}
+
+void Connection::close(const std::string& reason) {
+    if (_closing) return;
+    _closing = true;
+    _close_reason = reason;
+    uv_close(reinterpret_cast<uv_handle_t*>(&_tcp), on_close);
+}
+
+void Connection::close_after_flush(const std::string& reason) {
+    if (_closing || _close_after_flush) return;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&_tcp));
+    _close_after_flush = true;
+    _close_reason = reason;
+    if (!_queued_for_flush) {
+        _queued_for_flush = true;
+        _flush_queue.add(this);
+    }
+}
+
+void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(h->data);
+    *buf = uv_buf_init(reinterpret_cast<char*>(self->_read_buffer), sizeof self->_read_buffer);
+}
+
+void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(s->data);
+    if (n > 0) {
+        if (!self->_closing && !self->_close_after_flush)
+            self->_handler->on_data({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)});
+        return;
+    }
+    if (n == UV_EOF) {
+        self->close("connection closed by peer");
+    } else if (n < 0) {
+        self->close(std::string("read failed: ") + uv_strerror(static_cast<int>(n)));
+    }
+}
+
+void Connection::on_close(uv_handle_t* h) {
+    auto* self = static_cast<Connection*>(h->data);
+    if (self->_handler) self->_handler->on_closed(self->_close_reason);
+    delete self;
+}
+
+}  // namespace roost::net

@@ -1,0 +1,93 @@
+// One client's TCP connection: reads into its handler, writes batched once per loop iteration.
+//
+// Lifetime rule (libuv's): a Connection is created by the listener, lives until close(), and is
+// deleted in its uv_close callback, after handler->on_closed() ran. Nothing may touch it after
+// on_closed(). close() may be called any number of times; writes after close() are dropped.
+#pragma once
+#include <uv.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace roost::net {
+
+class Connection;
+
+class ConnectionHandler {
+  public:
+    virtual ~ConnectionHandler() = default;
+    virtual void on_data(std::span<const uint8_t> bytes) = 0;
+    // The connection is gone (peer closed, error, or close()); `reason` says which, for the log.
+    virtual void on_closed(const std::string& reason) = 0;
+};
+
+// Where connections with unsent bytes wait for the end of the loop iteration (a uv_check
+// handle), so that all packets produced by one read go out in one write. An idle handle runs
+// while anything waits, so that bytes queued outside an I/O callback (timers, close callbacks)
+// do not sit until the next event.
+class FlushQueue {
+  public:
+    explicit FlushQueue(uv_loop_t* loop);
+    FlushQueue(const FlushQueue&) = delete;
+    FlushQueue& operator=(const FlushQueue&) = delete;
+    void add(Connection* c);
+    void flush_all();
+    void close();  // before the loop ends
+
+  private:
+    uv_check_t _check{};
+    uv_idle_t _idle{};
+    std::vector<Connection*> _dirty;
+    bool _closed = false;
+};
+
+class Connection {
+  public:
+    Connection(uv_loop_t* loop, FlushQueue& flush_queue);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    uv_tcp_t* handle() { return &_tcp; }
+    // Learns the peer's address; the listener calls it once uv_accept succeeded.
+    void accepted();
+    // Starts reading; call once after accepted().
+    int start(ConnectionHandler* handler);
+
+    // Queues bytes; they are written at the end of this loop iteration.
+    void write(std::span<const uint8_t> bytes);
+    // Bytes queued or being written; a slow reader shows here.
+    size_t backlog() const { return _pending.size() + _writing.size(); }
+
+    // Closes now; queued bytes are dropped.
+    void close(const std::string& reason);
+    // Closes once every queued byte is written (for a final CONNACK or DISCONNECT).
+    void close_after_flush(const std::string& reason);
+    bool closing() const { return _closing || _close_after_flush; }
+
+    const std::string& peer() const { return _peer; }
+
+    void flush();  // FlushQueue's; writes what is pending if no write is in progress
+
+  private:
+    static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+    static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+    static void on_write(uv_write_t* req, int status);
+    static void on_close(uv_handle_t* h);
+
+    uv_tcp_t _tcp{};
+    uv_write_t _write_req{};
+    FlushQueue& _flush_queue;
+    ConnectionHandler* _handler = nullptr;
+    std::vector<uint8_t> _pending;  // queued, not yet handed to libuv
+    std::vector<uint8_t> _writing;  // owned by the write in progress
+    bool _queued_for_flush = false;
+    bool _closing = false;
+    bool _close_after_flush = false;
+    std::string _close_reason;
+    std::string _peer;
+    uint8_t _read_buffer[64 * 1024];
+};
+
+}  // namespace roost::net

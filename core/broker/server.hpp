@@ -1,12 +1,37 @@
 // The running broker: listeners, workers and the broker state, for the life of the process.
 #pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "config/config.hpp"
 
 namespace roost {
 
-// Starts every listener and runs until SIGINT or SIGTERM, then stops cleanly (wills handled as the
-// spec says, listeners closed). Returns the process exit code: 0 after a clean stop, 1 when a
-// listener could not start (the log says which and why).
+class Server {
+  public:
+    explicit Server(const Config& config);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds every listener. False when one cannot listen; the log says which and why.
+    bool start();
+    // "127.0.0.1:1883" per listener, with the port the kernel chose for port 0. After start().
+    std::vector<std::string> addresses() const;
+    // Runs the event loop until a stop: SIGINT/SIGTERM when `handle_signals`, or request_stop().
+    // Returns once wills are sent, clients disconnected and every handle closed.
+    void run(bool handle_signals);
+    // Asks run() to stop, from any thread.
+    void request_stop();
+
+  private:
+    struct Worker;
+    std::unique_ptr<Worker> _worker;
+};
+
+// What `roost` runs: start, run until SIGINT or SIGTERM, stop cleanly. Returns the process exit
+// code: 0 after a clean stop, 1 when a listener could not start.
 int run_server(const Config& config);
 
 }  // namespace roost

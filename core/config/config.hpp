@@ -20,14 +20,14 @@ enum class QueueFullPolicy {
 struct ListenerConfig {
     std::string bind = "0.0.0.0";
     uint16_t port = 1883;
-    std::string source;  // "file:line" of the [[listener]] table, or "command line"
+    std::string source;  // "file:line" of its [[listener]] table, "command line" or "default"
 };
 
 struct LimitsConfig {
     uint32_t max_packet_size = 268435460;  // bytes, both directions; the MQTT maximum by default
     uint32_t max_connections = 0;          // 0 = unlimited
     uint16_t max_inflight = 32;            // per client, each direction (MQTT 5 Receive Maximum)
-    uint32_t max_queued_messages = 1000;   // per offline or slow session
+    uint32_t max_queued_messages = 1000;   // per offline or slow session; at least 1
     QueueFullPolicy queue_full_policy = QueueFullPolicy::DropNewest;
     uint16_t max_client_id_length = 256;
     uint16_t max_keep_alive = 65535;         // seconds; longer requests are cut (Server Keep Alive)
@@ -61,7 +61,7 @@ struct Config {
     std::vector<ListenerConfig> listeners;  // never empty after load: 0.0.0.0:1883 by default
 };
 
-// A configuration error, with "file:line: " already in the message when known.
+// A configuration error: one or more lines, each starting "file:line:column: " when known.
 class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

@@ -1,0 +1,138 @@
+// 02 pubsub: mosquitto_pub/mosquitto_sub at every QoS with both protocol versions, wildcards,
+// unsubscribe, and raw SUBSCRIBE/SUBACK.
+#include <doctest/doctest.h>
+
+#include <memory>
+
+#include "harness.hpp"
+
+using namespace roost_it;
+
+namespace {
+
+// Subscribes with mosquitto_sub at `sub_qos`, publishes `n` messages with mosquitto_pub at
+// `pub_qos`, returns what the subscriber printed.
+std::vector<std::string> round_trip(const Broker& b, const std::string& version, int sub_qos, int pub_qos,
+                                    const std::string& topic, int n) {
+    Subscriber sub(
+        b, {"-V", version, "-q", std::to_string(sub_qos), "-t", topic, "-C", std::to_string(n), "-W", "10"});
+    REQUIRE(sub.wait_subscribed());
+    for (int i = 0; i < n; ++i) {
+        RunResult r = run(pub_args(b, {"-V", version, "-q", std::to_string(pub_qos), "-t", topic, "-m",
+                                       "msg-" + std::to_string(i)}));
+        CHECK(r.exit_code == 0);
+    }
+    return sub.finish();
+}
+
+}  // namespace
+
+TEST_CASE("QoS 0/1/2 publish and subscribe, MQTT 3.1.1 and MQTT 5") {
+    Broker b;
+    for (std::string version : {"mqttv311", "mqttv5"}) {
+        for (int qos = 0; qos <= 2; ++qos) {
+            CAPTURE(version);
+            CAPTURE(qos);
+            std::string topic = "pubsub/" + version + "/" + std::to_string(qos);
+            auto msgs = round_trip(b, version, qos, qos, topic, 3);
+            REQUIRE(msgs.size() == 3);
+            for (int i = 0; i < 3; ++i)
+                CHECK(msgs[size_t(i)] == topic + "|msg-" + std::to_string(i));
+        }
+    }
+}
+
+TEST_CASE("a 3.1.1 publisher reaches a 5.0 subscriber and the other way round") {
+    Broker b;
+    auto a = round_trip(b, "mqttv5", 1, 1, "mixed/a", 1);
+    CHECK(a == std::vector<std::string>{"mixed/a|msg-0"});
+    Subscriber sub(b, {"-V", "mqttv311", "-q", "2", "-t", "mixed/b", "-C", "1", "-W", "10"});
+    REQUIRE(sub.wait_subscribed());
+    CHECK(run(pub_args(b, {"-V", "mqttv5", "-q", "2", "-t", "mixed/b", "-m", "hi"})).exit_code == 0);
+    CHECK(sub.finish() == std::vector<std::string>{"mixed/b|hi"});
+}
+
+TEST_CASE("wildcards + and # match, and a non-matching topic is not delivered") {
+    Broker b;
+    Subscriber sub(b, {"-t", "wild/+/x", "-t", "deep/#", "-C", "3", "-W", "10"});
+    REQUIRE(sub.wait_subscribed());
+    for (std::string t : {"wild/a/x", "wild/a/y", "deep", "deep/1/2/3", "other"})
+        CHECK(run(pub_args(b, {"-t", t, "-m", t})).exit_code == 0);
+    auto msgs = sub.finish();
+    CHECK(msgs == std::vector<std::string>{"wild/a/x|wild/a/x", "deep|deep", "deep/1/2/3|deep/1/2/3"});
+}
+
+TEST_CASE("payloads of several sizes arrive intact") {
+    Broker b;
+    Subscriber sub(b, {"-t", "size/#", "-C", "3", "-W", "10"});
+    REQUIRE(sub.wait_subscribed());
+    std::vector<std::string> payloads = {"", std::string(200, 'a'), std::string(100000, 'b')};
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        auto args = pub_args(b, {"-q", "1", "-t", "size/" + std::to_string(i)});
+        if (payloads[i].empty()) {
+            args.push_back("-n");
+        } else {
+            args.push_back("-m");
+            args.push_back(payloads[i]);
+        }
+        CHECK(run(args).exit_code == 0);
+    }
+    auto msgs = sub.finish();
+    REQUIRE(msgs.size() == 3);
+    for (size_t i = 0; i < payloads.size(); ++i)
+        CHECK(msgs[i] == "size/" + std::to_string(i) + "|" + payloads[i]);
+}
+
+TEST_CASE("raw SUBSCRIBE gets a SUBACK with the granted QoS, then PUBLISH, then UNSUBSCRIBE stops it") {
+    Broker b;
+    for (uint8_t version : {uint8_t(4), uint8_t(5)}) {
+        CAPTURE(int(version));
+        RawClient sub(b.port());
+        REQUIRE(sub.handshake(pkt::conn(version, "rawsub")));
+        REQUIRE(sub.send(pkt::subscribe(7, "raw/t", 1, version)));
+        auto suback = sub.read_packet();
+        REQUIRE(suback);
+        CHECK(suback->type == pkt::SUBACK);
+        CHECK(suback->packet_id() == 7);
+        CHECK(uint8_t(suback->body.back()) == 1);
+
+        RawClient pub(b.port());
+        REQUIRE(pub.handshake(pkt::conn(version, "rawpub")));
+        REQUIRE(pub.send(pkt::publish("raw/t", "one", 0, 0, false, version)));
+        auto p = sub.read_packet();
+        REQUIRE(p);
+        CHECK(p->type == pkt::PUBLISH);
+        CHECK(p->publish_topic() == "raw/t");
+        CHECK(p->publish_payload(version) == "one");
+        CHECK(((p->flags >> 1) & 3) == 0);  // delivered at min(pub QoS 0, sub QoS 1)
+
+        // UNSUBSCRIBE (3.10), then nothing more arrives.
+        std::string body = pkt::u16(8);
+        if (version == 5) body += pkt::varint(0);
+        body += pkt::str("raw/t");
+        REQUIRE(sub.send(pkt::packet(0xa2, body)));
+        auto unsuback = sub.read_packet();
+        REQUIRE(unsuback);
+        CHECK(unsuback->type == pkt::UNSUBACK);
+        CHECK(unsuback->packet_id() == 8);
+        REQUIRE(pub.send(pkt::publish("raw/t", "two", 0, 0, false, version)));
+        CHECK_FALSE(sub.read_packet(500ms));
+        sub.send(pkt::disconnect(version));
+        pub.send(pkt::disconnect(version));
+    }
+}
+
+TEST_CASE("one publish fans out to many subscribers") {
+    Broker b;
+    std::vector<std::unique_ptr<Subscriber>> subs;
+    for (int i = 0; i < 8; ++i) {
+        subs.push_back(std::make_unique<Subscriber>(
+            b, std::vector<std::string>{"-q", "1", "-t", "fan/out", "-C", "2", "-W", "10"}));
+    }
+    for (auto& s : subs)
+        REQUIRE(s->wait_subscribed());
+    CHECK(run(pub_args(b, {"-q", "1", "-t", "fan/out", "-m", "a"})).exit_code == 0);
+    CHECK(run(pub_args(b, {"-q", "0", "-t", "fan/out", "-m", "b"})).exit_code == 0);
+    for (auto& s : subs)
+        CHECK(s->finish() == std::vector<std::string>{"fan/out|a", "fan/out|b"});
+}

@@ -1,0 +1,216 @@
+// 06 sessions: persistent sessions (3.1.1 cleansession=0, MQTT 5 session expiry) queue QoS 1/2
+// messages while the client is away and deliver each exactly once on reconnect; in-flight QoS 2
+// flows resume across a reconnect; clean sessions and expired sessions start empty.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "harness.hpp"
+#include "paho.hpp"
+
+using namespace roost_it;
+
+namespace {
+
+// Publishes n QoS 1 and n QoS 2 messages with a separate Paho client.
+void publish_batch(const Broker& b, int version, int n) {
+    Paho pub(b.port(), "session-publisher", version);
+    REQUIRE(pub.connect(true).rc == 0);
+    for (int i = 0; i < n; ++i) {
+        REQUIRE(pub.publish("sess/q1", "one-" + std::to_string(i), 1) == 0);
+        REQUIRE(pub.publish("sess/q2", "two-" + std::to_string(i), 2) == 0);
+    }
+    pub.disconnect();
+}
+
+void check_batch(const std::vector<PahoMessage>& msgs, int n) {
+    std::vector<std::string> q1, q2;
+    for (auto& m : msgs) {
+        if (m.topic == "sess/q1") {
+            CHECK(m.qos == 1);
+            q1.push_back(m.payload);
+        } else if (m.topic == "sess/q2") {
+            CHECK(m.qos == 2);
+            q2.push_back(m.payload);
+        } else {
+            FAIL_CHECK("unexpected topic " << m.topic);
+        }
+    }
+    REQUIRE(q1.size() == size_t(n));
+    REQUIRE(q2.size() == size_t(n));
+    for (int i = 0; i < n; ++i) {  // each exactly once, and in order per topic
+        CHECK(q1[size_t(i)] == "one-" + std::to_string(i));
+        CHECK(q2[size_t(i)] == "two-" + std::to_string(i));
+    }
+}
+
+void offline_queue_round_trip(int version, uint32_t expiry) {
+    Broker b;
+    const int n = 10;
+    {
+        Paho c(b.port(), "persistent-" + std::to_string(version), version);
+        auto first = c.connect(false, expiry);
+        REQUIRE(first.rc == 0);
+        CHECK_FALSE(first.session_present);
+        REQUIRE(c.subscribe("sess/q1", 1) == 1);
+        REQUIRE(c.subscribe("sess/q2", 2) == 2);
+        REQUIRE(c.disconnect() == 0);
+    }
+    publish_batch(b, version, n);
+    Paho c(b.port(), "persistent-" + std::to_string(version), version);
+    auto again = c.connect(false, expiry);
+    REQUIRE(again.rc == 0);
+    if (version == MQTTVERSION_3_1_1) CHECK(again.session_present);
+    check_batch(c.receive_all(1500ms), n);
+    // And the subscriptions are still there for new messages.
+    publish_batch(b, version, 1);
+    check_batch(c.receive_all(1000ms), 1);
+}
+
+}  // namespace
+
+TEST_CASE("MQTT 3.1.1 persistent session: queued QoS 1 and 2 delivered once, session present") {
+    offline_queue_round_trip(MQTTVERSION_3_1_1, 0);
+}
+
+TEST_CASE("MQTT 5 session with expiry: queued QoS 1 and 2 delivered once, session present") {
+    offline_queue_round_trip(MQTTVERSION_5, 300);
+}
+
+TEST_CASE("MQTT 5 raw: session present 1 after reconnect within the session expiry, 0 with clean start") {
+    Broker b;
+    Bytes expiry = pkt::prop_u32(0x11, 60);  // Session Expiry Interval
+    auto connect = [&](bool clean) {
+        pkt::Connect c = pkt::conn(5, "raw-session", clean);
+        c.properties = expiry;
+        return c;
+    };
+    {
+        RawClient c(b.port());
+        auto ack = c.handshake(connect(false));
+        REQUIRE(ack);
+        CHECK((uint8_t(ack->body[0]) & 1) == 0);
+        REQUIRE(c.send(pkt::subscribe(1, "raw/session", 1, 5)));
+        REQUIRE(c.read_until(pkt::SUBACK));
+        c.send(pkt::disconnect(5));
+    }
+    {
+        RawClient c(b.port());
+        auto ack = c.handshake(connect(false));
+        REQUIRE(ack);
+        CHECK((uint8_t(ack->body[0]) & 1) == 1);
+        c.send(pkt::disconnect(5));
+    }
+    RawClient c(b.port());
+    auto ack = c.handshake(connect(true));
+    REQUIRE(ack);
+    CHECK((uint8_t(ack->body[0]) & 1) == 0);
+}
+
+TEST_CASE("a clean session starts without subscriptions or queued messages") {
+    Broker b;
+    {
+        Paho c(b.port(), "clean-later", MQTTVERSION_3_1_1);
+        REQUIRE(c.connect(false).rc == 0);
+        REQUIRE(c.subscribe("sess/q1", 1) == 1);
+        c.disconnect();
+    }
+    publish_batch(b, MQTTVERSION_3_1_1, 2);
+    Paho c(b.port(), "clean-later", MQTTVERSION_3_1_1);
+    auto r = c.connect(true);
+    REQUIRE(r.rc == 0);
+    CHECK_FALSE(r.session_present);
+    CHECK(c.receive_all(700ms).empty());
+}
+
+TEST_CASE("MQTT 5 session expiry 1 s: gone after 2 s, session present 0") {
+    Broker b;
+    {
+        Paho c(b.port(), "short-lived", MQTTVERSION_5);
+        REQUIRE(c.connect(false, 1).rc == 0);
+        REQUIRE(c.subscribe("sess/q1", 1) == 1);
+        c.disconnect();
+    }
+    settle(2500ms);
+    publish_batch(b, MQTTVERSION_5, 1);
+    Paho c(b.port(), "short-lived", MQTTVERSION_5);
+    auto r = c.connect(false, 1);
+    REQUIRE(r.rc == 0);
+    CHECK_FALSE(r.session_present);
+    CHECK(c.receive_all(700ms).empty());
+}
+
+TEST_CASE("QoS 2 outbound in flight across a reconnect: unacknowledged PUBLISH resent with DUP") {
+    Broker b;
+    RawClient sub(b.port());
+    REQUIRE(sub.handshake(pkt::conn(4, "inflight-a", false)));
+    REQUIRE(sub.send(pkt::subscribe(1, "inflight/a", 2)));
+    REQUIRE(sub.read_until(pkt::SUBACK));
+    REQUIRE(run(pub_args(b, {"-q", "2", "-t", "inflight/a", "-m", "resume-me"})).exit_code == 0);
+    auto p = sub.read_until(pkt::PUBLISH);
+    REQUIRE(p);
+    uint16_t id = p->packet_id_after_topic();
+    sub.close();  // no PUBREC: the broker must resend the PUBLISH
+
+    RawClient again(b.port());
+    auto ack = again.handshake(pkt::conn(4, "inflight-a", false));
+    REQUIRE(ack);
+    CHECK((uint8_t(ack->body[0]) & 1) == 1);  // session present
+    auto resent = again.read_until(pkt::PUBLISH);
+    REQUIRE(resent);
+    CHECK(resent->packet_id_after_topic() == id);
+    CHECK((resent->flags & 0x08) != 0);  // DUP
+    CHECK(resent->publish_payload(4) == "resume-me");
+    REQUIRE(again.send(pkt::ack(pkt::PUBREC, id)));
+    auto rel = again.read_until(pkt::PUBREL);
+    REQUIRE(rel);
+    CHECK(rel->packet_id() == id);
+    REQUIRE(again.send(pkt::ack(pkt::PUBCOMP, id)));
+    CHECK_FALSE(again.read_packet(700ms));
+}
+
+TEST_CASE("QoS 2 outbound in flight across a reconnect: PUBREL resent, no second PUBLISH") {
+    Broker b;
+    RawClient sub(b.port());
+    REQUIRE(sub.handshake(pkt::conn(4, "inflight-b", false)));
+    REQUIRE(sub.send(pkt::subscribe(1, "inflight/b", 2)));
+    REQUIRE(sub.read_until(pkt::SUBACK));
+    REQUIRE(run(pub_args(b, {"-q", "2", "-t", "inflight/b", "-m", "once"})).exit_code == 0);
+    auto p = sub.read_until(pkt::PUBLISH);
+    REQUIRE(p);
+    uint16_t id = p->packet_id_after_topic();
+    REQUIRE(sub.send(pkt::ack(pkt::PUBREC, id)));
+    REQUIRE(sub.read_until(pkt::PUBREL));
+    sub.close();  // no PUBCOMP: the broker must resend the PUBREL, not the PUBLISH
+
+    RawClient again(b.port());
+    REQUIRE(again.handshake(pkt::conn(4, "inflight-b", false)));
+    auto next = again.read_packet();
+    REQUIRE(next);
+    CHECK(next->type == pkt::PUBREL);
+    CHECK(next->packet_id() == id);
+    REQUIRE(again.send(pkt::ack(pkt::PUBCOMP, id)));
+    CHECK_FALSE(again.read_packet(700ms));
+}
+
+TEST_CASE("QoS 2 inbound in flight across a reconnect: PUBREL after reconnect completes, one delivery") {
+    Broker b;
+    Subscriber watcher(b, {"-q", "2", "-t", "inflight/c", "-W", "4"});
+    REQUIRE(watcher.wait_subscribed());
+    {
+        RawClient pub(b.port());
+        REQUIRE(pub.handshake(pkt::conn(4, "inflight-pub", false)));
+        REQUIRE(pub.send(pkt::publish("inflight/c", "in", 2, 9)));
+        auto rec = pub.read_packet();
+        REQUIRE(rec);
+        CHECK(rec->type == pkt::PUBREC);
+    }  // closed before PUBREL
+    RawClient pub(b.port());
+    REQUIRE(pub.handshake(pkt::conn(4, "inflight-pub", false)));
+    REQUIRE(pub.send(pkt::ack(pkt::PUBREL, 9)));
+    auto comp = pub.read_until(pkt::PUBCOMP);
+    REQUIRE(comp);
+    CHECK(comp->packet_id() == 9);
+    pub.send(pkt::disconnect());
+    CHECK(watcher.finish() == std::vector<std::string>{"inflight/c|in"});
+}

@@ -52,11 +52,14 @@ void Client::handle_connect(mqtt::Connect& c) {
     const mqtt::Properties& props = c.properties;
     uint32_t session_expiry = 0;
     bool expiry_cut = false;
+    // The outbound window is the client's Receive Maximum, and never more than ours, so one
+    // client cannot tie up 65535 unacknowledged messages (3.1.1 has no Receive Maximum at all).
+    _client_receive_maximum = limits.max_inflight;
     if (_version == mqtt::ProtocolVersion::V311) {
         session_expiry = c.clean_start ? 0 : UINT32_MAX;
     } else {
         session_expiry = props.session_expiry_interval.value_or(0);
-        _client_receive_maximum = props.receive_maximum.value_or(65535);
+        _client_receive_maximum = std::min(props.receive_maximum.value_or(65535), limits.max_inflight);
         _client_maximum_packet_size = props.maximum_packet_size.value_or(kMqttMaxPacketSize);
         _client_topic_alias_maximum = props.topic_alias_maximum.value_or(0);
         _request_problem_information = props.request_problem_information.value_or(1) == 1;

@@ -94,7 +94,7 @@ struct Ctx {
 
 bool decode_connect(Ctx& c, Connect& out) {
     std::string name;
-    uint8_t level;
+    uint8_t level = 0;
     if (!c.binary(name) || !c.u8(level)) return false;
     if (name == "MQTT" && level == 4) {
         out.version = ProtocolVersion::V311;
@@ -107,11 +107,11 @@ bool decode_connect(Ctx& c, Connect& out) {
         return c.fail(ReasonCode::UnsupportedProtocolVersion, "protocol level %u is not supported",
                       unsigned{level});
     } else {
-        return c.fail(ReasonCode::UnsupportedProtocolVersion, "has unknown protocol name");
+        return c.fail(ReasonCode::UnsupportedProtocolVersion, "%s", "has unknown protocol name");
     }
     c.version = out.version;
 
-    uint8_t flags;
+    uint8_t flags = 0;
     if (!c.u8(flags) || !c.u16(out.keep_alive)) return false;
     if (flags & 0x01) return c.malformed("reserved connect flag is set");
     const bool will = flags & 0x04;
@@ -144,7 +144,7 @@ bool decode_connect(Ctx& c, Connect& out) {
 }
 
 bool decode_connack(Ctx& c, Connack& out) {
-    uint8_t flags;
+    uint8_t flags = 0;
     if (!c.u8(flags) || !c.u8(out.reason_code)) return false;
     if (flags & 0xFE) return c.malformed("reserved acknowledge flags are set");
     out.session_present = flags & 0x01;
@@ -224,7 +224,7 @@ bool decode_subscribe(Ctx& c, Subscribe& out) {
         return false;
     while (!c.r.empty()) {
         TopicSubscription s;
-        uint8_t options;
+        uint8_t options = 0;
         if (!filter(c, s.filter) || !c.u8(options) || !decode_options(c, s.filter, options, s.options))
             return false;
         out.subscriptions.push_back(std::move(s));
@@ -236,7 +236,7 @@ bool decode_subscribe(Ctx& c, Subscribe& out) {
 bool decode_suback(Ctx& c, Suback& out) {
     if (!c.packet_id(out.packet_id) || !c.properties(PropertyContext::Suback, out.properties)) return false;
     while (!c.r.empty()) {
-        uint8_t code;
+        uint8_t code = 0;
         c.r.u8(code);
         if (c.v5() ? !c.reason(code, kSubackCodes) : !c.reason(code, kSuback311Codes)) return false;
         out.reason_codes.push_back(code);
@@ -260,7 +260,7 @@ bool decode_unsuback(Ctx& c, Unsuback& out) {
     if (!c.v5()) return c.end();  // 3.1.1 UNSUBACK is the packet id alone
     if (!c.properties(PropertyContext::Unsuback, out.properties)) return false;
     while (!c.r.empty()) {
-        uint8_t code;
+        uint8_t code = 0;
         c.r.u8(code);
         if (!c.reason(code, kUnsubackCodes)) return false;
         out.reason_codes.push_back(code);

@@ -128,7 +128,7 @@ struct PropertyReader {
     }
 
     bool byte(std::optional<uint8_t>& slot, bool zero_or_one = true) {
-        uint8_t v;
+        uint8_t v = 0;
         if (!once(slot)) return false;
         if (!r.u8(v)) return truncated();
         if (zero_or_one && v > 1) return fail(ReasonCode::ProtocolError, "value must be 0 or 1");
@@ -136,7 +136,7 @@ struct PropertyReader {
         return true;
     }
     bool u16(std::optional<uint16_t>& slot, bool nonzero) {
-        uint16_t v;
+        uint16_t v = 0;
         if (!once(slot)) return false;
         if (!r.u16(v)) return truncated();
         if (nonzero && v == 0) return fail(ReasonCode::ProtocolError, "value must not be 0");
@@ -144,7 +144,7 @@ struct PropertyReader {
         return true;
     }
     bool u32(std::optional<uint32_t>& slot, bool nonzero) {
-        uint32_t v;
+        uint32_t v = 0;
         if (!once(slot)) return false;
         if (!r.u32(v)) return truncated();
         if (nonzero && v == 0) return fail(ReasonCode::ProtocolError, "value must not be 0");
@@ -175,7 +175,7 @@ struct PropertyReader {
 }  // namespace
 
 bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, DecodeError& error) {
-    uint32_t length;
+    uint32_t length = 0;
     if (!r.varint(length)) {
         error = {ReasonCode::MalformedPacket, std::string("bad property length in ") + context_name(ctx)};
         return false;
@@ -219,7 +219,7 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
                     std::optional<uint32_t> present = 0;
                     return p.once(present);
                 }
-                uint32_t v;
+                uint32_t v = 0;
                 if (!block.varint(v)) return p.fail(ReasonCode::MalformedPacket, "bad variable byte integer");
                 if (v == 0) return p.fail(ReasonCode::ProtocolError, "subscription identifier 0");
                 out.subscription_identifiers.push_back(v);

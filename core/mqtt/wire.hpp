@@ -41,7 +41,7 @@ class Reader {
     bool varint(uint32_t& v) {
         v = 0;
         for (int i = 0; i < 4; ++i) {
-            uint8_t b;
+            uint8_t b = 0;
             if (!u8(b)) return false;
             v |= uint32_t{b & 0x7Fu} << (7 * i);
             if ((b & 0x80) == 0) return true;
@@ -50,7 +50,7 @@ class Reader {
     }
     // Two-byte length then that many bytes; UTF-8 checks are the caller's.
     bool binary(std::string& v) {
-        uint16_t len;
+        uint16_t len = 0;
         if (!u16(len) || remaining() < len) return false;
         v.assign(reinterpret_cast<const char*>(_data.data() + _pos), len);
         _pos += len;

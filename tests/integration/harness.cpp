@@ -295,10 +295,11 @@ std::string Broker::log() const {
     return _process.err();
 }
 
-bool Broker::wait_log(std::vector<std::string> needles, Millis timeout) const {
+bool Broker::wait_log(std::vector<std::string> needles, Millis timeout, size_t from) const {
     auto deadline = Clock::now() + timeout;
     for (;;) {
         std::string l = log();
+        l.erase(0, std::min(from, l.size()));
         for (auto& n : needles)
             if (contains_ci(l, n)) return true;
         if (Clock::now() >= deadline) return false;

@@ -109,8 +109,9 @@ class Broker {
     bool running() { return _process.running(); }
     std::string log() const;  // everything the broker wrote to stderr so far
     bool log_contains(std::string_view needle) const { return contains_ci(log(), needle); }
-    // Waits until the log contains one of `needles` (case-insensitive).
-    bool wait_log(std::vector<std::string> needles, Millis timeout = 3s) const;
+    // Waits until the log, from byte `from` on, contains one of `needles` (case-insensitive).
+    // Pass log().size() taken before an action to see only what the action caused.
+    bool wait_log(std::vector<std::string> needles, Millis timeout = 3s, size_t from = 0) const;
     // SIGTERM, then waits up to `timeout`; returns the exit code (128+signal if it was
     // killed, -1 if it had to be killed with SIGKILL after the timeout). `took` is how long.
     int stop(Millis timeout = 10s, Millis* took = nullptr);

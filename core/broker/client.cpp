@@ -28,6 +28,15 @@ std::string Client::describe() const {
 
 void Client::on_data(std::span<const uint8_t> bytes) {
     _broker.stats().bytes_received += bytes.size();
+    if (_state == State::AwaitingConnect && _decoder.buffered() == 0 && !bytes.empty() &&
+        (bytes[0] >> 4) != 1) {
+        // Spec 3.1.0-1: the first packet must be CONNECT. Judged on the type alone, before the
+        // body is decoded with a protocol version the client never announced.
+        log::warn("{}: protocol error: first packet was {}, not CONNECT; closing", describe(),
+                  mqtt::packet_type_name(static_cast<mqtt::PacketType>(bytes[0] >> 4)));
+        _connection->close("first packet was not CONNECT");
+        return;
+    }
     _decoder.feed(bytes);
     mqtt::Packet packet;
     mqtt::DecodeError error;
@@ -36,15 +45,7 @@ void Client::on_data(std::span<const uint8_t> bytes) {
         if (status == mqtt::DecodeStatus::NeedMore) break;
         if (status == mqtt::DecodeStatus::Error) {
             if (_state == State::AwaitingConnect) {
-                if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion) {
-                    // 3.1.1 spec 3.1.2-2: answer CONNACK 0x01 and close. The 3.1.1 form is the one
-                    // every client version can read.
-                    static const uint8_t connack[] = {0x20, 0x02, 0x00, 0x01};
-                    _connection->write(connack);
-                }
-                log::warn("{}: refused CONNECT: {} ({})", describe(), error.message,
-                          mqtt::reason_name(error.reason));
-                _connection->close_after_flush(error.message);
+                refuse_malformed_connect(error);
             } else {
                 protocol_error(error.reason, error.message);
             }
@@ -70,8 +71,8 @@ void Client::handle(mqtt::Packet& packet) {
         if (auto* connect = std::get_if<mqtt::Connect>(&packet)) {
             handle_connect(*connect);
         } else {
-            log::warn("{}: first packet was type {}, not CONNECT; closing", describe(),
-                      static_cast<int>(mqtt::packet_type(packet)));
+            log::warn("{}: protocol error: first packet was {}, not CONNECT; closing", describe(),
+                      mqtt::packet_type_name(mqtt::packet_type(packet)));
             _connection->close("first packet was not CONNECT");
         }
         return;
@@ -115,6 +116,23 @@ void Client::disconnect(mqtt::ReasonCode reason, const std::string& why) {
         send(d);
     }
     _connection->close_after_flush(why);
+}
+
+void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
+    // The decoder read the protocol level before it failed, so it knows which CONNACK form the
+    // client reads. Spec 3.1.4-1 (MQTT 5): close, optionally after a CONNACK 0x80 or higher;
+    // 3.1.1 3.1.2-2: an unknown level gets return code 0x01, other errors just the close.
+    _version = _decoder.version();
+    log::warn("{}: refused CONNECT: {} ({})", describe(), error.message, mqtt::reason_name(error.reason));
+    if (_version == mqtt::ProtocolVersion::V5) {
+        mqtt::Connack connack;
+        connack.reason_code = static_cast<uint8_t>(error.reason);
+        connack.properties.reason_string = error.message;
+        send(connack);
+    } else if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion) {
+        send(mqtt::Connack{false, static_cast<uint8_t>(error.reason), {}});
+    }
+    _connection->close_after_flush(error.message);
 }
 
 void Client::refuse_connect(mqtt::ReasonCode reason, const std::string& why) {

@@ -75,6 +75,8 @@ class Client : public net::ConnectionHandler {
 
     // Refuses a CONNECT with `reason` (mapped down for 3.1.1) and closes.
     void refuse_connect(mqtt::ReasonCode reason, const std::string& why);
+    // The same for a CONNECT the decoder rejected.
+    void refuse_malformed_connect(const mqtt::DecodeError& error);
     // Resolves an incoming topic alias; false after it disconnected the client.
     bool resolve_topic_alias(mqtt::Publish& publish);
     // The answer to a QoS 1/2 PUBLISH (PUBACK or PUBREC).

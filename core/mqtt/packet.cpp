@@ -24,4 +24,12 @@ PacketType packet_type(const Packet& p) {
     return std::visit(TypeOf{}, p);
 }
 
+std::string_view packet_type_name(PacketType type) {
+    static constexpr std::string_view names[] = {
+        "?",         "CONNECT", "CONNACK",     "PUBLISH",  "PUBACK",  "PUBREC",   "PUBREL",     "PUBCOMP",
+        "SUBSCRIBE", "SUBACK",  "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH"};
+    auto i = static_cast<size_t>(type);
+    return i < std::size(names) ? names[i] : "?";
+}
+
 }  // namespace roost::mqtt

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -147,5 +148,7 @@ using Packet = std::variant<Connect, Connack, Publish, Ack, Subscribe, Suback, U
                             Pingresp, Disconnect, Auth>;
 
 PacketType packet_type(const Packet& p);
+// "PUBLISH", for log lines.
+std::string_view packet_type_name(PacketType type);
 
 }  // namespace roost::mqtt

@@ -61,7 +61,7 @@ TEST_SUITE("broker flow: topic alias") {
         pub.expect_disconnect(rc(mqtt::ReasonCode::TopicAliasInvalid));
     }
 
-    TEST_CASE("inbound alias that was never set: DISCONNECT 0x82 (3.3.4)") {
+    TEST_CASE("inbound alias that was never set: DISCONNECT 0x82 (3.3.2.3.4)") {
         BrokerFixture broker;
         TestClient pub(broker, "pub");
         pub.connect_ok({.client_id = "pub"});

@@ -181,3 +181,72 @@ TEST_SUITE("broker flow: connect") {
         c.expect_closed();
     }
 }
+
+TEST_SUITE("broker flow: connect") {
+    TEST_CASE("unsupported Authentication Method: CONNACK 0x8C and close (4.12.0-1)") {
+        BrokerFixture broker;
+        TestClient c(broker);
+        mqtt::Properties props;
+        props.authentication_method = "SCRAM-SHA-1";
+        Connack ack = c.connect({.client_id = "auth", .properties = props});
+        CHECK(ack.reason_code == rc(mqtt::ReasonCode::BadAuthenticationMethod));
+        c.expect_closed();
+    }
+
+    TEST_CASE("allow_anonymous = false: CONNECT without a user name is refused") {
+        BrokerFixture broker([](Config& c) { c.broker.allow_anonymous = false; });
+        SUBCASE("MQTT 5: 0x87") {
+            TestClient c(broker);
+            Connack ack = c.connect({.client_id = "anon"});
+            CHECK(ack.reason_code == rc(mqtt::ReasonCode::NotAuthorized));
+            c.expect_closed();
+        }
+        SUBCASE("MQTT 3.1.1: return code 5") {
+            TestClient c(broker);
+            Connack ack = c.connect({.version = V311, .client_id = "anon"});
+            CHECK(ack.reason_code == rc(mqtt::ReasonCode::NotAuthorized));  // 5 on the wire
+            c.expect_closed();
+        }
+        SUBCASE("with a user name: accepted") {
+            TestClient c(broker);
+            c.connect_ok({.client_id = "named", .username = "alice"});
+        }
+    }
+
+    TEST_CASE("will QoS over the broker's maximum QoS: CONNACK 0x9B (3.2.2-12)") {
+        BrokerFixture broker([](Config& c) { c.broker.maximum_qos = 1; });
+        TestClient c(broker);
+        mqtt::Will w;
+        w.topic = "w";
+        w.qos = 2;
+        Connack ack = c.connect({.client_id = "wq", .will = w});
+        CHECK(ack.reason_code == rc(mqtt::ReasonCode::QosNotSupported));
+        c.expect_closed();
+    }
+
+    TEST_CASE("retained will when retain is not available: CONNACK 0x9A (3.2.2-13)") {
+        BrokerFixture broker([](Config& c) { c.broker.retain_available = false; });
+        TestClient c(broker);
+        mqtt::Will w;
+        w.topic = "w";
+        w.retain = true;
+        Connack ack = c.connect({.client_id = "wr", .will = w});
+        CHECK(ack.reason_code == rc(mqtt::ReasonCode::RetainNotSupported));
+        c.expect_closed();
+    }
+
+    TEST_CASE("server shutdown: wills of connected clients, then DISCONNECT 0x8B") {
+        auto broker = std::make_unique<BrokerFixture>();
+        TestClient watcher(*broker, "watcher"), c(*broker, "c");
+        watcher.connect_ok({.client_id = "watcher"});
+        watcher.subscribe("bye/#", 0);
+        mqtt::Will w;
+        w.topic = "bye/c";
+        w.payload = "server went away";
+        c.connect_ok({.client_id = "c", .will = w});
+        broker.reset();  // stops the server and joins its thread
+        CHECK(watcher.expect_publish("bye/c").payload == "server went away");
+        watcher.expect_disconnect(rc(mqtt::ReasonCode::ServerShuttingDown));
+        c.expect_disconnect(rc(mqtt::ReasonCode::ServerShuttingDown));
+    }
+}

@@ -5,7 +5,7 @@ using namespace roost;
 using namespace roost::test;
 
 TEST_SUITE("broker flow: limits") {
-    TEST_CASE("a packet over the broker's Maximum Packet Size: DISCONNECT 0x95 (3.2.2-15? / 4.13)") {
+    TEST_CASE("a packet over the broker's Maximum Packet Size: DISCONNECT 0x95 (3.2.2.3.6)") {
         BrokerFixture broker([](Config& c) { c.limits.max_packet_size = 1024; });
         TestClient c(broker);
         Connack ack = c.connect_ok({.client_id = "big"});

@@ -163,7 +163,7 @@ TEST_SUITE("broker flow: qos") {
         CHECK(pub.publish("nobody/listens", "x", 1) == 0);
     }
 
-    TEST_CASE("the client's Receive Maximum bounds unacknowledged QoS 1/2 PUBLISH (3.3.4-7)") {
+    TEST_CASE("the client's Receive Maximum bounds unacknowledged QoS 1/2 PUBLISH (3.3.4-9)") {
         BrokerFixture broker;
         TestClient sub(broker, "sub"), pub(broker, "pub");
         mqtt::Properties props;
@@ -219,7 +219,7 @@ TEST_SUITE("broker flow: qos") {
     }
 
     TEST_CASE(
-        "more QoS 2 PUBLISH awaiting PUBREL than the broker's Receive Maximum: DISCONNECT 0x93 (3.3.4-9)") {
+        "more QoS 2 PUBLISH awaiting PUBREL than the broker's Receive Maximum: DISCONNECT 0x93 (3.3.4)") {
         BrokerFixture broker([](Config& c) { c.limits.max_inflight = 2; });
         TestClient pub(broker, "pub");
         Connack ack = pub.connect_ok({.client_id = "pub"});

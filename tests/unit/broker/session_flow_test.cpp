@@ -364,6 +364,8 @@ TEST_SUITE("broker flow: sessions") {
         long_lived.message_expiry_interval = 10;
         pub.publish("exp/short", "gone", 1, false, short_lived);
         pub.publish("exp/long", "kept", 1, false, long_lived);
+        pub.publish("exp/retained/short", "gone", 0, true, short_lived);
+        pub.publish("exp/retained/long", "kept", 0, true, long_lived);
         std::this_thread::sleep_for(1500ms);
         TestClient sub(broker, "sub");
         sub.connect_ok({.client_id = "exp", .clean_start = false, .properties = session_expiry(60)});
@@ -374,6 +376,15 @@ TEST_SUITE("broker flow: sessions") {
         CHECK(*p.properties.message_expiry_interval >= 8);
         sub.ack(p);
         sub.expect_nothing();
+
+        // An expired retained message is not sent to a new subscriber; a live one carries the time left.
+        TestClient late(broker, "late");
+        late.connect_ok({.client_id = "late"});
+        late.subscribe("exp/retained/#", 0);
+        Publish r = late.expect_publish("exp/retained/long");
+        REQUIRE(r.properties.message_expiry_interval.has_value());
+        CHECK(*r.properties.message_expiry_interval <= 9);
+        late.expect_nothing();
     }
 
     TEST_CASE("message expiry interval is forwarded to an online subscriber") {
@@ -390,5 +401,94 @@ TEST_SUITE("broker flow: sessions") {
         REQUIRE(p.properties.message_expiry_interval.has_value());
         CHECK(*p.properties.message_expiry_interval >= 99);
         CHECK(*p.properties.message_expiry_interval <= 100);
+    }
+
+    TEST_CASE("takeover keeps unacknowledged messages: resent with DUP=1 on the new connection (4.4.0-1)") {
+        BrokerFixture broker;
+        TestClient pub(broker, "pub");
+        pub.connect_ok({.client_id = "pub"});
+        TestClient first(broker, "first");
+        first.connect_ok({.client_id = "tk", .properties = session_expiry(60)});
+        first.subscribe("tk", 1);
+        pub.publish("tk", "unacked", 1);
+        Publish p = first.expect_publish("tk");
+        TestClient second(broker, "second");
+        Connack ack =
+            second.connect_ok({.client_id = "tk", .clean_start = false, .properties = session_expiry(60)});
+        CHECK(ack.session_present);
+        first.expect_disconnect(rc(mqtt::ReasonCode::SessionTakenOver));
+        Publish again = second.expect_publish("tk");
+        CHECK(again.dup);
+        CHECK(again.packet_id == p.packet_id);
+        CHECK(again.payload == "unacked");
+        second.ack(again);
+        second.expect_nothing();
+    }
+
+    TEST_CASE("resume honours the Receive Maximum of the new connection (3.3.4-9, 4.9)") {
+        BrokerFixture broker;
+        TestClient pub(broker, "pub");
+        pub.connect_ok({.client_id = "pub"});
+        {
+            TestClient sub(broker, "sub");
+            mqtt::Properties props = session_expiry(60);
+            props.receive_maximum = 10;
+            sub.connect_ok({.client_id = "rmx", .properties = props});
+            sub.subscribe("rmx", 1);
+            for (int i = 1; i <= 4; ++i)
+                pub.publish("rmx", std::to_string(i), 1);
+            for (int i = 1; i <= 4; ++i)
+                sub.expect_publish("rmx");  // all four in flight, none acknowledged
+            sub.close();
+        }
+        for (int i = 5; i <= 6; ++i)
+            pub.publish("rmx", std::to_string(i), 1);  // queued
+        TestClient sub(broker, "sub again");
+        mqtt::Properties props = session_expiry(60);
+        props.receive_maximum = 2;
+        sub.connect_ok({.client_id = "rmx", .clean_start = false, .properties = props});
+        // At most 2 unacknowledged PUBLISH at any time, resends included.
+        std::vector<Publish> window;
+        window.push_back(sub.expect_publish("rmx"));
+        window.push_back(sub.expect_publish("rmx"));
+        sub.expect_nothing();
+        std::vector<std::string> order;
+        for (int i = 0; i < 6; ++i) {
+            REQUIRE(!window.empty());
+            Publish p = window.front();
+            window.erase(window.begin());
+            order.push_back(p.payload);
+            sub.ack(p);
+            if (i < 4) {
+                window.push_back(sub.expect_publish("rmx"));
+                sub.expect_nothing(50ms);
+            }
+        }
+        CHECK(order == std::vector<std::string>{"1", "2", "3", "4", "5", "6"});
+    }
+
+    TEST_CASE("offline queue drains within the Receive Maximum on resume") {
+        BrokerFixture broker;
+        {
+            TestClient sub(broker, "sub");
+            sub.connect_ok({.client_id = "drain", .properties = session_expiry(60)});
+            sub.subscribe("drain", 1);
+            sub.disconnect();
+        }
+        TestClient pub(broker, "pub");
+        pub.connect_ok({.client_id = "pub"});
+        for (int i = 1; i <= 4; ++i)
+            pub.publish("drain", std::to_string(i), 1);
+        TestClient sub(broker, "sub");
+        mqtt::Properties props = session_expiry(60);
+        props.receive_maximum = 1;
+        sub.connect_ok({.client_id = "drain", .clean_start = false, .properties = props});
+        for (int i = 1; i <= 4; ++i) {
+            Publish p = sub.expect_publish("drain");
+            CHECK(p.payload == std::to_string(i));
+            sub.expect_nothing(50ms);
+            sub.ack(p);
+        }
+        sub.expect_nothing();
     }
 }

@@ -265,10 +265,12 @@ TEST_SUITE("broker flow: subscriptions") {
 
     TEST_CASE("$SYS topics are published every sys_interval; # does not match them (4.7.2-1)") {
         BrokerFixture broker([](Config& c) { c.broker.sys_interval = 1; });
-        TestClient all(broker, "all"), sys(broker, "sys");
+        TestClient all(broker, "all"), plus(broker, "plus"), sys(broker, "sys");
         all.connect_ok({.client_id = "all"});
+        plus.connect_ok({.client_id = "plus"});
         sys.connect_ok({.client_id = "sys"});
         all.subscribe("#", 0);
+        plus.subscribe("+/broker/#", 0);
         sys.subscribe("$SYS/broker/version", 0);
         Publish version = sys.expect_publish("$SYS/broker/version");  // retained, published at start
         CHECK(version.retain);
@@ -284,5 +286,60 @@ TEST_SUITE("broker flow: subscriptions") {
         REQUIRE_MESSAGE(update.has_value(), "no $SYS/broker/uptime update within the interval");
         CHECK_FALSE(update->retain);
         all.expect_nothing(100ms);
+        plus.expect_nothing(100ms);
+    }
+
+    TEST_CASE("a second SUBSCRIBE to the same filter replaces the subscription (3.8.4-3)") {
+        BrokerFixture broker;
+        TestClient sub(broker, "sub"), pub(broker, "pub");
+        sub.connect_ok({.client_id = "sub"});
+        pub.connect_ok({.client_id = "pub"});
+        sub.subscribe("rep", sub_options(2), 1);
+        sub.subscribe("rep", sub_options(1));  // lower QoS, no subscription identifier
+        pub.publish("rep", "x", 2);
+        Publish p = sub.expect_publish("rep");
+        CHECK(p.qos == 1);
+        CHECK(p.properties.subscription_identifiers.empty());
+        sub.ack(p);
+        sub.expect_nothing();  // one subscription, one copy
+    }
+
+    TEST_CASE("retain not available: retained PUBLISH is DISCONNECT 0x9A (3.3.1.3)") {
+        BrokerFixture broker([](Config& c) { c.broker.retain_available = false; });
+        TestClient c(broker);
+        Connack ack = c.connect_ok({.client_id = "noretain"});
+        CHECK(ack.properties.retain_available == std::optional<uint8_t>(0));
+        c.publish("t", "x", 0, true);
+        c.expect_disconnect(rc(mqtt::ReasonCode::RetainNotSupported));
+    }
+
+    TEST_CASE("max_subscriptions_per_client: SUBACK 0x97 over the limit") {
+        BrokerFixture broker([](Config& c) { c.limits.max_subscriptions_per_client = 2; });
+        TestClient c(broker);
+        c.connect_ok({.client_id = "many"});
+        c.subscribe("s/1", 0);
+        c.subscribe("s/2", 0);
+        CHECK(c.subscribe("s/3", sub_options(0)).reason_codes == std::vector<uint8_t>{0x97});
+        c.subscribe("s/1", 1);  // replacing one is not a new one
+    }
+
+    TEST_CASE("shared subscription: a message goes to one member; unsubscribing leaves the others") {
+        BrokerFixture broker;
+        TestClient a(broker, "a"), b(broker, "b"), pub(broker, "pub");
+        a.connect_ok({.client_id = "a"});
+        b.connect_ok({.client_id = "b"});
+        pub.connect_ok({.client_id = "pub"});
+        a.subscribe("$share/grp/s/#", 0);
+        b.subscribe("$share/grp/s/#", 0);
+        Unsubscribe u;
+        u.packet_id = 2;
+        u.filters = {"$share/grp/s/#"};
+        a.send(u);
+        CHECK(a.expect<Unsuback>().reason_codes == std::vector<uint8_t>{0});
+        for (int i = 0; i < 3; ++i) {
+            pub.publish("s/x", std::to_string(i), 0);
+            CHECK(b.expect_publish("s/x").payload == std::to_string(i));
+        }
+        a.expect_nothing();
     }
 }

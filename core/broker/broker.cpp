@@ -73,16 +73,11 @@ std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const s
 void Broker::client_connected(Client& client) {
     ++_connected;
     Session& s = *client.session();
-    // Spec 4.4: on resume, unacknowledged PUBLISH go again with DUP, PUBREL for those past PUBREC.
-    for (auto it = s.inflight.begin(); it != s.inflight.end();) {
-        if (it->second.state == OutgoingState::AwaitPubcomp) {
-            client.send(mqtt::Ack{mqtt::PacketType::Pubrel, it->first, 0, {}});
-        } else if (!client.send_publish(it->second.delivery, it->first, true)) {
-            it = s.inflight.erase(it);
-            continue;
-        }
-        ++it;
-    }
+    // Spec 4.4: on resume, unacknowledged PUBLISH go again with DUP, PUBREL for those past
+    // PUBREC; pump() sends them first, as the new connection's Receive Maximum allows.
+    for (auto& [id, out] : s.inflight)
+        out.resend = true;
+    s.resend_pending = s.inflight.size();
     pump(s);
 }
 
@@ -158,6 +153,15 @@ size_t Broker::publish(MessagePtr message) {
     return delivered;
 }
 
+bool Broker::send_new(Session& s, Delivery& d) {
+    uint16_t id = s.allocate_packet_id();
+    if (id == 0) return false;
+    OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
+    auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
+    if (!s.client->send_publish(it->second.delivery, id, false)) s.erase_inflight(it);
+    return true;
+}
+
 void Broker::deliver(Session& s, Delivery d) {
     Client* client = s.client && !s.client->closing() ? s.client : nullptr;
     if (d.qos == 0) {
@@ -168,14 +172,9 @@ void Broker::deliver(Session& s, Delivery d) {
             ++_stats.messages_dropped;
         return;
     }
-    if (client && s.queue.empty() && s.inflight.size() < client->receive_maximum()) {
-        if (uint16_t id = s.allocate_packet_id(); id != 0) {
-            OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
-            auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
-            if (!client->send_publish(it->second.delivery, id, false)) s.inflight.erase(it);
-            return;
-        }
-    }
+    if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum()) &&
+        send_new(s, d))
+        return;
     if (s.queue.size() >= _config.limits.max_queued_messages) {
         ++_stats.messages_dropped;
         if (_config.limits.queue_full_policy == QueueFullPolicy::DropNewest) {
@@ -189,23 +188,37 @@ void Broker::deliver(Session& s, Delivery d) {
 }
 
 void Broker::pump(Session& s) {
+    Client* client = s.client;
+    if (!client || client->closing()) return;
+    for (auto it = s.inflight.begin(); s.resend_pending > 0 && it != s.inflight.end();) {
+        Outgoing& out = it->second;
+        if (!out.resend) {
+            ++it;
+            continue;
+        }
+        if (!s.window_open(client->receive_maximum())) return;
+        out.resend = false;
+        --s.resend_pending;
+        if (out.state == OutgoingState::AwaitPubcomp) {
+            client->send(mqtt::Ack{mqtt::PacketType::Pubrel, it->first, 0, {}});
+        } else if (!client->send_publish(out.delivery, it->first, true)) {
+            it = s.inflight.erase(it);  // too large or expired: done, as far as the client knows
+            continue;
+        }
+        ++it;
+    }
     auto now = Clock::now();
-    while (s.client && !s.client->closing() && !s.queue.empty() &&
-           s.inflight.size() < s.client->receive_maximum()) {
+    while (!client->closing() && !s.queue.empty() && s.window_open(client->receive_maximum())) {
         Delivery d = std::move(s.queue.front());
         s.queue.pop_front();
         if (d.message->expired(now)) {
             ++_stats.messages_dropped;
             continue;
         }
-        uint16_t id = s.allocate_packet_id();
-        if (id == 0) {
+        if (!send_new(s, d)) {
             s.queue.push_front(std::move(d));
             return;
         }
-        OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
-        auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
-        if (!s.client->send_publish(it->second.delivery, id, false)) s.inflight.erase(it);
     }
 }
 

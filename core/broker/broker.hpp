@@ -77,6 +77,8 @@ class Broker {
 
   private:
     void end_session(Session& session);
+    // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use.
+    bool send_new(Session& session, Delivery& d);
     MessagePtr make_will_message(mqtt::Will will, const std::string& client_id);
 
     const Config& _config;

@@ -112,7 +112,7 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 log::debug("{}: PUBACK for unknown packet id {}", describe(), a.packet_id);
                 return;
             }
-            s.inflight.erase(it);
+            s.erase_inflight(it);
             return _broker.pump(s);
         case mqtt::PacketType::Pubrec: {
             mqtt::Ack rel{mqtt::PacketType::Pubrel, a.packet_id, 0, {}};
@@ -121,7 +121,7 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 return send(rel);
             }
             if (a.reason_code >= 0x80) {  // the receiver refused it: the flow ends here
-                s.inflight.erase(it);
+                s.erase_inflight(it);
                 return _broker.pump(s);
             }
             it->second.state = OutgoingState::AwaitPubcomp;
@@ -138,7 +138,7 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 log::debug("{}: PUBCOMP for unknown packet id {}", describe(), a.packet_id);
                 return;
             }
-            s.inflight.erase(it);
+            s.erase_inflight(it);
             return _broker.pump(s);
         default:
             return protocol_error(mqtt::ReasonCode::ProtocolError, "unexpected acknowledgement type");

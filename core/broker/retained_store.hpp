@@ -9,7 +9,7 @@
 namespace roost {
 
 class RetainedStore {
-public:
+  public:
     RetainedStore();
     ~RetainedStore();
     RetainedStore(const RetainedStore&) = delete;
@@ -24,7 +24,7 @@ public:
 
     size_t size() const { return _count; }
 
-private:
+  private:
     struct Node;
     std::unique_ptr<Node> _root;
     size_t _count = 0;

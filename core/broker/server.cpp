@@ -148,7 +148,8 @@ void Server::run(bool handle_signals) {
 int run_server(const Config& config) {
     signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an error code, not a reason to die
     if (config.broker.workers > 1)
-        log::warn("[broker] workers = {}: this release runs one worker; the setting is ignored", config.broker.workers);
+        log::warn("[broker] workers = {}: this release runs one worker; the setting is ignored",
+                  config.broker.workers);
     Server server(config);
     if (!server.start()) {
         log::error("not starting: a listener failed (see above)");

@@ -37,6 +37,7 @@ enum class OutgoingState : uint8_t {
 struct Outgoing {
     Delivery delivery;
     OutgoingState state;
+    bool resend = false;  // not yet sent again on the current connection (after a resume)
 };
 
 struct SubscriptionRecord {
@@ -55,7 +56,8 @@ struct Session {
 
     std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
 
-    std::map<uint16_t, Outgoing> inflight;       // server → client, by packet id, in send order per id
+    std::map<uint16_t, Outgoing> inflight;       // server → client, by packet id
+    size_t resend_pending = 0;                   // entries of `inflight` with resend set
     std::deque<Delivery> queue;                  // waiting for the client or for room in its window
     std::unordered_set<uint16_t> incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
 
@@ -66,6 +68,16 @@ struct Session {
     // The next free packet id for a message to the client, skipping ids still in flight;
     // 0 when all 65535 are in use.
     uint16_t allocate_packet_id();
+
+    // Whether one more PUBLISH may go to a client with this Receive Maximum: only what was sent
+    // on the current connection and not yet acknowledged counts (spec 4.9).
+    bool window_open(uint16_t receive_maximum) const {
+        return inflight.size() - resend_pending < receive_maximum;
+    }
+    void erase_inflight(std::map<uint16_t, Outgoing>::iterator it) {
+        if (it->second.resend) --resend_pending;
+        inflight.erase(it);
+    }
 
   private:
     uint16_t _next_packet_id = 1;

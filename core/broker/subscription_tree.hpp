@@ -22,7 +22,7 @@ struct SubscriberMatch {
 };
 
 class SubscriptionTree {
-public:
+  public:
     SubscriptionTree();
     ~SubscriptionTree();
     SubscriptionTree(const SubscriptionTree&) = delete;
@@ -45,7 +45,7 @@ public:
 
     size_t size() const { return _count; }
 
-private:
+  private:
     struct Node;
     std::unique_ptr<Node> _root;
     size_t _count = 0;

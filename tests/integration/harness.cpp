@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <doctest/doctest.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -289,7 +291,17 @@ void Broker::start() {
     throw std::runtime_error("broker did not accept on port " + port_str() + " within 10 s:\n" + log());
 }
 
-Broker::~Broker() = default;  // the Process destructor kills a broker still running
+Broker::~Broker() {
+    // Every test ends with a clean stop: SIGTERM must end the broker with exit code 0 (a sanitizer
+    // report or a crash on the way down fails the test that was running).
+    if (!_process.running()) return;
+    Millis took{};
+    int code = stop(10s, &took);
+    CHECK_MESSAGE(code == 0, "broker exit code "
+                                 << code << " after SIGTERM; log tail:\n"
+                                 << log().substr(log().size() > 4000 ? log().size() - 4000 : 0));
+    CHECK_MESSAGE(took < 5s, "broker took " << took.count() << " ms to stop");
+}
 
 std::string Broker::log() const {
     return _process.err();

@@ -99,7 +99,7 @@ struct BrokerOptions {
 class Broker {
   public:
     explicit Broker(BrokerOptions options = {});
-    ~Broker();  // kills the broker if a test did not stop it
+    ~Broker();  // stops a broker still running and checks it exits 0 within 5 s
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
 

@@ -1,6 +1,7 @@
 #include "net/address.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 
 namespace roost::net {
@@ -10,12 +11,12 @@ std::string format_address(const sockaddr_storage& addr) {
     if (addr.ss_family == AF_INET) {
         const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+        return fmt::format("{}:{}", host, ntohs(a->sin_port));
     }
     if (addr.ss_family == AF_INET6) {
         const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
         inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+        return fmt::format("[{}]:{}", host, ntohs(a->sin6_port));
     }
     return "?";
 }

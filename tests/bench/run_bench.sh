@@ -41,10 +41,8 @@ mosquitto_bin=/usr/sbin/mosquitto
 
 if [[ $build == 1 ]]; then
   echo "== building Roost (Release) and the load generator" >&2
-  # ROOST_WERROR=OFF: GCC 12 at -O3 reports a false-positive -Wrestrict inside std::string in
-  # core/net/address.cpp; warnings still show, they just don't stop the benchmark build.
   cmake -S "$root" -B "$root/build-bench-roost" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DROOST_TESTS=OFF -DROOST_WERROR=OFF >/dev/null
+    -DROOST_TESTS=OFF -DROOST_WERROR=ON >/dev/null
   cmake --build "$root/build-bench-roost" -j2 --target roost >/dev/null
   cmake -S "$here" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$root/build-bench" -j2 >/dev/null

@@ -17,9 +17,19 @@ enum class QueueFullPolicy {
     DropOldest,  // the oldest queued message is dropped to make room
 };
 
+// What decides when every plugin of a kind answered NEXT.
+enum class DefaultDecision {
+    Auto,   // auth: deny once any auth plugin is loaded, else [broker] allow_anonymous decides
+    Allow,
+    Deny,
+};
+
 struct ListenerConfig {
     std::string bind = "0.0.0.0";
     uint16_t port = 1883;
+    std::string transport;  // empty = plain MQTT; else a transport plugin's name ("ws")
+    DefaultDecision auth_default = DefaultDecision::Auto;
+    DefaultDecision acl_default = DefaultDecision::Allow;
     std::string source;  // "file:line" of its [[listener]] table, "command line" or "default"
 };
 
@@ -46,6 +56,15 @@ struct BrokerConfig {
     uint8_t maximum_qos = 2;
     uint32_t sys_interval = 10;  // seconds between $SYS updates; 0 = off
     unsigned workers = 1;        // event-loop threads
+    uint32_t plugin_timeout_ms = 5000;  // a PENDING auth or ACL answer not given by then denies
+};
+
+// One [[plugin]] table.
+struct PluginConfig {
+    std::string name;  // from `name`, or the file name of `path` without ".so"
+    std::string path;  // from `path`, made absolute against the config file's folder; empty = search by name
+    std::vector<std::pair<std::string, std::string>> options;  // the [plugin.options] table, in file order
+    std::string source;  // "file:line" of the table
 };
 
 struct LogConfig {
@@ -59,6 +78,7 @@ struct Config {
     LimitsConfig limits;
     LogConfig log;
     std::vector<ListenerConfig> listeners;  // never empty after load: 0.0.0.0:1883 by default
+    std::vector<PluginConfig> plugins;      // in config order: the order hooks are asked in
 };
 
 // A configuration error: one or more lines, each starting "file:line:column: " when known.

@@ -27,10 +27,10 @@ enum class DefaultDecision {
 struct ListenerConfig {
     std::string bind = "0.0.0.0";
     uint16_t port = 1883;
-    std::string transport;  // empty = plain MQTT; else a transport plugin's name ("ws")
+    std::string source{};     // "file:line" of its [[listener]] table, "command line" or "default"
+    std::string transport{};  // empty = plain MQTT; else a transport plugin's name ("ws")
     DefaultDecision auth_default = DefaultDecision::Auto;
     DefaultDecision acl_default = DefaultDecision::Allow;
-    std::string source;  // "file:line" of its [[listener]] table, "command line" or "default"
 };
 
 struct LimitsConfig {

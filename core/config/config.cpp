@@ -8,11 +8,15 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -27,6 +31,7 @@ using config_schema::Section;
 constexpr uint32_t kMqttMaxPacketSize = 268435460;  // 4-byte Remaining Length maximum + fixed header
 constexpr int64_t kMinPacketSize = 64;              // below this even a CONNECT hardly fits
 constexpr int64_t kMaxWorkers = 1024;
+constexpr int64_t kMaxPluginTimeoutMs = 600000;  // ten minutes
 constexpr size_t kMaxReportedErrors = 20;
 
 std::string_view type_name(toml::node_type type) {
@@ -207,9 +212,8 @@ class TableReader {
                 message += fmt::format(" (did you mean '{}'?)", hint);
             } else if (const Section* home = section_with_key(name)) {
                 message += fmt::format(" (it belongs in {})", config_schema::header(*home));
-            } else if (_section.name == "listener" && (name == "tls" || name == "transport")) {
-                message += fmt::format(" ({} listeners are not supported in this release)",
-                                       name == "tls" ? "TLS" : "WebSocket");
+            } else if (_section.name == "listener" && name == "tls") {
+                message += " (TLS listeners are not supported yet)";
             }
             // A key written on a line of its own has a source; one made implicitly by a dotted header
             // ([limits.x]) points at the node instead.
@@ -240,6 +244,7 @@ void read_broker(Reader& reader, const toml::table& table, BrokerConfig& out) {
     t.integer("maximum_qos", out.maximum_qos, 0, 2);
     t.integer("sys_interval", out.sys_interval);
     t.integer("workers", out.workers, 1, kMaxWorkers);
+    t.integer("plugin_timeout_ms", out.plugin_timeout_ms, 1, kMaxPluginTimeoutMs);
 }
 
 void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {
@@ -275,6 +280,16 @@ void read_listener(Reader& reader, const toml::table& table, std::vector<Listene
     ListenerConfig listener;
     t.string("bind", listener.bind);
     t.integer("port", listener.port, 1);
+    t.string("transport", listener.transport);
+    if (const toml::node* transport = table.get("transport"); transport && transport->is_string()) {
+        if (listener.transport.empty()) {
+            t.fail(*transport, "transport", "must not be empty (leave it out for plain MQTT over TCP)");
+        }
+    }
+    const auto decisions = std::array{std::pair{std::string_view("allow"), DefaultDecision::Allow},
+                                      std::pair{std::string_view("deny"), DefaultDecision::Deny}};
+    t.choice("auth_default", listener.auth_default, decisions);
+    t.choice("acl_default", listener.acl_default, decisions);
     if (const toml::node* bind = table.get("bind"); bind && bind->is_string()) {
         if (std::string why = check_bind_address(listener.bind); !why.empty()) t.fail(*bind, "bind", why);
     }
@@ -286,6 +301,122 @@ void read_listener(Reader& reader, const toml::table& table, std::vector<Listene
         }
     }
     out.push_back(std::move(listener));
+}
+
+bool is_plugin_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-';
+    });
+}
+
+// Where a key was written: its own position, or its value's when the key has none (an implicit
+// table made by a dotted header).
+const toml::source_region& key_source(const toml::key& key, const toml::node& node) {
+    return key.source().begin.line ? key.source() : node.source();
+}
+
+// A scalar option value as TOML writes it, without quotes for strings; nullopt for other types.
+std::optional<std::string> option_text(const toml::node& node) {
+    if (auto v = node.value_exact<std::string>()) return *v;
+    if (auto v = node.value_exact<int64_t>()) return fmt::format("{}", *v);
+    if (auto v = node.value_exact<bool>()) return std::string(*v ? "true" : "false");
+    if (auto v = node.value_exact<double>()) {
+        if (std::isnan(*v)) return std::string("nan");
+        if (std::isinf(*v)) return std::string(*v < 0 ? "-inf" : "inf");
+        std::string text = fmt::format("{}", *v);  // shortest text that reads back the same
+        if (text.find_first_of(".e") == std::string::npos) text += ".0";
+        return text;
+    }
+    return std::nullopt;
+}
+
+void read_plugin_options(Reader& reader, TableReader& t, const toml::node& node, PluginConfig& plugin) {
+    const toml::table* options = node.as_table();
+    if (!options) {
+        t.fail(node, "options",
+               fmt::format("must be a table ([plugin.options] or options = {{ ... }}), not {}",
+                           type_name(node.type())));
+        return;
+    }
+    // toml::table is sorted by key; the plugin gets its options in the order the file has them.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (const auto& [key, value] : *options)
+        entries.emplace_back(&key, &value);
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        const auto& pa = key_source(*a.first, *a.second).begin;
+        const auto& pb = key_source(*b.first, *b.second).begin;
+        return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+    });
+    for (const auto& [key, value] : entries) {
+        if (auto text = option_text(*value)) {
+            plugin.options.emplace_back(std::string(key->str()), std::move(*text));
+        } else {
+            reader.error(key_source(*key, *value),
+                         fmt::format("option '{}' of [[plugin]] '{}' must be a string, an integer, a "
+                                     "floating-point number or a boolean, not {}",
+                                     key->str(), plugin.name, type_name(value->type())));
+        }
+    }
+}
+
+void read_plugin(Reader& reader, const toml::table& table, std::vector<PluginConfig>& out) {
+    TableReader t(reader, table, *config_schema::find_section("plugin"));
+    PluginConfig plugin;
+    plugin.source = fmt::format("{}:{}", reader.file(), table.source().begin.line);
+    t.string("name", plugin.name);
+    t.string("path", plugin.path);
+    const toml::node* name = table.get("name");
+    const toml::node* path = table.get("path");
+    if (!name && !path) {
+        reader.error(table.source(), "[[plugin]] needs a 'name', a 'path' or both");
+        return;
+    }
+    bool ok = true;
+    if (path && path->is_string()) {
+        if (plugin.path.empty()) {
+            t.fail(*path, "path", "must not be empty");
+            ok = false;
+        } else {
+            namespace fs = std::filesystem;
+            fs::path file(plugin.path);
+            if (file.is_relative()) file = fs::absolute(fs::path(reader.file()).parent_path() / file);
+            plugin.path = file.lexically_normal().string();
+            if (!name) {
+                std::string stem = fs::path(plugin.path).filename().string();
+                if (stem.size() >= 3 && stem.ends_with(".so")) stem.resize(stem.size() - 3);
+                plugin.name = stem;
+                if (!is_plugin_name(stem)) {
+                    t.fail(*path, "path",
+                           fmt::format("gives the plugin name \"{}\", which is not made of letters, digits, "
+                                       "'_' and '-' only: set 'name'",
+                                       stem));
+                    ok = false;
+                }
+            }
+        }
+    } else if (path) {
+        ok = false;
+    }
+    if (name && name->is_string() && !is_plugin_name(plugin.name)) {
+        t.fail(*name, "name",
+               plugin.name.empty()
+                   ? std::string("must not be empty")
+                   : fmt::format("is \"{}\": use only letters, digits, '_' and '-'", plugin.name));
+        ok = false;
+    } else if (name && !name->is_string()) {
+        ok = false;
+    }
+    if (const toml::node* options = table.get("options")) read_plugin_options(reader, t, *options, plugin);
+    if (!ok) return;
+    for (const PluginConfig& other : out) {
+        if (other.name == plugin.name) {
+            reader.error(table.source(),
+                         fmt::format("plugin '{}' is already loaded at {}", plugin.name, other.source));
+            return;
+        }
+    }
+    out.push_back(std::move(plugin));
 }
 
 // The message for a top-level key that is not a section.
@@ -313,9 +444,7 @@ Config read_document(Reader& reader, const toml::table& root) {
     for (const auto& [key, node] : root) {
         std::string_view name = key.str();
         const Section* section = config_schema::find_section(name);
-        if (name == "plugin") {
-            reader.error(node.source(), "[[plugin]]: plugins are not supported in this release");
-        } else if (!section) {
+        if (!section) {
             // A table's own position is its header's '['; a plain key's is the key.
             bool header_first = (node.is_table() || node.is_array_of_tables()) && node.source().begin.line;
             reader.error(header_first || !key.source().begin.line ? node.source() : key.source(),
@@ -328,8 +457,10 @@ Config read_document(Reader& reader, const toml::table& root) {
                                          name, type_name(node.type())));
                 continue;
             }
-            for (const toml::node& element : *tables)
-                read_listener(reader, *element.as_table(), config.listeners);
+            for (const toml::node& element : *tables) {
+                if (name == "listener") read_listener(reader, *element.as_table(), config.listeners);
+                if (name == "plugin") read_plugin(reader, *element.as_table(), config.plugins);
+            }
         } else if (const toml::table* table = node.as_table()) {
             if (name == "broker") read_broker(reader, *table, config.broker);
             if (name == "limits") read_limits(reader, *table, config.limits);

@@ -14,6 +14,7 @@ using namespace std::string_view_literals;
 constexpr std::array kBrokerKeys = {
     "allow_anonymous"sv,          "retain_available"sv, "wildcard_subscriptions"sv, "shared_subscriptions"sv,
     "subscription_identifiers"sv, "maximum_qos"sv,      "sys_interval"sv,           "workers"sv,
+    "plugin_timeout_ms"sv,
 };
 
 constexpr std::array kLimitsKeys = {
@@ -32,13 +33,14 @@ constexpr std::array kLimitsKeys = {
 
 constexpr std::array kLogKeys = {"level"sv, "file"sv};
 
-constexpr std::array kListenerKeys = {"bind"sv, "port"sv};
+constexpr std::array kListenerKeys = {"bind"sv, "port"sv, "transport"sv, "auth_default"sv, "acl_default"sv};
+
+constexpr std::array kPluginKeys = {"name"sv, "path"sv, "options"sv};
 
 const std::array kSections = {
-    Section{"broker", false, kBrokerKeys},
-    Section{"limits", false, kLimitsKeys},
-    Section{"log", false, kLogKeys},
-    Section{"listener", true, kListenerKeys},
+    Section{"broker", false, kBrokerKeys}, Section{"limits", false, kLimitsKeys},
+    Section{"log", false, kLogKeys},       Section{"listener", true, kListenerKeys},
+    Section{"plugin", true, kPluginKeys},
 };
 
 char lower(char c) {

@@ -2,8 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.hpp"
 #include "config/config_schema.hpp"
@@ -41,6 +44,11 @@ TEST_CASE("an empty file gives the defaults and one listener on 0.0.0.0:1883") {
     REQUIRE(c.listeners.size() == 1);
     CHECK(c.listeners[0].bind == "0.0.0.0");
     CHECK(c.listeners[0].port == 1883);
+    CHECK(c.listeners[0].transport.empty());
+    CHECK(c.listeners[0].auth_default == roost::DefaultDecision::Auto);
+    CHECK(c.listeners[0].acl_default == roost::DefaultDecision::Allow);
+    CHECK(c.broker.plugin_timeout_ms == 5000);
+    CHECK(c.plugins.empty());
 }
 
 TEST_CASE("[broker] keys") {
@@ -54,6 +62,7 @@ subscription_identifiers = false
 maximum_qos = 1
 sys_interval = 0
 workers = 4
+plugin_timeout_ms = 250
 )",
                             "roost.toml");
     CHECK_FALSE(c.broker.allow_anonymous);
@@ -64,6 +73,9 @@ workers = 4
     CHECK(c.broker.maximum_qos == 1);
     CHECK(c.broker.sys_interval == 0);
     CHECK(c.broker.workers == 4);
+    CHECK(c.broker.plugin_timeout_ms == 250);
+    CHECK(parse_config("[broker]\nplugin_timeout_ms = 1", "x").broker.plugin_timeout_ms == 1);
+    CHECK(parse_config("[broker]\nplugin_timeout_ms = 600000", "x").broker.plugin_timeout_ms == 600000);
 }
 
 TEST_CASE("[limits] keys") {
@@ -138,6 +150,53 @@ port = 8883
     CHECK(c.listeners[2].source == "conf/roost.toml:8");
 }
 
+TEST_CASE("[[listener]] transport, auth_default and acl_default") {
+    Config c = parse_config(R"(
+[[listener]]
+port = 1884
+transport = "ws"
+auth_default = "deny"
+acl_default = "deny"
+
+[[listener]]
+port = 1885
+auth_default = "allow"
+acl_default = "allow"
+
+[[listener]]
+port = 1886
+)",
+                            "roost.toml");
+    REQUIRE(c.listeners.size() == 3);
+    CHECK(c.listeners[0].transport == "ws");
+    CHECK(c.listeners[0].auth_default == roost::DefaultDecision::Deny);
+    CHECK(c.listeners[0].acl_default == roost::DefaultDecision::Deny);
+    CHECK(c.listeners[1].transport.empty());
+    CHECK(c.listeners[1].auth_default == roost::DefaultDecision::Allow);
+    CHECK(c.listeners[1].acl_default == roost::DefaultDecision::Allow);
+    CHECK(c.listeners[2].auth_default == roost::DefaultDecision::Auto);
+    CHECK(c.listeners[2].acl_default == roost::DefaultDecision::Allow);
+    // Any name: whether a transport plugin of that name is loaded is checked when listeners start.
+    CHECK(parse_config("[[listener]]\ntransport = \"my-quic\"\n", "x").listeners[0].transport == "my-quic");
+}
+
+TEST_CASE("[[listener]] transport, auth_default and acl_default errors") {
+    CHECK(error_of("[[listener]]\ntransport = \"\"\n") ==
+          "roost.toml:2:13: 'transport' in [[listener]] must not be empty (leave it out for plain MQTT over "
+          "TCP)");
+    CHECK(error_of("[[listener]]\ntransport = 1\n") ==
+          "roost.toml:2:13: 'transport' in [[listener]] must be a string, not an integer");
+    CHECK(error_of("[[listener]]\nauth_default = \"auto\"\n") ==
+          "roost.toml:2:16: 'auth_default' in [[listener]] must be \"allow\" or \"deny\", got \"auto\"");
+    CHECK(error_of("[[listener]]\nacl_default = \"denny\"\n") ==
+          "roost.toml:2:15: 'acl_default' in [[listener]] must be \"allow\" or \"deny\", got \"denny\" (did "
+          "you mean \"deny\"?)");
+    CHECK(error_of("[[listener]]\nacl_default = true\n") ==
+          "roost.toml:2:15: 'acl_default' in [[listener]] must be \"allow\" or \"deny\", not a boolean");
+    CHECK(error_of("[[listener]]\nauth_defaults = \"deny\"\n") ==
+          "roost.toml:2:1: unknown key 'auth_defaults' in [[listener]] (did you mean 'auth_default'?)");
+}
+
 TEST_CASE("unknown keys are errors with file:line:column and a suggestion") {
     CHECK(error_of("[limits]\nmax_connections = 1\n\nmax_conections = 5\n") ==
           "roost.toml:4:1: unknown key 'max_conections' in [limits] (did you mean 'max_connections'?)");
@@ -147,8 +206,7 @@ TEST_CASE("unknown keys are errors with file:line:column and a suggestion") {
     CHECK(error_of("[broker]\nmax_connections = 1\n") ==
           "roost.toml:2:1: unknown key 'max_connections' in [broker] (it belongs in [limits])");
     CHECK(error_of("[[listener]]\ntls = true\n") ==
-          "roost.toml:2:1: unknown key 'tls' in [[listener]] (TLS listeners are not supported in this "
-          "release)");
+          "roost.toml:2:1: unknown key 'tls' in [[listener]] (TLS listeners are not supported yet)");
     CHECK(error_of("[log]\nlevel = \"info\"\n[log.sub]\nx = 1\n").find("unknown key 'sub' in [log]") !=
           std::string::npos);
 }
@@ -172,9 +230,150 @@ TEST_CASE("sections of the wrong kind") {
     CHECK(error_of("log = \"debug\"\n") == "roost.toml:1:7: 'log' must be a table ([log]), not a string");
 }
 
-TEST_CASE("[[plugin]] is not supported yet") {
-    CHECK(error_of("[[plugin]]\nname = \"auth\"\n") ==
-          "roost.toml:1:1: [[plugin]]: plugins are not supported in this release");
+TEST_CASE("[[plugin]] tables, in file order") {
+    Config c = parse_config(R"(
+[[plugin]]
+name = "zeta"
+
+[[plugin]]
+path = "/opt/roost/plugins/auth_file.so"
+
+[[plugin]]
+name = "acl"
+path = "/usr/lib/roost/libacl.so"
+)",
+                            "/etc/roost/roost.toml");
+    REQUIRE(c.plugins.size() == 3);
+    CHECK(c.plugins[0].name == "zeta");
+    CHECK(c.plugins[0].path.empty());
+    CHECK(c.plugins[0].options.empty());
+    CHECK(c.plugins[0].source == "/etc/roost/roost.toml:2");
+    CHECK(c.plugins[1].name == "auth_file");
+    CHECK(c.plugins[1].path == "/opt/roost/plugins/auth_file.so");
+    CHECK(c.plugins[1].source == "/etc/roost/roost.toml:5");
+    CHECK(c.plugins[2].name == "acl");
+    CHECK(c.plugins[2].path == "/usr/lib/roost/libacl.so");
+    CHECK(c.plugins[2].source == "/etc/roost/roost.toml:8");
+}
+
+TEST_CASE("[[plugin]] path: relative to the config file's folder, name from the file name") {
+    Config c = parse_config("[[plugin]]\npath = \"plugins/auth.so\"\n", "/etc/roost/roost.toml");
+    REQUIRE(c.plugins.size() == 1);
+    CHECK(c.plugins[0].path == "/etc/roost/plugins/auth.so");
+    CHECK(c.plugins[0].name == "auth");
+
+    c = parse_config("[[plugin]]\npath = \"../lib/./my-acl\"\n", "/etc/roost/roost.toml");
+    CHECK(c.plugins[0].path == "/etc/lib/my-acl");
+    CHECK(c.plugins[0].name == "my-acl");
+
+    // A config file named without a folder: the plugin path is relative to the current directory.
+    c = parse_config("[[plugin]]\npath = \"x.so\"\n", "roost.toml");
+    CHECK(c.plugins[0].path == (std::filesystem::current_path() / "x.so").string());
+    CHECK(c.plugins[0].name == "x");
+
+    // Only a trailing ".so" is dropped; an explicit name wins over the file name.
+    c = parse_config("[[plugin]]\nname = \"auth\"\npath = \"/p/auth.so.1\"\n", "roost.toml");
+    CHECK(c.plugins[0].name == "auth");
+    CHECK(c.plugins[0].path == "/p/auth.so.1");
+}
+
+TEST_CASE("[[plugin]] options, as a [plugin.options] table or inline, in file order") {
+    using Options = std::vector<std::pair<std::string, std::string>>;
+    Config c = parse_config(R"(
+[[plugin]]
+name = "auth"
+[plugin.options]
+zfile = "/etc/roost/passwd"
+count = 0x10
+ratio = 0.5
+whole = 2.0
+big = 1e300
+enabled = true
+off = false
+negative = -7
+"quoted key" = 'a "b"'
+
+[[plugin]]
+name = "acl"
+options = { rules = "acl.txt", max = 3 }
+
+[[plugin]]
+name = "ws"
+options.path = "/mqtt"
+options.port = 8080
+)",
+                            "roost.toml");
+    REQUIRE(c.plugins.size() == 3);
+    CHECK(c.plugins[0].options == Options{{"zfile", "/etc/roost/passwd"},
+                                          {"count", "16"},
+                                          {"ratio", "0.5"},
+                                          {"whole", "2.0"},
+                                          {"big", "1e+300"},
+                                          {"enabled", "true"},
+                                          {"off", "false"},
+                                          {"negative", "-7"},
+                                          {"quoted key", "a \"b\""}});
+    CHECK(c.plugins[1].options == Options{{"rules", "acl.txt"}, {"max", "3"}});
+    CHECK(c.plugins[2].options == Options{{"path", "/mqtt"}, {"port", "8080"}});
+    CHECK(parse_config("[[plugin]]\nname = \"a\"\noptions = {}\n", "x").plugins[0].options.empty());
+    CHECK(parse_config("[[plugin]]\nname = \"a\"\noptions = { x = inf, y = -inf, z = nan }\n", "x")
+              .plugins[0]
+              .options == Options{{"x", "inf"}, {"y", "-inf"}, {"z", "nan"}});
+}
+
+TEST_CASE("[[plugin]] errors carry file:line:column") {
+    CHECK(error_of("[[plugin]]\noptions = {}\n") ==
+          "roost.toml:1:1: [[plugin]] needs a 'name', a 'path' or both");
+    CHECK(error_of("[[plugin]]\n") == "roost.toml:1:1: [[plugin]] needs a 'name', a 'path' or both");
+    CHECK(error_of("[[plugin]]\nname = \"my auth\"\n") ==
+          "roost.toml:2:8: 'name' in [[plugin]] is \"my auth\": use only letters, digits, '_' and '-'");
+    CHECK(error_of("[[plugin]]\nname = \"\"\n") == "roost.toml:2:8: 'name' in [[plugin]] must not be empty");
+    CHECK(error_of("[[plugin]]\nname = 3\n") ==
+          "roost.toml:2:8: 'name' in [[plugin]] must be a string, not an integer");
+    CHECK(error_of("[[plugin]]\npath = \"\"\n") == "roost.toml:2:8: 'path' in [[plugin]] must not be empty");
+    CHECK(error_of("[[plugin]]\npath = [\"a.so\"]\n") ==
+          "roost.toml:2:8: 'path' in [[plugin]] must be a string, not an array");
+    CHECK(error_of("[[plugin]]\npath = \"/p/auth.v2.so\"\n") ==
+          "roost.toml:2:8: 'path' in [[plugin]] gives the plugin name \"auth.v2\", which is not made of "
+          "letters, digits, '_' and '-' only: set 'name'");
+    CHECK(error_of("[[plugin]]\npath = \"/p/\"\n").find("gives the plugin name \"\"") != std::string::npos);
+    CHECK(error_of("[[plugin]]\nname = \"a\"\nfile = \"a.so\"\n") ==
+          "roost.toml:3:1: unknown key 'file' in [[plugin]] (it belongs in [log])");
+    CHECK(error_of("[[plugin]]\nnmae = \"a\"\n") ==
+          "roost.toml:1:1: [[plugin]] needs a 'name', a 'path' or both\n"
+          "roost.toml:2:1: unknown key 'nmae' in [[plugin]] (did you mean 'name'?)");
+    CHECK(error_of("[[plugin]]\nname = \"a\"\noption = {}\n") ==
+          "roost.toml:3:1: unknown key 'option' in [[plugin]] (did you mean 'options'?)");
+    CHECK(error_of("[plugin]\nname = \"a\"\n") ==
+          "roost.toml:1:1: 'plugin' must be written as [[plugin]] tables (one per plugin), not a table");
+    CHECK(error_of("[plugin.options]\nx = 1\n") ==
+          "roost.toml:1:1: 'plugin' must be written as [[plugin]] tables (one per plugin), not a table");
+    CHECK(error_of("[[plugin]]\nname = \"a\"\noptions = \"x=1\"\n") ==
+          "roost.toml:3:11: 'options' in [[plugin]] must be a table ([plugin.options] or options = { ... }), "
+          "not a string");
+}
+
+TEST_CASE("[[plugin]] options must be strings, numbers or booleans") {
+    CHECK(error_of("[[plugin]]\nname = \"a\"\n[plugin.options]\nok = 1\nlist = [1, 2]\n") ==
+          "roost.toml:5:1: option 'list' of [[plugin]] 'a' must be a string, an integer, a floating-point "
+          "number or a boolean, not an array");
+    CHECK(error_of("[[plugin]]\nname = \"a\"\noptions = { sub = { x = 1 } }\n") ==
+          "roost.toml:3:13: option 'sub' of [[plugin]] 'a' must be a string, an integer, a floating-point "
+          "number or a boolean, not a table");
+    CHECK(error_of("[[plugin]]\nname = \"a\"\n[plugin.options]\nx = 1\n[plugin.options.sub]\ny = 2\n") ==
+          "roost.toml:5:17: option 'sub' of [[plugin]] 'a' must be a string, an integer, a floating-point "
+          "number or a boolean, not a table");
+    CHECK(error_of("[[plugin]]\nname = \"a\"\n[plugin.options]\nwhen = 1979-05-27\n") ==
+          "roost.toml:4:1: option 'when' of [[plugin]] 'a' must be a string, an integer, a floating-point "
+          "number or a boolean, not a date");
+    CHECK(error_of("[[plugin]]\nname = \"a\"\noptions.sub.x = 1\n").rfind("roost.toml:3:", 0) == 0);
+}
+
+TEST_CASE("the same plugin twice is an error") {
+    CHECK(error_of("[[plugin]]\nname = \"auth\"\n\n[[plugin]]\nname = \"auth\"\n") ==
+          "roost.toml:4:1: plugin 'auth' is already loaded at roost.toml:1");
+    CHECK(error_of("[[plugin]]\nname = \"auth\"\n[[plugin]]\npath = \"/p/auth.so\"\n") ==
+          "roost.toml:3:1: plugin 'auth' is already loaded at roost.toml:1");
 }
 
 TEST_CASE("wrong types name the key and the expected type") {
@@ -206,6 +405,13 @@ TEST_CASE("out-of-range numbers") {
           std::string::npos);
     CHECK(error_of("[broker]\nsys_interval = -1\n") ==
           "roost.toml:2:16: 'sys_interval' in [broker] must be an integer from 0 to 4294967295, got -1");
+    CHECK(error_of("[broker]\nplugin_timeout_ms = 0\n") ==
+          "roost.toml:2:21: 'plugin_timeout_ms' in [broker] must be an integer from 1 to 600000, got 0");
+    CHECK(error_of("[broker]\nplugin_timeout_ms = 600001\n") ==
+          "roost.toml:2:21: 'plugin_timeout_ms' in [broker] must be an integer from 1 to 600000, got 600001");
+    CHECK(
+        error_of("[broker]\nplugin_timeout_ms = \"5s\"\n") ==
+        "roost.toml:2:21: 'plugin_timeout_ms' in [broker] must be an integer from 1 to 600000, not a string");
     CHECK(error_of("[limits]\nmax_inflight = 0\n") ==
           "roost.toml:2:16: 'max_inflight' in [limits] must be an integer from 1 to 65535, got 0");
     CHECK(error_of("[limits]\nmax_packet_size = 63\n") ==

@@ -1,0 +1,39 @@
+/* auth_never: answers PENDING and never calls host->complete. The broker must deny the client
+ * once [broker] plugin_timeout_ms passes, log the time-out, and not leak or crash at stop. */
+#define _POSIX_C_SOURCE 200809L
+#include "fixture.h"
+
+typedef struct state {
+    const roost_host* host;
+    roost_plugin* self;
+} state;
+
+static roost_verdict authenticate(void* worker_data, roost_auth_event* ev) {
+    state* s = (state*)worker_data;
+    char id[128];
+    s->host->log(s->self, ROOST_LOG_INFO, "fixture: client %s: PENDING, and no answer will come",
+                 fx_client_id(s->host, ev->client, id, sizeof id));
+    return ROOST_PENDING;
+}
+
+static const roost_auth_hooks auth_hooks = {sizeof(roost_auth_hooks), authenticate, NULL};
+
+ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
+    return fx_pick_v1(offered, count);
+}
+
+ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, const roost_option* options,
+                                   size_t option_count, void** plugin_data) {
+    state* s = (state*)calloc(1, sizeof *s);
+    (void)options;
+    (void)option_count;
+    if (!s) return ROOST_ENOMEM;
+    s->host = host;
+    s->self = self;
+    *plugin_data = s;
+    return host->hook_register(self, ROOST_HOOK_AUTH, &auth_hooks);
+}
+
+ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {
+    free(plugin_data);
+}

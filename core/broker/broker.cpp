@@ -8,13 +8,13 @@
 
 namespace roost {
 
-Broker::Broker(const Config& config) : _config(config), _hooks(config.broker) {}
+Broker::Broker(const Config& config, PluginHost* plugins) : _config(config), _hooks(config, plugins) {}
 
 Broker::~Broker() = default;
 
-void Broker::accept(net::Connection* connection) {
+void Broker::accept(net::Connection* connection, const ListenerConfig& listener) {
     ++_stats.connections_total;
-    auto* client = new Client(*this, connection);
+    auto* client = new Client(*this, connection, listener);
     _clients.insert(client);
     if (int rc = connection->start(client); rc != 0)
         connection->close(std::string("cannot read from socket: ") + uv_strerror(rc));
@@ -270,7 +270,16 @@ void Broker::publish_will(mqtt::Will will, const std::string& client_id) {
     publish(make_will_message(std::move(will), client_id));
 }
 
+void Broker::publish_from_plugin(std::shared_ptr<Message> message) {
+    message->id = _next_message_id++;
+    mqtt::ReasonCode unused;
+    if (!_hooks.on_message(nullptr, *message, unused)) return;
+    size_t matched = publish(message);
+    _hooks.on_routed(nullptr, *message, matched);
+}
+
 void Broker::tick(Clock::time_point now) {
+    _hooks.tick();
     for (Client* c : _clients)
         c->check_timeouts(now);
     std::vector<Session*> expired;

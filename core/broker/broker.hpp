@@ -26,22 +26,23 @@ class Client;
 
 class Broker {
   public:
-    explicit Broker(const Config& config);
+    // `plugins` may be null (no plugin machinery: the built-in defaults answer).
+    Broker(const Config& config, PluginHost* plugins);
     ~Broker();
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
 
     const Config& config() const { return _config; }
     const LimitsConfig& limits() const { return _config.limits; }
-    const Hooks& hooks() const { return _hooks; }
+    Hooks& hooks() { return _hooks; }
     Stats& stats() { return _stats; }
     size_t connected_clients() const { return _connected; }
     size_t session_count() const { return _sessions.size(); }
     size_t subscription_count() const { return _subscriptions.size(); }
     size_t retained_count() const { return _retained.size(); }
 
-    // A new connection from a listener.
-    void accept(net::Connection* connection);
+    // A new connection from a listener (whose settings outlive it).
+    void accept(net::Connection* connection, const ListenerConfig& listener);
     // Its connection is gone: detach from the session, decide the will, maybe end the session.
     void client_closed(Client& client, const std::string& reason);
     bool at_connection_limit() const;
@@ -67,6 +68,8 @@ class Broker {
     bool unsubscribe(Session& session, std::string_view filter);
 
     void publish_will(mqtt::Will will, const std::string& client_id);
+    // A message a plugin published (host->publish): message hooks, then routing.
+    void publish_from_plugin(std::shared_ptr<Message> message);
 
     // Once a second: keep alive, delayed wills, session expiry.
     void tick(Clock::time_point now);

@@ -13,9 +13,10 @@ constexpr size_t kMaxQos0Backlog = 16 * 1024 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 }  // namespace
 
-Client::Client(Broker& broker, net::Connection* connection)
+Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig& listener)
     : _broker(broker),
       _connection(connection),
+      _listener(listener),
       _address(connection->peer()),
       _decoder(broker.limits().max_packet_size),
       _accepted_at(Clock::now()),
@@ -38,9 +39,13 @@ void Client::on_data(std::span<const uint8_t> bytes) {
         return;
     }
     _decoder.feed(bytes);
+    process();
+}
+
+void Client::process() {
     mqtt::Packet packet;
     mqtt::DecodeError error;
-    while (!closing()) {
+    while (!closing() && !_pending) {
         mqtt::DecodeStatus status = _decoder.next(packet, error);
         if (status == mqtt::DecodeStatus::NeedMore) break;
         if (status == mqtt::DecodeStatus::Error) {
@@ -58,6 +63,8 @@ void Client::on_data(std::span<const uint8_t> bytes) {
 
 void Client::on_closed(const std::string& reason) {
     _connection = nullptr;
+    if (_pending) _broker.hooks().cancel(*_pending);
+    if (_state == State::Connected) _broker.hooks().on_disconnect(*this, _disconnect_reason);
     if (_state == State::Connected)
         log::info("{} disconnected: {}", describe(), reason);
     else
@@ -67,6 +74,13 @@ void Client::on_closed(const std::string& reason) {
 }
 
 void Client::handle(mqtt::Packet& packet) {
+    if (_state == State::Authenticating) {
+        if (auto* auth = std::get_if<mqtt::Auth>(&packet)) return handle_auth(*auth);
+        if (auto* d = std::get_if<mqtt::Disconnect>(&packet)) return handle_disconnect(*d);
+        return protocol_error(
+            mqtt::ReasonCode::ProtocolError,
+            fmt::format("{} during authentication", mqtt::packet_type_name(mqtt::packet_type(packet))));
+    }
     if (_state == State::AwaitingConnect) {
         if (auto* connect = std::get_if<mqtt::Connect>(&packet)) {
             handle_connect(*connect);
@@ -109,6 +123,7 @@ void Client::protocol_error(mqtt::ReasonCode reason, const std::string& why) {
 
 void Client::disconnect(mqtt::ReasonCode reason, const std::string& why) {
     if (closing()) return;
+    _disconnect_reason = static_cast<uint8_t>(reason);
     if (_version == mqtt::ProtocolVersion::V5 && _state == State::Connected) {
         mqtt::Disconnect d;
         d.reason_code = static_cast<uint8_t>(reason);
@@ -170,6 +185,10 @@ void Client::send(const mqtt::Packet& packet) {
 bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup) {
     if (closing()) return false;
     const Message& m = *delivery.message;
+    if (!_broker.hooks().deliver_allowed(*this, m, delivery.qos, delivery.retain)) {
+        log::debug("{}: delivery of a message on '{}' denied by an ACL plugin", describe(), m.topic);
+        return false;
+    }
     if (delivery.qos == 0 && _connection->backlog() > kMaxQos0Backlog) {
         ++_broker.stats().messages_dropped;
         return false;
@@ -237,12 +256,8 @@ void Client::check_timeouts(Clock::time_point now) {
     }
 }
 
-void Client::handle_auth(const mqtt::Auth&) {
-    protocol_error(mqtt::ReasonCode::ProtocolError,
-                   "AUTH packet without an authentication method in CONNECT");
-}
-
 void Client::handle_disconnect(const mqtt::Disconnect& d) {
+    _disconnect_reason = d.reason_code;
     if (_version == mqtt::ProtocolVersion::V5 && d.properties.session_expiry_interval && _session) {
         // Spec 3.14.2.2.2: a session that was to end with the connection cannot be made to last.
         if (_session->expiry_interval == 0 && *d.properties.session_expiry_interval != 0) {

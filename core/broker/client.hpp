@@ -16,6 +16,7 @@
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
 #include "net/connection.hpp"
+#include "plugin/handles.hpp"
 #include "plugin/hooks.hpp"
 
 namespace roost {
@@ -24,7 +25,7 @@ class Broker;
 
 class Client : public net::ConnectionHandler {
   public:
-    Client(Broker& broker, net::Connection* connection);
+    Client(Broker& broker, net::Connection* connection, const ListenerConfig& listener);
 
     // net::ConnectionHandler
     void on_data(std::span<const uint8_t> bytes) override;
@@ -47,7 +48,10 @@ class Client : public net::ConnectionHandler {
     const std::string& address() const { return _address; }
     mqtt::ProtocolVersion version() const { return _version; }
     uint16_t receive_maximum() const { return _client_receive_maximum; }
-    ClientInfo info() const { return {_client_id, &_username, _address, _version}; }
+    const std::optional<std::string>& username() const { return _username; }
+    const ListenerConfig& listener() const { return _listener; }
+    net::Connection* connection() const { return _connection; }
+    roost_client* plugin_handle() { return &_plugin_handle; }
     Session* session() const { return _session.get(); }
     size_t backlog() const { return _connection ? _connection->backlog() : 0; }
 
@@ -62,13 +66,28 @@ class Client : public net::ConnectionHandler {
     void detach_session() { _session.reset(); }
 
   private:
-    enum class State { AwaitingConnect, Connected, Closed };
+    enum class State {
+        AwaitingConnect,  // until CONNECT is accepted
+        Authenticating,   // MQTT 5 enhanced authentication: AUTH rounds before the CONNACK
+        Connected,
+    };
 
+    // Handles the packets decoded so far, unless a plugin's answer is awaited: then the rest
+    // waits in the decoder, so that packets are handled in the order they came.
+    void process();
     void handle(mqtt::Packet& packet);
     void handle_connect(mqtt::Connect& connect);
+    void run_auth(AuthRequest request);
+    void on_auth_decision(const HookDecision& decision);
+    void finish_connect(const std::string& auth_reply);
     void handle_publish(mqtt::Publish& publish);
+    void finish_publish(mqtt::Publish& publish, const HookDecision& acl);
     void handle_ack(const mqtt::Ack& ack);
-    void handle_subscribe(const mqtt::Subscribe& subscribe);
+    void handle_subscribe(mqtt::Subscribe& subscribe);
+    // Works through the filters of _subscribing from `next`; stops where an ACL answer is pending.
+    void continue_subscribe();
+    // Records the answer for the filter at _subscribing->next (granted or refused).
+    void apply_subscription(const HookDecision& decision);
     void handle_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
     void handle_disconnect(const mqtt::Disconnect& disconnect);
     void handle_auth(const mqtt::Auth& auth);
@@ -87,6 +106,9 @@ class Client : public net::ConnectionHandler {
 
     Broker& _broker;
     net::Connection* _connection;  // nullptr once closed
+    const ListenerConfig& _listener;
+    roost_client _plugin_handle{this};
+    std::shared_ptr<PendingToken> _pending;  // set while a plugin's answer is awaited
     std::string _address;
     mqtt::Decoder _decoder;
     State _state = State::AwaitingConnect;
@@ -96,8 +118,21 @@ class Client : public net::ConnectionHandler {
 
     std::string _client_id;
     std::optional<std::string> _username;
-    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
+    uint8_t _disconnect_reason = 0;  // what the broker sent or received, for on_disconnect hooks
+    uint16_t _keep_alive = 0;        // seconds, as enforced (Server Keep Alive applied)
     std::shared_ptr<Session> _session;
+    bool _assigned_id = false;
+    std::optional<mqtt::Connect> _connect;  // while its authentication runs
+    std::string _auth_method;               // MQTT 5 enhanced authentication, from CONNECT
+    size_t _auth_plugin = SIZE_MAX;         // the plugin that runs it
+    struct SubscribeProgress {
+        mqtt::Subscribe packet;
+        size_t next = 0;
+        mqtt::Suback ack;
+        std::vector<std::pair<size_t, bool>> granted;  // (index into packet, is new)
+    };
+    std::optional<SubscribeProgress> _subscribing;
+    std::optional<mqtt::Publish> _publish_waiting;  // for its ACL answer
     std::optional<mqtt::Will> _will;
     uint32_t _will_delay = 0;
     bool _request_problem_information = true;

@@ -1,4 +1,5 @@
-// CONNECT: who the client is, what it may do, which session it gets (spec 3.1, 3.2).
+// CONNECT and AUTH: who the client is, what it may do, which session it gets (spec 3.1, 3.2,
+// 3.15, 4.12).
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
 #include "util/log.hpp"
@@ -20,7 +21,6 @@ void Client::handle_connect(mqtt::Connect& c) {
             ReasonCode::ServerBusy,
             fmt::format("connection limit reached ([limits] max_connections = {})", limits.max_connections));
 
-    bool assigned_id = false;
     if (c.client_id.empty()) {
         // 3.1.1 spec 3.1.3-8: a zero-length id only with a clean session.
         if (_version == mqtt::ProtocolVersion::V311 && !c.clean_start)
@@ -28,7 +28,7 @@ void Client::handle_connect(mqtt::Connect& c) {
                 ReasonCode::ClientIdentifierNotValid,
                 "empty client id with clean session = 0 (MQTT 3.1.1 needs an id to keep a session)");
         c.client_id = _broker.assign_client_id();
-        assigned_id = true;
+        _assigned_id = true;
     }
     if (c.client_id.size() > limits.max_client_id_length)
         return refuse_connect(ReasonCode::ClientIdentifierNotValid,
@@ -46,9 +46,98 @@ void Client::handle_connect(mqtt::Connect& c) {
                                   "retained will, but retain is not available");
     }
 
-    HookDecision auth = _broker.hooks().authenticate(info(), c);
-    if (!auth.allowed) return refuse_connect(auth.reason, auth.why);
+    AuthRequest request;
+    request.stage = ROOST_AUTH_CONNECT;
+    request.username = c.username;
+    request.password = c.password;
+    if (c.properties.authentication_method) {
+        _auth_method = *c.properties.authentication_method;
+        request.method = _auth_method;
+        request.data = c.properties.authentication_data.value_or("");
+    }
+    _connect = std::move(c);
+    run_auth(std::move(request));
+}
 
+void Client::run_auth(AuthRequest request) {
+    auto token = std::make_shared<PendingToken>();
+    HookDecision d = _broker.hooks().authenticate(*this, request, token, [this](const HookDecision& late) {
+        _pending.reset();
+        on_auth_decision(late);
+        process();
+    });
+    if (d.pending) {
+        _pending = std::move(token);
+        return;
+    }
+    on_auth_decision(d);
+}
+
+void Client::on_auth_decision(const HookDecision& d) {
+    if (closing()) return;
+    bool reauth = _state == State::Connected;
+    if (!d.allowed) {
+        if (reauth) {
+            log::warn("{}: re-authentication refused: {}", describe(), d.why);
+            return disconnect(d.reason, d.why);
+        }
+        return refuse_connect(d.reason, d.why);
+    }
+    if (d.plugin != SIZE_MAX) _auth_plugin = d.plugin;
+    if (d.more) {
+        // Another round of the method's exchange (spec 4.12): the client answers with AUTH 0x18.
+        if (_auth_method.empty() || _version != mqtt::ProtocolVersion::V5)
+            return refuse_connect(
+                mqtt::ReasonCode::ImplementationSpecificError,
+                "an auth plugin asked for another round without an MQTT 5 authentication method");
+        mqtt::Auth auth;
+        auth.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::ContinueAuthentication);
+        auth.properties.authentication_method = _auth_method;
+        auth.properties.authentication_data = d.reply;
+        if (!reauth) _state = State::Authenticating;
+        return send(auth);
+    }
+    if (reauth) {
+        mqtt::Auth auth;
+        auth.properties.authentication_method = _auth_method;
+        if (!d.reply.empty()) auth.properties.authentication_data = d.reply;
+        send(auth);
+        log::info("{}: re-authenticated", describe());
+        return;
+    }
+    finish_connect(d.reply);
+}
+
+void Client::handle_auth(const mqtt::Auth& a) {
+    using mqtt::ReasonCode;
+    if (_auth_method.empty())
+        return protocol_error(ReasonCode::ProtocolError,
+                              "AUTH packet without an authentication method in CONNECT");
+    if (a.properties.authentication_method.value_or("") != _auth_method)
+        return protocol_error(ReasonCode::ProtocolError,
+                              "AUTH with a different authentication method than CONNECT");
+    auto reason = static_cast<ReasonCode>(a.reason_code);
+    AuthRequest request;
+    request.method = _auth_method;
+    request.data = a.properties.authentication_data.value_or("");
+    request.plugin = _auth_plugin;
+    if (_state == State::Authenticating && reason == ReasonCode::ContinueAuthentication) {
+        request.stage = ROOST_AUTH_CONTINUE;
+    } else if (_state == State::Connected &&
+               (reason == ReasonCode::ReAuthenticate || reason == ReasonCode::ContinueAuthentication)) {
+        request.stage = ROOST_AUTH_REAUTH;
+    } else {
+        return protocol_error(
+            ReasonCode::ProtocolError,
+            fmt::format("AUTH with reason {:#04x} at this point of the exchange", a.reason_code));
+    }
+    run_auth(std::move(request));
+}
+
+void Client::finish_connect(const std::string& auth_reply) {
+    const LimitsConfig& limits = _broker.limits();
+    const BrokerConfig& features = _broker.config().broker;
+    mqtt::Connect& c = *_connect;
     const mqtt::Properties& props = c.properties;
     uint32_t session_expiry = 0;
     bool expiry_cut = false;
@@ -91,7 +180,7 @@ void Client::handle_connect(mqtt::Connect& c) {
     ack.session_present = present;
     if (_version == mqtt::ProtocolVersion::V5) {
         mqtt::Properties& out = ack.properties;
-        if (assigned_id) out.assigned_client_identifier = _client_id;
+        if (_assigned_id) out.assigned_client_identifier = _client_id;
         if (limits.max_inflight < 65535) out.receive_maximum = limits.max_inflight;
         if (limits.max_packet_size < kMqttMaxPacketSize) out.maximum_packet_size = limits.max_packet_size;
         if (limits.topic_alias_maximum > 0) out.topic_alias_maximum = limits.topic_alias_maximum;
@@ -102,12 +191,18 @@ void Client::handle_connect(mqtt::Connect& c) {
         if (!features.shared_subscriptions) out.shared_subscription_available = 0;
         if (keep_alive_cut) out.server_keep_alive = _keep_alive;
         if (expiry_cut) out.session_expiry_interval = session_expiry;
+        if (!_auth_method.empty()) {
+            out.authentication_method = _auth_method;
+            if (!auth_reply.empty()) out.authentication_data = auth_reply;
+        }
     }
     send(ack);
     log::info("{} connected ({}, {}, keep alive {} s{}{})", describe(), version_name_for_log(),
               c.clean_start ? "clean start" : "resume session", _keep_alive,
               present ? ", session present" : "", _username ? ", user '" + *_username + "'" : std::string());
+    _connect.reset();
     _broker.client_connected(*this);
+    _broker.hooks().on_connect(*this);
 }
 
 const char* Client::version_name_for_log() const {

@@ -65,7 +65,27 @@ void Client::handle_publish(mqtt::Publish& p) {
                                               _broker.limits().max_inflight));
     }
 
-    HookDecision acl = _broker.hooks().acl(info(), AclAction::Publish, p.topic, p.qos);
+    // No ACL plugin: no token, no callback, nothing allocated on the hot path.
+    if (!_broker.hooks().has_acl()) return finish_publish(p, _broker.hooks().acl_default(*this));
+    auto token = std::make_shared<PendingToken>();
+    HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, p.topic, p.payload, p.qos, p.retain,
+                                           token, [this](const HookDecision& late) {
+                                               _pending.reset();
+                                               mqtt::Publish waiting = std::move(*_publish_waiting);
+                                               _publish_waiting.reset();
+                                               if (!closing()) finish_publish(waiting, late);
+                                               process();
+                                           });
+    if (acl.pending) {
+        _pending = std::move(token);
+        _publish_waiting = std::move(p);
+        return;
+    }
+    finish_publish(p, acl);
+}
+
+void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
+    using mqtt::ReasonCode;
     if (!acl.allowed) {
         log::info("{}: publish to '{}' denied: {}", describe(), p.topic, acl.why);
         return acknowledge(p, acl.reason);
@@ -93,12 +113,10 @@ void Client::handle_publish(mqtt::Publish& p) {
             message->expires_at = Clock::now() + std::chrono::seconds(seconds);
         }
     }
-    ClientInfo publisher = info();
-    if (!_broker.hooks().on_message(&publisher, *message)) {
-        log::debug("{}: message to '{}' dropped by a message hook", describe(), message->topic);
-        return acknowledge(p, ReasonCode::Success);
-    }
-    size_t matched = _broker.publish(std::move(message));
+    ReasonCode dropped_reason = ReasonCode::Success;
+    if (!_broker.hooks().on_message(this, *message, dropped_reason)) return acknowledge(p, dropped_reason);
+    size_t matched = _broker.publish(message);
+    _broker.hooks().on_routed(this, *message, matched);
     if (p.qos == 2) _session->incoming_qos2.insert(p.packet_id);
     acknowledge(p, matched == 0 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success);
 }

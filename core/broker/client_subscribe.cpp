@@ -11,68 +11,93 @@ bool has_wildcard(std::string_view filter) {
 }
 }  // namespace
 
-void Client::handle_subscribe(const mqtt::Subscribe& sub) {
+void Client::handle_subscribe(mqtt::Subscribe& sub) {
+    if (!sub.properties.subscription_identifiers.empty() && !_broker.config().broker.subscription_identifiers)
+        return protocol_error(mqtt::ReasonCode::SubscriptionIdentifiersNotSupported,
+                              "SUBSCRIBE with a subscription identifier, which this broker does not support");
+    _subscribing.emplace();
+    _subscribing->ack.packet_id = sub.packet_id;
+    _subscribing->packet = std::move(sub);
+    continue_subscribe();
+}
+
+void Client::continue_subscribe() {
     using mqtt::ReasonCode;
     const BrokerConfig& features = _broker.config().broker;
-    uint32_t subscription_id = 0;
-    if (!sub.properties.subscription_identifiers.empty()) {
-        if (!features.subscription_identifiers)
-            return protocol_error(
-                ReasonCode::SubscriptionIdentifiersNotSupported,
-                "SUBSCRIBE with a subscription identifier, which this broker does not support");
-        subscription_id = sub.properties.subscription_identifiers.front();
-    }
+    SubscribeProgress& progress = *_subscribing;
+    const mqtt::Subscribe& sub = progress.packet;
 
-    struct Granted {
-        std::string filter;
-        SubscriptionRecord record;
-        bool is_new;
-        bool shared;
-    };
-    std::vector<Granted> granted;
-    mqtt::Suback ack;
-    ack.packet_id = sub.packet_id;
-    for (const mqtt::TopicSubscription& ts : sub.subscriptions) {
+    // Each filter is judged on its own (spec 3.9.3: one reason code per filter); an ACL plugin
+    // that answers later holds the rest until it does, so the SUBACK keeps the filters' order.
+    for (; progress.next < sub.subscriptions.size(); ++progress.next) {
+        const mqtt::TopicSubscription& ts = sub.subscriptions[progress.next];
         auto shared = mqtt::parse_shared_filter(ts.filter);
         std::string_view plain = shared ? shared->filter : std::string_view(ts.filter);
-        ReasonCode refused = ReasonCode::Success;
-        std::string why;
         uint32_t limit = _broker.limits().max_subscriptions_per_client;
+        HookDecision d;
         if (shared && !features.shared_subscriptions) {
-            refused = ReasonCode::SharedSubscriptionsNotSupported;
-            why = "shared subscriptions are off";
+            d = HookDecision::deny(ReasonCode::SharedSubscriptionsNotSupported,
+                                   "shared subscriptions are off");
         } else if (has_wildcard(plain) && !features.wildcard_subscriptions) {
-            refused = ReasonCode::WildcardSubscriptionsNotSupported;
-            why = "wildcard subscriptions are off";
+            d = HookDecision::deny(ReasonCode::WildcardSubscriptionsNotSupported,
+                                   "wildcard subscriptions are off");
         } else if (limit != 0 && _session->subscriptions.size() >= limit &&
                    !_session->subscriptions.contains(ts.filter)) {
-            refused = ReasonCode::QuotaExceeded;
-            why = fmt::format("over [limits] max_subscriptions_per_client = {}", limit);
-        } else if (HookDecision acl =
-                       _broker.hooks().acl(info(), AclAction::Subscribe, ts.filter, ts.options.qos);
-                   !acl.allowed) {
-            refused = acl.reason;
-            why = acl.why;
+            d = HookDecision::deny(ReasonCode::QuotaExceeded,
+                                   fmt::format("over [limits] max_subscriptions_per_client = {}", limit));
+        } else if (_broker.hooks().has_acl()) {
+            auto token = std::make_shared<PendingToken>();
+            d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos, false, token,
+                                    [this](const HookDecision& late) {
+                                        _pending.reset();
+                                        if (closing() || !_subscribing) return;
+                                        apply_subscription(late);
+                                        ++_subscribing->next;
+                                        continue_subscribe();
+                                        process();
+                                    });
+            if (d.pending) {
+                _pending = std::move(token);
+                return;
+            }
+        } else {
+            d = _broker.hooks().acl_default(*this);
         }
-        if (refused != ReasonCode::Success) {
-            log::info("{}: subscription to '{}' refused: {}", describe(), ts.filter, why);
-            ack.reason_codes.push_back(static_cast<uint8_t>(refused));
-            continue;
-        }
-        SubscriptionRecord record{ts.options, subscription_id};
-        record.options.qos = std::min(ts.options.qos, features.maximum_qos);
-        bool is_new = _broker.subscribe(*_session, ts.filter, record);
-        ack.reason_codes.push_back(record.options.qos);
-        granted.push_back({ts.filter, record, is_new, shared.has_value()});
-        log::debug("{}: subscribed to '{}' (QoS {})", describe(), ts.filter, record.options.qos);
+        apply_subscription(d);
     }
+
+    mqtt::Suback ack = std::move(progress.ack);
+    std::vector<std::pair<size_t, bool>> granted = std::move(progress.granted);
+    mqtt::Subscribe packet = std::move(progress.packet);
+    _subscribing.reset();
     send(ack);
     // Retained messages follow the SUBACK (spec 3.3.1.3); never for shared subscriptions (4.8.2).
-    for (const Granted& g : granted) {
-        uint8_t handling = g.record.options.retain_handling;
-        if (g.shared || handling == 2 || (handling == 1 && !g.is_new)) continue;
-        _broker.send_retained(*_session, g.filter, g.record);
+    for (auto [index, is_new] : granted) {
+        const mqtt::TopicSubscription& ts = packet.subscriptions[index];
+        uint8_t handling = ts.options.retain_handling;
+        if (mqtt::parse_shared_filter(ts.filter) || handling == 2 || (handling == 1 && !is_new)) continue;
+        auto it = _session->subscriptions.find(ts.filter);
+        if (it != _session->subscriptions.end()) _broker.send_retained(*_session, ts.filter, it->second);
     }
+}
+
+void Client::apply_subscription(const HookDecision& d) {
+    SubscribeProgress& progress = *_subscribing;
+    const mqtt::TopicSubscription& ts = progress.packet.subscriptions[progress.next];
+    if (!d.allowed) {
+        log::info("{}: subscription to '{}' refused: {}", describe(), ts.filter, d.why);
+        progress.ack.reason_codes.push_back(static_cast<uint8_t>(d.reason));
+        return;
+    }
+    uint32_t subscription_id = progress.packet.properties.subscription_identifiers.empty()
+                                   ? 0
+                                   : progress.packet.properties.subscription_identifiers.front();
+    SubscriptionRecord record{ts.options, subscription_id};
+    record.options.qos = std::min(ts.options.qos, _broker.config().broker.maximum_qos);
+    bool is_new = _broker.subscribe(*_session, ts.filter, record);
+    progress.ack.reason_codes.push_back(record.options.qos);
+    progress.granted.emplace_back(progress.next, is_new);
+    log::debug("{}: subscribed to '{}' (QoS {})", describe(), ts.filter, record.options.qos);
 }
 
 void Client::handle_unsubscribe(const mqtt::Unsubscribe& unsub) {

@@ -6,6 +6,7 @@
 #include "broker/broker.hpp"
 #include "broker/sys_topics.hpp"
 #include "net/listener.hpp"
+#include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
 namespace roost {
@@ -22,8 +23,10 @@ void close_handle(void* handle) {
 // One event loop and what runs on it. The broker has one today; N of them (DESIGN.md
 // "Threads") each get their own listeners (SO_REUSEPORT) and connections, and share Broker.
 struct Server::Worker {
-    explicit Worker(const Config& config) : broker(config) {
+    explicit Worker(const Config& config) : config(config) {
         uv_loop_init(&loop);
+        plugins = std::make_unique<PluginHost>(config, &loop);
+        broker = std::make_unique<Broker>(config, plugins.get());
         flush_queue = std::make_unique<net::FlushQueue>(&loop);
         for (uv_timer_t* t : {&tick, &sys, &grace}) {
             uv_timer_init(&loop, t);
@@ -45,6 +48,9 @@ struct Server::Worker {
         close_handle(&grace);
         uv_run(&loop, UV_RUN_DEFAULT);
         listeners.clear();
+        broker.reset();
+        plugins.reset();  // plugin cleanup, then dlclose: nothing of theirs is referenced any more
+        uv_run(&loop, UV_RUN_DEFAULT);
         if (int rc = uv_loop_close(&loop); rc != 0)
             log::warn("event loop closed with handles open: {}", uv_err_name(rc));
     }
@@ -53,10 +59,10 @@ struct Server::Worker {
         if (stopped) return;
         stopped = true;
         log::info("{}: stopping (closing listeners, sending wills, disconnecting {} clients)", why,
-                  broker.connected_clients());
+                  broker->connected_clients());
         for (auto& l : listeners)
             l->close();
-        broker.shutdown();
+        broker->shutdown();
         flush_queue->flush_all();
         for (void* h : {(void*)&tick, (void*)&sys, (void*)&sigint, (void*)&sigterm, (void*)&stop_request})
             close_handle(h);
@@ -66,15 +72,18 @@ struct Server::Worker {
             &grace,
             [](uv_timer_t* t) {
                 log::warn("clients still connected {} ms after the stop; closing them", kShutdownGraceMs);
-                static_cast<Worker*>(t->data)->broker.close_all("server shutting down (grace period over)");
+                static_cast<Worker*>(t->data)->broker->close_all("server shutting down (grace period over)");
             },
             kShutdownGraceMs, 0);
         uv_unref(reinterpret_cast<uv_handle_t*>(&grace));
         flush_queue->close();
     }
 
+    const Config& config;
     uv_loop_t loop{};
-    Broker broker;
+    std::unique_ptr<PluginHost> plugins;  // before broker: the broker's hooks point into it
+    std::unique_ptr<Broker> broker;
+    bool workers_started = false;
     std::unique_ptr<net::FlushQueue> flush_queue;
     std::vector<std::unique_ptr<net::Listener>> listeners;
     uv_timer_t tick{};
@@ -92,15 +101,45 @@ Server::~Server() = default;
 
 bool Server::start() {
     Worker& w = *_worker;
+    try {
+        w.plugins->load_all();
+        w.plugins->set_broker(w.broker.get());
+        w.plugins->start_worker(0);
+        w.workers_started = true;
+    } catch (const PluginError& e) {
+        log::error("{}", e.what());
+        return false;
+    }
     bool ok = true;
-    for (const ListenerConfig& lc : w.broker.config().listeners) {
-        auto listener = std::make_unique<net::Listener>(&w.loop, *w.flush_queue, lc,
-                                                        [&w](net::Connection* c) { w.broker.accept(c); });
+    for (const ListenerConfig& lc : w.config.listeners) {
+        const LoadedPlugin* transport = nullptr;
+        if (!lc.transport.empty() && !(transport = w.plugins->transport(lc.transport))) {
+            log::error(
+                "listener {}:{} ({}): no loaded plugin provides transport '{}' (load it with a [[plugin]] "
+                "table)",
+                lc.bind, lc.port, lc.source, lc.transport);
+            ok = false;
+            continue;
+        }
+        auto on_accept = [&w, &lc, transport](net::Connection* c) {
+            if (transport) {
+                auto filter =
+                    std::make_unique<net::TransportFilter>(transport->transport, transport->hook_data());
+                if (!c->set_transport(std::move(filter))) {
+                    log::info("connection from {} refused by transport '{}'", c->peer(), lc.transport);
+                    c->close("refused by its transport");
+                    return;
+                }
+            }
+            w.broker->accept(c, lc);
+        };
+        auto listener = std::make_unique<net::Listener>(&w.loop, *w.flush_queue, lc, on_accept);
         if (std::string error = listener->start(); !error.empty()) {
             log::error("{}", error);
             ok = false;
         } else {
-            log::info("listening on {} (MQTT over TCP)", listener->address());
+            log::info("listening on {} ({})", listener->address(),
+                      lc.transport.empty() ? "MQTT over TCP" : "transport '" + lc.transport + "'");
         }
         w.listeners.push_back(std::move(listener));
     }
@@ -120,16 +159,17 @@ void Server::request_stop() {
 
 void Server::run(bool handle_signals) {
     Worker& w = *_worker;
-    const Config& config = w.broker.config();
+    const Config& config = w.config;
     log::info("roost {} started ({} listener{}, config: {})", ROOST_VERSION, w.listeners.size(),
               w.listeners.size() == 1 ? "" : "s", config.source_file.empty() ? "none" : config.source_file);
     uv_timer_start(
-        &w.tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker.tick(Clock::now()); }, 1000, 1000);
+        &w.tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker->tick(Clock::now()); }, 1000,
+        1000);
     if (config.broker.sys_interval > 0) {
-        publish_sys_topics(w.broker);
+        publish_sys_topics(*w.broker);
         uint64_t every = config.broker.sys_interval * 1000ull;
         uv_timer_start(
-            &w.sys, [](uv_timer_t* t) { publish_sys_topics(static_cast<Worker*>(t->data)->broker); }, every,
+            &w.sys, [](uv_timer_t* t) { publish_sys_topics(*static_cast<Worker*>(t->data)->broker); }, every,
             every);
     }
     if (handle_signals) {
@@ -152,7 +192,7 @@ int run_server(const Config& config) {
                   config.broker.workers);
     Server server(config);
     if (!server.start()) {
-        log::error("not starting: a listener failed (see above)");
+        log::error("not starting (see above)");
         return 1;
     }
     server.run(true);

@@ -62,8 +62,27 @@ int Connection::start(ConnectionHandler* handler) {
     return uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read);
 }
 
+bool Connection::set_transport(std::unique_ptr<TransportFilter> filter) {
+    _transport = std::move(filter);
+    return _transport->open(&_plugin_handle) == ROOST_OK;
+}
+
+void Connection::deliver_up(std::span<const uint8_t> bytes) {
+    if (!_closing && !_close_after_flush && _handler) _handler->on_data(bytes);
+}
+
 void Connection::write(std::span<const uint8_t> bytes) {
     if (_closing || _close_after_flush) return;
+    if (_transport) {
+        if (_transport->encode(&_plugin_handle, {bytes.data(), bytes.size()}) < 0)
+            close(std::string("transport '") + _transport->name() + "' failed to encode");
+        return;
+    }
+    write_wire(bytes);
+}
+
+void Connection::write_wire(std::span<const uint8_t> bytes) {
+    if (_closing) return;
     _pending.insert(_pending.end(), bytes.begin(), bytes.end());
     if (!_queued_for_flush) {
         _queued_for_flush = true;
@@ -124,8 +143,11 @@ void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(s->data);
     if (n > 0) {
-        if (!self->_closing && !self->_close_after_flush)
-            self->_handler->on_data({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)});
+        if (self->_closing || self->_close_after_flush) return;
+        std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)};
+        if (!self->_transport) return self->_handler->on_data(bytes);
+        if (self->_transport->decode(&self->_plugin_handle, {bytes.data(), bytes.size()}) < 0)
+            self->close(std::string("transport '") + self->_transport->name() + "' rejected the bytes");
         return;
     }
     if (n == UV_EOF) {
@@ -137,6 +159,7 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 
 void Connection::on_close(uv_handle_t* h) {
     auto* self = static_cast<Connection*>(h->data);
+    self->_transport.reset();  // the plugin's close() runs before the broker forgets the client
     if (self->_handler) self->_handler->on_closed(self->_close_reason);
     delete self;
 }

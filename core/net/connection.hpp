@@ -7,9 +7,14 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "net/transport_filter.hpp"
+#include "plugin/handles.hpp"
 
 namespace roost::net {
 
@@ -52,11 +57,29 @@ class Connection {
     uv_tcp_t* handle() { return &_tcp; }
     // Learns the peer's address; the listener calls it once uv_accept succeeded.
     void accepted();
+    // Puts a transport plugin between the socket and the broker; before start(). False when
+    // the plugin refused the connection.
+    bool set_transport(std::unique_ptr<TransportFilter> filter);
+    const char* transport_name() const { return _transport ? _transport->name() : "tcp"; }
+    roost_conn* handle_for_plugins() { return &_plugin_handle; }
     // Starts reading; call once after accepted().
     int start(ConnectionHandler* handler);
 
-    // Queues bytes; they are written at the end of this loop iteration.
+    // Queues MQTT bytes (through the transport, if any); written at the end of this loop iteration.
     void write(std::span<const uint8_t> bytes);
+    // For a transport: wire bytes to the socket, MQTT bytes up to the broker.
+    void write_wire(std::span<const uint8_t> bytes);
+    void deliver_up(std::span<const uint8_t> bytes);
+    // Facts a transport learnt (e.g. WebSocket headers), for auth and ACL plugins.
+    void set_attribute(std::string name, std::string value) {
+        _attributes[std::move(name)] = std::move(value);
+    }
+    const std::string* attribute(const std::string& name) const {
+        auto it = _attributes.find(name);
+        return it == _attributes.end() ? nullptr : &it->second;
+    }
+    const std::string& listener_address() const { return _listener_address; }
+    void set_listener_address(std::string a) { _listener_address = std::move(a); }
     // Bytes queued or being written; a slow reader shows here.
     size_t backlog() const { return _pending.size() + _writing.size(); }
 
@@ -87,6 +110,10 @@ class Connection {
     bool _close_after_flush = false;
     std::string _close_reason;
     std::string _peer;
+    std::string _listener_address;
+    std::unique_ptr<TransportFilter> _transport;
+    roost_conn _plugin_handle{this};
+    std::map<std::string, std::string> _attributes;
     uint8_t _read_buffer[64 * 1024];
 };
 

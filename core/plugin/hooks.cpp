@@ -1,26 +1,340 @@
 #include "plugin/hooks.hpp"
 
+#include "broker/client.hpp"
+#include "mqtt/topic.hpp"
+#include "plugin/plugin_host.hpp"
+#include "util/log.hpp"
+
 namespace roost {
+namespace {
+roost_bytes bytes_of(std::string_view s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+roost_bytes bytes_of(const std::optional<std::string>& s) {
+    return s ? bytes_of(std::string_view(*s)) : roost_bytes{nullptr, 0};
+}
+std::string string_of(roost_bytes b) {
+    return b.data ? std::string(reinterpret_cast<const char*>(b.data), b.len) : "";
+}
 
-HookDecision Hooks::authenticate(const ClientInfo& client, const mqtt::Connect& connect) const {
-    if (connect.properties.authentication_method) {
-        return {false, mqtt::ReasonCode::BadAuthenticationMethod,
-                "authentication method '" + *connect.properties.authentication_method +
-                    "' is not supported (no auth plugin is loaded)"};
+const char* action_name(AclAction a) {
+    switch (a) {
+        case AclAction::Publish:
+            return "publish";
+        case AclAction::Subscribe:
+            return "subscribe";
+        case AclAction::Deliver:
+            return "deliver";
     }
-    if (!_config.allow_anonymous && !client.username->has_value()) {
-        return {false, mqtt::ReasonCode::NotAuthorized,
-                "anonymous clients are not allowed ([broker] allow_anonymous)"};
+    return "?";
+}
+
+HookDecision denied(mqtt::ReasonCode reason, std::string why) {
+    return HookDecision::deny(reason, std::move(why));
+}
+
+// A verdict that is not one of the four: the plugin is broken, and broken means no.
+HookDecision garbage(const LoadedPlugin& p, const char* hook, int verdict) {
+    log::error("plugin '{}': {} returned {}, which is not a verdict; treating it as DENY", p.name, hook,
+               verdict);
+    return denied(mqtt::ReasonCode::ImplementationSpecificError,
+                  fmt::format("plugin '{}' misbehaved", p.name));
+}
+
+mqtt::ReasonCode reason_or(uint8_t code, mqtt::ReasonCode fallback) {
+    return code >= 0x80 ? static_cast<mqtt::ReasonCode>(code) : fallback;
+}
+}  // namespace
+
+Hooks::Hooks(const Config& config, PluginHost* plugins) : _config(config), _plugins(plugins) {
+    if (!plugins) return;
+    for (auto& p : plugins->plugins()) {
+        if (p->auth && p->auth->authenticate) _auth.push_back(p.get());
+        if (p->acl && p->acl->check) _acl.push_back(p.get());
+        if (p->message) _message.push_back(p.get());
+        if (p->lifecycle) _lifecycle.push_back(p.get());
     }
+}
+
+bool Hooks::any_plugins() const {
+    return _plugins && !_plugins->plugins().empty();
+}
+
+void Hooks::cancel(PendingToken& token) {
+    token.cancelled = true;
+    if (token.call && _plugins) _plugins->calls().cancel(token.call);
+    token.call = nullptr;
+}
+
+HookDecision Hooks::auth_default(Client& client, const AuthRequest& request) const {
+    if (!request.method.empty())
+        return denied(mqtt::ReasonCode::BadAuthenticationMethod,
+                      "authentication method '" + request.method + "' is not supported by any loaded plugin");
+    DefaultDecision d = client.listener().auth_default;
+    if (d == DefaultDecision::Auto) {
+        if (!_auth.empty())
+            return denied(
+                mqtt::ReasonCode::NotAuthorized,
+                "no auth plugin accepted the client (listener auth_default: deny once an auth plugin is "
+                "loaded)");
+        d = _config.broker.allow_anonymous || request.username ? DefaultDecision::Allow
+                                                               : DefaultDecision::Deny;
+        if (d == DefaultDecision::Deny)
+            return denied(mqtt::ReasonCode::NotAuthorized,
+                          "anonymous clients are not allowed ([broker] allow_anonymous)");
+    }
+    if (d == DefaultDecision::Deny)
+        return denied(mqtt::ReasonCode::NotAuthorized,
+                      "no auth plugin accepted the client (listener auth_default = deny)");
     return {};
 }
 
-HookDecision Hooks::acl(const ClientInfo&, AclAction, std::string_view, uint8_t) const {
+HookDecision Hooks::acl_default(Client& client) const {
+    if (client.listener().acl_default == DefaultDecision::Deny)
+        return denied(mqtt::ReasonCode::NotAuthorized,
+                      "no ACL plugin allowed it (listener acl_default = deny)");
     return {};
 }
 
-bool Hooks::on_message(const ClientInfo*, Message&) const {
+HookDecision Hooks::authenticate(Client& client, const AuthRequest& request,
+                                 std::shared_ptr<PendingToken> token, Resume resume) {
+    if (request.stage != ROOST_AUTH_CONNECT) {
+        // Later steps go to the plugin that answered the first one, and to no other.
+        if (request.plugin >= _auth.size() || !_auth[request.plugin]->auth->continue_auth)
+            return denied(mqtt::ReasonCode::BadAuthenticationMethod,
+                          "no plugin continues this authentication");
+    }
+    return run_auth(request.stage == ROOST_AUTH_CONNECT ? 0 : request.plugin, client, request, token, resume);
+}
+
+HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& request,
+                             const std::shared_ptr<PendingToken>& token, const Resume& resume) {
+    bool first_step = request.stage == ROOST_AUTH_CONNECT;
+    for (size_t i = start; i < _auth.size(); ++i) {
+        LoadedPlugin& p = *_auth[i];
+        roost_call* call = _plugins->calls().create(p.name, _plugins->call_timeout());
+        roost_auth_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.client = client.plugin_handle();
+        ev.call = call;
+        ev.stage = request.stage;
+        ev.has_username = request.username.has_value();
+        ev.has_password = request.password.has_value();
+        ev.username = bytes_of(request.username);
+        ev.password = bytes_of(request.password);
+        ev.method = bytes_of(std::string_view(request.method));
+        ev.data = bytes_of(std::string_view(request.data));
+        roost_verdict v =
+            first_step ? p.auth->authenticate(p.hook_data(), &ev) : p.auth->continue_auth(p.hook_data(), &ev);
+        if (v == ROOST_PENDING) {
+            token->call = call;
+            _plugins->calls().await(call, [this, i, &client, request, token, resume](const CallResult& r) {
+                token->call = nullptr;
+                if (token->cancelled) return;
+                if (r.timed_out)
+                    return resume(denied(mqtt::ReasonCode::NotAuthorized,
+                                         fmt::format("plugin '{}' did not answer in time", _auth[i]->name)));
+                HookDecision d;
+                if (r.verdict == ROOST_NEXT && request.stage == ROOST_AUTH_CONNECT) {
+                    d = run_auth(i + 1, client, request, token, resume);
+                    if (d.pending) return;  // a later plugin is pending now; it resumes
+                } else if (r.verdict == ROOST_ALLOW) {
+                    d.reply = r.reply;
+                    d.plugin = i;
+                } else if (r.verdict == ROOST_DENY || r.verdict == ROOST_NEXT) {
+                    d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
+                               fmt::format("denied by plugin '{}'", _auth[i]->name));
+                } else {
+                    d = garbage(*_auth[i], "complete() for authenticate", r.verdict);
+                }
+                resume(d);
+            });
+            return HookDecision::later();
+        }
+        _plugins->calls().discard(call);
+        switch (v) {
+            case ROOST_ALLOW: {
+                HookDecision d;
+                d.reply = string_of(ev.reply);
+                d.more = ev.more != 0;
+                d.plugin = i;
+                return d;
+            }
+            case ROOST_DENY:
+                return denied(reason_or(ev.reason_code, mqtt::ReasonCode::NotAuthorized),
+                              fmt::format("denied by plugin '{}'", p.name));
+            case ROOST_NEXT:
+                if (!first_step)
+                    return denied(mqtt::ReasonCode::NotAuthorized,
+                                  fmt::format("plugin '{}' gave up its own authentication", p.name));
+                continue;
+            default:
+                return garbage(p, "authenticate", v);
+        }
+    }
+    return auth_default(client, request);
+}
+
+HookDecision Hooks::acl(Client& client, AclAction action, std::string_view topic, std::string_view payload,
+                        uint8_t qos, bool retain, std::shared_ptr<PendingToken> token, Resume resume) {
+    if (_acl.empty()) return acl_default(client);
+    return run_acl(0, client, action, topic, payload, qos, retain, token, resume);
+}
+
+HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std::string_view topic,
+                            std::string_view payload, uint8_t qos, bool retain,
+                            const std::shared_ptr<PendingToken>& token, const Resume& resume) {
+    bool may_wait = action != AclAction::Deliver;
+    for (size_t i = start; i < _acl.size(); ++i) {
+        LoadedPlugin& p = *_acl[i];
+        roost_call* call = may_wait ? _plugins->calls().create(p.name, _plugins->call_timeout()) : nullptr;
+        roost_acl_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.client = client.plugin_handle();
+        ev.call = call;
+        ev.action = static_cast<roost_acl_action>(action);
+        ev.topic = bytes_of(topic);
+        ev.payload = bytes_of(payload);
+        ev.qos = qos;
+        ev.retain = retain;
+        roost_verdict v = p.acl->check(p.hook_data(), &ev);
+        if (v == ROOST_PENDING && may_wait) {
+            token->call = call;
+            _plugins->calls().await(call, [this, i, &client, action, t = std::string(topic),
+                                           pl = std::string(payload), qos, retain, token,
+                                           resume](const CallResult& r) {
+                token->call = nullptr;
+                if (token->cancelled) return;
+                if (r.timed_out)
+                    return resume(denied(mqtt::ReasonCode::NotAuthorized,
+                                         fmt::format("plugin '{}' did not answer in time", _acl[i]->name)));
+                HookDecision d;
+                if (r.verdict == ROOST_NEXT) {
+                    d = run_acl(i + 1, client, action, t, pl, qos, retain, token, resume);
+                    if (d.pending) return;
+                } else if (r.verdict == ROOST_DENY) {
+                    d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
+                               fmt::format("denied by plugin '{}'", _acl[i]->name));
+                } else if (r.verdict != ROOST_ALLOW) {
+                    d = garbage(*_acl[i], "complete() for an ACL check", r.verdict);
+                }
+                resume(d);
+            });
+            return HookDecision::later();
+        }
+        if (call) _plugins->calls().discard(call);
+        switch (v) {
+            case ROOST_ALLOW:
+                return {};
+            case ROOST_DENY:
+                return denied(reason_or(ev.reason_code, mqtt::ReasonCode::NotAuthorized),
+                              fmt::format("{} denied by plugin '{}'", action_name(action), p.name));
+            case ROOST_NEXT:
+                continue;
+            case ROOST_PENDING:
+                log::error(
+                    "plugin '{}': answered PENDING to a deliver check, which must answer now; treating it as "
+                    "DENY",
+                    p.name);
+                return denied(mqtt::ReasonCode::ImplementationSpecificError, "plugin misbehaved");
+            default:
+                return garbage(p, "check", v);
+        }
+    }
+    return acl_default(client);
+}
+
+bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool retain) {
+    if (_acl.empty()) return true;
+    static const std::shared_ptr<PendingToken> unused = std::make_shared<PendingToken>();
+    HookDecision d = run_acl(0, client, AclAction::Deliver, m.topic, m.payload, qos, retain, unused, {});
+    return d.allowed;
+}
+
+bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
+    for (LoadedPlugin* p : _message) {
+        if (!p->message->on_publish) continue;
+        std::vector<roost_user_property> props;
+        for (const auto& up : m.properties.user_properties)
+            props.push_back({bytes_of(std::string_view(up.key)), bytes_of(std::string_view(up.value))});
+        roost_message_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.client = client ? client->plugin_handle() : nullptr;
+        ev.topic = bytes_of(std::string_view(m.topic));
+        ev.payload = bytes_of(std::string_view(m.payload));
+        ev.qos = m.qos;
+        ev.retain = m.retain;
+        ev.user_properties = props.data();
+        ev.user_property_count = props.size();
+        ev.content_type = bytes_of(m.properties.content_type);
+        ev.response_topic = bytes_of(m.properties.response_topic);
+        ev.correlation_data = bytes_of(m.properties.correlation_data);
+        roost_verdict v = p->message->on_publish(p->hook_data(), &ev);
+        if (v == ROOST_NEXT) continue;
+        if (v == ROOST_DENY) {
+            reason =
+                ev.reason_code ? static_cast<mqtt::ReasonCode>(ev.reason_code) : mqtt::ReasonCode::Success;
+            log::debug("message on '{}' dropped by plugin '{}'", m.topic, p->name);
+            return false;
+        }
+        if (v != ROOST_ALLOW) {
+            log::error("plugin '{}': on_publish returned {}, which it may not; dropping the message", p->name,
+                       static_cast<int>(v));
+            reason = mqtt::ReasonCode::ImplementationSpecificError;
+            return false;
+        }
+        // Rewrites apply, and the next plugin sees them (a chain of rewriters composes).
+        if (ev.new_topic.data) {
+            std::string topic = string_of(ev.new_topic);
+            if (!mqtt::valid_topic_name(topic)) {
+                log::error("plugin '{}': rewrote topic '{}' to an invalid topic '{}'; dropping the message",
+                           p->name, m.topic, topic);
+                reason = mqtt::ReasonCode::ImplementationSpecificError;
+                return false;
+            }
+            m.topic = std::move(topic);
+        }
+        if (ev.new_payload.data) m.payload = string_of(ev.new_payload);
+        if (ev.set_user_properties) {
+            m.properties.user_properties.clear();
+            for (size_t k = 0; k < ev.new_user_property_count; ++k)
+                m.properties.user_properties.push_back(
+                    {string_of(ev.new_user_properties[k].key), string_of(ev.new_user_properties[k].value)});
+        }
+    }
     return true;
+}
+
+void Hooks::on_routed(Client* client, const Message& m, size_t matched) {
+    for (LoadedPlugin* p : _message) {
+        if (!p->message->on_routed) continue;
+        roost_message_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.client = client ? client->plugin_handle() : nullptr;
+        ev.topic = bytes_of(std::string_view(m.topic));
+        ev.payload = bytes_of(std::string_view(m.payload));
+        ev.qos = m.qos;
+        ev.retain = m.retain;
+        p->message->on_routed(p->hook_data(), &ev, matched);
+    }
+}
+
+void Hooks::on_connect(Client& client) {
+    for (LoadedPlugin* p : _lifecycle)
+        if (p->lifecycle->on_connect) p->lifecycle->on_connect(p->hook_data(), client.plugin_handle());
+}
+
+void Hooks::on_disconnect(Client& client, uint8_t reason_code) {
+    for (LoadedPlugin* p : _lifecycle)
+        if (p->lifecycle->on_disconnect)
+            p->lifecycle->on_disconnect(p->hook_data(), client.plugin_handle(), reason_code);
+}
+
+void Hooks::tick() {
+    if (!_plugins) return;
+    _plugins->calls().expire(PendingCalls::Clock::now());
+    for (LoadedPlugin* p : _lifecycle)
+        if (p->lifecycle->tick) p->lifecycle->tick(p->hook_data());
 }
 
 }  // namespace roost

@@ -1,0 +1,255 @@
+// The roost_host function table: everything a plugin may ask of the broker.
+#include <cstdarg>
+#include <cstdio>
+
+#include "broker/broker.hpp"
+#include "broker/client.hpp"
+#include "mqtt/topic.hpp"
+#include "net/connection.hpp"
+#include "plugin/plugin_host.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+// The only worker today runs on the thread that loads the plugins; other threads are the
+// plugins' own. With N workers each sets its index as it starts.
+thread_local unsigned t_worker_index = 0;
+bool t_worker_index_set = false;
+PluginHost* g_host = nullptr;  // for complete(), which names no plugin
+
+roost_bytes bytes_of(const std::string& s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+std::string string_of(roost_bytes b) {
+    return b.data ? std::string(reinterpret_cast<const char*>(b.data), b.len) : "";
+}
+}  // namespace
+
+struct HostTable {
+    static int hook_register(roost_plugin* self, roost_hook_kind kind, const void* hooks) {
+        if (!self || !hooks) return ROOST_EINVAL;
+        LoadedPlugin& p = *self->plugin;
+        if (!p.initialising) {
+            log::error("plugin '{}': hook_register called outside roost_plugin_init; ignored", p.name);
+            return ROOST_EINVAL;
+        }
+        // Every table starts with struct_size; one smaller than v1's first member is garbage.
+        if (*static_cast<const uint32_t*>(hooks) < sizeof(uint32_t) + sizeof(void*) / 2) return ROOST_EINVAL;
+        auto set = [&](auto& slot, const char* what) {
+            if (slot) {
+                log::error("plugin '{}': registered {} hooks twice", p.name, what);
+                return ROOST_EINVAL;
+            }
+            slot = static_cast<std::remove_reference_t<decltype(slot)>>(hooks);
+            return ROOST_OK;
+        };
+        switch (kind) {
+            case ROOST_HOOK_AUTH:
+                return set(p.auth, "auth");
+            case ROOST_HOOK_ACL:
+                return set(p.acl, "acl");
+            case ROOST_HOOK_MESSAGE:
+                return set(p.message, "message");
+            case ROOST_HOOK_PERSISTENCE:
+                return set(p.persistence, "persistence");
+            case ROOST_HOOK_LIFECYCLE:
+                return set(p.lifecycle, "lifecycle");
+            case ROOST_HOOK_TRANSPORT: {
+                auto* t = static_cast<const roost_transport_hooks*>(hooks);
+                if (!t->name || !*t->name || !t->decode || !t->encode) {
+                    log::error("plugin '{}': transport hooks need a name, decode and encode", p.name);
+                    return ROOST_EINVAL;
+                }
+                return set(p.transport, "transport");
+            }
+        }
+        log::error("plugin '{}': hook_register with unknown kind {}", p.name, static_cast<int>(kind));
+        return ROOST_EINVAL;
+    }
+
+    static void log_line(roost_plugin* self, int level, const char* fmt, ...) {
+        char buf[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt ? fmt : "", ap);
+        va_end(ap);
+        LogLevel l = level <= ROOST_LOG_ERROR     ? LogLevel::Error
+                     : level == ROOST_LOG_WARNING ? LogLevel::Warning
+                     : level == ROOST_LOG_INFO    ? LogLevel::Info
+                                                  : LogLevel::Debug;
+        if (l > log::level()) return;
+        log::write(l, fmt::format("plugin '{}': {}", self ? self->plugin->name : "?", buf));
+    }
+
+    static int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
+                        const roost_bytes* reply) {
+        if (!g_host || !call) return ROOST_EINVAL;
+        return g_host->calls().complete(call, verdict, reason_code, reply);
+    }
+
+    static int post(roost_plugin* self, unsigned worker, void (*fn)(void*), void* arg) {
+        if (!self || !fn || worker != 0) return ROOST_EINVAL;
+        return self->plugin->host->inbox().post([fn, arg] { fn(arg); }) ? ROOST_OK : ROOST_EGONE;
+    }
+
+    static int publish(roost_plugin* self, roost_bytes topic, roost_bytes payload, uint8_t qos,
+                       uint8_t retain) {
+        if (!self || qos > 2) return ROOST_EINVAL;
+        std::string t = string_of(topic);
+        if (!mqtt::valid_topic_name(t)) return ROOST_EINVAL;
+        auto m = std::make_shared<Message>();
+        m->topic = std::move(t);
+        m->payload = string_of(payload);
+        m->qos = qos;
+        m->retain = retain != 0;
+        PluginHost* host = self->plugin->host;
+        bool posted = host->inbox().post([host, m]() mutable {
+            if (host->broker()) host->broker()->publish_from_plugin(std::move(m));
+        });
+        return posted ? ROOST_OK : ROOST_EGONE;
+    }
+
+    static int client_info(const roost_client* c, roost_client_field field, roost_bytes* out) {
+        if (!c || !out) return ROOST_EINVAL;
+        const Client& client = *c->client;
+        switch (field) {
+            case ROOST_CLIENT_ID:
+                *out = bytes_of(client.client_id());
+                return ROOST_OK;
+            case ROOST_CLIENT_USERNAME:
+                if (!client.username()) return ROOST_EGONE;
+                *out = bytes_of(*client.username());
+                return ROOST_OK;
+            case ROOST_CLIENT_ADDRESS:
+                *out = bytes_of(client.address());
+                return ROOST_OK;
+            case ROOST_CLIENT_LISTENER:
+                if (!client.connection()) return ROOST_EGONE;
+                *out = bytes_of(client.connection()->listener_address());
+                return ROOST_OK;
+            case ROOST_CLIENT_TRANSPORT: {
+                const char* name = client.connection() ? client.connection()->transport_name() : "tcp";
+                *out = {reinterpret_cast<const uint8_t*>(name), std::strlen(name)};
+                return ROOST_OK;
+            }
+        }
+        return ROOST_EINVAL;
+    }
+
+    static int client_protocol(const roost_client* c) {
+        if (!c) return ROOST_EINVAL;
+        return static_cast<int>(c->client->version());
+    }
+
+    static int client_attribute(const roost_client* c, const char* name, roost_bytes* out) {
+        if (!c || !name || !out) return ROOST_EINVAL;
+        const net::Connection* conn = c->client->connection();
+        const std::string* value = conn ? conn->attribute(name) : nullptr;
+        if (!value) return ROOST_EGONE;
+        *out = bytes_of(*value);
+        return ROOST_OK;
+    }
+
+    static int disconnect(roost_client* c, uint8_t reason_code) {
+        if (!c) return ROOST_EINVAL;
+        if (c->client->closing()) return ROOST_EGONE;
+        c->client->disconnect(static_cast<mqtt::ReasonCode>(reason_code), "disconnected by a plugin");
+        return ROOST_OK;
+    }
+
+    static int conn_deliver(roost_conn* conn, roost_bytes mqtt) {
+        if (!conn) return ROOST_EINVAL;
+        conn->connection->deliver_up({mqtt.data, mqtt.len});
+        return ROOST_OK;
+    }
+
+    static int conn_send(roost_conn* conn, roost_bytes wire) {
+        if (!conn) return ROOST_EINVAL;
+        conn->connection->write_wire({wire.data, wire.len});
+        return ROOST_OK;
+    }
+
+    static int conn_set_attribute(roost_conn* conn, const char* name, roost_bytes value) {
+        if (!conn || !name) return ROOST_EINVAL;
+        conn->connection->set_attribute(name, string_of(value));
+        return ROOST_OK;
+    }
+
+    static int conn_close(roost_conn* conn) {
+        if (!conn) return ROOST_EINVAL;
+        conn->connection->close_after_flush("closed by its transport");
+        return ROOST_OK;
+    }
+
+    static int timer_start(roost_plugin* self, uint64_t every_ms, void (*fn)(void*), void* arg) {
+        if (!self || !fn || every_ms == 0) return ROOST_EINVAL;
+        struct Timer {
+            uv_timer_t handle;
+            void (*fn)(void*);
+            void* arg;
+        };
+        PluginHost* host = self->plugin->host;
+        auto* t = new Timer{{}, fn, arg};
+        uv_timer_init(host->loop(), &t->handle);
+        t->handle.data = t;
+        uv_timer_start(
+            &t->handle,
+            [](uv_timer_t* h) { static_cast<Timer*>(h->data)->fn(static_cast<Timer*>(h->data)->arg); },
+            every_ms, every_ms);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&t->handle));
+        // Timer begins with its uv_timer_t, so PluginHost::close() frees it as one.
+        host->_timers.push_back(&t->handle);
+        return ROOST_OK;
+    }
+
+    static unsigned worker_index() { return t_worker_index_set ? t_worker_index : 0; }
+    static unsigned worker_count() { return 1; }
+
+    static const char* strerror(int code) {
+        switch (code) {
+            case ROOST_OK:
+                return "ok";
+            case ROOST_EINVAL:
+                return "invalid argument";
+            case ROOST_ENOMEM:
+                return "out of memory";
+            case ROOST_EGONE:
+                return "gone (the client left, or the call was already answered)";
+            case ROOST_ENOTSUP:
+                return "not supported";
+        }
+        return "unknown error";
+    }
+};
+
+const roost_host* PluginHost::host_table() {
+    static const roost_host table = {
+        sizeof(roost_host),
+        ROOST_ABI_V1,
+        ROOST_VERSION,
+        HostTable::hook_register,
+        HostTable::log_line,
+        HostTable::complete,
+        HostTable::post,
+        HostTable::publish,
+        HostTable::client_info,
+        HostTable::client_protocol,
+        HostTable::client_attribute,
+        HostTable::disconnect,
+        HostTable::conn_deliver,
+        HostTable::conn_send,
+        HostTable::conn_set_attribute,
+        HostTable::conn_close,
+        HostTable::timer_start,
+        HostTable::worker_index,
+        HostTable::worker_count,
+        HostTable::strerror,
+    };
+    return &table;
+}
+
+void register_global_host(PluginHost* host) {
+    g_host = host;
+}
+
+}  // namespace roost

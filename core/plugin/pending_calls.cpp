@@ -1,0 +1,119 @@
+#include "plugin/pending_calls.hpp"
+
+#include <vector>
+
+#include "plugin/worker_inbox.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+constexpr auto kKeepCompleted = std::chrono::seconds(60);
+
+uint64_t id_of(roost_call* call) {
+    return reinterpret_cast<uintptr_t>(call);
+}
+}  // namespace
+
+roost_call* PendingCalls::create(const std::string& plugin, std::chrono::milliseconds timeout) {
+    std::lock_guard lock(_mutex);
+    uint64_t id = _next_id++;
+    _entries.emplace(id, Entry{plugin, State::Waiting, Clock::now() + timeout, {}, {}});
+    return reinterpret_cast<roost_call*>(static_cast<uintptr_t>(id));
+}
+
+void PendingCalls::await(roost_call* call, Resume resume) {
+    std::lock_guard lock(_mutex);
+    auto it = _entries.find(id_of(call));
+    if (it != _entries.end()) it->second.resume = std::move(resume);
+}
+
+void PendingCalls::discard(roost_call* call) {
+    std::lock_guard lock(_mutex);
+    _entries.erase(id_of(call));
+}
+
+int PendingCalls::complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
+                           const roost_bytes* reply) {
+    uint64_t id = id_of(call);
+    CallResult result{verdict, reason_code, {}, false};
+    if (reply && reply->data) result.reply.assign(reinterpret_cast<const char*>(reply->data), reply->len);
+    std::string plugin;
+    {
+        std::lock_guard lock(_mutex);
+        auto it = _entries.find(id);
+        if (it == _entries.end()) {
+            log::warn("a plugin completed an unknown call {} (completed long ago, or never issued); ignored",
+                      id);
+            return ROOST_EINVAL;
+        }
+        Entry& e = it->second;
+        if (e.state == State::Completed) {
+            log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
+                      e.plugin, id);
+            return ROOST_EINVAL;
+        }
+        if (e.state == State::Abandoned) {
+            log::debug("plugin '{}' completed call {} after it timed out or its client left", e.plugin, id);
+            _entries.erase(it);
+            return ROOST_EGONE;
+        }
+        e.state = State::Completed;
+        e.completed_at = Clock::now();
+    }
+    if (!_inbox.post([this, id, result] { run(id, result); })) return ROOST_EGONE;
+    return ROOST_OK;
+}
+
+void PendingCalls::run(uint64_t id, CallResult result) {
+    Resume resume;
+    {
+        std::lock_guard lock(_mutex);
+        auto it = _entries.find(id);
+        if (it == _entries.end()) return;
+        resume = std::move(it->second.resume);
+        it->second.resume = nullptr;
+    }
+    if (resume) resume(result);
+}
+
+void PendingCalls::cancel(roost_call* call) {
+    std::lock_guard lock(_mutex);
+    auto it = _entries.find(id_of(call));
+    if (it == _entries.end()) return;
+    it->second.resume = nullptr;
+    if (it->second.state == State::Waiting) it->second.state = State::Abandoned;
+}
+
+void PendingCalls::expire(Clock::time_point now) {
+    std::vector<std::pair<std::string, Resume>> timed_out;
+    {
+        std::lock_guard lock(_mutex);
+        for (auto it = _entries.begin(); it != _entries.end();) {
+            Entry& e = it->second;
+            if (e.state == State::Waiting && e.resume && now >= e.deadline) {
+                e.state = State::Abandoned;
+                timed_out.emplace_back(e.plugin, std::move(e.resume));
+                e.resume = nullptr;
+            } else if (e.state == State::Completed && !e.resume && now - e.completed_at > kKeepCompleted) {
+                it = _entries.erase(it);
+                continue;
+            }
+            ++it;
+        }
+    }
+    for (auto& [plugin, resume] : timed_out) {
+        log::warn("plugin '{}' did not complete a PENDING call in time ([broker] plugin_timeout_ms); denying",
+                  plugin);
+        if (resume) resume(CallResult{ROOST_DENY, 0, {}, true});
+    }
+}
+
+size_t PendingCalls::waiting() const {
+    std::lock_guard lock(_mutex);
+    size_t n = 0;
+    for (auto& [id, e] : _entries)
+        n += e.state == State::Waiting;
+    return n;
+}
+
+}  // namespace roost

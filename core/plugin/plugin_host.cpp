@@ -1,0 +1,169 @@
+#include "plugin/plugin_host.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+using VersionFn = uint32_t (*)(const uint32_t*, size_t);
+using InitFn = int (*)(const roost_host*, roost_plugin*, const roost_option*, size_t, void**);
+using CleanupFn = void (*)(void*);
+
+// Newest first. A release that adds v2 offers {2, 1}; a v1 plugin keeps loading.
+constexpr uint32_t kOfferedVersions[] = {ROOST_ABI_V1};
+
+std::string executable_dir() {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    buf[n] = '\0';
+    return std::filesystem::path(buf).parent_path().string();
+}
+}  // namespace
+
+void register_global_host(PluginHost* host);  // host_table.cpp
+
+PluginHost::PluginHost(const Config& config, uv_loop_t* loop)
+    : _config(config), _loop(loop), _inbox(loop), _calls(_inbox) {
+    register_global_host(this);
+}
+
+PluginHost::~PluginHost() {
+    register_global_host(nullptr);
+    // Reverse order: a plugin loaded later may use one loaded earlier.
+    for (auto it = _plugins.rbegin(); it != _plugins.rend(); ++it) {
+        LoadedPlugin& p = **it;
+        if (p.cleanup) p.cleanup(p.plugin_data);
+            // Sanitizer builds keep the code mapped so that leak reports can name plugin frames.
+#if !defined(__SANITIZE_ADDRESS__)
+        if (p.handle) dlclose(p.handle);
+#endif
+    }
+}
+
+std::string PluginHost::find(const PluginConfig& pc) const {
+    if (!pc.path.empty()) return pc.path;
+    // A plugin named without a path: the build tree first when roost runs from it (so example
+    // configs work straight after a build), then the install location.
+    std::string file = pc.name + ".so";
+    std::vector<std::filesystem::path> dirs;
+    std::filesystem::path exe = executable_dir();
+    if (!exe.empty()) {
+        dirs.push_back(exe.parent_path() / "plugins");  // build/core/roost -> build/plugins
+        dirs.push_back(exe.parent_path() / "lib" / "roost" /
+                       "plugins");  // prefix/bin/roost -> prefix/lib/...
+    }
+    dirs.emplace_back(ROOST_PLUGIN_DIR);
+    for (const auto& d : dirs) {
+        std::error_code ec;
+        if (std::filesystem::exists(d / file, ec)) return (d / file).string();
+    }
+    std::string searched;
+    for (const auto& d : dirs)
+        searched += (searched.empty() ? "" : ", ") + d.string();
+    throw PluginError(fmt::format("plugin '{}' ({}): {} not found in {} (set `path` in its [[plugin]] table)",
+                                  pc.name, pc.source, file, searched));
+}
+
+void PluginHost::load_all() {
+    for (const PluginConfig& pc : _config.plugins)
+        load(pc);
+}
+
+void PluginHost::load(const PluginConfig& pc) {
+    auto fail = [&](const std::string& why) {
+        return PluginError(fmt::format("plugin '{}' ({}): {}", pc.name, pc.source, why));
+    };
+    std::string path = find(pc);
+    auto plugin = std::make_unique<LoadedPlugin>();
+    plugin->name = pc.name;
+    plugin->path = path;
+    plugin->source = pc.source;
+    plugin->host = this;
+    // RTLD_LOCAL: two plugins may define the same symbols without meeting.
+    plugin->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!plugin->handle) throw fail(fmt::format("cannot load {}: {}", path, dlerror()));
+    LoadedPlugin& p = *plugin;
+    _plugins.push_back(std::move(plugin));
+
+    auto version = reinterpret_cast<VersionFn>(dlsym(p.handle, "roost_plugin_version"));
+    auto init = reinterpret_cast<InitFn>(dlsym(p.handle, "roost_plugin_init"));
+    p.cleanup = reinterpret_cast<CleanupFn>(dlsym(p.handle, "roost_plugin_cleanup"));
+    if (!version || !init)
+        throw fail(fmt::format(
+            "{} does not export roost_plugin_version and roost_plugin_init (is it a Roost plugin?)", path));
+    uint32_t chosen = version(kOfferedVersions, std::size(kOfferedVersions));
+    if (std::find(std::begin(kOfferedVersions), std::end(kOfferedVersions), chosen) ==
+        std::end(kOfferedVersions))
+        throw fail(
+            fmt::format("speaks no ABI version this broker offers (offered 1, it chose {}); rebuild it "
+                        "against this release's SDK",
+                        chosen));
+
+    std::vector<roost_option> options;
+    for (const auto& [key, value] : pc.options)
+        options.push_back({key.c_str(), value.c_str()});
+    p.initialising = true;
+    int rc = init(host_table(), &p.self, options.data(), options.size(), &p.plugin_data);
+    p.initialising = false;
+    if (rc < 0) {
+        p.cleanup = nullptr;  // init failed: nothing to clean up, by the contract
+        throw fail(fmt::format("initialisation failed ({}); its log lines above say why", rc));
+    }
+    std::vector<std::string> kinds;
+    if (p.auth) kinds.push_back("auth");
+    if (p.acl) kinds.push_back("acl");
+    if (p.message) kinds.push_back("message");
+    if (p.transport)
+        kinds.push_back(fmt::format("transport '{}'", p.transport->name ? p.transport->name : ""));
+    if (p.persistence) kinds.push_back("persistence");
+    if (p.lifecycle) kinds.push_back("lifecycle");
+    log::info("plugin '{}' loaded from {} (ABI v{}; hooks: {})", p.name, path, chosen,
+              kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", ")));
+}
+
+void PluginHost::start_worker(unsigned index) {
+    for (auto& p : _plugins) {
+        if (!p->lifecycle || !p->lifecycle->worker_start) continue;
+        void* data = p->plugin_data;
+        int rc = p->lifecycle->worker_start(p->plugin_data, index, &data);
+        if (rc < 0)
+            throw PluginError(
+                fmt::format("plugin '{}' ({}): worker_start({}) failed ({})", p->name, p->source, index, rc));
+        p->worker_data = data;
+    }
+}
+
+void PluginHost::stop_worker(unsigned index) {
+    for (auto it = _plugins.rbegin(); it != _plugins.rend(); ++it) {
+        LoadedPlugin& p = **it;
+        if (p.lifecycle && p.lifecycle->worker_stop)
+            p.lifecycle->worker_stop(p.plugin_data, index, p.hook_data());
+    }
+}
+
+const LoadedPlugin* PluginHost::transport(const std::string& name) const {
+    for (auto& p : _plugins)
+        if (p->transport && p->transport->name && name == p->transport->name) return p.get();
+    return nullptr;
+}
+
+bool PluginHost::has_auth() const {
+    for (auto& p : _plugins)
+        if (p->auth) return true;
+    return false;
+}
+
+void PluginHost::close() {
+    for (uv_timer_t* t : _timers)
+        uv_close(reinterpret_cast<uv_handle_t*>(t),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    _timers.clear();
+    _inbox.close();
+}
+
+}  // namespace roost

@@ -64,6 +64,8 @@ struct Server::Worker {
             l->close();
         broker->shutdown();
         flush_queue->flush_all();
+        if (workers_started) plugins->stop_worker(0);
+        plugins->close();
         for (void* h : {(void*)&tick, (void*)&sys, (void*)&sigint, (void*)&sigterm, (void*)&stop_request})
             close_handle(h);
         // Clients that do not read their last bytes must not hold the process: after the grace

@@ -42,7 +42,7 @@ class topic_rewrite : public roost::plugin<topic_rewrite> {
             log(ROOST_LOG_DEBUG, "'%.*s' -> '%s'", static_cast<int>(topic.size()), topic.data(),
                 rewritten.c_str());
             ev.set_topic(rewritten);  // copied: valid until the host has read it
-            return ev.allow();        // ALLOW carries the rewrite
+            return ev.allow();        // ALLOW carries the rewrite; later plugins see it
         }
         return ev.next();
     }

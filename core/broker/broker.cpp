@@ -8,7 +8,8 @@
 
 namespace roost {
 
-Broker::Broker(const Config& config, PluginHost* plugins) : _config(config), _hooks(config, plugins) {}
+Broker::Broker(const Config& config, PluginHost* plugins)
+    : _config(config), _hooks(config, plugins), _persistence(plugins) {}
 
 Broker::~Broker() = default;
 
@@ -56,7 +57,9 @@ std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const s
         } else {
             existing.client = &client;
             existing.expires_at.reset();
+            existing.disconnected_at.reset();
             existing.expiry_interval = expiry_interval;
+            _persistence.save_session(existing);
             return {it->second, true};
         }
     }
@@ -67,6 +70,7 @@ std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const s
     session->expiry_interval = expiry_interval;
     _sessions_by_key.emplace(session->key, session.get());
     _sessions.emplace(client_id, session);
+    _persistence.save_session(*session);
     return {session, false};
 }
 
@@ -95,18 +99,22 @@ void Broker::client_closed(Client& client, const std::string&) {
         return;
     }
     auto now = Clock::now();
+    s->disconnected_at = now;
     if (s->expiry_interval != UINT32_MAX) s->expires_at = now + std::chrono::seconds(s->expiry_interval);
-    if (!will) return;
-    uint32_t delay = std::min(client.will_delay(), s->expiry_interval);
-    if (delay == 0) {
-        publish_will(std::move(*will), s->client_id);
-    } else {
-        s->pending_will = std::move(will);
-        s->will_due = now + std::chrono::seconds(delay);
+    if (will) {
+        uint32_t delay = std::min(client.will_delay(), s->expiry_interval);
+        if (delay == 0) {
+            publish_will(std::move(*will), s->client_id);
+        } else {
+            s->pending_will = std::move(will);
+            s->will_due = now + std::chrono::seconds(delay);
+        }
     }
+    _persistence.save_session(*s);
 }
 
 void Broker::end_session(Session& session) {
+    _persistence.delete_session(session.client_id);
     for (const auto& [filter, record] : session.subscriptions)
         _subscriptions.unsubscribe(session.key, filter);
     _sessions_by_key.erase(session.key);
@@ -115,7 +123,10 @@ void Broker::end_session(Session& session) {
 }
 
 size_t Broker::publish(MessagePtr message) {
-    if (message->retain && _config.broker.retain_available) _retained.set(message);
+    if (message->retain && _config.broker.retain_available) {
+        _retained.set(message);
+        _persistence.set_retained(*message);
+    }
     _match_scratch.clear();
     _subscriptions.match(message->topic, _match_scratch, [this](SessionKey key) {
         auto it = _sessions_by_key.find(key);
@@ -158,8 +169,26 @@ bool Broker::send_new(Session& s, Delivery& d) {
     if (id == 0) return false;
     OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
     auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
-    if (!s.client->send_publish(it->second.delivery, id, false)) s.erase_inflight(it);
+    _persistence.save_delivery(s, it->second.delivery, id,
+                               d.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC);
+    if (!s.client->send_publish(it->second.delivery, id, false)) finish_outgoing(s, it);
     return true;
+}
+
+std::map<uint16_t, Outgoing>::iterator Broker::finish_outgoing(Session& s,
+                                                               std::map<uint16_t, Outgoing>::iterator it) {
+    _persistence.delete_delivery(s, it->second.delivery);
+    return s.erase_inflight(it);
+}
+
+void Broker::outgoing_released(Session& s, std::map<uint16_t, Outgoing>::iterator it) {
+    it->second.state = OutgoingState::AwaitPubcomp;
+    _persistence.save_delivery(s, it->second.delivery, it->first, ROOST_DELIVERY_AWAIT_PUBCOMP);
+}
+
+void Broker::drop_queued(Session& s, Delivery& d) {
+    ++_stats.messages_dropped;
+    _persistence.delete_delivery(s, d);
 }
 
 void Broker::deliver(Session& s, Delivery d) {
@@ -172,18 +201,21 @@ void Broker::deliver(Session& s, Delivery d) {
             ++_stats.messages_dropped;
         return;
     }
+    if (s.expiry_interval > 0) d.sequence = s.next_sequence++;
     if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum()) &&
         send_new(s, d))
         return;
     if (s.queue.size() >= _config.limits.max_queued_messages) {
-        ++_stats.messages_dropped;
         if (_config.limits.queue_full_policy == QueueFullPolicy::DropNewest) {
+            ++_stats.messages_dropped;
             log::debug("client '{}': queue full ({} messages), dropped a message on '{}'", s.client_id,
                        s.queue.size(), d.message->topic);
             return;
         }
+        drop_queued(s, s.queue.front());
         s.queue.pop_front();
     }
+    _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED);
     s.queue.push_back(std::move(d));
 }
 
@@ -202,7 +234,7 @@ void Broker::pump(Session& s) {
         if (out.state == OutgoingState::AwaitPubcomp) {
             client->send(mqtt::Ack{mqtt::PacketType::Pubrel, it->first, 0, {}});
         } else if (!client->send_publish(out.delivery, it->first, true)) {
-            it = s.inflight.erase(it);  // too large or expired: done, as far as the client knows
+            it = finish_outgoing(s, it);  // too large or expired: done, as far as the client knows
             continue;
         }
         ++it;
@@ -212,7 +244,7 @@ void Broker::pump(Session& s) {
         Delivery d = std::move(s.queue.front());
         s.queue.pop_front();
         if (d.message->expired(now)) {
-            ++_stats.messages_dropped;
+            drop_queued(s, d);
             continue;
         }
         if (!send_new(s, d)) {
@@ -235,12 +267,14 @@ void Broker::send_retained(Session& s, std::string_view filter, const Subscripti
 bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record) {
     auto [it, is_new] = s.subscriptions.insert_or_assign(filter, record);
     _subscriptions.subscribe(s.key, filter, record.options, record.subscription_id);
+    _persistence.save_subscription(s, filter, record);
     return is_new;
 }
 
 bool Broker::unsubscribe(Session& s, std::string_view filter) {
     auto it = s.subscriptions.find(filter);
     if (it == s.subscriptions.end()) return false;
+    _persistence.delete_subscription(s, it->first);
     s.subscriptions.erase(it);
     _subscriptions.unsubscribe(s.key, filter);
     return true;
@@ -288,6 +322,7 @@ void Broker::tick(Clock::time_point now) {
         if (s->pending_will && now >= s->will_due) {
             publish_will(std::move(*s->pending_will), s->client_id);
             s->pending_will.reset();
+            _persistence.save_session(*s);
         }
         if (s->expires_at && now >= *s->expires_at) expired.push_back(s.get());
     }

@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "net/connection.hpp"
 #include "plugin/hooks.hpp"
+#include "plugin/persistence.hpp"
 
 namespace roost {
 
@@ -53,6 +54,7 @@ class Broker {
                                                      bool clean_start, uint32_t expiry_interval);
     void client_connected(Client& client);  // after CONNACK: resend in-flight, drain the queue
     std::string assign_client_id();
+    uint64_t next_message_id() { return _next_message_id++; }
 
     // Stores (if retained) and routes a message to every matching subscription; returns the
     // number of sessions it went to (0 lets an MQTT 5 PUBACK say "no matching subscribers").
@@ -67,6 +69,17 @@ class Broker {
     bool subscribe(Session& session, const std::string& filter, const SubscriptionRecord& record);
     bool unsubscribe(Session& session, std::string_view filter);
 
+    // An outgoing QoS 1/2 flow ended (acknowledged, or refused by the client): forget it.
+    std::map<uint16_t, Outgoing>::iterator finish_outgoing(Session& session,
+                                                           std::map<uint16_t, Outgoing>::iterator it);
+    // PUBREC received: the flow goes on with PUBREL.
+    void outgoing_released(Session& session, std::map<uint16_t, Outgoing>::iterator it);
+
+    // After the plugins are loaded: the hook chains, then what the persistence plugins stored.
+    // False when restoring failed (the log says why).
+    bool plugins_loaded(PluginHost* plugins);
+    Persistence& persistence() { return _persistence; }
+
     void publish_will(mqtt::Will will, const std::string& client_id);
     // A message a plugin published (host->publish): message hooks, then routing.
     void publish_from_plugin(std::shared_ptr<Message> message);
@@ -80,12 +93,15 @@ class Broker {
 
   private:
     void end_session(Session& session);
+    friend struct RestoreSink;
     // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use.
     bool send_new(Session& session, Delivery& d);
+    void drop_queued(Session& session, Delivery& d);
     MessagePtr make_will_message(mqtt::Will will, const std::string& client_id);
 
     const Config& _config;
     Hooks _hooks;
+    Persistence _persistence;
     Stats _stats;
     std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;
     std::unordered_map<SessionKey, Session*> _sessions_by_key;

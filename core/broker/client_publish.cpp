@@ -115,10 +115,33 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     }
     ReasonCode dropped_reason = ReasonCode::Success;
     if (!_broker.hooks().on_message(this, *message, dropped_reason)) return acknowledge(p, dropped_reason);
+    message->id = _broker.next_message_id();
     size_t matched = _broker.publish(message);
     _broker.hooks().on_routed(this, *message, matched);
     if (p.qos == 2) _session->incoming_qos2.insert(p.packet_id);
-    acknowledge(p, matched == 0 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success);
+    ReasonCode reason = matched == 0 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success;
+    std::vector<roost_call*> waits = _broker.persistence().take_waits();
+    if (waits.empty() || p.qos == 0) return acknowledge(p, reason);
+    // A persistence plugin stores for a subscriber's session and answers later: the publisher
+    // hears PUBACK/PUBREC only once that is durable (DESIGN.md "Durability"), and its next
+    // packets wait, so acknowledgements keep their order.
+    auto token = std::make_shared<PendingToken>();
+    _pending = token;
+    mqtt::Publish ack;
+    ack.qos = p.qos;
+    ack.packet_id = p.packet_id;
+    _broker.persistence().when_done(
+        std::move(waits), [this, token, ack, topic = message->topic, reason](bool ok) {
+            if (token->cancelled) return;
+            _pending.reset();
+            if (!ok)
+                log::warn(
+                    "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is "
+                    "delivered from memory)",
+                    describe(), topic);
+            acknowledge(ack, reason);
+            process();
+        });
 }
 
 void Client::handle_ack(const mqtt::Ack& a) {
@@ -130,7 +153,7 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 log::debug("{}: PUBACK for unknown packet id {}", describe(), a.packet_id);
                 return;
             }
-            s.erase_inflight(it);
+            _broker.finish_outgoing(s, it);
             return _broker.pump(s);
         case mqtt::PacketType::Pubrec: {
             mqtt::Ack rel{mqtt::PacketType::Pubrel, a.packet_id, 0, {}};
@@ -139,10 +162,10 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 return send(rel);
             }
             if (a.reason_code >= 0x80) {  // the receiver refused it: the flow ends here
-                s.erase_inflight(it);
+                _broker.finish_outgoing(s, it);
                 return _broker.pump(s);
             }
-            it->second.state = OutgoingState::AwaitPubcomp;
+            _broker.outgoing_released(s, it);
             return send(rel);
         }
         case mqtt::PacketType::Pubrel: {
@@ -156,7 +179,7 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 log::debug("{}: PUBCOMP for unknown packet id {}", describe(), a.packet_id);
                 return;
             }
-            s.erase_inflight(it);
+            _broker.finish_outgoing(s, it);
             return _broker.pump(s);
         default:
             return protocol_error(mqtt::ReasonCode::ProtocolError, "unexpected acknowledgement type");

@@ -106,6 +106,7 @@ bool Server::start() {
     try {
         w.plugins->load_all();
         w.plugins->set_broker(w.broker.get());
+        if (!w.broker->plugins_loaded(w.plugins.get())) return false;
         w.plugins->start_worker(0);
         w.workers_started = true;
     } catch (const PluginError& e) {

@@ -26,6 +26,8 @@ struct Delivery {
     uint8_t qos = 0;
     bool retain = false;
     std::vector<uint32_t> subscription_ids;
+    uint64_t sequence = 0;   // orders a session's deliveries in storage
+    bool persisted = false;  // handed to a persistence plugin
 };
 
 enum class OutgoingState : uint8_t {
@@ -52,7 +54,8 @@ struct Session {
 
     // Seconds the session outlives its connection; UINT32_MAX = never expires.
     uint32_t expiry_interval = 0;
-    std::optional<Clock::time_point> expires_at;  // set while no client is attached
+    std::optional<Clock::time_point> expires_at;       // set while no client is attached
+    std::optional<Clock::time_point> disconnected_at;  // likewise
 
     std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
 
@@ -74,10 +77,11 @@ struct Session {
     bool window_open(uint16_t receive_maximum) const {
         return inflight.size() - resend_pending < receive_maximum;
     }
-    void erase_inflight(std::map<uint16_t, Outgoing>::iterator it) {
+    std::map<uint16_t, Outgoing>::iterator erase_inflight(std::map<uint16_t, Outgoing>::iterator it) {
         if (it->second.resend) --resend_pending;
-        inflight.erase(it);
+        return inflight.erase(it);
     }
+    uint64_t next_sequence = 1;
 
   private:
     uint16_t _next_packet_id = 1;

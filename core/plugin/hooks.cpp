@@ -46,7 +46,7 @@ mqtt::ReasonCode reason_or(uint8_t code, mqtt::ReasonCode fallback) {
 }
 }  // namespace
 
-Hooks::Hooks(const Config& config, PluginHost* plugins) : _config(config), _plugins(plugins) {
+Hooks::Hooks(const Config& config, PluginHost* plugins) : _config(&config), _plugins(plugins) {
     if (!plugins) return;
     for (auto& p : plugins->plugins()) {
         if (p->auth && p->auth->authenticate) _auth.push_back(p.get());
@@ -77,8 +77,8 @@ HookDecision Hooks::auth_default(Client& client, const AuthRequest& request) con
                 mqtt::ReasonCode::NotAuthorized,
                 "no auth plugin accepted the client (listener auth_default: deny once an auth plugin is "
                 "loaded)");
-        d = _config.broker.allow_anonymous || request.username ? DefaultDecision::Allow
-                                                               : DefaultDecision::Deny;
+        d = _config->broker.allow_anonymous || request.username ? DefaultDecision::Allow
+                                                                : DefaultDecision::Deny;
         if (d == DefaultDecision::Deny)
             return denied(mqtt::ReasonCode::NotAuthorized,
                           "anonymous clients are not allowed ([broker] allow_anonymous)");

@@ -100,7 +100,7 @@ class Hooks {
                          const std::shared_ptr<PendingToken>& token, const Resume& resume);
     HookDecision auth_default(Client& client, const AuthRequest& request) const;
 
-    const Config& _config;
+    const Config* _config;
     PluginHost* _plugins;  // nullptr: no plugin machinery (built-in defaults only)
     std::vector<LoadedPlugin*> _auth, _acl, _message, _lifecycle;
 };

@@ -1,0 +1,162 @@
+// Rebuilding the broker's state at start from what persistence plugins stored: the
+// roost_restore_sink a plugin's restore() calls, one function per kind of record.
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "broker/broker.hpp"
+#include "plugin/plugin_host.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+std::string string_of(roost_bytes b) {
+    return b.data ? std::string(reinterpret_cast<const char*>(b.data), b.len) : "";
+}
+
+// Stored times are wall-clock; the broker runs on the monotonic clock.
+Clock::time_point from_unix_ms(int64_t ms) {
+    auto now_unix = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    return Clock::now() + std::chrono::milliseconds(ms - now_unix);
+}
+
+std::shared_ptr<Message> message_of(const roost_stored_message& m) {
+    auto out = std::make_shared<Message>();
+    out->id = m.id;
+    out->topic = string_of(m.topic);
+    out->payload = string_of(m.payload);
+    out->qos = m.qos;
+    out->retain = m.retain != 0;
+    out->origin_client_id = string_of(m.origin_client_id);
+    if (m.expires_at_ms != 0) out->expires_at = from_unix_ms(m.expires_at_ms);
+    if (!decode_message_properties(m.properties, out->properties)) return nullptr;
+    return out;
+}
+}  // namespace
+
+struct RestoreSink {
+    Broker& broker;
+    std::unordered_map<uint64_t, MessagePtr> messages;
+    size_t sessions = 0, subscriptions = 0, deliveries = 0, retained = 0, skipped = 0;
+
+    static RestoreSink& self(void* ctx) { return *static_cast<RestoreSink*>(ctx); }
+
+    static int message(void* ctx, const roost_stored_message* m) {
+        auto msg = m ? message_of(*m) : nullptr;
+        if (!msg) return ROOST_EINVAL;
+        self(ctx).broker._next_message_id = std::max(self(ctx).broker._next_message_id, m->id + 1);
+        self(ctx).messages[m->id] = std::move(msg);
+        return ROOST_OK;
+    }
+
+    static int retained_message(void* ctx, const roost_stored_message* m) {
+        auto msg = m ? message_of(*m) : nullptr;
+        if (!msg || msg->topic.empty()) return ROOST_EINVAL;
+        msg->retain = true;
+        if (msg->expired(Clock::now())) return ROOST_OK;
+        self(ctx).broker._retained.set(std::move(msg));
+        ++self(ctx).retained;
+        return ROOST_OK;
+    }
+
+    static int session(void* ctx, const roost_session_record* r) {
+        if (!r) return ROOST_EINVAL;
+        Broker& b = self(ctx).broker;
+        std::string id = string_of(r->client_id);
+        if (id.empty() || b._sessions.contains(id)) return ROOST_EINVAL;
+        auto s = std::make_shared<Session>();
+        s->key = b._next_session_key++;
+        s->client_id = id;
+        s->expiry_interval = r->expiry_interval;
+        // Every restored session starts offline; its clock ran while the broker was down.
+        s->disconnected_at = r->disconnected_at_ms ? from_unix_ms(r->disconnected_at_ms) : Clock::now();
+        if (s->expiry_interval != UINT32_MAX)
+            s->expires_at = *s->disconnected_at + std::chrono::seconds(s->expiry_interval);
+        if (r->has_will) {
+            mqtt::Will will;
+            will.topic = string_of(r->will.topic);
+            will.payload = string_of(r->will.payload);
+            will.qos = r->will.qos;
+            will.retain = r->will.retain != 0;
+            decode_message_properties(r->will.properties, will.properties);
+            s->pending_will = std::move(will);
+            s->will_due = from_unix_ms(r->will_due_ms);
+        }
+        b._sessions_by_key.emplace(s->key, s.get());
+        b._sessions.emplace(id, std::move(s));
+        ++self(ctx).sessions;
+        return ROOST_OK;
+    }
+
+    static int subscription(void* ctx, const roost_subscription_record* r) {
+        if (!r) return ROOST_EINVAL;
+        Broker& b = self(ctx).broker;
+        auto it = b._sessions.find(string_of(r->client_id));
+        if (it == b._sessions.end()) return ROOST_EGONE;
+        SubscriptionRecord rec;
+        rec.options.qos = std::min<uint8_t>(r->qos, 2);
+        rec.options.no_local = r->no_local != 0;
+        rec.options.retain_as_published = r->retain_as_published != 0;
+        rec.options.retain_handling = r->retain_handling;
+        rec.subscription_id = r->subscription_id;
+        std::string filter = string_of(r->filter);
+        it->second->subscriptions.insert_or_assign(filter, rec);
+        b._subscriptions.subscribe(it->second->key, filter, rec.options, rec.subscription_id);
+        ++self(ctx).subscriptions;
+        return ROOST_OK;
+    }
+
+    static int delivery(void* ctx, const roost_delivery_record* r) {
+        if (!r) return ROOST_EINVAL;
+        RestoreSink& sink = self(ctx);
+        auto s = sink.broker._sessions.find(string_of(r->client_id));
+        auto m = sink.messages.find(r->message_id);
+        if (s == sink.broker._sessions.end() || m == sink.messages.end()) {
+            ++sink.skipped;
+            return ROOST_EGONE;
+        }
+        Session& session = *s->second;
+        Delivery d{m->second, r->qos, r->retain != 0, {}};
+        d.subscription_ids.assign(r->subscription_ids, r->subscription_ids + r->subscription_id_count);
+        d.sequence = r->sequence;
+        d.persisted = true;
+        session.next_sequence = std::max(session.next_sequence, r->sequence + 1);
+        sink.broker._persistence.note_restored(d);
+        if (r->state == ROOST_DELIVERY_QUEUED || r->packet_id == 0) {
+            session.queue.push_back(std::move(d));
+        } else {
+            OutgoingState state = r->state == ROOST_DELIVERY_AWAIT_PUBCOMP  ? OutgoingState::AwaitPubcomp
+                                  : r->state == ROOST_DELIVERY_AWAIT_PUBREC ? OutgoingState::AwaitPubrec
+                                                                            : OutgoingState::AwaitPuback;
+            session.inflight.insert_or_assign(r->packet_id, Outgoing{std::move(d), state});
+        }
+        ++sink.deliveries;
+        return ROOST_OK;
+    }
+};
+
+bool Broker::plugins_loaded(PluginHost* plugins) {
+    _hooks = Hooks(_config, plugins);
+    _persistence = Persistence(plugins);
+    if (!_persistence.enabled()) return true;
+    RestoreSink sink{*this, {}};
+    roost_restore_sink table{sizeof table,         &sink,
+                             RestoreSink::message, RestoreSink::retained_message,
+                             RestoreSink::session, RestoreSink::subscription,
+                             RestoreSink::delivery};
+    if (_persistence.restore(table) < 0) return false;
+    // Queues in the order the messages came, whatever order the plugin handed them back in.
+    for (auto& [id, s] : _sessions)
+        std::stable_sort(s->queue.begin(), s->queue.end(),
+                         [](const Delivery& a, const Delivery& b) { return a.sequence < b.sequence; });
+    log::info(
+        "restored {} sessions, {} subscriptions, {} queued or in-flight messages, {} retained messages{}",
+        sink.sessions, sink.subscriptions, sink.deliveries, sink.retained,
+        sink.skipped ? fmt::format(" ({} deliveries skipped: unknown session or message)", sink.skipped)
+                     : "");
+    return true;
+}
+
+}  // namespace roost

@@ -1,0 +1,229 @@
+#include "plugin/persistence.hpp"
+
+#include <chrono>
+
+#include "mqtt/properties_codec.hpp"
+#include "plugin/plugin_host.hpp"
+#include "util/log.hpp"
+
+namespace roost {
+namespace {
+roost_bytes bytes_of(const std::string& s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+int64_t unix_ms(Clock::time_point t) {
+    auto offset = std::chrono::system_clock::now().time_since_epoch() - Clock::now().time_since_epoch();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch() + offset).count();
+}
+
+struct StoredMessage {
+    std::vector<uint8_t> properties;
+    roost_stored_message record{};
+    explicit StoredMessage(const Message& m) : properties(encode_message_properties(m.properties)) {
+        record.struct_size = sizeof record;
+        record.id = m.id;
+        record.topic = bytes_of(m.topic);
+        record.payload = bytes_of(m.payload);
+        record.qos = m.qos;
+        record.retain = m.retain;
+        record.expires_at_ms = m.expires_at ? unix_ms(*m.expires_at) : 0;
+        record.properties = {properties.data(), properties.size()};
+        record.origin_client_id = bytes_of(m.origin_client_id);
+    }
+};
+}  // namespace
+
+std::vector<uint8_t> encode_message_properties(const mqtt::Properties& p) {
+    std::vector<uint8_t> out;
+    mqtt::wire::VectorSink sink{out};
+    mqtt::write_properties(sink, p);
+    return out;
+}
+
+bool decode_message_properties(roost_bytes block, mqtt::Properties& out) {
+    if (!block.data || block.len == 0) return true;
+    mqtt::wire::Reader r({block.data, block.len});
+    mqtt::DecodeError error;
+    return mqtt::read_properties(r, mqtt::PropertyContext::Publish, out, error) && r.empty();
+}
+
+Persistence::Persistence(PluginHost* host) : _host(host) {
+    if (!host) return;
+    for (auto& p : host->plugins())
+        if (p->persistence) _plugins.push_back(p.get());
+}
+
+template <class Invoke>
+roost_call* Persistence::run(const char* what, Invoke invoke) {
+    for (LoadedPlugin* p : _plugins) {
+        roost_call* call = _host->calls().create(p->name, _host->call_timeout());
+        roost_verdict v = invoke(*p->persistence, p->hook_data(), call);
+        if (v == ROOST_NEXT) {
+            _host->calls().discard(call);
+            continue;
+        }
+        if (v == ROOST_PENDING) {
+            // Failures are logged; a caller that must wait (the publish path) replaces this.
+            _host->calls().await(call, [name = p->name, what](const CallResult& r) {
+                if (r.timed_out || r.verdict != ROOST_ALLOW)
+                    log::warn("plugin '{}' failed to store ({}{}); the broker goes on with it in memory only",
+                              name, what, r.timed_out ? ", timed out" : "");
+            });
+            return call;
+        }
+        _host->calls().discard(call);
+        if (v == ROOST_DENY)
+            log::warn("plugin '{}' failed to store ({}); the broker goes on with it in memory only", p->name,
+                      what);
+        else if (v != ROOST_ALLOW)
+            log::error("plugin '{}': {} returned {}, which is not a verdict", p->name, what,
+                       static_cast<int>(v));
+        return nullptr;
+    }
+    return nullptr;
+}
+
+roost_call* Persistence::save_session(const Session& s) {
+    if (_plugins.empty() || s.expiry_interval == 0) return nullptr;
+    roost_session_record r{};
+    r.struct_size = sizeof r;
+    r.client_id = bytes_of(s.client_id);
+    r.expiry_interval = s.expiry_interval;
+    r.disconnected_at_ms = s.disconnected_at ? unix_ms(*s.disconnected_at) : 0;
+    std::unique_ptr<StoredMessage> will;
+    if (s.pending_will) {
+        Message m;
+        m.topic = s.pending_will->topic;
+        m.payload = s.pending_will->payload;
+        m.qos = s.pending_will->qos;
+        m.retain = s.pending_will->retain;
+        m.properties = s.pending_will->properties;
+        will = std::make_unique<StoredMessage>(m);
+        r.has_will = 1;
+        r.will = will->record;
+        r.will_due_ms = unix_ms(s.will_due);
+    }
+    return run("session_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.session_save ? h.session_save(data, call, &r) : ROOST_NEXT;
+    });
+}
+
+int Persistence::restore(const roost_restore_sink& sink) {
+    for (LoadedPlugin* p : _plugins) {
+        if (!p->persistence->restore) continue;
+        if (int rc = p->persistence->restore(p->plugin_data, &sink); rc < 0) {
+            log::error("plugin '{}': restore failed ({})", p->name, rc);
+            return rc;
+        }
+    }
+    return ROOST_OK;
+}
+
+void Persistence::delete_session(const std::string& client_id) {
+    if (_plugins.empty()) return;
+    run("session_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.session_delete ? h.session_delete(data, call, bytes_of(client_id)) : ROOST_NEXT;
+    });
+}
+
+void Persistence::save_subscription(const Session& s, const std::string& filter,
+                                    const SubscriptionRecord& rec) {
+    if (_plugins.empty() || s.expiry_interval == 0) return;
+    roost_subscription_record r{};
+    r.struct_size = sizeof r;
+    r.client_id = bytes_of(s.client_id);
+    r.filter = bytes_of(filter);
+    r.qos = rec.options.qos;
+    r.no_local = rec.options.no_local;
+    r.retain_as_published = rec.options.retain_as_published;
+    r.retain_handling = rec.options.retain_handling;
+    r.subscription_id = rec.subscription_id;
+    run("subscription_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.subscription_save ? h.subscription_save(data, call, &r) : ROOST_NEXT;
+    });
+}
+
+void Persistence::delete_subscription(const Session& s, const std::string& filter) {
+    if (_plugins.empty() || s.expiry_interval == 0) return;
+    run("subscription_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.subscription_delete
+                   ? h.subscription_delete(data, call, bytes_of(s.client_id), bytes_of(filter))
+                   : ROOST_NEXT;
+    });
+}
+
+void Persistence::set_retained(const Message& m) {
+    if (_plugins.empty()) return;
+    StoredMessage stored(m);
+    run("retained_set", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.retained_set ? h.retained_set(data, call, &stored.record) : ROOST_NEXT;
+    });
+}
+
+roost_call* Persistence::store_message(const Message& m) {
+    StoredMessage stored(m);
+    return run("message_store", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.message_store ? h.message_store(data, call, &stored.record) : ROOST_NEXT;
+    });
+}
+
+roost_call* Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_id,
+                                       roost_delivery_state state) {
+    if (_plugins.empty() || s.expiry_interval == 0 || d.qos == 0) return nullptr;
+    if (!d.persisted) {
+        d.persisted = true;
+        if (_message_refs[d.message->id]++ == 0)
+            if (roost_call* wait = store_message(*d.message)) _waits.push_back(wait);
+    }
+    roost_delivery_record r{};
+    r.struct_size = sizeof r;
+    r.client_id = bytes_of(s.client_id);
+    r.message_id = d.message->id;
+    r.sequence = d.sequence;
+    r.packet_id = packet_id;
+    r.qos = d.qos;
+    r.retain = d.retain;
+    r.state = state;
+    r.subscription_ids = d.subscription_ids.data();
+    r.subscription_id_count = d.subscription_ids.size();
+    roost_call* wait =
+        run("delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+            return h.delivery_save ? h.delivery_save(data, call, &r) : ROOST_NEXT;
+        });
+    if (wait) _waits.push_back(wait);
+    return wait;
+}
+
+void Persistence::delete_delivery(const Session& s, const Delivery& d) {
+    if (_plugins.empty() || !d.persisted) return;
+    run("delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.delivery_delete ? h.delivery_delete(data, call, bytes_of(s.client_id), d.sequence)
+                                 : ROOST_NEXT;
+    });
+    auto it = _message_refs.find(d.message->id);
+    if (it == _message_refs.end() || --it->second > 0) return;
+    _message_refs.erase(it);
+    uint64_t id = d.message->id;
+    run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;
+    });
+}
+
+void Persistence::when_done(std::vector<roost_call*> calls, std::function<void(bool ok)> done) {
+    if (calls.empty()) return done(true);
+    struct Barrier {
+        size_t left;
+        bool ok = true;
+        std::function<void(bool)> done;
+    };
+    auto barrier = std::make_shared<Barrier>(Barrier{calls.size(), true, std::move(done)});
+    for (roost_call* call : calls) {
+        _host->calls().await(call, [barrier](const CallResult& r) {
+            if (r.timed_out || r.verdict != ROOST_ALLOW) barrier->ok = false;
+            if (--barrier->left == 0) barrier->done(barrier->ok);
+        });
+    }
+}
+
+}  // namespace roost

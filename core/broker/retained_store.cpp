@@ -1,4 +1,5 @@
 #include "broker/retained_store.hpp"
+#include "broker/topic_levels.hpp"
 
 #include <string>
 #include <unordered_map>
@@ -6,34 +7,7 @@
 
 namespace roost {
 
-namespace {
-
-// Lets the child maps be searched with a string_view, so matching a filter allocates no strings.
-struct LevelHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view level) const { return std::hash<std::string_view>{}(level); }
-};
-
-// The levels of a topic or filter, split on '/'. "a//b" has three levels, the middle one empty.
-std::vector<std::string_view> split_levels(std::string_view topic) {
-    std::vector<std::string_view> levels;
-    size_t start = 0;
-    while (true) {
-        size_t slash = topic.find('/', start);
-        if (slash == std::string_view::npos) {
-            levels.push_back(topic.substr(start));
-            return levels;
-        }
-        levels.push_back(topic.substr(start, slash - start));
-        start = slash + 1;
-    }
-}
-
-bool is_dollar(std::string_view level) {
-    return !level.empty() && level[0] == '$';
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // One node per topic level; topics hold no wildcards, so unlike the subscription trie there are
 // only named children.

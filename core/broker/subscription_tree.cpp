@@ -1,4 +1,5 @@
 #include "broker/subscription_tree.hpp"
+#include "broker/topic_levels.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -10,30 +11,7 @@
 
 namespace roost {
 
-namespace {
-
-// Lets the child maps be searched with a string_view, so matching a topic allocates no strings.
-struct LevelHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view level) const { return std::hash<std::string_view>{}(level); }
-};
-
-// The levels of a filter, split on '/'. "a//b" has three levels, the middle one empty.
-std::vector<std::string_view> split_levels(std::string_view filter) {
-    std::vector<std::string_view> levels;
-    size_t start = 0;
-    while (true) {
-        size_t slash = filter.find('/', start);
-        if (slash == std::string_view::npos) {
-            levels.push_back(filter.substr(start));
-            return levels;
-        }
-        levels.push_back(filter.substr(start, slash - start));
-        start = slash + 1;
-    }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 struct SubscriptionTree::Node {
     struct Subscription {

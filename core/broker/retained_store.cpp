@@ -1,9 +1,10 @@
 #include "broker/retained_store.hpp"
-#include "broker/topic_levels.hpp"
 
 #include <string>
 #include <unordered_map>
 #include <utility>
+
+#include "broker/topic_levels.hpp"
 
 namespace roost {
 

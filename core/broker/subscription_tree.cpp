@@ -1,5 +1,4 @@
 #include "broker/subscription_tree.hpp"
-#include "broker/topic_levels.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -7,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "broker/topic_levels.hpp"
 #include "mqtt/topic.hpp"
 
 namespace roost {

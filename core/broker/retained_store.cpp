@@ -8,8 +8,6 @@
 
 namespace roost {
 
-namespace {}  // namespace
-
 // One node per topic level; topics hold no wildcards, so unlike the subscription trie there are
 // only named children.
 struct RetainedStore::Node {

@@ -11,8 +11,6 @@
 
 namespace roost {
 
-namespace {}  // namespace
-
 struct SubscriptionTree::Node {
     struct Subscription {
         mqtt::SubscriptionOptions options;

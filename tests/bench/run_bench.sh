@@ -4,87 +4,26 @@
 #   tests/bench/run_bench.sh            full run (~4-5 minutes): 5 runs per scenario and broker
 #   tests/bench/run_bench.sh --quick    smoke run (< 1 minute): 3 short runs each
 #   options: --runs R  --duration SECONDS  --no-build  --only REGEX (scenario names)
+#            --roost BIN (use this Roost binary instead of building build-bench-roost/)
 #
 # Builds Roost (Release, build-bench-roost/) and the load generator (build-bench/), starts Roost
 # and Mosquitto side by side on free 127.0.0.1 ports, runs every scenario against each broker
 # alternately R times, prints a table of medians and writes tests/bench/results/latest.md (raw
-# per-run JSON lines next to it in latest.jsonl, broker logs in results/logs/).
+# per-run JSON lines next to it in latest.jsonl, broker logs in results/logs/). Shared code: lib.sh.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-results="$here/results"
-logs="$results/logs"
-
-runs=5
-duration=2.5
-warmup=0.5
-drain_idle=0.5
-build=1
-only=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --quick) runs=3; duration=0.7; warmup=0.2; drain_idle=0.3 ;;
-    --runs) runs=$2; shift ;;
-    --duration) duration=$2; shift ;;
-    --no-build) build=0 ;;
-    --only) only=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "run_bench.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-
-roost_bin="$root/build-bench-roost/core/roost"
-loadgen="$root/build-bench/loadgen"
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_parse_args "$@"
 mosquitto_bin=/usr/sbin/mosquitto
 
-if [[ $build == 1 ]]; then
-  echo "== building Roost (Release) and the load generator" >&2
-  cmake -S "$root" -B "$root/build-bench-roost" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DROOST_TESTS=OFF -DROOST_WERROR=ON >/dev/null
-  cmake --build "$root/build-bench-roost" -j2 --target roost >/dev/null
-  cmake -S "$here" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$root/build-bench" -j2 >/dev/null
-fi
-for f in "$roost_bin" "$loadgen" "$mosquitto_bin"; do
-  [[ -x $f ]] || { echo "run_bench.sh: $f not found" >&2; exit 1; }
-done
-
+bench_build
+bench_require "$roost_bin" "$loadgen" "$mosquitto_bin"
 mkdir -p "$logs"
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {  # wait_port PORT PID NAME
-  for _ in $(seq 100); do
-    kill -0 "$2" 2>/dev/null || { echo "run_bench.sh: $3 exited at start-up (see $logs)" >&2; return 1; }
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "run_bench.sh: $3 is not listening on 127.0.0.1:$1" >&2
-  return 1
-}
 
-roost_pid=""
-mosq_pid=""
-cleanup() {
-  # Only the two brokers this script started, by PID.
-  for p in $roost_pid $mosq_pid; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in $roost_pid $mosq_pid; do
-    wait "$p" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+{ read -r roost_port; read -r mosq_port; } < <(free_ports 2)
 
-roost_port=$(free_port)
-mosq_port=$(free_port)
-while [[ $mosq_port == "$roost_port" ]]; do mosq_port=$(free_port); done
-
-"$roost_bin" --listen "127.0.0.1:$roost_port" >"$logs/roost.log" 2>&1 &
-roost_pid=$!
+start_roost roost_pid "$logs/roost.log" --listen "127.0.0.1:$roost_port"
 
 cat >"$logs/mosquitto.conf" <<EOF
 listener $mosq_port 127.0.0.1
@@ -99,6 +38,7 @@ EOF
 : >"$logs/mosquitto.log"
 "$mosquitto_bin" -c "$logs/mosquitto.conf" >>"$logs/mosquitto.log" 2>&1 &
 mosq_pid=$!
+bench_pids+=("$mosq_pid")
 
 wait_port "$roost_port" "$roost_pid" Roost
 wait_port "$mosq_port" "$mosq_pid" Mosquitto
@@ -117,36 +57,6 @@ done
 
 raw="$results/latest.jsonl"
 : >"$raw"
-alive() { kill -0 "$1" 2>/dev/null; }
-run_one() {  # run_one BROKER PORT PID NAME ROUND ARGS...
-  local broker=$1 port=$2 pid=$3 name=$4 round=$5
-  shift 5
-  if ! alive "$pid"; then
-    echo "{\"label\":\"$broker|$name|$round\",\"ok\":false,\"broker_dead\":true}" >>"$raw"
-    return
-  fi
-  local out rc=0
-  # shellcheck disable=SC2068
-  out=$("$loadgen" --host 127.0.0.1 --port "$port" --duration "$duration" --warmup "$warmup" \
-        --drain-idle "$drain_idle" --json --label "$broker|$name|$round" $@ 2>>"$logs/loadgen.stderr") || rc=$?
-  if [[ -z $out ]]; then
-    out="{\"label\":\"$broker|$name|$round\",\"ok\":false,\"exit\":$rc}"
-  fi
-  echo "$out" >>"$raw"
-  if ! alive "$pid"; then
-    echo "run_bench.sh: $broker died during $name run $round" >&2
-    echo "{\"label\":\"$broker|$name|$round\",\"ok\":false,\"broker_dead\":true}" >>"$raw"
-  fi
-  python3 - "$out" <<'EOF' >&2
-import json, sys
-r = json.loads(sys.argv[1])
-if "delivered_per_s" in r:
-    print(f"  {r['label']:<34} {r['delivered_per_s']:>11.0f} msgs/s  p99 {r['latency_us']['p99']:>8.0f} us"
-          f"  lost {r['lost']}{'' if r['ok'] else '  FAILED: ' + '; '.join(r['error_messages'])}")
-else:
-    print(f"  {r['label']:<34} FAILED (exit {r.get('exit')})")
-EOF
-}
 
 start=$(date +%s)
 echo "== $runs runs x ${duration}s per scenario and broker (warm-up ${warmup}s)" >&2

@@ -1,0 +1,157 @@
+# shellcheck shell=bash
+# Shared by run_bench.sh and run_plugin_bench.sh; sourced, not run. See tests/bench/README.md.
+#
+# Sets: here root results logs roost_bin loadgen plugin_so, and the options (runs duration warmup
+# drain_idle build only). Functions: bench_parse_args, bench_build, free_port, wait_port,
+# start_roost, alive, run_one. Every broker started with start_roost (or added to bench_pids) is
+# stopped, by PID, when the script exits.
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+results="$here/results"
+logs="$results/logs"
+me=$(basename "$0")
+
+runs=5
+duration=2.5
+warmup=0.5
+drain_idle=0.5
+build=1
+only=""
+roost_bin="$root/build-bench-roost/core/roost"
+roost_given=0
+loadgen="$root/build-bench/loadgen"
+plugin_so="$root/build-bench/allow_all.so"
+
+# The comment block at the top of the calling script, without the '#'.
+bench_usage() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
+
+bench_parse_args() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --quick) runs=3; duration=0.7; warmup=0.2; drain_idle=0.3 ;;
+      --runs) runs=$2; shift ;;
+      --duration) duration=$2; shift ;;
+      --no-build) build=0 ;;
+      --only) only=$2; shift ;;
+      --roost) roost_bin=$(realpath "$2"); roost_given=1; shift ;;
+      -h|--help) bench_usage; exit 0 ;;
+      *) echo "$me: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+  done
+}
+
+# Builds Roost (Release, build-bench-roost/; not with --roost BIN) and the generator project
+# (build-bench/: loadgen and allow_all.so).
+bench_build() {
+  [[ $build == 1 ]] || return 0
+  if [[ $roost_given == 0 ]]; then
+    echo "== building Roost (Release)" >&2
+    cmake -S "$root" -B "$root/build-bench-roost" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DROOST_TESTS=OFF -DROOST_WERROR=ON >/dev/null
+    cmake --build "$root/build-bench-roost" -j2 --target roost >/dev/null
+  fi
+  echo "== building the load generator and allow_all.so" >&2
+  cmake -S "$here" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$root/build-bench" -j2 >/dev/null
+}
+
+bench_require() {  # bench_require FILE...
+  for f in "$@"; do
+    [[ -x $f || -f $f ]] || { echo "$me: $f not found" >&2; exit 1; }
+  done
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# free_ports N: N distinct free ports, one a line.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+wait_port() {  # wait_port PORT PID NAME
+  for _ in $(seq 100); do
+    kill -0 "$2" 2>/dev/null || { echo "$me: $3 exited at start-up (see $logs)" >&2; return 1; }
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "$me: $3 is not listening on 127.0.0.1:$1" >&2
+  return 1
+}
+
+bench_pids=()
+bench_cleanup() {
+  # Only the brokers this script started, by PID.
+  local p
+  for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_roost VAR LOG ARGS...: starts Roost with ARGS, output to LOG, its PID into VAR.
+start_roost() {
+  local var=$1 log=$2
+  shift 2
+  "$roost_bin" "$@" >"$log" 2>&1 &
+  local pid=$!
+  bench_pids+=("$pid")
+  printf -v "$var" %s "$pid"
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# CPU seconds (user + system) the process has used so far.
+cpu_seconds() {
+  local tck
+  tck=$(getconf CLK_TCK)
+  awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# run_one BROKER PORT PID NAME ROUND ARGS...: one generator run; appends its JSON line (with the
+# broker's CPU seconds over the run as broker_cpu_s) to $raw and prints a one-line summary.
+run_one() {
+  local broker=$1 port=$2 pid=$3 name=$4 round=$5
+  shift 5
+  if ! alive "$pid"; then
+    echo "{\"label\":\"$broker|$name|$round\",\"ok\":false,\"broker_dead\":true}" >>"$raw"
+    return
+  fi
+  local out rc=0 cpu0 cpu1
+  cpu0=$(cpu_seconds "$pid")
+  # shellcheck disable=SC2068
+  out=$("$loadgen" --host 127.0.0.1 --port "$port" --duration "$duration" --warmup "$warmup" \
+        --drain-idle "$drain_idle" --json --label "$broker|$name|$round" $@ 2>>"$logs/loadgen.stderr") || rc=$?
+  cpu1=$(cpu_seconds "$pid")
+  if [[ -z $out ]]; then
+    out="{\"label\":\"$broker|$name|$round\",\"ok\":false,\"exit\":$rc}"
+  fi
+  out=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["broker_cpu_s"]=round(float(sys.argv[3])-float(sys.argv[2]),2); print(json.dumps(r))' \
+        "$out" "$cpu0" "$cpu1")
+  echo "$out" >>"$raw"
+  if ! alive "$pid"; then
+    echo "$me: $broker died during $name run $round" >&2
+    echo "{\"label\":\"$broker|$name|$round\",\"ok\":false,\"broker_dead\":true}" >>"$raw"
+  fi
+  python3 - "$out" <<'EOF' >&2
+import json, sys
+r = json.loads(sys.argv[1])
+if "delivered_per_s" in r:
+    cpu = r.get("broker_cpu_s", 0) * 1e6 / max(1, r.get("received", 0))
+    print(f"  {r['label']:<34} {r['delivered_per_s']:>11.0f} msgs/s  p99 {r['latency_us']['p99']:>8.0f} us"
+          f"  cpu {cpu:5.2f} us/msg  lost {r['lost']}{'' if r['ok'] else '  FAILED: ' + '; '.join(r['error_messages'])}")
+else:
+    print(f"  {r['label']:<34} FAILED (exit {r.get('exit')})")
+EOF
+}

@@ -151,6 +151,13 @@ FailedStart start_expecting_failure(Setup setup, Millis timeout) {
     return f;
 }
 
+std::string cat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (auto p : parts)
+        out += p;
+    return out;
+}
+
 std::vector<std::string> lines_with(const std::string& log, std::vector<std::string> all) {
     std::vector<std::string> found;
     for (auto& line : split_lines(log)) {

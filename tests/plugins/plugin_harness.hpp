@@ -3,8 +3,10 @@
 // MQTT client that can XOR its bytes (for the transport_xor fixture), and helpers to read the
 // answers the tests check (CONNACK, PUBACK and SUBACK reason codes) and the log.
 #pragma once
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -73,6 +75,9 @@ struct FailedStart {
     WrittenConfig config;
 };
 FailedStart start_expecting_failure(Setup setup, Millis timeout = 10s);
+
+// Concatenates (instead of "literal" + std::string, which GCC 12 -O3 flags with -Wrestrict).
+std::string cat(std::initializer_list<std::string_view> parts);
 
 // Log lines containing every needle (case-insensitive).
 std::vector<std::string> lines_with(const std::string& log, std::vector<std::string> all);

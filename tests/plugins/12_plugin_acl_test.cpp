@@ -3,6 +3,7 @@
 // and PUBLISH checks answered PENDING from a thread (and timed out when the answer is too late).
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <memory>
 
 #include "plugin_harness.hpp"
@@ -95,6 +96,7 @@ TEST_CASE("acl_prefix: a DELIVER refusal hides one topic from subscribers") {
     }
     CHECK(s.finish() == std::vector<std::string>{"allowed/a|v", "allowed/b|v"});
     CHECK_MESSAGE(b.wait_line({"fixture: deliver allowed/secret to", "DENY"}), tail(b.log()));
+    CHECK_MESSAGE(lines_with(b.log(), {"fixture: WRONG"}).empty(), tail(b.log()));
 }
 
 TEST_CASE("acl_default decides SUBSCRIBE when the ACL plugin says NEXT") {
@@ -142,7 +144,12 @@ TEST_CASE("acl_pending: an answer later than plugin_timeout_ms is a DENY; the la
     Sub sub5(b, {"-t", "late/#", "-V", "mqttv5"});
     REQUIRE(sub5.wait_subscribed());
     auto c = client(b, 5, "late5");
+    auto start = std::chrono::steady_clock::now();
     CHECK(publish_qos1(*c, 1, "late/x", 2s) == std::optional<uint8_t>(0x87));
+    auto ms = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start).count();
+    MESSAGE("PUBACK 0x87 after " << ms << " ms; plugin_timeout_ms = 300");
+    CHECK(ms >= 250);
+    CHECK(ms < 550);
     bool logged = false;
     for (auto& line : broker_lines_with(b.log(), {"acl_pending"}))
         logged = logged || contains_ci(line, "time");

@@ -50,6 +50,8 @@ static roost_verdict check(void* worker_data, roost_acl_event* ev) {
     fx_client_id(s->host, ev->client, id, sizeof id);
     fx_cstr(ev->topic, topic, sizeof topic);
     if (ev->action == ROOST_ACL_DELIVER) {
+        /* The ABI: DELIVER must be answered now, so it comes without a call. */
+        if (ev->call) s->host->log(s->self, ROOST_LOG_ERROR, "fixture: WRONG: a DELIVER event with a call");
         if (fx_equals(ev->topic, s->deliver_deny)) {
             s->host->log(s->self, ROOST_LOG_INFO, "fixture: deliver %s to %s: DENY", topic, id);
             return ROOST_DENY;
@@ -62,6 +64,9 @@ static roost_verdict check(void* worker_data, roost_acl_event* ev) {
         ev->reason_code = ROOST_RC_NOT_AUTHORIZED;
         return ROOST_DENY;
     }
+    if (!ev->call)
+        s->host->log(s->self, ROOST_LOG_ERROR, "fixture: WRONG: a %s event without a call",
+                     action_name(ev->action));
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: %s %s by %s qos %u: ALLOW", action_name(ev->action),
                  topic, id, (unsigned)ev->qos);
     return ROOST_ALLOW;

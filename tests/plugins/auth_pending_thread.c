@@ -3,6 +3,7 @@
  * Options:
  *   allow = "carol,dave"   users completed with ALLOW
  *   deny = "eve"           users completed with DENY `reason`
+ *   later_next = "alice"   users completed with NEXT: the chain goes on to the next plugin
  *   delay_ms = 100         how long the thread waits before host->complete
  *   reason = 0x87          the reason code of a DENY
  * Any other user (or no username) is NEXT, at once. The thread logs what host->complete
@@ -15,7 +16,7 @@
 typedef struct config {
     const roost_host* host;
     roost_plugin* self;
-    char allow[256], deny[256];
+    char allow[256], deny[256], later_next[256];
     long delay_ms;
     uint8_t reason;
     fx_threads threads;
@@ -47,7 +48,8 @@ static roost_verdict authenticate(void* worker_data, roost_auth_event* ev) {
     fx_client_id(c->host, ev->client, id, sizeof id);
     fx_cstr(ev->username, name, sizeof name);
     if (!ev->has_username || !ev->call ||
-        (!fx_in_list(ev->username, c->allow) && !fx_in_list(ev->username, c->deny))) {
+        (!fx_in_list(ev->username, c->allow) && !fx_in_list(ev->username, c->deny) &&
+         !fx_in_list(ev->username, c->later_next))) {
         c->host->log(c->self, ROOST_LOG_INFO, "fixture: user %s client %s: NEXT", name, id);
         return ROOST_NEXT;
     }
@@ -55,7 +57,9 @@ static roost_verdict authenticate(void* worker_data, roost_auth_event* ev) {
     if (!j) return ROOST_DENY;
     j->cfg = c;
     j->call = ev->call;
-    j->verdict = fx_in_list(ev->username, c->allow) ? ROOST_ALLOW : ROOST_DENY;
+    j->verdict = fx_in_list(ev->username, c->allow)        ? ROOST_ALLOW
+                 : fx_in_list(ev->username, c->later_next) ? ROOST_NEXT
+                                                           : ROOST_DENY;
     snprintf(j->user, sizeof j->user, "%s", name);
     snprintf(j->client, sizeof j->client, "%s", id);
     if (fx_threads_spawn(&c->threads, answer_later, j) != ROOST_OK) {
@@ -81,6 +85,7 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     c->self = self;
     snprintf(c->allow, sizeof c->allow, "%s", fx_option(options, option_count, "allow", ""));
     snprintf(c->deny, sizeof c->deny, "%s", fx_option(options, option_count, "deny", ""));
+    snprintf(c->later_next, sizeof c->later_next, "%s", fx_option(options, option_count, "later_next", ""));
     c->delay_ms = fx_option_long(options, option_count, "delay_ms", 100);
     c->reason = (uint8_t)fx_option_long(options, option_count, "reason", ROOST_RC_NOT_AUTHORIZED);
     fx_threads_init(&c->threads);

@@ -60,14 +60,13 @@ void Client::handle_connect(mqtt::Connect& c) {
 }
 
 void Client::run_auth(AuthRequest request) {
-    auto token = std::make_shared<PendingToken>();
-    HookDecision d = _broker.hooks().authenticate(*this, request, token, [this](const HookDecision& late) {
+    HookDecision d = _broker.hooks().authenticate(*this, request, [this](const HookDecision& late) {
         _pending.reset();
         on_auth_decision(late);
         process();
     });
     if (d.pending) {
-        _pending = std::move(token);
+        _pending = std::move(d.token);
         return;
     }
     on_auth_decision(d);

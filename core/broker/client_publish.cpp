@@ -65,11 +65,10 @@ void Client::handle_publish(mqtt::Publish& p) {
                                               _broker.limits().max_inflight));
     }
 
-    // No ACL plugin: no token, no callback, nothing allocated on the hot path.
+    // No ACL plugin: no callback built on the hot path.
     if (!_broker.hooks().has_acl()) return finish_publish(p, _broker.hooks().acl_default(*this));
-    auto token = std::make_shared<PendingToken>();
     HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, p.topic, p.payload, p.qos, p.retain,
-                                           token, [this](const HookDecision& late) {
+                                           [this](const HookDecision& late) {
                                                _pending.reset();
                                                mqtt::Publish waiting = std::move(*_publish_waiting);
                                                _publish_waiting.reset();
@@ -77,7 +76,7 @@ void Client::handle_publish(mqtt::Publish& p) {
                                                process();
                                            });
     if (acl.pending) {
-        _pending = std::move(token);
+        _pending = std::move(acl.token);
         _publish_waiting = std::move(p);
         return;
     }

@@ -46,8 +46,7 @@ void Client::continue_subscribe() {
             d = HookDecision::deny(ReasonCode::QuotaExceeded,
                                    fmt::format("over [limits] max_subscriptions_per_client = {}", limit));
         } else if (_broker.hooks().has_acl()) {
-            auto token = std::make_shared<PendingToken>();
-            d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos, false, token,
+            d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos, false,
                                     [this](const HookDecision& late) {
                                         _pending.reset();
                                         if (closing() || !_subscribing) return;
@@ -57,7 +56,7 @@ void Client::continue_subscribe() {
                                         process();
                                     });
             if (d.pending) {
-                _pending = std::move(token);
+                _pending = std::move(d.token);
                 return;
             }
         } else {

@@ -96,23 +96,23 @@ HookDecision Hooks::acl_default(Client& client) const {
     return {};
 }
 
-HookDecision Hooks::authenticate(Client& client, const AuthRequest& request,
-                                 std::shared_ptr<PendingToken> token, Resume resume) {
+HookDecision Hooks::authenticate(Client& client, const AuthRequest& request, Resume resume) {
     if (request.stage != ROOST_AUTH_CONNECT) {
         // Later steps go to the plugin that answered the first one, and to no other.
         if (request.plugin >= _auth.size() || !_auth[request.plugin]->auth->continue_auth)
             return denied(mqtt::ReasonCode::BadAuthenticationMethod,
                           "no plugin continues this authentication");
     }
-    return run_auth(request.stage == ROOST_AUTH_CONNECT ? 0 : request.plugin, client, request, token, resume);
+    return run_auth(request.stage == ROOST_AUTH_CONNECT ? 0 : request.plugin, client, request, nullptr,
+                    resume);
 }
 
 HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& request,
-                             const std::shared_ptr<PendingToken>& token, const Resume& resume) {
+                             std::shared_ptr<PendingToken> token, const Resume& resume) {
     bool first_step = request.stage == ROOST_AUTH_CONNECT;
     for (size_t i = start; i < _auth.size(); ++i) {
         LoadedPlugin& p = *_auth[i];
-        roost_call* call = _plugins->calls().create(p.name, _plugins->call_timeout());
+        roost_call* call = _plugins->calls().create();
         roost_auth_event ev{};
         ev.struct_size = sizeof ev;
         ev.client = client.plugin_handle();
@@ -127,31 +127,34 @@ HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& re
         roost_verdict v =
             first_step ? p.auth->authenticate(p.hook_data(), &ev) : p.auth->continue_auth(p.hook_data(), &ev);
         if (v == ROOST_PENDING) {
+            if (!token) token = std::make_shared<PendingToken>();
             token->call = call;
-            _plugins->calls().await(call, [this, i, &client, request, token, resume](const CallResult& r) {
-                token->call = nullptr;
-                if (token->cancelled) return;
-                if (r.timed_out)
-                    return resume(denied(mqtt::ReasonCode::NotAuthorized,
-                                         fmt::format("plugin '{}' did not answer in time", _auth[i]->name)));
-                HookDecision d;
-                if (r.verdict == ROOST_NEXT && request.stage == ROOST_AUTH_CONNECT) {
-                    d = run_auth(i + 1, client, request, token, resume);
-                    if (d.pending) return;  // a later plugin is pending now; it resumes
-                } else if (r.verdict == ROOST_ALLOW) {
-                    d.reply = r.reply;
-                    d.plugin = i;
-                } else if (r.verdict == ROOST_DENY || r.verdict == ROOST_NEXT) {
-                    d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
-                               fmt::format("denied by plugin '{}'", _auth[i]->name));
-                } else {
-                    d = garbage(*_auth[i], "complete() for authenticate", r.verdict);
-                }
-                resume(d);
-            });
-            return HookDecision::later();
+            _plugins->calls().await(
+                call, p.name, _plugins->call_timeout(),
+                [this, i, &client, request, token, resume](const CallResult& r) {
+                    token->call = nullptr;
+                    if (token->cancelled) return;
+                    if (r.timed_out)
+                        return resume(
+                            denied(mqtt::ReasonCode::NotAuthorized,
+                                   fmt::format("plugin '{}' did not answer in time", _auth[i]->name)));
+                    HookDecision d;
+                    if (r.verdict == ROOST_NEXT && request.stage == ROOST_AUTH_CONNECT) {
+                        d = run_auth(i + 1, client, request, token, resume);
+                        if (d.pending) return;  // a later plugin is pending now; it resumes
+                    } else if (r.verdict == ROOST_ALLOW) {
+                        d.reply = r.reply;
+                        d.plugin = i;
+                    } else if (r.verdict == ROOST_DENY || r.verdict == ROOST_NEXT) {
+                        d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
+                                   fmt::format("denied by plugin '{}'", _auth[i]->name));
+                    } else {
+                        d = garbage(*_auth[i], "complete() for authenticate", r.verdict);
+                    }
+                    resume(d);
+                });
+            return HookDecision::later(token);
         }
-        _plugins->calls().discard(call);
         switch (v) {
             case ROOST_ALLOW: {
                 HookDecision d;
@@ -176,18 +179,18 @@ HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& re
 }
 
 HookDecision Hooks::acl(Client& client, AclAction action, std::string_view topic, std::string_view payload,
-                        uint8_t qos, bool retain, std::shared_ptr<PendingToken> token, Resume resume) {
+                        uint8_t qos, bool retain, Resume resume) {
     if (_acl.empty()) return acl_default(client);
-    return run_acl(0, client, action, topic, payload, qos, retain, token, resume);
+    return run_acl(0, client, action, topic, payload, qos, retain, nullptr, resume);
 }
 
 HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std::string_view topic,
                             std::string_view payload, uint8_t qos, bool retain,
-                            const std::shared_ptr<PendingToken>& token, const Resume& resume) {
+                            std::shared_ptr<PendingToken> token, const Resume& resume) {
     bool may_wait = action != AclAction::Deliver;
     for (size_t i = start; i < _acl.size(); ++i) {
         LoadedPlugin& p = *_acl[i];
-        roost_call* call = may_wait ? _plugins->calls().create(p.name, _plugins->call_timeout()) : nullptr;
+        roost_call* call = may_wait ? _plugins->calls().create() : nullptr;
         roost_acl_event ev{};
         ev.struct_size = sizeof ev;
         ev.client = client.plugin_handle();
@@ -199,30 +202,32 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
         ev.retain = retain;
         roost_verdict v = p.acl->check(p.hook_data(), &ev);
         if (v == ROOST_PENDING && may_wait) {
+            if (!token) token = std::make_shared<PendingToken>();
             token->call = call;
-            _plugins->calls().await(call, [this, i, &client, action, t = std::string(topic),
-                                           pl = std::string(payload), qos, retain, token,
-                                           resume](const CallResult& r) {
-                token->call = nullptr;
-                if (token->cancelled) return;
-                if (r.timed_out)
-                    return resume(denied(mqtt::ReasonCode::NotAuthorized,
-                                         fmt::format("plugin '{}' did not answer in time", _acl[i]->name)));
-                HookDecision d;
-                if (r.verdict == ROOST_NEXT) {
-                    d = run_acl(i + 1, client, action, t, pl, qos, retain, token, resume);
-                    if (d.pending) return;
-                } else if (r.verdict == ROOST_DENY) {
-                    d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
-                               fmt::format("denied by plugin '{}'", _acl[i]->name));
-                } else if (r.verdict != ROOST_ALLOW) {
-                    d = garbage(*_acl[i], "complete() for an ACL check", r.verdict);
-                }
-                resume(d);
-            });
-            return HookDecision::later();
+            _plugins->calls().await(
+                call, p.name, _plugins->call_timeout(),
+                [this, i, &client, action, t = std::string(topic), pl = std::string(payload), qos, retain,
+                 token, resume](const CallResult& r) {
+                    token->call = nullptr;
+                    if (token->cancelled) return;
+                    if (r.timed_out)
+                        return resume(
+                            denied(mqtt::ReasonCode::NotAuthorized,
+                                   fmt::format("plugin '{}' did not answer in time", _acl[i]->name)));
+                    HookDecision d;
+                    if (r.verdict == ROOST_NEXT) {
+                        d = run_acl(i + 1, client, action, t, pl, qos, retain, token, resume);
+                        if (d.pending) return;
+                    } else if (r.verdict == ROOST_DENY) {
+                        d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
+                                   fmt::format("denied by plugin '{}'", _acl[i]->name));
+                    } else if (r.verdict != ROOST_ALLOW) {
+                        d = garbage(*_acl[i], "complete() for an ACL check", r.verdict);
+                    }
+                    resume(d);
+                });
+            return HookDecision::later(token);
         }
-        if (call) _plugins->calls().discard(call);
         switch (v) {
             case ROOST_ALLOW:
                 return {};
@@ -246,8 +251,7 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
 
 bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool retain) {
     if (_acl.empty()) return true;
-    static const std::shared_ptr<PendingToken> unused = std::make_shared<PendingToken>();
-    HookDecision d = run_acl(0, client, AclAction::Deliver, m.topic, m.payload, qos, retain, unused, {});
+    HookDecision d = run_acl(0, client, AclAction::Deliver, m.topic, m.payload, qos, retain, nullptr, {});
     return d.allowed;
 }
 

@@ -26,6 +26,13 @@ enum class AclAction {
     Deliver = ROOST_ACL_DELIVER
 };
 
+// What a client waits on. The client keeps it and cancels it when it goes, so that a late
+// answer never reaches a client that is gone.
+struct PendingToken {
+    roost_call* call = nullptr;
+    bool cancelled = false;
+};
+
 struct HookDecision {
     bool pending = false;  // the answer comes later, through the resume function
     bool allowed = true;
@@ -34,10 +41,12 @@ struct HookDecision {
     std::string reply;                                    // auth: Authentication Data for the client
     bool more = false;                                    // auth: another AUTH round
     size_t plugin = SIZE_MAX;                             // auth: which plugin decided (for continue_auth)
+    std::shared_ptr<PendingToken> token;                  // with pending: what the client waits on
 
-    static HookDecision later() {
+    static HookDecision later(std::shared_ptr<PendingToken> token) {
         HookDecision d;
         d.pending = true;
+        d.token = std::move(token);
         return d;
     }
     static HookDecision deny(mqtt::ReasonCode reason, std::string why) {
@@ -47,13 +56,6 @@ struct HookDecision {
         d.why = std::move(why);
         return d;
     }
-};
-
-// What a client waits on. The client keeps it and cancels it when it goes, so that a late
-// answer never reaches a client that is gone.
-struct PendingToken {
-    roost_call* call = nullptr;
-    bool cancelled = false;
 };
 
 struct AuthRequest {
@@ -74,12 +76,12 @@ class Hooks {
     // The listener's answer when no ACL plugin decides (what acl() gives with no ACL plugins).
     HookDecision acl_default(Client& client) const;
 
-    // Auth: Allow/Deny now, or pending (then `resume` runs later on this worker).
-    HookDecision authenticate(Client& client, const AuthRequest& request, std::shared_ptr<PendingToken> token,
-                              Resume resume);
-    // ACL for publish and subscribe (may be pending) and deliver (never pending).
+    // Auth: Allow/Deny now, or pending: then the client keeps the decision's token, and
+    // `resume` runs later on this worker unless the token was cancelled.
+    HookDecision authenticate(Client& client, const AuthRequest& request, Resume resume);
+    // ACL for publish and subscribe (may be pending, as above) and deliver (never pending).
     HookDecision acl(Client& client, AclAction action, std::string_view topic, std::string_view payload,
-                     uint8_t qos, bool retain, std::shared_ptr<PendingToken> token, Resume resume);
+                     uint8_t qos, bool retain, Resume resume);
     bool deliver_allowed(Client& client, const Message& message, uint8_t qos, bool retain);
 
     // Before routing: may rewrite `message`; false drops it (`reason` then says what a QoS 1/2
@@ -94,10 +96,10 @@ class Hooks {
 
   private:
     HookDecision run_auth(size_t start, Client& client, const AuthRequest& request,
-                          const std::shared_ptr<PendingToken>& token, const Resume& resume);
+                          std::shared_ptr<PendingToken> token, const Resume& resume);
     HookDecision run_acl(size_t start, Client& client, AclAction action, std::string_view topic,
                          std::string_view payload, uint8_t qos, bool retain,
-                         const std::shared_ptr<PendingToken>& token, const Resume& resume);
+                         std::shared_ptr<PendingToken> token, const Resume& resume);
     HookDecision auth_default(Client& client, const AuthRequest& request) const;
 
     const Config* _config;

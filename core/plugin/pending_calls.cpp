@@ -14,42 +14,50 @@ uint64_t id_of(roost_call* call) {
 }
 }  // namespace
 
-roost_call* PendingCalls::create(const std::string& plugin, std::chrono::milliseconds timeout) {
+void PendingCalls::await(roost_call* call, const std::string& plugin, std::chrono::milliseconds timeout,
+                         Resume resume) {
+    uint64_t id = id_of(call);
     std::lock_guard lock(_mutex);
-    uint64_t id = _next_id++;
-    _entries.emplace(id, Entry{plugin, State::Waiting, Clock::now() + timeout, {}, {}});
-    return reinterpret_cast<roost_call*>(static_cast<uintptr_t>(id));
-}
-
-void PendingCalls::await(roost_call* call, Resume resume) {
-    std::lock_guard lock(_mutex);
-    auto it = _entries.find(id_of(call));
-    if (it != _entries.end()) it->second.resume = std::move(resume);
-}
-
-void PendingCalls::discard(roost_call* call) {
-    std::lock_guard lock(_mutex);
-    _entries.erase(id_of(call));
+    auto [it, inserted] = _entries.try_emplace(id);
+    Entry& e = it->second;
+    e.resume = std::move(resume);
+    if (inserted) {
+        e.plugin = plugin;
+        e.state = State::Waiting;
+        e.deadline = Clock::now() + timeout;
+    } else if (e.state == State::Early) {
+        // The plugin's thread was faster than its hook's return: run the answer it already gave.
+        e.state = State::Completed;
+        e.plugin = plugin;
+        _inbox.post([this, id, result = std::move(e.result)] { run(id, result); });
+    }
 }
 
 int PendingCalls::complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
                            const roost_bytes* reply) {
     uint64_t id = id_of(call);
+    if (id == 0 || id >= _next_id.load()) {
+        log::warn("a plugin completed call {}, which was never issued; ignored", id);
+        return ROOST_EINVAL;
+    }
     CallResult result{verdict, reason_code, {}, false};
     if (reply && reply->data) result.reply.assign(reinterpret_cast<const char*>(reply->data), reply->len);
-    std::string plugin;
     {
         std::lock_guard lock(_mutex);
-        auto it = _entries.find(id);
-        if (it == _entries.end()) {
-            log::warn("a plugin completed an unknown call {} (completed long ago, or never issued); ignored",
-                      id);
-            return ROOST_EINVAL;
-        }
+        auto [it, inserted] = _entries.try_emplace(id);
         Entry& e = it->second;
-        if (e.state == State::Completed) {
+        if (inserted) {
+            // Not awaited (yet): either its hook has not returned PENDING so far, or it answered
+            // synchronously and this completion is one too many. Keep the answer for await();
+            // the sweep forgets it if nobody asks.
+            e.state = State::Early;
+            e.completed_at = Clock::now();
+            e.result = std::move(result);
+            return ROOST_OK;
+        }
+        if (e.state == State::Completed || e.state == State::Early) {
             log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
-                      e.plugin, id);
+                      e.plugin.empty() ? "?" : e.plugin, id);
             return ROOST_EINVAL;
         }
         if (e.state == State::Abandoned) {
@@ -90,11 +98,12 @@ void PendingCalls::expire(Clock::time_point now) {
         std::lock_guard lock(_mutex);
         for (auto it = _entries.begin(); it != _entries.end();) {
             Entry& e = it->second;
-            if (e.state == State::Waiting && e.resume && now >= e.deadline) {
+            if (e.state == State::Waiting && now >= e.deadline) {
                 e.state = State::Abandoned;
                 timed_out.emplace_back(e.plugin, std::move(e.resume));
                 e.resume = nullptr;
-            } else if (e.state == State::Completed && !e.resume && now - e.completed_at > kKeepCompleted) {
+            } else if ((e.state == State::Completed || e.state == State::Early) && !e.resume &&
+                       now - e.completed_at > kKeepCompleted) {
                 it = _entries.erase(it);
                 continue;
             }

@@ -2,10 +2,13 @@
 //
 // A roost_call* handed to a plugin is a number, never a pointer the host dereferences: a plugin
 // that completes late, twice, or after its client left can only hit a lookup that fails, never
-// freed memory. An entry lives until the plugin completed it and the worker ran the result;
-// abandoned entries (timed out, client gone) stay until the plugin completes them, answered
-// with ROOST_EGONE, and completed ones linger a minute so a second completion can be named.
+// freed memory. Handing out a number costs one atomic increment; bookkeeping starts only when a
+// hook answers PENDING (await) or a plugin completes early, from its own thread, before the hook
+// even returned. Abandoned entries (timed out, client gone) stay until the plugin completes
+// them, answered with ROOST_EGONE; completed ones linger a minute so a second completion can be
+// named in the log.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -32,13 +35,13 @@ class PendingCalls {
 
     explicit PendingCalls(WorkerInbox& inbox) : _inbox(inbox) {}
 
-    // A call to hand to a hook of `plugin`, before it runs: it may complete from another thread
-    // before it even returns PENDING.
-    roost_call* create(const std::string& plugin, std::chrono::milliseconds timeout);
-    // The hook answered PENDING: `resume` runs on the worker with the result or the timeout.
-    void await(roost_call* call, Resume resume);
-    // The hook answered now: the call is void; completing it later is an error the log names.
-    void discard(roost_call* call);
+    // A call to hand to a hook, before it runs. Lock-free.
+    roost_call* create() {
+        return reinterpret_cast<roost_call*>(static_cast<uintptr_t>(_next_id.fetch_add(1)));
+    }
+    // The hook of `plugin` answered PENDING: `resume` runs on the worker with the result, or
+    // with a timeout after `timeout`. Called again for the same call, it replaces `resume`.
+    void await(roost_call* call, const std::string& plugin, std::chrono::milliseconds timeout, Resume resume);
     // Any thread: the plugin's answer. ROOST_OK, ROOST_EGONE (abandoned) or ROOST_EINVAL.
     int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code, const roost_bytes* reply);
     // On the worker: the client that waits is gone; `resume` will not run.
@@ -48,20 +51,26 @@ class PendingCalls {
     size_t waiting() const;
 
   private:
-    enum class State { Waiting, Completed, Abandoned };
+    enum class State {
+        Early,      // completed before its hook returned PENDING: the result waits for await()
+        Waiting,    // awaited, not completed
+        Completed,  // completed and handed to the worker
+        Abandoned,  // timed out or its client left; the plugin still owes the completion
+    };
     struct Entry {
         std::string plugin;
         State state = State::Waiting;
         Clock::time_point deadline;
         Clock::time_point completed_at;
         Resume resume;
+        CallResult result;  // kept while Early
     };
     void run(uint64_t id, CallResult result);  // on the worker
 
     WorkerInbox& _inbox;
     mutable std::mutex _mutex;
     std::unordered_map<uint64_t, Entry> _entries;
-    uint64_t _next_id = 1;
+    std::atomic<uint64_t> _next_id{1};
 };
 
 }  // namespace roost

@@ -57,22 +57,20 @@ Persistence::Persistence(PluginHost* host) : _host(host) {
 template <class Invoke>
 roost_call* Persistence::run(const char* what, Invoke invoke) {
     for (LoadedPlugin* p : _plugins) {
-        roost_call* call = _host->calls().create(p->name, _host->call_timeout());
+        roost_call* call = _host->calls().create();
         roost_verdict v = invoke(*p->persistence, p->hook_data(), call);
-        if (v == ROOST_NEXT) {
-            _host->calls().discard(call);
-            continue;
-        }
+        if (v == ROOST_NEXT) continue;
         if (v == ROOST_PENDING) {
             // Failures are logged; a caller that must wait (the publish path) replaces this.
-            _host->calls().await(call, [name = p->name, what](const CallResult& r) {
-                if (r.timed_out || r.verdict != ROOST_ALLOW)
-                    log::warn("plugin '{}' failed to store ({}{}); the broker goes on with it in memory only",
-                              name, what, r.timed_out ? ", timed out" : "");
-            });
+            _host->calls().await(
+                call, p->name, _host->call_timeout(), [name = p->name, what](const CallResult& r) {
+                    if (r.timed_out || r.verdict != ROOST_ALLOW)
+                        log::warn(
+                            "plugin '{}' failed to store ({}{}); the broker goes on with it in memory only",
+                            name, what, r.timed_out ? ", timed out" : "");
+                });
             return call;
         }
-        _host->calls().discard(call);
         if (v == ROOST_DENY)
             log::warn("plugin '{}' failed to store ({}); the broker goes on with it in memory only", p->name,
                       what);
@@ -219,7 +217,8 @@ void Persistence::when_done(std::vector<roost_call*> calls, std::function<void(b
     };
     auto barrier = std::make_shared<Barrier>(Barrier{calls.size(), true, std::move(done)});
     for (roost_call* call : calls) {
-        _host->calls().await(call, [barrier](const CallResult& r) {
+        // Each call was awaited by run() already: this replaces its resume, name and deadline stay.
+        _host->calls().await(call, {}, _host->call_timeout(), [barrier](const CallResult& r) {
             if (r.timed_out || r.verdict != ROOST_ALLOW) barrier->ok = false;
             if (--barrier->left == 0) barrier->done(barrier->ok);
         });

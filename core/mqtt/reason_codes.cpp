@@ -110,6 +110,9 @@ ConnackReturnCode311 to_connack_311(ReasonCode code) {
         case ReasonCode::BadUserNameOrPassword:
             return ConnackReturnCode311::BadUserNameOrPassword;
         case ReasonCode::NotAuthorized:
+        case ReasonCode::Banned:
+        case ReasonCode::BadAuthenticationMethod:
+            // Refusals of this client, not failures of the server: 3.1.1 calls them all this.
             return ConnackReturnCode311::NotAuthorized;
         default:
             // 3.1.1 has no finer codes; "server unavailable" tells the client to try later

@@ -336,7 +336,6 @@ void Hooks::on_disconnect(Client& client, uint8_t reason_code) {
 
 void Hooks::tick() {
     if (!_plugins) return;
-    _plugins->calls().expire(PendingCalls::Clock::now());
     for (LoadedPlugin* p : _lifecycle)
         if (p->lifecycle->tick) p->lifecycle->tick(p->hook_data());
 }

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "util/log.hpp"
@@ -30,6 +31,20 @@ void register_global_host(PluginHost* host);  // host_table.cpp
 PluginHost::PluginHost(const Config& config, uv_loop_t* loop)
     : _config(config), _loop(loop), _inbox(loop), _calls(_inbox) {
     register_global_host(this);
+    // A PENDING answer that does not come is denied close to plugin_timeout_ms, not at the
+    // next one-second tick: a client waits at most a tenth (10 to 100 ms) longer than configured.
+    uv_timer_init(loop, &_expiry);
+    _expiry.data = this;
+    uint64_t every = std::clamp<uint64_t>(config.broker.plugin_timeout_ms / 10, 10, 100);
+    if (!config.plugins.empty()) {
+        uv_timer_start(
+            &_expiry,
+            [](uv_timer_t* t) {
+                static_cast<PluginHost*>(t->data)->_calls.expire(PendingCalls::Clock::now());
+            },
+            every, every);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&_expiry));
+    }
 }
 
 PluginHost::~PluginHost() {
@@ -159,6 +174,7 @@ bool PluginHost::has_auth() const {
 }
 
 void PluginHost::close() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&_expiry), nullptr);
     for (uv_timer_t* t : _timers)
         uv_close(reinterpret_cast<uv_handle_t*>(t),
                  [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });

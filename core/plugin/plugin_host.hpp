@@ -89,6 +89,7 @@ class PluginHost {
     Broker* _broker = nullptr;
     std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
     std::vector<uv_timer_t*> _timers;  // started by host->timer_start; closed by close()
+    uv_timer_t _expiry{};              // times out PENDING calls, at a tenth of the timeout
     friend struct HostTable;
 };
 

@@ -60,7 +60,7 @@ TEST_CASE("CONNACK") {
     check_exact(Connack{false, 0x87, {}}, V4, B({0x20, 2, 0, 5}));
     // Codes 3.1.1 lacks are mapped down.
     CHECK(encode_bytes(Connack{false, 0x89, {}}, V4) == B({0x20, 2, 0, 3}));
-    CHECK(encode_bytes(Connack{false, 0x8A, {}}, V4) == B({0x20, 2, 0, 3}));
+    CHECK(encode_bytes(Connack{false, 0x8A, {}}, V4) == B({0x20, 2, 0, 5}));  // banned: not authorized
     CHECK(encode_bytes(Connack{false, 0x80, {}}, V4) == B({0x20, 2, 0, 3}));
 
     check_exact(Connack{}, V5, B({0x20, 3, 0, 0, 0}));

@@ -135,6 +135,7 @@ TEST_CASE("reason codes: names and 3.1.1 CONNACK mapping") {
     CHECK(to_connack_311(ReasonCode::ServerBusy) == C::ServerUnavailable);
     CHECK(to_connack_311(ReasonCode::BadUserNameOrPassword) == C::BadUserNameOrPassword);
     CHECK(to_connack_311(ReasonCode::NotAuthorized) == C::NotAuthorized);
-    CHECK(to_connack_311(ReasonCode::Banned) == C::ServerUnavailable);
+    CHECK(to_connack_311(ReasonCode::Banned) == C::NotAuthorized);
+    CHECK(to_connack_311(ReasonCode::BadAuthenticationMethod) == C::NotAuthorized);
     CHECK(to_connack_311(ReasonCode::UnspecifiedError) == C::ServerUnavailable);
 }

@@ -113,4 +113,5 @@ TEST_CASE("host_publish: a plugin publishes from its own thread and from a worke
     CHECK(b.wait_line({"fixture: publish hp/thread 'thread 1' from the thread: rc=0"}));
     CHECK(b.wait_line({"fixture: routed hp/thread client=none"}));
     CHECK(lines_with(b.log(), {"host_publish", "rc=-"}).empty());  // no publish failed
+    CHECK_MESSAGE(b.wait_line({"fixture: worker_index on the plugin's own thread: -1"}), tail(b.log()));
 }

@@ -4,7 +4,8 @@
  * On worker 0's worker_start it starts a thread that calls host->publish("<topic>/thread",
  * "thread <n>") every interval_ms, and host->timer_start for a timer on that worker that
  * publishes "<topic>/timer" ("timer <n>"). Each logs the return code of its first 3 publishes
- * and every failure. worker_stop on worker 0 stops and joins the thread. */
+ * and every failure. worker_stop on worker 0 stops and joins the thread. The thread also logs
+ * host->worker_index() as seen from it (the ABI says (unsigned)-1, logged as -1). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 
@@ -37,6 +38,9 @@ static void publish_one(state* s, const char* kind, unsigned long n) {
 
 static void* publisher(void* arg) {
     state* s = (state*)arg;
+    /* The ABI: worker_index is (unsigned)-1 off the workers. */
+    s->host->log(s->self, ROOST_LOG_INFO, "fixture: worker_index on the plugin's own thread: %d",
+                 (int)s->host->worker_index());
     for (;;) {
         int stop;
         fx_sleep_ms(s->interval_ms);

@@ -152,6 +152,21 @@ TEST_CASE("chain: a PENDING answer of NEXT, given from a thread, passes the clie
     CHECK(b.wait_line({"auth_table", "fixture: user alice client n-ok transport=tcp: ALLOW"}));
 }
 
+TEST_CASE("PENDING answered at once from a thread (maybe before the hook returned), 40 clients in a row") {
+    Setup s;
+    s.plugins.push_back(
+        {ROOST_PLUGIN_AUTH_PENDING_THREAD, {{"allow", "carol"}, {"deny", "eve"}, {"delay_ms", "0"}}});
+    PluginBroker b(s);
+    int right = 0;
+    for (int i = 0; i < 40; i++) {
+        bool allow = i % 2 == 0;
+        auto a = connect_as(b, 5, numbered("race", size_t(i)), allow ? "carol" : "eve", "x");
+        right += a.rc() == (allow ? 0x00 : 0x87);
+    }
+    CHECK(right == 40);
+    CHECK(b.running());
+}
+
 TEST_CASE("a PENDING answer for a client that already left: complete returns ROOST_EGONE, no crash") {
     Setup s;
     s.plugins.push_back({ROOST_PLUGIN_AUTH_PENDING_THREAD, {{"allow", "carol"}, {"delay_ms", "400"}}});

@@ -3,6 +3,8 @@
 // message, which a subscriber gets after the start.
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "plugin_harness.hpp"
 
 using namespace roost_pt;
@@ -77,4 +79,36 @@ TEST_CASE("a session that ends: session_delete") {
     auto r = run(sub(b, {"-t", "short/#", "-q", "1", "-i", "short1", "-c", "-V", "mqttv5", "-x", "1", "-E"}));
     CHECK(r.exit_code == 0);
     CHECK_MESSAGE(b.wait_line({"fixture: session_delete client=short1"}, 5s), tail(b.log()));
+}
+
+TEST_CASE("PENDING stores: the publisher's PUBACK waits until message_store and delivery_save are durable") {
+    Setup s = persistence_setup();
+    s.plugins[0].options.push_back({"store_delay_ms", "400"});
+    PluginBroker b(s);
+    auto first =
+        run(sub(b, {"-t", "dur/#", "-q", "1", "-i", "durable1", "-c", "-V", "mqttv5", "-x", "300", "-E"}));
+    CHECK(first.exit_code == 0);
+    REQUIRE(b.wait_line({"fixture: subscription_save client=durable1 filter=dur/#"}));
+
+    WireClient c(b.port());
+    REQUIRE(c.send(connect_with(5, "dur-pub", std::nullopt, std::nullopt)));
+    REQUIRE(c.read_until(pkt::CONNACK));
+    auto start = std::chrono::steady_clock::now();
+    REQUIRE(c.send(pkt::publish("dur/m", "disk", 1, 5, false, 5)));
+    auto ack = c.read_until(pkt::PUBACK, 5s);
+    auto ms = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE_MESSAGE(ack, tail(b.log()));
+    CHECK(ack->packet_id() == 5);
+    CHECK(ack_reason(*ack) == 0x00);
+    MESSAGE("PUBACK after " << ms << " ms; stores complete after 400 ms");
+    CHECK(ms >= 380);
+    CHECK_MESSAGE(b.wait_line({"fixture: message_store id=", "durable after 400 ms: complete rc=0"}),
+                  tail(b.log()));
+    CHECK_MESSAGE(
+        b.wait_line({"fixture: delivery_save client=durable1", "durable after 400 ms: complete rc=0"}),
+        tail(b.log()));
+    // Still delivered afterwards.
+    auto again = run(sub(b, {"-t", "dur/#", "-q", "1", "-i", "durable1", "-c", "-V", "mqttv5", "-x", "300",
+                             "-C", "1", "-W", "5"}));
+    CHECK(again.out == "disk\n");
 }

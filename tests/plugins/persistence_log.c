@@ -1,6 +1,10 @@
 /* persistence_log: persistence hooks that store nothing and log every call, so tests can see
  * which state changes the broker reports. Every store answers ALLOW (stored).
  *
+ * With store_delay_ms = N > 0, message_store and delivery_save answer PENDING and a thread
+ * completes them (ALLOW) N ms later, as a plugin that waits for its disk would: the broker must
+ * hold the publisher's PUBACK until then.
+ *
  * restore() hands back one retained message: `restore_topic` (default "restored/topic") with
  * payload `restore_payload` (default "from-restore"), QoS 1, so a subscriber gets it after the
  * broker starts. Lines, one per call:
@@ -23,7 +27,42 @@ typedef struct state {
     const roost_host* host;
     roost_plugin* self;
     char restore_topic[128], restore_payload[128];
+    long store_delay_ms; /* > 0: message_store and delivery_save answer PENDING, durable later */
+    fx_threads threads;
 } state;
+
+typedef struct durable_job {
+    state* s;
+    roost_call* call;
+    char what[160];
+} durable_job;
+
+static void complete_durable(void* arg) {
+    durable_job* j = (durable_job*)arg;
+    int rc;
+    fx_sleep_ms(j->s->store_delay_ms);
+    rc = j->s->host->complete(j->call, ROOST_ALLOW, 0, NULL);
+    j->s->host->log(j->s->self, ROOST_LOG_INFO, "fixture: %s durable after %ld ms: complete rc=%d", j->what,
+                    j->s->store_delay_ms, rc);
+    free(j);
+}
+
+/* ALLOW now, or (store_delay_ms > 0 and a call to answer) PENDING and ALLOW from a thread later. */
+static roost_verdict stored(state* s, roost_call* call, const char* what) {
+    durable_job* j;
+    if (s->store_delay_ms <= 0 || !call) return ROOST_ALLOW;
+    j = (durable_job*)calloc(1, sizeof *j);
+    if (!j) return ROOST_DENY;
+    j->s = s;
+    j->call = call;
+    snprintf(j->what, sizeof j->what, "%s", what);
+    if (fx_threads_spawn(&s->threads, complete_durable, j) != ROOST_OK) {
+        free(j);
+        return ROOST_DENY;
+    }
+    s->host->log(s->self, ROOST_LOG_INFO, "fixture: %s: PENDING", what);
+    return ROOST_PENDING;
+}
 
 static int restore(void* plugin_data, const roost_restore_sink* sink) {
     state* s = (state*)plugin_data;
@@ -82,12 +121,12 @@ static roost_verdict subscription_delete(void* wd, roost_call* call, roost_bytes
 
 static roost_verdict message_store(void* wd, roost_call* call, const roost_stored_message* m) {
     state* s = (state*)wd;
-    char topic[256];
-    (void)call;
+    char topic[256], what[64];
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: message_store id=%llu topic=%s qos=%u retain=%u len=%u",
                  (unsigned long long)m->id, fx_cstr(m->topic, topic, sizeof topic), (unsigned)m->qos,
                  (unsigned)m->retain, (unsigned)m->payload.len);
-    return ROOST_ALLOW;
+    snprintf(what, sizeof what, "message_store id=%llu", (unsigned long long)m->id);
+    return stored(s, call, what);
 }
 
 static roost_verdict message_release(void* wd, roost_call* call, uint64_t message_id) {
@@ -99,13 +138,13 @@ static roost_verdict message_release(void* wd, roost_call* call, uint64_t messag
 
 static roost_verdict delivery_save(void* wd, roost_call* call, const roost_delivery_record* d) {
     state* s = (state*)wd;
-    char id[128];
-    (void)call;
+    char id[128], what[160];
     s->host->log(s->self, ROOST_LOG_INFO,
                  "fixture: delivery_save client=%s message=%llu seq=%llu state=%d packet_id=%u",
                  fx_cstr(d->client_id, id, sizeof id), (unsigned long long)d->message_id,
                  (unsigned long long)d->sequence, (int)d->state, (unsigned)d->packet_id);
-    return ROOST_ALLOW;
+    snprintf(what, sizeof what, "delivery_save client=%s seq=%llu", id, (unsigned long long)d->sequence);
+    return stored(s, call, what);
 }
 
 static roost_verdict delivery_delete(void* wd, roost_call* call, roost_bytes client_id, uint64_t sequence) {
@@ -152,10 +191,13 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
              fx_option(options, option_count, "restore_topic", "restored/topic"));
     snprintf(s->restore_payload, sizeof s->restore_payload, "%s",
              fx_option(options, option_count, "restore_payload", "from-restore"));
+    s->store_delay_ms = fx_option_long(options, option_count, "store_delay_ms", 0);
+    fx_threads_init(&s->threads);
     *plugin_data = s;
     return host->hook_register(self, ROOST_HOOK_PERSISTENCE, &persistence_hooks);
 }
 
 ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {
-    free(plugin_data);
+    state* s = (state*)plugin_data;
+    if (fx_threads_drain(&s->threads, 5000) == 0) free(s);
 }

@@ -65,6 +65,8 @@ TEST_CASE("an XORing client connects, subscribes and publishes through the xor l
 
     x.close();
     CHECK_MESSAGE(b.wait_line({"transport_xor", "fixture: close after"}), tail(b.log()));
+    // The per-connection state came zeroed, as the ABI says (conn_state_size bytes, zeroed).
+    CHECK_MESSAGE(lines_with(b.log(), {"fixture: WRONG"}).empty(), tail(b.log()));
 }
 
 TEST_CASE("a plain MQTT client on the xor listener is not understood; the broker lives on") {
@@ -106,4 +108,27 @@ TEST_CASE("auth reads the transport's attribute: xavier only through the xor lis
     CHECK(r.exit_code != 0);
     auto a = run(pub(b, {"-t", "x/a", "-m", "1", "-u", "alice", "-P", "secret"}, 0));
     CHECK_MESSAGE(a.exit_code == 0, a.err);
+}
+
+TEST_CASE("a transport whose decode() fails closes that connection only") {
+    Setup s;
+    s.listeners[0].transport = "xor";
+    s.plugins.push_back({ROOST_PLUGIN_TRANSPORT_XOR, {{"key", "0x5a"}, {"max_up", "300"}}});
+    PluginBroker b(s);
+    WireClient keeper(b.port(), kKey);
+    REQUIRE(keeper.send(connect_with(5, "keeper", std::nullopt, std::nullopt)));
+    REQUIRE(keeper.read_until(pkt::CONNACK));
+
+    WireClient big(b.port(), kKey);
+    REQUIRE(big.send(connect_with(5, "big", std::nullopt, std::nullopt)));
+    REQUIRE(big.read_until(pkt::CONNACK));
+    big.send(pkt::publish("t/big", std::string(1000, 'x'), 0, 0, false, 5));
+    CHECK_MESSAGE(big.wait_closed(5s), tail(b.log()));
+    CHECK(b.wait_line({"transport_xor", "is over max_up 300: failing decode"}));
+    CHECK_MESSAGE(b.wait_line({"transport_xor", "fixture: close after"}), tail(b.log()));
+
+    // The other connection on the same transport is unharmed.
+    REQUIRE(keeper.send(pkt::pingreq()));
+    CHECK(keeper.read_until(pkt::PINGRESP));
+    CHECK(b.running());
 }

@@ -1,9 +1,11 @@
 /* transport_xor: a transport that XORs every byte, both ways, with a one-byte key. A client
  * that XORs its bytes with the same key speaks MQTT through it; a plain MQTT client does not.
  *
- * Options: name = "xor" (what `transport = ...` on a listener selects); key = 0x5a.
+ * Options: name = "xor" (what `transport = ...` on a listener selects); key = 0x5a;
+ * max_up = 0 (> 0: decode() returns ROOST_EINVAL once a connection sent more bytes than that).
  * open() sets the connection attribute "xor.key" (the key in decimal), which auth and ACL
- * plugins can read with host->client_attribute. close() logs the bytes seen each way. */
+ * plugins can read with host->client_attribute. close() logs the bytes seen each way. open()
+ * checks the state the host allocated is zeroed and logs "fixture: WRONG: ..." when it is not. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 
@@ -13,6 +15,7 @@ typedef struct config {
     const roost_host* host;
     roost_plugin* self;
     uint8_t key;
+    long max_up; /* > 0: decode() fails once a connection sent more wire bytes than this */
     char name[32];
     roost_transport_hooks hooks; /* the table names the transport, so it is per plugin */
 } config;
@@ -27,6 +30,17 @@ static int xor_open(void* worker_data, roost_conn* conn, void* state) {
     conn_state* st = (conn_state*)state;
     char value[8];
     int rc;
+    size_t i;
+    /* The ABI: the host hands over conn_state_size bytes, zeroed. Say so if not, then zero them so
+     * the rest of the fixture still works. */
+    for (i = 0; i < sizeof *st; i++) {
+        if (((const unsigned char*)state)[i] != 0) {
+            c->host->log(c->self, ROOST_LOG_ERROR, "fixture: WRONG: conn state byte %u is 0x%02x, not zero",
+                         (unsigned)i, (unsigned)((const unsigned char*)state)[i]);
+            memset(state, 0, sizeof *st);
+            break;
+        }
+    }
     st->cfg = c;
     snprintf(value, sizeof value, "%u", (unsigned)c->key);
     rc = c->host->conn_set_attribute(conn, "xor.key", fx_bytes(value));
@@ -60,6 +74,12 @@ static int xor_pass(const config* c, roost_conn* conn, roost_bytes in, int (*out
 static int xor_decode(void* state, roost_conn* conn, roost_bytes wire) {
     conn_state* st = (conn_state*)state;
     st->up += wire.len;
+    if (st->cfg->max_up > 0 && st->up > (size_t)st->cfg->max_up) {
+        st->cfg->host->log(st->cfg->self, ROOST_LOG_WARNING,
+                           "fixture: %u bytes up is over max_up %ld: failing decode", (unsigned)st->up,
+                           st->cfg->max_up);
+        return ROOST_EINVAL;
+    }
     return xor_pass(st->cfg, conn, wire, st->cfg->host->conn_deliver);
 }
 
@@ -87,6 +107,7 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     c->host = host;
     c->self = self;
     c->key = (uint8_t)fx_option_long(options, option_count, "key", 0x5a);
+    c->max_up = fx_option_long(options, option_count, "max_up", 0);
     snprintf(c->name, sizeof c->name, "%s", fx_option(options, option_count, "name", "xor"));
     c->hooks.struct_size = sizeof c->hooks;
     c->hooks.name = c->name;

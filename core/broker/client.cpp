@@ -193,7 +193,10 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         ++_broker.stats().messages_dropped;
         return false;
     }
-    mqtt::Publish p;
+    // Built inside the variant that encode() takes: passing a Publish would copy it into a
+    // temporary Packet, payload and all, on every delivery.
+    mqtt::Packet packet{std::in_place_type<mqtt::Publish>};
+    auto& p = std::get<mqtt::Publish>(packet);
     p.dup = dup;
     p.qos = delivery.qos;
     p.retain = delivery.retain;
@@ -212,7 +215,7 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
             p.properties.message_expiry_interval = static_cast<uint32_t>(left);
         }
     }
-    if (mqtt::encoded_size(p, _version) > _client_maximum_packet_size) {
+    if (mqtt::encoded_size(packet, _version) > _client_maximum_packet_size) {
         log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
                    describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
         ++_broker.stats().messages_dropped;
@@ -231,7 +234,7 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         }
     }
     ++_broker.stats().messages_sent;
-    send(p);
+    send(packet);
     return true;
 }
 

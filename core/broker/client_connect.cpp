@@ -195,7 +195,7 @@ void Client::finish_connect(const std::string& auth_reply) {
             if (!auth_reply.empty()) out.authentication_data = auth_reply;
         }
     }
-    send(ack);
+    send(std::move(ack));
     log::info("{} connected ({}, {}, keep alive {} s{}{})", describe(), version_name_for_log(),
               c.clean_start ? "clean start" : "resume session", _keep_alive,
               present ? ", session present" : "", _username ? ", user '" + *_username + "'" : std::string());

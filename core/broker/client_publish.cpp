@@ -40,7 +40,7 @@ void Client::acknowledge(const mqtt::Publish& p, mqtt::ReasonCode reason) {
     ack.type = p.qos == 1 ? mqtt::PacketType::Puback : mqtt::PacketType::Pubrec;
     ack.packet_id = p.packet_id;
     ack.reason_code = static_cast<uint8_t>(reason);
-    send(ack);
+    send(std::move(ack));
 }
 
 void Client::handle_publish(mqtt::Publish& p) {
@@ -158,20 +158,20 @@ void Client::handle_ack(const mqtt::Ack& a) {
             mqtt::Ack rel{mqtt::PacketType::Pubrel, a.packet_id, 0, {}};
             if (it == s.inflight.end() || it->second.state == OutgoingState::AwaitPuback) {
                 rel.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::PacketIdentifierNotFound);
-                return send(rel);
+                return send(std::move(rel));
             }
             if (a.reason_code >= 0x80) {  // the receiver refused it: the flow ends here
                 _broker.finish_outgoing(s, it);
                 return _broker.pump(s);
             }
             _broker.outgoing_released(s, it);
-            return send(rel);
+            return send(std::move(rel));
         }
         case mqtt::PacketType::Pubrel: {
             mqtt::Ack comp{mqtt::PacketType::Pubcomp, a.packet_id, 0, {}};
             if (s.incoming_qos2.erase(a.packet_id) == 0)
                 comp.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::PacketIdentifierNotFound);
-            return send(comp);
+            return send(std::move(comp));
         }
         case mqtt::PacketType::Pubcomp:
             if (it == s.inflight.end() || it->second.state != OutgoingState::AwaitPubcomp) {

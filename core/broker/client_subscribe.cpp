@@ -69,7 +69,7 @@ void Client::continue_subscribe() {
     std::vector<std::pair<size_t, bool>> granted = std::move(progress.granted);
     mqtt::Subscribe packet = std::move(progress.packet);
     _subscribing.reset();
-    send(ack);
+    send(std::move(ack));
     // Retained messages follow the SUBACK (spec 3.3.1.3); never for shared subscriptions (4.8.2).
     for (auto [index, is_new] : granted) {
         const mqtt::TopicSubscription& ts = packet.subscriptions[index];
@@ -107,7 +107,7 @@ void Client::handle_unsubscribe(const mqtt::Unsubscribe& unsub) {
         ack.reason_codes.push_back(static_cast<uint8_t>(existed ? mqtt::ReasonCode::Success
                                                                 : mqtt::ReasonCode::NoSubscriptionExisted));
     }
-    send(ack);
+    send(std::move(ack));
 }
 
 }  // namespace roost

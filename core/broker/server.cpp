@@ -103,6 +103,7 @@ Server::~Server() = default;
 
 bool Server::start() {
     Worker& w = *_worker;
+    set_current_worker(0);  // plugins initialise on the thread that will run worker 0 (or tell it so)
     try {
         w.plugins->load_all();
         w.plugins->set_broker(w.broker.get());
@@ -162,6 +163,7 @@ void Server::request_stop() {
 
 void Server::run(bool handle_signals) {
     Worker& w = *_worker;
+    set_current_worker(0);
     const Config& config = w.config;
     log::info("roost {} started ({} listener{}, config: {})", ROOST_VERSION, w.listeners.size(),
               w.listeners.size() == 1 ? "" : "s", config.source_file.empty() ? "none" : config.source_file);

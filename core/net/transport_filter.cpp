@@ -6,8 +6,9 @@ namespace roost::net {
 
 TransportFilter::TransportFilter(const roost_transport_hooks* hooks, void* worker_data)
     : _hooks(hooks), _worker_data(worker_data) {
-    size_t n = (hooks->conn_state_size + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
-    _state = std::make_unique<std::max_align_t[]>(n ? n : 1);  // value-initialised: zeroed
+    static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= alignof(std::max_align_t));
+    _state =
+        std::make_unique<unsigned char[]>(hooks->conn_state_size ? hooks->conn_state_size : 1);  // zeroed
 }
 
 TransportFilter::~TransportFilter() {

@@ -25,7 +25,9 @@ class TransportFilter {
   private:
     const roost_transport_hooks* _hooks;
     void* _worker_data;
-    std::unique_ptr<std::max_align_t[]> _state;
+    // operator new[] aligns for any fundamental type (__STDCPP_DEFAULT_NEW_ALIGNMENT__), and
+    // bytes, unlike max_align_t, have no padding that value-initialisation might leave dirty.
+    std::unique_ptr<unsigned char[]> _state;
     roost_conn* _conn = nullptr;  // set once open() succeeded
 };
 

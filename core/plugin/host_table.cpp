@@ -14,7 +14,7 @@ namespace {
 // The only worker today runs on the thread that loads the plugins; other threads are the
 // plugins' own. With N workers each sets its index as it starts.
 thread_local unsigned t_worker_index = 0;
-bool t_worker_index_set = false;
+thread_local bool t_worker_index_set = false;
 PluginHost* g_host = nullptr;  // for complete(), which names no plugin
 
 roost_bytes bytes_of(const std::string& s) {
@@ -202,7 +202,7 @@ struct HostTable {
         return ROOST_OK;
     }
 
-    static unsigned worker_index() { return t_worker_index_set ? t_worker_index : 0; }
+    static unsigned worker_index() { return t_worker_index_set ? t_worker_index : static_cast<unsigned>(-1); }
     static unsigned worker_count() { return 1; }
 
     static const char* strerror(int code) {
@@ -250,6 +250,11 @@ const roost_host* PluginHost::host_table() {
 
 void register_global_host(PluginHost* host) {
     g_host = host;
+}
+
+void set_current_worker(unsigned index) {
+    t_worker_index = index;
+    t_worker_index_set = true;
 }
 
 }  // namespace roost

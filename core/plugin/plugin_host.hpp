@@ -44,6 +44,10 @@ struct LoadedPlugin {
 };
 
 // A plugin that cannot be loaded; the message names the plugin, its config file:line and why.
+// Marks the calling thread as worker `index`, for host->worker_index(); plugins' own threads
+// stay unmarked.
+void set_current_worker(unsigned index);
+
 class PluginError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;

@@ -13,13 +13,15 @@
  *   are for the calling worker, except log, complete, post and publish, which any thread may call.
  * Verdicts. ALLOW and DENY decide; NEXT passes to the next plugin (config order), then to the
  *   listener's default; PENDING promises exactly one host->complete(call, ...) later, from any
- *   thread. Only where the event's `call` is non-NULL may a hook answer PENDING.
+ *   thread (even before the hook has returned PENDING, e.g. from a fast thread of the plugin's).
+ *   Only where the event's `call` is non-NULL may a hook answer PENDING. Message hooks differ:
+ *   on_publish's ALLOW applies a rewrite and lets later plugins see it, only DENY ends the chain.
  * Errors. Host functions return ROOST_OK (0) or a negative ROOST_E*; one that fails never calls
  *   the callback it was given. roost_plugin_init() returns < 0 to refuse to load, after host->log
  *   says why.
  * Growth. v1 only grows by appending fields to the end of structs. Every struct starts with
- *   struct_size; test a field with ROOST_HAS() before reading one newer than your header. A
- *   host function that an older broker lacks reads as NULL past its struct_size.
+ *   struct_size; test a field with ROOST_HAS() before reading one newer than your header: a host
+ *   function that an older broker lacks is not there at all (reading it reads past the table).
  */
 #ifndef ROOST_PLUGIN_H
 #define ROOST_PLUGIN_H
@@ -152,7 +154,9 @@ typedef struct roost_message_event {
     roost_client *client; /* the publisher; NULL for messages a plugin or the broker published */
     roost_bytes topic, payload;
     uint8_t qos, retain;
-    uint8_t reason_code; /* out, with DENY (drop): what a QoS 1/2 publisher is told; 0 = success */
+    /* Out, with DENY (drop): what a QoS 1/2 publisher is told. 0 tells it Success: the drop is
+     * silent. Set e.g. ROOST_RC_QUOTA_EXCEEDED or ROOST_RC_NOT_AUTHORIZED to say it was refused. */
+    uint8_t reason_code;
     const roost_user_property *user_properties;
     size_t user_property_count;
     roost_bytes content_type, response_topic, correlation_data; /* MQTT 5; empty when absent */
@@ -174,9 +178,11 @@ typedef struct roost_message_hooks {
 } roost_message_hooks;
 
 /* ---- persistence ------------------------------------------------------------------------ */
-/* What must outlive the process. The host calls these as state changes; a store hook answers
- * ALLOW (stored), PENDING (host->complete when durable: the broker holds the PUBACK, SUBACK or
- * CONNACK until then), DENY (failed; the host logs it and goes on in memory) or NEXT. At start
+/* What must outlive the process. The host calls these as state changes, for sessions that
+ * outlive their connection (expiry > 0) and for retained messages; a store hook answers ALLOW
+ * (stored), PENDING (host->complete when durable: the broker holds the PUBACK or PUBREC of the
+ * publish that caused message_store and delivery_save until then), DENY (failed; the host logs
+ * it and goes on in memory) or NEXT. At start
  * the host calls restore() once, on the main thread, before any listener opens. Times are
  * milliseconds since the Unix epoch; 0 means none. */
 

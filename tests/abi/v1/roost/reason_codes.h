@@ -1,6 +1,6 @@
 /* roost/reason_codes.h: MQTT 5 reason codes (spec 2.4), named. Plain C99.
  * A hook that answers DENY sets one of these; the broker maps it down for MQTT 3.1.1 clients
- * (CONNACK: 0x84 -> 1, 0x85 -> 2, 0x88/0x89 -> 3, 0x86 -> 4, 0x87 and others -> 5;
+ * (CONNACK: 0x84 -> 1, 0x85 -> 2, 0x86 -> 4, 0x87/0x8A/0x8C -> 5, any other -> 3 server unavailable;
  * SUBACK: any code >= 0x80 -> 0x80; PUBACK has no code in 3.1.1). */
 #ifndef ROOST_REASON_CODES_H
 #define ROOST_REASON_CODES_H

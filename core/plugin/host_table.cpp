@@ -183,22 +183,19 @@ struct HostTable {
 
     static int timer_start(roost_plugin* self, uint64_t every_ms, void (*fn)(void*), void* arg) {
         if (!self || !fn || every_ms == 0) return ROOST_EINVAL;
-        struct Timer {
-            uv_timer_t handle;
-            void (*fn)(void*);
-            void* arg;
-        };
         PluginHost* host = self->plugin->host;
-        auto* t = new Timer{{}, fn, arg};
+        auto* t = new PluginTimer{{}, fn, arg};
         uv_timer_init(host->loop(), &t->handle);
         t->handle.data = t;
         uv_timer_start(
             &t->handle,
-            [](uv_timer_t* h) { static_cast<Timer*>(h->data)->fn(static_cast<Timer*>(h->data)->arg); },
+            [](uv_timer_t* h) {
+                auto* timer = static_cast<PluginTimer*>(h->data);
+                timer->fn(timer->arg);
+            },
             every_ms, every_ms);
         uv_unref(reinterpret_cast<uv_handle_t*>(&t->handle));
-        // Timer begins with its uv_timer_t, so PluginHost::close() frees it as one.
-        host->_timers.push_back(&t->handle);
+        host->_timers.push_back(t);
         return ROOST_OK;
     }
 

@@ -175,9 +175,9 @@ bool PluginHost::has_auth() const {
 
 void PluginHost::close() {
     uv_close(reinterpret_cast<uv_handle_t*>(&_expiry), nullptr);
-    for (uv_timer_t* t : _timers)
-        uv_close(reinterpret_cast<uv_handle_t*>(t),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    for (PluginTimer* t : _timers)
+        uv_close(reinterpret_cast<uv_handle_t*>(&t->handle),
+                 [](uv_handle_t* h) { delete reinterpret_cast<PluginTimer*>(h); });
     _timers.clear();
     _inbox.close();
 }

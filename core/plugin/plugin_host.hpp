@@ -43,6 +43,14 @@ struct LoadedPlugin {
     void* hook_data() const { return worker_data ? worker_data : plugin_data; }
 };
 
+// A timer a plugin started (host->timer_start). Standard layout, handle first, so the libuv
+// handle pointer is the object's pointer.
+struct PluginTimer {
+    uv_timer_t handle;
+    void (*fn)(void*);
+    void* arg;
+};
+
 // A plugin that cannot be loaded; the message names the plugin, its config file:line and why.
 // Marks the calling thread as worker `index`, for host->worker_index(); plugins' own threads
 // stay unmarked.
@@ -92,7 +100,7 @@ class PluginHost {
     PendingCalls _calls;
     Broker* _broker = nullptr;
     std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
-    std::vector<uv_timer_t*> _timers;  // started by host->timer_start; closed by close()
+    std::vector<PluginTimer*> _timers;  // started by host->timer_start; closed by close()
     uv_timer_t _expiry{};              // times out PENDING calls, at a tenth of the timeout
     friend struct HostTable;
 };

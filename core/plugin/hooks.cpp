@@ -251,8 +251,27 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
 
 bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool retain) {
     if (_acl.empty()) return true;
-    HookDecision d = run_acl(0, client, AclAction::Deliver, m.topic, m.payload, qos, retain, nullptr, {});
-    return d.allowed;
+    // Once per subscriber of every message: no decision object, no call, just the chain.
+    for (LoadedPlugin* p : _acl) {
+        roost_acl_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.client = client.plugin_handle();
+        ev.action = ROOST_ACL_DELIVER;
+        ev.topic = bytes_of(std::string_view(m.topic));
+        ev.payload = bytes_of(std::string_view(m.payload));
+        ev.qos = qos;
+        ev.retain = retain;
+        roost_verdict v = p->acl->check(p->hook_data(), &ev);
+        if (v == ROOST_ALLOW) return true;
+        if (v == ROOST_NEXT) continue;
+        if (v != ROOST_DENY)
+            log::error(
+                "plugin '{}': check returned {} for a deliver check, which must answer ALLOW, DENY or NEXT "
+                "now; treating it as DENY",
+                p->name, static_cast<int>(v));
+        return false;
+    }
+    return acl_default(client).allowed;
 }
 
 bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {

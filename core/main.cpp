@@ -9,6 +9,7 @@
 
 #include "broker/server.hpp"
 #include "config/config.hpp"
+#include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
 namespace {
@@ -110,8 +111,19 @@ int main(int argc, char** argv) {
     if (verbose) config.log.level = roost::LogLevel::Debug;
 
     if (check_config) {
+        // Plugins are found, not loaded: loading runs their init, which may have side effects.
+        for (const roost::PluginConfig& plugin : config.plugins) {
+            try {
+                roost::find_plugin(plugin);
+            } catch (const roost::PluginError& e) {
+                std::cerr << e.what() << "\n";
+                return kExitUsageError;
+            }
+        }
         std::string name = config_file.empty() ? "built-in defaults" : config_file;
-        std::cout << name << ": OK (" << plural(config.listeners.size(), "listener") << ")\n";
+        std::cout << name << ": OK (" << plural(config.listeners.size(), "listener")
+                  << (config.plugins.empty() ? "" : ", " + plural(config.plugins.size(), "plugin") + " found")
+                  << ")\n";
         return 0;
     }
 

@@ -60,7 +60,7 @@ PluginHost::~PluginHost() {
     }
 }
 
-std::string PluginHost::find(const PluginConfig& pc) const {
+std::string find_plugin(const PluginConfig& pc) {
     if (!pc.path.empty()) return pc.path;
     // A plugin named without a path: the build tree first when roost runs from it (so example
     // configs work straight after a build), then the install location.
@@ -93,7 +93,7 @@ void PluginHost::load(const PluginConfig& pc) {
     auto fail = [&](const std::string& why) {
         return PluginError(fmt::format("plugin '{}' ({}): {}", pc.name, pc.source, why));
     };
-    std::string path = find(pc);
+    std::string path = find_plugin(pc);
     auto plugin = std::make_unique<LoadedPlugin>();
     plugin->name = pc.name;
     plugin->path = path;

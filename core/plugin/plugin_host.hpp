@@ -61,6 +61,11 @@ class PluginError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Where the shared object of a [[plugin]] table is: its `path`, or `name`.so in the build tree
+// beside the running roost, then in the install location. Throws PluginError naming the folders
+// searched.
+std::string find_plugin(const PluginConfig& pc);
+
 class PluginHost {
   public:
     PluginHost(const Config& config, uv_loop_t* loop);
@@ -92,7 +97,6 @@ class PluginHost {
 
   private:
     void load(const PluginConfig& pc);
-    std::string find(const PluginConfig& pc) const;
 
     const Config& _config;
     uv_loop_t* _loop;
@@ -101,7 +105,7 @@ class PluginHost {
     Broker* _broker = nullptr;
     std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
     std::vector<PluginTimer*> _timers;  // started by host->timer_start; closed by close()
-    uv_timer_t _expiry{};              // times out PENDING calls, at a tenth of the timeout
+    uv_timer_t _expiry{};               // times out PENDING calls, at a tenth of the timeout
     friend struct HostTable;
 };
 

@@ -125,7 +125,8 @@ void Broker::end_session(Session& session) {
 size_t Broker::publish(MessagePtr message) {
     if (message->retain && _config.broker.retain_available) {
         _retained.set(message);
-        _persistence.set_retained(*message);
+        // $SYS values are the broker's own and made anew every interval: nothing to keep.
+        if (!message->topic.starts_with("$SYS/")) _persistence.set_retained(*message);
     }
     _match_scratch.clear();
     _subscriptions.match(message->topic, _match_scratch, [this](SessionKey key) {

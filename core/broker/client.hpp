@@ -34,11 +34,13 @@ class Client : public net::ConnectionHandler {
     // Sends a DISCONNECT with `reason` (MQTT 5 only; 3.1.1 has none) and closes after it is
     // written. `why` goes to the log.
     void disconnect(mqtt::ReasonCode reason, const std::string& why);
-    // Sends one message; returns false when it could not go (too large for the client, or the
-    // connection is closing), in which case a QoS 1/2 message counts as delivered (spec 3.1.2.25).
+    // Closes at once, whatever is unsent (the end of a shutdown's grace period).
     void close_now(const std::string& why) {
         if (_connection) _connection->close(why);
     }
+    // Sends one message; returns false when it could not go (too large for the client, expired,
+    // denied by a deliver ACL, or the connection is closing), in which case a QoS 1/2 message
+    // counts as delivered (spec 3.1.2.25).
     bool send_publish(const Delivery& delivery, uint16_t packet_id, bool dup);
     void send(const mqtt::Packet& packet);
 
@@ -53,14 +55,12 @@ class Client : public net::ConnectionHandler {
     net::Connection* connection() const { return _connection; }
     roost_client* plugin_handle() { return &_plugin_handle; }
     Session* session() const { return _session.get(); }
-    size_t backlog() const { return _connection ? _connection->backlog() : 0; }
 
     // Called every second by the broker: enforces keep alive and the CONNECT timeout.
     void check_timeouts(Clock::time_point now);
 
-    // Set by the broker when a DISCONNECT, a takeover or a shutdown already decided what
-    // happens to the will, so that closing does not decide it again.
-    void clear_will() { _will.reset(); }
+    // Taken by the broker when a takeover or a shutdown decides what happens to the will, so
+    // that closing does not decide it again.
     std::optional<mqtt::Will> take_will() { return std::exchange(_will, std::nullopt); }
     uint32_t will_delay() const { return _will_delay; }
     void detach_session() { _session.reset(); }

@@ -56,10 +56,6 @@ Hooks::Hooks(const Config& config, PluginHost* plugins) : _config(&config), _plu
     }
 }
 
-bool Hooks::any_plugins() const {
-    return _plugins && !_plugins->plugins().empty();
-}
-
 void Hooks::cancel(PendingToken& token) {
     token.cancelled = true;
     if (token.call && _plugins) _plugins->calls().cancel(token.call);

@@ -71,7 +71,6 @@ class Hooks {
 
     Hooks(const Config& config, PluginHost* plugins);
 
-    bool any_plugins() const;
     bool has_acl() const { return !_acl.empty(); }
     // The listener's answer when no ACL plugin decides (what acl() gives with no ACL plugins).
     HookDecision acl_default(Client& client) const;

@@ -117,12 +117,4 @@ void PendingCalls::expire(Clock::time_point now) {
     }
 }
 
-size_t PendingCalls::waiting() const {
-    std::lock_guard lock(_mutex);
-    size_t n = 0;
-    for (auto& [id, e] : _entries)
-        n += e.state == State::Waiting;
-    return n;
-}
-
 }  // namespace roost

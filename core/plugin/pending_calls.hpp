@@ -48,7 +48,6 @@ class PendingCalls {
     void cancel(roost_call* call);
     // On the worker, once a second: calls past their deadline resume with a timeout.
     void expire(Clock::time_point now);
-    size_t waiting() const;
 
   private:
     enum class State {

@@ -79,6 +79,8 @@ class Client : public net::ConnectionHandler {
     void handle_connect(mqtt::Connect& connect);
     void run_auth(AuthRequest request);
     void on_auth_decision(const HookDecision& decision);
+    void check_will_then_connect(const std::string& auth_reply);
+    void on_will_decision(const HookDecision& acl, const std::string& auth_reply);
     void finish_connect(const std::string& auth_reply);
     void handle_publish(mqtt::Publish& publish);
     void finish_publish(mqtt::Publish& publish, const HookDecision& acl);

@@ -104,7 +104,33 @@ void Client::on_auth_decision(const HookDecision& d) {
         log::info("{}: re-authenticated", describe());
         return;
     }
-    finish_connect(d.reply);
+    check_will_then_connect(d.reply);
+}
+
+void Client::check_will_then_connect(const std::string& auth_reply) {
+    // The will is a publish the client asks for in advance: the ACL judges it now, while the
+    // client can still be told, not when the client is gone (as Mosquitto 2 does).
+    const std::optional<mqtt::Will>& will = _connect->will;
+    if (!will || !_broker.hooks().has_acl()) return finish_connect(auth_reply);
+    HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, will->topic, will->payload, will->qos,
+                                           will->retain, [this, auth_reply](const HookDecision& late) {
+                                               _pending.reset();
+                                               if (closing()) return;
+                                               on_will_decision(late, auth_reply);
+                                               process();
+                                           });
+    if (acl.pending) {
+        _pending = std::move(acl.token);
+        return;
+    }
+    on_will_decision(acl, auth_reply);
+}
+
+void Client::on_will_decision(const HookDecision& acl, const std::string& auth_reply) {
+    if (!acl.allowed)
+        return refuse_connect(acl.reason,
+                              fmt::format("will topic '{}' refused: {}", _connect->will->topic, acl.why));
+    finish_connect(auth_reply);
 }
 
 void Client::handle_auth(const mqtt::Auth& a) {

@@ -161,3 +161,28 @@ TEST_CASE("acl_pending: an answer later than plugin_timeout_ms is a DENY; the la
     REQUIRE(c->send(pkt::pingreq()));
     CHECK(c->read_until(pkt::PINGRESP));
 }
+
+TEST_CASE("acl_prefix: a will outside the prefix refuses the CONNECT (MQTT 5 0x87, 3.1.1 5)") {
+    PluginBroker b(prefix_setup());
+    for (uint8_t version : {uint8_t(5), uint8_t(4)}) {
+        CAPTURE(int(version));
+        for (const char* topic : {"other/last-will", "allowed/last-will"}) {
+            CAPTURE(topic);
+            pkt::Connect c = pkt::conn(version, std::string("will-") + topic[0] + std::to_string(version));
+            pkt::Will will;
+            will.topic = topic;
+            will.payload = "gone";
+            c.will = will;
+            WireClient w(b.port());
+            REQUIRE(w.send(pkt::connect(c)));
+            auto ack = w.read_until(pkt::CONNACK);
+            REQUIRE(ack);
+            bool allowed = std::string(topic).starts_with("allowed/");
+            if (allowed)
+                CHECK(ack->reason() == 0);
+            else
+                CHECK(ack->reason() == (version == 5 ? 0x87 : 5));
+        }
+    }
+    CHECK(b.wait_line({"will topic 'other/last-will' refused"}));
+}

@@ -127,6 +127,7 @@ class Client : public net::ConnectionHandler {
     std::optional<mqtt::Connect> _connect;  // while its authentication runs
     std::string _auth_method;               // MQTT 5 enhanced authentication, from CONNECT
     size_t _auth_plugin = SIZE_MAX;         // the plugin that runs it
+    bool _reauthenticating = false;         // an AUTH 0x19 exchange is under way
     struct SubscribeProgress {
         mqtt::Subscribe packet;
         size_t next = 0;

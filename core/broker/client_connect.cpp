@@ -75,6 +75,7 @@ void Client::run_auth(AuthRequest request) {
 void Client::on_auth_decision(const HookDecision& d) {
     if (closing()) return;
     bool reauth = _state == State::Connected;
+    if (reauth && !(d.allowed && d.more)) _reauthenticating = false;  // this decision ends it
     if (!d.allowed) {
         if (reauth) {
             log::warn("{}: re-authentication refused: {}", describe(), d.why);
@@ -146,11 +147,14 @@ void Client::handle_auth(const mqtt::Auth& a) {
     request.method = _auth_method;
     request.data = a.properties.authentication_data.value_or("");
     request.plugin = _auth_plugin;
-    if (_state == State::Authenticating && reason == ReasonCode::ContinueAuthentication) {
+    // Spec 4.12: CONTINUE answers the broker's AUTH 0x18, in the CONNECT exchange or in a
+    // re-authentication; only a connected client with none under way may begin one with 0x19.
+    bool exchange = _state == State::Authenticating || _reauthenticating;
+    if (exchange && reason == ReasonCode::ContinueAuthentication) {
         request.stage = ROOST_AUTH_CONTINUE;
-    } else if (_state == State::Connected &&
-               (reason == ReasonCode::ReAuthenticate || reason == ReasonCode::ContinueAuthentication)) {
+    } else if (_state == State::Connected && !_reauthenticating && reason == ReasonCode::ReAuthenticate) {
         request.stage = ROOST_AUTH_REAUTH;
+        _reauthenticating = true;
     } else {
         return protocol_error(
             ReasonCode::ProtocolError,

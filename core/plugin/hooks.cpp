@@ -141,6 +141,10 @@ HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& re
                     } else if (r.verdict == ROOST_ALLOW) {
                         d.reply = r.reply;
                         d.plugin = i;
+                        // ALLOW with "Continue authentication" is how a late answer asks for another round
+                        // (the event's `more`, which a completion cannot set).
+                        d.more =
+                            r.reason_code == static_cast<uint8_t>(mqtt::ReasonCode::ContinueAuthentication);
                     } else if (r.verdict == ROOST_DENY || r.verdict == ROOST_NEXT) {
                         d = denied(reason_or(r.reason_code, mqtt::ReasonCode::NotAuthorized),
                                    fmt::format("denied by plugin '{}'", _auth[i]->name));

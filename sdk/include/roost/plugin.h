@@ -90,8 +90,9 @@ typedef enum roost_verdict {
 
 typedef enum roost_auth_stage {
     ROOST_AUTH_CONNECT = 1,  /* CONNECT (with or without an MQTT 5 authentication method) */
-    ROOST_AUTH_CONTINUE = 2, /* an AUTH packet with reason 0x18 during the CONNECT exchange */
-    ROOST_AUTH_REAUTH = 3    /* an AUTH packet with reason 0x19 on a connected client */
+    ROOST_AUTH_CONTINUE = 2, /* an AUTH 0x18 answering the broker's AUTH 0x18: a later step of the
+                                CONNECT exchange or of a re-authentication */
+    ROOST_AUTH_REAUTH = 3    /* an AUTH 0x19 on a connected client: a re-authentication begins */
 } roost_auth_stage;
 
 typedef struct roost_auth_event {
@@ -110,7 +111,9 @@ typedef struct roost_auth_event {
      * the hook returns. */
     roost_bytes reply;
     /* Out: set to 1 with ALLOW during an enhanced exchange to ask for another round: the host
-     * sends AUTH 0x18 with `reply` and calls continue_auth with the client's answer. */
+     * sends AUTH 0x18 with `reply` and calls continue_auth with the client's answer. A PENDING
+     * answer asks for it with host->complete(call, ROOST_ALLOW, ROOST_RC_CONTINUE_AUTHENTICATION,
+     * &reply). */
     uint8_t more;
 } roost_auth_event;
 
@@ -331,9 +334,10 @@ typedef struct roost_host {
         __attribute__((format(printf, 3, 4)))
 #endif
         ;
-    /* Any thread, exactly once per PENDING. reason_code as in the event's out-field; `reply` is
-     * auth's out-field (may be NULL). ROOST_EGONE when the client left or the call timed out
-     * (the host already answered it), ROOST_EINVAL for a second completion. */
+    /* Any thread, exactly once per PENDING. reason_code as in the event's out-field (for auth,
+     * ROOST_ALLOW with ROOST_RC_CONTINUE_AUTHENTICATION stands for `more`); `reply` is auth's
+     * out-field (may be NULL). ROOST_EGONE when the client left or the call timed out (the host
+     * already answered it), ROOST_EINVAL for a second completion. */
     int (*complete)(roost_call *call, roost_verdict verdict, uint8_t reason_code, const roost_bytes *reply);
     /* Any thread: runs fn(arg) soon on `worker`'s thread. */
     int (*post)(roost_plugin *self, unsigned worker, void (*fn)(void *arg), void *arg);

@@ -341,8 +341,8 @@ TEST_CASE(
     INFO(tail(b.log()));
     CHECK(b.wait_line({"fixture: client reauth-ok stage=3 REAUTH: ALLOW more reply nonce-2"}));
     CHECK(
-        b.wait_line({"fixture: client reauth-ok second re-authentication step arrived with stage=3 REAUTH"}));
-    CHECK(b.wait_line({"fixture: client reauth-ok stage=3 REAUTH: ALLOW reply welcome-back"}));
+        b.wait_line({"fixture: client reauth-ok second re-authentication step arrived with stage=2 CONTINUE"}));
+    CHECK(b.wait_line({"fixture: client reauth-ok stage=2 CONTINUE: ALLOW reply welcome-back"}));
     CHECK(lines_with(b.log(), {"fixture: client reauth-ok", "DENY"}).empty());
 }
 
@@ -374,7 +374,7 @@ TEST_CASE("re-authentication that fails: DISCONNECT 0x87 and the connection clos
         CHECK(c.wait_closed());
     }
     INFO(tail(b.log()));
-    CHECK(b.wait_line({"fixture: client reauth-bad stage=3 REAUTH data 'answer-9'", "wrong answer to nonce-2",
+    CHECK(b.wait_line({"fixture: client reauth-bad stage=2 CONTINUE data 'answer-9'", "wrong answer to nonce-2",
                        "DENY 0x87"}));
     CHECK(b.wait_line({"fixture: client reauth-bad-hello stage=3 REAUTH data 'bonjour'", "DENY 0x87"}));
     CHECK(!broker_lines_with(b.log(), {"client 'reauth-bad'", "re-authentication refused"}).empty());

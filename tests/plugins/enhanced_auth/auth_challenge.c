@@ -6,15 +6,15 @@
  * CONNECT exchange:
  *   CONNECT  data "hello"     -> ALLOW more=1, reply "nonce-1" (the host sends AUTH 0x18)
  *   CONTINUE data "answer-1"  -> ALLOW, reply "welcome" (in the CONNACK)
- * Re-authentication (the host calls continue_auth with stage REAUTH for every step):
- *   REAUTH data "hello"       -> ALLOW more=1, reply "nonce-2" (AUTH 0x18)
- *   REAUTH data "answer-2"    -> ALLOW, reply "welcome-back" (AUTH 0x00), only after "nonce-2"
+ * Re-authentication (AUTH 0x19 is stage REAUTH, the client's AUTH 0x18 answers are CONTINUE):
+ *   REAUTH   data "hello"     -> ALLOW more=1, reply "nonce-2" (AUTH 0x18)
+ *   CONTINUE data "answer-2"  -> ALLOW, reply "welcome-back" (AUTH 0x00), only after "nonce-2"
  * Any other data is DENY 0x87 (Not authorized), logged with the reason. A CONNECT with another
  * method, or with none, is NEXT.
  *
- * The event does not say whether a REAUTH step came in an AUTH 0x19 or an AUTH 0x18, so the
- * plugin remembers per client id which clients it sent "nonce-2" (cleared on disconnect through
- * the lifecycle hook). Every line says the stage number it saw ("stage=3" is REAUTH). */
+ * A CONTINUE does not say which exchange it continues, so the plugin remembers per client id
+ * which clients it sent "nonce-2" (cleared on disconnect through the lifecycle hook). Every
+ * line says the stage number it saw ("stage=2" is CONTINUE, "stage=3" REAUTH). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 
@@ -106,17 +106,17 @@ static roost_verdict continue_auth(void* worker_data, roost_auth_event* ev) {
     if (!fx_equals(ev->method, c->method)) return deny(c, ev, id, "continue_auth with another method");
     switch (ev->stage) {
         case ROOST_AUTH_CONTINUE:
-            if (!fx_equals(ev->data, "answer-1")) return deny(c, ev, id, "wrong answer to nonce-1");
-            return allow(c, ev, id, "welcome", 0);
-        case ROOST_AUTH_REAUTH:
             if (swap_pending(c, id, 0)) {
-                /* The second step of a re-authentication: the stage is REAUTH again. */
+                /* The second step of a re-authentication. */
                 c->host->log(c->self, ROOST_LOG_INFO,
                              "fixture: client %s second re-authentication step arrived with stage=%d %s", id,
                              (int)ev->stage, stage_name(ev->stage));
                 if (!fx_equals(ev->data, "answer-2")) return deny(c, ev, id, "wrong answer to nonce-2");
                 return allow(c, ev, id, "welcome-back", 0);
             }
+            if (!fx_equals(ev->data, "answer-1")) return deny(c, ev, id, "wrong answer to nonce-1");
+            return allow(c, ev, id, "welcome", 0);
+        case ROOST_AUTH_REAUTH:
             if (!fx_equals(ev->data, "hello"))
                 return deny(c, ev, id, "re-authentication must start with hello");
             swap_pending(c, id, 1);

@@ -161,7 +161,16 @@ void Server::request_stop() {
     uv_async_send(&_worker->stop_request);
 }
 
-void Server::run(bool handle_signals) {
+void Server::stop_on_signals() {
+    Worker& w = *_worker;
+    auto on_signal = [](uv_signal_t* s, int signum) {
+        static_cast<Worker*>(s->data)->stop(signum == SIGINT ? "SIGINT" : "SIGTERM");
+    };
+    uv_signal_start(&w.sigint, on_signal, SIGINT);
+    uv_signal_start(&w.sigterm, on_signal, SIGTERM);
+}
+
+void Server::run() {
     Worker& w = *_worker;
     set_current_worker(0);
     const Config& config = w.config;
@@ -177,13 +186,6 @@ void Server::run(bool handle_signals) {
             &w.sys, [](uv_timer_t* t) { publish_sys_topics(*static_cast<Worker*>(t->data)->broker); }, every,
             every);
     }
-    if (handle_signals) {
-        auto on_signal = [](uv_signal_t* s, int signum) {
-            static_cast<Worker*>(s->data)->stop(signum == SIGINT ? "SIGINT" : "SIGTERM");
-        };
-        uv_signal_start(&w.sigint, on_signal, SIGINT);
-        uv_signal_start(&w.sigterm, on_signal, SIGTERM);
-    }
     uv_run(&w.loop, UV_RUN_DEFAULT);
     close_handle(&w.grace);
     uv_run(&w.loop, UV_RUN_DEFAULT);
@@ -196,11 +198,14 @@ int run_server(const Config& config) {
         log::warn("[broker] workers = {}: this release runs one worker; the setting is ignored",
                   config.broker.workers);
     Server server(config);
+    // Before any listener opens: a SIGTERM the moment the port answers must stop the broker
+    // cleanly, not kill it with the default action.
+    server.stop_on_signals();
     if (!server.start()) {
         log::error("not starting (see above)");
         return 1;
     }
-    server.run(true);
+    server.run();
     return 0;
 }
 

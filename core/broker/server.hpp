@@ -19,9 +19,11 @@ class Server {
     bool start();
     // "127.0.0.1:1883" per listener, with the port the kernel chose for port 0. After start().
     std::vector<std::string> addresses() const;
-    // Runs the event loop until a stop: SIGINT/SIGTERM when `handle_signals`, or request_stop().
+    // SIGINT and SIGTERM stop the server from now on (before start(), so that none is missed).
+    void stop_on_signals();
+    // Runs the event loop until a stop: a signal (after stop_on_signals()) or request_stop().
     // Returns once wills are sent, clients disconnected and every handle closed.
-    void run(bool handle_signals);
+    void run();
     // Asks run() to stop, from any thread.
     void request_stop();
 

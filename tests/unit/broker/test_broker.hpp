@@ -156,7 +156,7 @@ class BrokerFixture {
         std::vector<std::string> addresses = _server->addresses();
         REQUIRE(addresses.size() == 1);
         _port = static_cast<uint16_t>(std::stoi(addresses[0].substr(addresses[0].rfind(':') + 1)));
-        _thread = std::thread([this] { _server->run(false); });
+        _thread = std::thread([this] { _server->run(); });
     }
     ~BrokerFixture() {
         _server->request_stop();

@@ -33,6 +33,13 @@ std::string Broker::assign_client_id() {
 
 std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const std::string& client_id,
                                                          bool clean_start, uint32_t expiry_interval) {
+    if (auto it = _sessions.find(client_id); it != _sessions.end() && !it->second->client &&
+                                             it->second->expires_at &&
+                                             Clock::now() >= *it->second->expires_at) {
+        // Expired, but the once-a-second sweep has not come by yet (or it was restored from
+        // storage already past its time): it ends now, and the client starts afresh.
+        expire_session(*it->second);
+    }
     if (auto it = _sessions.find(client_id); it != _sessions.end()) {
         Session& existing = *it->second;
         if (Client* old = existing.client) {
@@ -113,8 +120,14 @@ void Broker::client_closed(Client& client, const std::string&) {
     _persistence.save_session(*s);
 }
 
+void Broker::expire_session(Session& s) {
+    log::info("client '{}': session expired after {} s offline", s.client_id, s.expiry_interval);
+    if (s.pending_will) publish_will(std::move(*s.pending_will), s.client_id);  // spec 3.1.3.2.2
+    end_session(s);
+}
+
 void Broker::end_session(Session& session) {
-    _persistence.delete_session(session.client_id);
+    _persistence.end_session(session);
     for (const auto& [filter, record] : session.subscriptions)
         _subscriptions.unsubscribe(session.key, filter);
     _sessions_by_key.erase(session.key);
@@ -327,11 +340,8 @@ void Broker::tick(Clock::time_point now) {
         }
         if (s->expires_at && now >= *s->expires_at) expired.push_back(s.get());
     }
-    for (Session* s : expired) {
-        log::info("client '{}': session expired after {} s offline", s->client_id, s->expiry_interval);
-        if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
-        end_session(*s);
-    }
+    for (Session* s : expired)
+        expire_session(*s);
 }
 
 void Broker::shutdown() {

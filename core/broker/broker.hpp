@@ -93,6 +93,7 @@ class Broker {
 
   private:
     void end_session(Session& session);
+    void expire_session(Session& session);
     friend struct RestoreSink;
     // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use.
     bool send_new(Session& session, Delivery& d);

@@ -55,6 +55,8 @@ struct RestoreSink {
         auto msg = m ? message_of(*m) : nullptr;
         if (!msg || msg->topic.empty()) return ROOST_EINVAL;
         msg->retain = true;
+        // New messages must not reuse a stored id, retained ones included.
+        self(ctx).broker._next_message_id = std::max(self(ctx).broker._next_message_id, m->id + 1);
         if (msg->expired(Clock::now())) return ROOST_OK;
         self(ctx).broker._retained.set(std::move(msg));
         ++self(ctx).retained;

@@ -199,6 +199,10 @@ void Persistence::delete_delivery(const Session& s, const Delivery& d) {
         return h.delivery_delete ? h.delivery_delete(data, call, bytes_of(s.client_id), d.sequence)
                                  : ROOST_NEXT;
     });
+    release_message(d);
+}
+
+void Persistence::release_message(const Delivery& d) {
     auto it = _message_refs.find(d.message->id);
     if (it == _message_refs.end() || --it->second > 0) return;
     _message_refs.erase(it);
@@ -206,6 +210,17 @@ void Persistence::delete_delivery(const Session& s, const Delivery& d) {
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;
     });
+}
+
+void Persistence::end_session(const Session& s) {
+    if (_plugins.empty()) return;
+    // session_delete takes the session's subscriptions and deliveries with it; what is left to
+    // say is which stored messages nothing refers to any more.
+    delete_session(s.client_id);
+    for (const Delivery& d : s.queue)
+        if (d.persisted) release_message(d);
+    for (const auto& [id, out] : s.inflight)
+        if (out.delivery.persisted) release_message(out.delivery);
 }
 
 void Persistence::when_done(std::vector<roost_call*> calls, std::function<void(bool ok)> done) {

@@ -31,6 +31,9 @@ class Persistence {
     // The plugins' restore(), once at start, before any listener opens.
     int restore(const roost_restore_sink& sink);
     void delete_session(const std::string& client_id);
+    // The session is gone for good: session_delete, then message_release for every stored
+    // message only its deliveries referred to.
+    void end_session(const Session& s);
     void save_subscription(const Session& s, const std::string& filter, const SubscriptionRecord& r);
     void delete_subscription(const Session& s, const std::string& filter);
     void set_retained(const Message& m);
@@ -50,6 +53,7 @@ class Persistence {
     template <class Invoke>
     roost_call* run(const char* what, Invoke invoke);
     roost_call* store_message(const Message& m);
+    void release_message(const Delivery& d);
 
     PluginHost* _host;
     std::vector<LoadedPlugin*> _plugins;

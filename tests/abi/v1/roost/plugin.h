@@ -254,6 +254,8 @@ typedef struct roost_persistence_hooks {
     uint32_t struct_size;
     int (*restore)(void *plugin_data, const roost_restore_sink *sink);
     roost_verdict (*session_save)(void *worker_data, roost_call *call, const roost_session_record *s);
+    /* The session ended: drop it with its subscriptions and deliveries (no delivery_delete
+     * follows); message_release follows for messages nothing else refers to. */
     roost_verdict (*session_delete)(void *worker_data, roost_call *call, roost_bytes client_id);
     roost_verdict (*subscription_save)(void *worker_data, roost_call *call, const roost_subscription_record *s);
     roost_verdict (*subscription_delete)(void *worker_data, roost_call *call, roost_bytes client_id,

@@ -11,6 +11,7 @@ namespace {
 // the receive window and the session queue instead.
 constexpr size_t kMaxQos0Backlog = 16 * 1024 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr size_t kMaxBufferedWhileWaiting = 1024 * 1024;
 }  // namespace
 
 Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig& listener)
@@ -39,6 +40,9 @@ void Client::on_data(std::span<const uint8_t> bytes) {
         return;
     }
     _decoder.feed(bytes);
+    // While a plugin's answer is awaited, what the client sends waits in the decoder; past a
+    // bound, reading stops (and so does the client, by TCP flow control) until the answer.
+    if (_pending && _decoder.buffered() > kMaxBufferedWhileWaiting) _connection->pause_reading();
     process();
 }
 
@@ -59,6 +63,15 @@ void Client::process() {
         _last_packet_at = Clock::now();
         handle(packet);
     }
+}
+
+void Client::wait_for(std::shared_ptr<PendingToken> token) {
+    _pending = std::move(token);
+}
+
+void Client::resume_after_wait() {
+    _pending.reset();
+    if (_connection) _connection->resume_reading();
 }
 
 void Client::on_closed(const std::string& reason) {

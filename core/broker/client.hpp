@@ -75,6 +75,10 @@ class Client : public net::ConnectionHandler {
     // Handles the packets decoded so far, unless a plugin's answer is awaited: then the rest
     // waits in the decoder, so that packets are handled in the order they came.
     void process();
+    // A plugin's answer is awaited: packets wait (on_data bounds how many bytes). After
+    // resume_after_wait(), process() goes on with them.
+    void wait_for(std::shared_ptr<PendingToken> token);
+    void resume_after_wait();
     void handle(mqtt::Packet& packet);
     void handle_connect(mqtt::Connect& connect);
     void run_auth(AuthRequest request);

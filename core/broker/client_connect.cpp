@@ -61,12 +61,12 @@ void Client::handle_connect(mqtt::Connect& c) {
 
 void Client::run_auth(AuthRequest request) {
     HookDecision d = _broker.hooks().authenticate(*this, request, [this](const HookDecision& late) {
-        _pending.reset();
+        resume_after_wait();
         on_auth_decision(late);
         process();
     });
     if (d.pending) {
-        _pending = std::move(d.token);
+        wait_for(std::move(d.token));
         return;
     }
     on_auth_decision(d);
@@ -115,13 +115,13 @@ void Client::check_will_then_connect(const std::string& auth_reply) {
     if (!will || !_broker.hooks().has_acl()) return finish_connect(auth_reply);
     HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, will->topic, will->payload, will->qos,
                                            will->retain, [this, auth_reply](const HookDecision& late) {
-                                               _pending.reset();
+                                               resume_after_wait();
                                                if (closing()) return;
                                                on_will_decision(late, auth_reply);
                                                process();
                                            });
     if (acl.pending) {
-        _pending = std::move(acl.token);
+        wait_for(std::move(acl.token));
         return;
     }
     on_will_decision(acl, auth_reply);

@@ -69,14 +69,14 @@ void Client::handle_publish(mqtt::Publish& p) {
     if (!_broker.hooks().has_acl()) return finish_publish(p, _broker.hooks().acl_default(*this));
     HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, p.topic, p.payload, p.qos, p.retain,
                                            [this](const HookDecision& late) {
-                                               _pending.reset();
+                                               resume_after_wait();
                                                mqtt::Publish waiting = std::move(*_publish_waiting);
                                                _publish_waiting.reset();
                                                if (!closing()) finish_publish(waiting, late);
                                                process();
                                            });
     if (acl.pending) {
-        _pending = std::move(acl.token);
+        wait_for(std::move(acl.token));
         _publish_waiting = std::move(p);
         return;
     }
@@ -125,14 +125,14 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     // hears PUBACK/PUBREC only once that is durable (DESIGN.md "Durability"), and its next
     // packets wait, so acknowledgements keep their order.
     auto token = std::make_shared<PendingToken>();
-    _pending = token;
+    wait_for(token);
     mqtt::Publish ack;
     ack.qos = p.qos;
     ack.packet_id = p.packet_id;
     _broker.persistence().when_done(
         std::move(waits), [this, token, ack, topic = message->topic, reason](bool ok) {
             if (token->cancelled) return;
-            _pending.reset();
+            resume_after_wait();
             if (!ok)
                 log::warn(
                     "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is "

@@ -48,7 +48,7 @@ void Client::continue_subscribe() {
         } else if (_broker.hooks().has_acl()) {
             d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos, false,
                                     [this](const HookDecision& late) {
-                                        _pending.reset();
+                                        resume_after_wait();
                                         if (closing() || !_subscribing) return;
                                         apply_subscription(late);
                                         ++_subscribing->next;
@@ -56,7 +56,7 @@ void Client::continue_subscribe() {
                                         process();
                                     });
             if (d.pending) {
-                _pending = std::move(d.token);
+                wait_for(std::move(d.token));
                 return;
             }
         } else {

@@ -59,7 +59,9 @@ void Connection::accepted() {
 int Connection::start(ConnectionHandler* handler) {
     _handler = handler;
     uv_tcp_nodelay(&_tcp, 1);
-    return uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read);
+    int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read);
+    _reading = rc == 0;
+    return rc;
 }
 
 bool Connection::set_transport(std::unique_ptr<TransportFilter> filter) {
@@ -124,9 +126,21 @@ void Connection::close(const std::string& reason) {
     uv_close(reinterpret_cast<uv_handle_t*>(&_tcp), on_close);
 }
 
+void Connection::pause_reading() {
+    if (!_reading || _closing) return;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&_tcp));
+    _reading = false;
+}
+
+void Connection::resume_reading() {
+    if (_reading || _closing || _close_after_flush) return;
+    _reading = uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read) == 0;
+}
+
 void Connection::close_after_flush(const std::string& reason) {
     if (_closing || _close_after_flush) return;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&_tcp));
+    _reading = false;
     _close_after_flush = true;
     _close_reason = reason;
     if (!_queued_for_flush) {

@@ -83,6 +83,10 @@ class Connection {
     // Bytes queued or being written; a slow reader shows here.
     size_t backlog() const { return _pending.size() + _writing.size(); }
 
+    // Stops and restarts reading from the socket (backpressure while the broker waits).
+    void pause_reading();
+    void resume_reading();
+
     // Closes now; queued bytes are dropped.
     void close(const std::string& reason);
     // Closes once every queued byte is written (for a final CONNACK or DISCONNECT).
@@ -108,6 +112,7 @@ class Connection {
     bool _queued_for_flush = false;
     bool _closing = false;
     bool _close_after_flush = false;
+    bool _reading = false;
     std::string _close_reason;
     std::string _peer;
     std::string _listener_address;

@@ -73,6 +73,13 @@ sockaddr_in loopback(uint16_t port) {
     return addr;
 }
 
+}  // namespace
+
+bool broker_is_mosquitto() {
+    const char* v = std::getenv("ROOST_TEST_BROKER");
+    return v && std::string_view(v) == "mosquitto";
+}
+
 bool port_accepts(uint16_t port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
@@ -80,13 +87,6 @@ bool port_accepts(uint16_t port) {
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
     return ok;
-}
-
-}  // namespace
-
-bool broker_is_mosquitto() {
-    const char* v = std::getenv("ROOST_TEST_BROKER");
-    return v && std::string_view(v) == "mosquitto";
 }
 
 uint16_t free_port() {
@@ -225,6 +225,14 @@ RunResult Process::wait(Millis timeout, bool kill_on_timeout) {
     return r;
 }
 
+int Process::stop(Millis timeout, Millis* took) {
+    auto start = Clock::now();
+    signal(SIGTERM);
+    RunResult r = wait(timeout);
+    if (took) *took = std::chrono::duration_cast<Millis>(Clock::now() - start);
+    return r.timed_out ? -1 : r.exit_code;
+}
+
 std::string Process::out() const {
     return _out_path.empty() ? "" : read_file(_out_path);
 }
@@ -320,11 +328,7 @@ bool Broker::wait_log(std::vector<std::string> needles, Millis timeout, size_t f
 }
 
 int Broker::stop(Millis timeout, Millis* took) {
-    auto start = Clock::now();
-    _process.signal(SIGTERM);
-    RunResult r = _process.wait(timeout);
-    if (took) *took = std::chrono::duration_cast<Millis>(Clock::now() - start);
-    return r.timed_out ? -1 : r.exit_code;
+    return _process.stop(timeout, took);
 }
 
 std::vector<std::string> pub_args(const Broker& b, std::vector<std::string> args) {
@@ -515,7 +519,7 @@ uint16_t Packet::packet_id() const {
 // ---------------------------------------------------------------------------------------------
 // RawClient
 
-RawClient::RawClient(uint16_t port) {
+RawClient::RawClient(uint16_t port, uint8_t key) : _key(key) {
     _fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (_fd < 0) return;
     sockaddr_in addr = loopback(port);
@@ -540,9 +544,12 @@ void RawClient::close() {
 
 bool RawClient::send(std::string_view bytes) {
     if (_fd < 0) return false;
+    Bytes wire(bytes);
+    for (auto& c : wire)
+        c = char(uint8_t(c) ^ _key);
     size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::send(_fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    while (done < wire.size()) {
+        ssize_t n = ::send(_fd, wire.data() + done, wire.size() - done, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             return false;
@@ -563,7 +570,8 @@ bool RawClient::fill(Millis timeout) {
         _closed = true;
         return false;
     }
-    _buf.append(buf, size_t(n));
+    for (ssize_t i = 0; i < n; i++)
+        _buf.push_back(char(uint8_t(buf[i]) ^ _key));
     return true;
 }
 

@@ -34,6 +34,8 @@ bool broker_is_mosquitto();
 
 // A loopback TCP port that nobody listens on at the time of the call.
 uint16_t free_port();
+// True when something accepts a TCP connection on 127.0.0.1:port.
+bool port_accepts(uint16_t port);
 
 // A file under a per-process temporary directory, removed when the process exits.
 std::string temp_path(std::string_view name);
@@ -69,6 +71,9 @@ class Process {
     // Waits up to `timeout`; on time-out sends SIGKILL (unless kill_on_timeout is false).
     RunResult wait(Millis timeout, bool kill_on_timeout = true);
     void signal(int sig);
+    // SIGTERM, then waits up to `timeout`; returns the exit code (128+signal if it was killed,
+    // -1 if it had to be killed with SIGKILL after the timeout). `took` is how long.
+    int stop(Millis timeout, Millis* took = nullptr);
     std::string out() const;  // stdout so far
     std::string err() const;  // stderr so far
     // Waits until stdout contains `needle` or the timeout passes.
@@ -223,10 +228,11 @@ struct Packet {
     uint16_t packet_id() const;              // acks, SUBACK
 };
 
-// A raw TCP client on 127.0.0.1, for bad-input tests.
+// A raw TCP client on 127.0.0.1, for bad-input tests. With a non-zero `key` every byte is XORed
+// with it both ways (for the plugin tests' transport_xor fixture); 0 sends and reads plain MQTT.
 class RawClient {
   public:
-    explicit RawClient(uint16_t port);
+    explicit RawClient(uint16_t port, uint8_t key = 0);
     ~RawClient();
     RawClient(const RawClient&) = delete;
     RawClient& operator=(const RawClient&) = delete;
@@ -250,8 +256,9 @@ class RawClient {
   private:
     bool fill(Millis timeout);  // reads more bytes into _buf; false on time-out/close
     int _fd = -1;
+    uint8_t _key = 0;
     bool _closed = false;
-    Bytes _buf;
+    Bytes _buf;  // received, already un-XORed
 };
 
 // Sleeps; here so tests say why they wait.

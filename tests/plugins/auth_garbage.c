@@ -3,10 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fixture.h"
 
-typedef struct state {
-    const roost_host* host;
-    roost_plugin* self;
-} state;
+typedef fx_self state;
 
 static roost_verdict authenticate(void* worker_data, roost_auth_event* ev) {
     state* s = (state*)worker_data;
@@ -25,14 +22,9 @@ ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count
 
 ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, const roost_option* options,
                                    size_t option_count, void** plugin_data) {
-    state* s = (state*)calloc(1, sizeof *s);
     (void)options;
     (void)option_count;
-    if (!s) return ROOST_ENOMEM;
-    s->host = host;
-    s->self = self;
-    *plugin_data = s;
-    return host->hook_register(self, ROOST_HOOK_AUTH, &auth_hooks);
+    return fx_init_self(host, self, plugin_data, ROOST_HOOK_AUTH, &auth_hooks);
 }
 
 ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {

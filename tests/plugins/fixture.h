@@ -15,6 +15,31 @@
 
 #include "roost/plugin.h"
 
+/* The state of a fixture that needs nothing but the host and its own handle. */
+typedef struct fx_self {
+    const roost_host* host;
+    roost_plugin* self;
+} fx_self;
+
+/* A calloc'ed fx_self for host and self (NULL on failure); the plugin frees it at cleanup. */
+static inline fx_self* fx_self_new(const roost_host* host, roost_plugin* self) {
+    fx_self* s = (fx_self*)calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->host = host;
+    s->self = self;
+    return s;
+}
+
+/* roost_plugin_init for a fixture whose state is an fx_self: *plugin_data = a new fx_self, then
+ * `hooks` registered as `kind`. ROOST_ENOMEM, or what hook_register returns. */
+static inline int fx_init_self(const roost_host* host, roost_plugin* self, void** plugin_data,
+                               roost_hook_kind kind, const void* hooks) {
+    fx_self* s = fx_self_new(host, self);
+    if (!s) return ROOST_ENOMEM;
+    *plugin_data = s;
+    return host->hook_register(self, kind, hooks);
+}
+
 /* What every fixture's roost_plugin_version answers: v1 if offered, else 0 (refuse). */
 static inline uint32_t fx_pick_v1(const uint32_t* offered, size_t count) {
     size_t i;
@@ -171,6 +196,31 @@ static inline int fx_threads_spawn(fx_threads* g, void (*fn)(void*), void* arg) 
         pthread_mutex_lock(&g->mutex);
         g->running--;
         pthread_mutex_unlock(&g->mutex);
+        return ROOST_ENOMEM;
+    }
+    return ROOST_OK;
+}
+
+/* A hook call a fixture answers later from a thread (fx_defer): whose it is, the call to
+ * host->complete, and what it was (for the log). */
+typedef struct fx_deferred {
+    void* data;
+    roost_call* call;
+    char what[192];
+} fx_deferred;
+
+/* Runs fn(job) on a new thread of `g`, job a calloc'ed fx_deferred holding data, call and `what`
+ * (cut to 191 bytes); fn frees it. ROOST_OK, or ROOST_ENOMEM (then fn is not called). */
+static inline int fx_defer(fx_threads* g, void (*fn)(void*), void* data, roost_call* call, const char* what) {
+    size_t n = strlen(what);
+    fx_deferred* j = (fx_deferred*)calloc(1, sizeof *j);
+    if (!j) return ROOST_ENOMEM;
+    j->data = data;
+    j->call = call;
+    if (n >= sizeof j->what) n = sizeof j->what - 1;
+    memcpy(j->what, what, n);
+    if (fx_threads_spawn(g, fn, j) != ROOST_OK) {
+        free(j);
         return ROOST_ENOMEM;
     }
     return ROOST_OK;

@@ -15,10 +15,7 @@
 
 #define MAGIC 0x1ce0c0de
 
-typedef struct state {
-    const roost_host* host;
-    roost_plugin* self;
-} state;
+typedef fx_self state;
 
 typedef struct per_worker {
     unsigned magic;
@@ -98,12 +95,10 @@ ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count
 
 ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, const roost_option* options,
                                    size_t option_count, void** plugin_data) {
-    state* s = (state*)calloc(1, sizeof *s);
+    state* s = fx_self_new(host, self);
     (void)options;
     (void)option_count;
     if (!s) return ROOST_ENOMEM;
-    s->host = host;
-    s->self = self;
     *plugin_data = s;
     host->log(self, ROOST_LOG_INFO, "fixture: init, abi %u, broker %s", host->abi_version,
               host->broker_version);

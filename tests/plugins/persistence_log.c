@@ -31,35 +31,21 @@ typedef struct state {
     fx_threads threads;
 } state;
 
-typedef struct durable_job {
-    state* s;
-    roost_call* call;
-    char what[160];
-} durable_job;
-
 static void complete_durable(void* arg) {
-    durable_job* j = (durable_job*)arg;
+    fx_deferred* j = (fx_deferred*)arg;
+    state* s = (state*)j->data;
     int rc;
-    fx_sleep_ms(j->s->store_delay_ms);
-    rc = j->s->host->complete(j->call, ROOST_ALLOW, 0, NULL);
-    j->s->host->log(j->s->self, ROOST_LOG_INFO, "fixture: %s durable after %ld ms: complete rc=%d", j->what,
-                    j->s->store_delay_ms, rc);
+    fx_sleep_ms(s->store_delay_ms);
+    rc = s->host->complete(j->call, ROOST_ALLOW, 0, NULL);
+    s->host->log(s->self, ROOST_LOG_INFO, "fixture: %s durable after %ld ms: complete rc=%d", j->what,
+                 s->store_delay_ms, rc);
     free(j);
 }
 
 /* ALLOW now, or (store_delay_ms > 0 and a call to answer) PENDING and ALLOW from a thread later. */
 static roost_verdict stored(state* s, roost_call* call, const char* what) {
-    durable_job* j;
     if (s->store_delay_ms <= 0 || !call) return ROOST_ALLOW;
-    j = (durable_job*)calloc(1, sizeof *j);
-    if (!j) return ROOST_DENY;
-    j->s = s;
-    j->call = call;
-    snprintf(j->what, sizeof j->what, "%s", what);
-    if (fx_threads_spawn(&s->threads, complete_durable, j) != ROOST_OK) {
-        free(j);
-        return ROOST_DENY;
-    }
+    if (fx_defer(&s->threads, complete_durable, s, call, what) != ROOST_OK) return ROOST_DENY;
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: %s: PENDING", what);
     return ROOST_PENDING;
 }

@@ -2,16 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -34,18 +25,6 @@ std::string toml_string(std::string_view s) {
         out += c;
     }
     return out + "\"";
-}
-
-bool port_accepts(uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -136,11 +115,7 @@ bool PluginBroker::wait_line(std::vector<std::string> all, Millis timeout, size_
 }
 
 int PluginBroker::stop(Millis timeout, Millis* took) {
-    auto start = Clock::now();
-    _process.signal(SIGTERM);
-    RunResult r = _process.wait(timeout);
-    if (took) *took = std::chrono::duration_cast<Millis>(Clock::now() - start);
-    return r.timed_out ? -1 : r.exit_code;
+    return _process.stop(timeout, took);
 }
 
 FailedStart start_expecting_failure(Setup setup, Millis timeout) {
@@ -232,117 +207,6 @@ Bytes connect_with(uint8_t version, std::string_view client_id, std::optional<st
     if (username) body += pkt::str(*username);
     if (password) body += pkt::str(*password);
     return pkt::packet(0x10, body);
-}
-
-WireClient::WireClient(uint16_t port, uint8_t key) : _key(key) {
-    _fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (_fd < 0) return;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(_fd);
-        _fd = -1;
-        _closed = true;
-        return;
-    }
-    int one = 1;
-    ::setsockopt(_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-WireClient::~WireClient() {
-    close();
-}
-
-void WireClient::close() {
-    if (_fd >= 0) ::close(_fd);
-    _fd = -1;
-}
-
-bool WireClient::send(std::string_view bytes) {
-    if (_fd < 0) return false;
-    Bytes wire(bytes);
-    for (auto& c : wire)
-        c = char(uint8_t(c) ^ _key);
-    size_t done = 0;
-    while (done < wire.size()) {
-        ssize_t n = ::send(_fd, wire.data() + done, wire.size() - done, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        done += size_t(n);
-    }
-    return true;
-}
-
-bool WireClient::fill(Millis timeout) {
-    if (_fd < 0 || _closed) return false;
-    pollfd p{_fd, POLLIN, 0};
-    if (::poll(&p, 1, int(timeout.count())) <= 0) return false;
-    char buf[65536];
-    ssize_t n = ::recv(_fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-        _closed = true;
-        return false;
-    }
-    for (ssize_t i = 0; i < n; i++)
-        _buf.push_back(char(uint8_t(buf[i]) ^ _key));
-    return true;
-}
-
-std::optional<Packet> WireClient::read_packet(Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        if (_buf.size() >= 2) {
-            uint32_t len = 0, mult = 1;
-            size_t pos = 1;
-            bool complete = false;
-            while (pos < _buf.size() && pos <= 4) {
-                uint8_t b = uint8_t(_buf[pos++]);
-                len += (b & 0x7f) * mult;
-                mult *= 128;
-                if (!(b & 0x80)) {
-                    complete = true;
-                    break;
-                }
-            }
-            if (complete && _buf.size() >= pos + len) {
-                Packet p;
-                p.type = uint8_t(uint8_t(_buf[0]) >> 4);
-                p.flags = uint8_t(_buf[0]) & 0x0f;
-                p.body = _buf.substr(pos, len);
-                _buf.erase(0, pos + len);
-                return p;
-            }
-        }
-        auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-        if (left.count() <= 0 || !fill(left)) return std::nullopt;
-    }
-}
-
-std::optional<Packet> WireClient::read_until(uint8_t type, Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-        if (left.count() <= 0) return std::nullopt;
-        auto p = read_packet(left);
-        if (!p) return std::nullopt;
-        if (p->type == type) return p;
-    }
-}
-
-bool WireClient::wait_closed(Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        while (read_packet(0ms)) {
-        }
-        if (_closed) return true;
-        auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-        if (left.count() <= 0) return false;
-        fill(std::min(left, Millis(50)));
-    }
 }
 
 uint8_t ack_reason(const Packet& p) {

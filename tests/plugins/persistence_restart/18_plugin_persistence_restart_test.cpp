@@ -15,10 +15,7 @@
 //     delivery_delete and never calls message_release: the stored messages leak in the store.
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,18 +38,6 @@ std::string make_dir(std::string_view name) {
     std::string dir = temp_path(name);
     ::mkdir(dir.c_str(), 0700);
     return dir;
-}
-
-bool port_open(uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
 }
 
 // A broker with the persistence_file plugin on a directory, that can be stopped (SIGTERM),
@@ -78,7 +63,7 @@ class Node {
         _past += "\n======== broker start " + std::to_string(++_runs) + " ========\n";
         _process = Process({ROOST_BINARY, "-v", "-c", config.path});
         auto deadline = SteadyClock::now() + 10s;
-        while (!port_open(port())) {
+        while (!port_accepts(port())) {
             if (!_process.running()) throw std::runtime_error("broker exited at start:\n" + log());
             if (SteadyClock::now() > deadline) throw std::runtime_error("broker did not listen:\n" + log());
             std::this_thread::sleep_for(20ms);

@@ -537,15 +537,9 @@ static long find_delivery(state* s, roost_bytes client, uint64_t sequence) {
 
 /* ---- durability -------------------------------------------------------------------------- */
 
-typedef struct durable_job {
-    state* s;
-    roost_call* call;
-    char what[192];
-} durable_job;
-
 static void write_then_complete(void* arg) {
-    durable_job* j = (durable_job*)arg;
-    state* s = j->s;
+    fx_deferred* j = (fx_deferred*)arg;
+    state* s = (state*)j->data;
     int ok, rc;
     if (s->pending_delay_ms > 0) fx_sleep_ms(s->pending_delay_ms);
     pthread_mutex_lock(&s->mutex);
@@ -557,19 +551,13 @@ static void write_then_complete(void* arg) {
     free(j);
 }
 
-/* After a change (mutex held): durable now (ALLOW), or PENDING and durable from a thread. */
+/* After a change (mutex held): durable now (ALLOW), or PENDING and durable from a thread (which
+ * takes the mutex first, so it logs after this PENDING line). */
 static roost_verdict commit(state* s, roost_call* call, int may_pend, const char* what) {
-    durable_job* j;
-    if (may_pend && s->pending && call) {
-        j = (durable_job*)calloc(1, sizeof *j);
-        if (j) {
-            j->s = s;
-            j->call = call;
-            snprintf(j->what, sizeof j->what, "%s", what);
-            s->host->log(s->self, ROOST_LOG_INFO, "fixture: %s: PENDING", what);
-            if (fx_threads_spawn(&s->threads, write_then_complete, j) == ROOST_OK) return ROOST_PENDING;
-            free(j);
-        }
+    if (may_pend && s->pending && call &&
+        fx_defer(&s->threads, write_then_complete, s, call, what) == ROOST_OK) {
+        s->host->log(s->self, ROOST_LOG_INFO, "fixture: %s: PENDING", what);
+        return ROOST_PENDING;
     }
     return write_snapshot(s) == 0 ? ROOST_ALLOW : ROOST_DENY;
 }

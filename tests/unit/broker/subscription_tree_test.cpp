@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "naive_matcher.hpp"
 
 using roost::SessionKey;
 using roost::SubscriberMatch;
@@ -15,6 +16,7 @@ using roost::SubscriptionTree;
 using roost::mqtt::SubscriptionOptions;
 
 namespace {
+using roost::test::naive_matches;
 
 bool everyone(SessionKey) {
     return true;
@@ -44,32 +46,6 @@ SubscriptionOptions qos(uint8_t q) {
     SubscriptionOptions o;
     o.qos = q;
     return o;
-}
-
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> levels;
-    size_t start = 0;
-    while (true) {
-        size_t slash = s.find('/', start);
-        levels.push_back(s.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-        if (slash == std::string::npos) return levels;
-        start = slash + 1;
-    }
-}
-
-// The reference matcher for the differential test: level by level, no trie.
-bool naive_matches(const std::string& filter, const std::string& topic) {
-    if (!topic.empty() && topic[0] == '$' && !filter.empty() && (filter[0] == '+' || filter[0] == '#')) {
-        return false;
-    }
-    std::vector<std::string> f = split(filter);
-    std::vector<std::string> t = split(topic);
-    for (size_t i = 0; i < f.size(); ++i) {
-        if (f[i] == "#") return true;  // also when t has exactly i levels: "a/#" matches "a"
-        if (i >= t.size()) return false;
-        if (f[i] != "+" && f[i] != t[i]) return false;
-    }
-    return f.size() == t.size();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "broker/server.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "broker/broker.hpp"
@@ -192,8 +193,24 @@ void Server::run() {
     log::info("stopped");
 }
 
+namespace {
+// A broker holds a socket per client: the soft limit on open files (often 1024) is raised to the
+// hard limit, as far as the system lets us, and the log says what it is.
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit wanted = limit;
+        wanted.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &wanted) == 0) limit = wanted;
+    }
+    log::info("open file limit: {} (each client holds one)", static_cast<unsigned long long>(limit.rlim_cur));
+}
+}  // namespace
+
 int run_server(const Config& config) {
     signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an error code, not a reason to die
+    raise_open_file_limit();
     if (config.broker.workers > 1)
         log::warn("[broker] workers = {}: this release runs one worker; the setting is ignored",
                   config.broker.workers);

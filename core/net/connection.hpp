@@ -119,7 +119,6 @@ class Connection {
     std::unique_ptr<TransportFilter> _transport;
     roost_conn _plugin_handle{this};
     std::map<std::string, std::string> _attributes;
-    uint8_t _read_buffer[64 * 1024];
 };
 
 }  // namespace roost::net

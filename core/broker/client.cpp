@@ -191,6 +191,10 @@ void Client::send(const mqtt::Packet& packet) {
         _encode_buffer.clear();
         mqtt::encode(trimmed, _version, _encode_buffer);
     }
+    write_encoded();
+}
+
+void Client::write_encoded() {
     _broker.stats().bytes_sent += _encode_buffer.size();
     _connection->write(_encode_buffer);
 }
@@ -206,29 +210,24 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         ++_broker.stats().messages_dropped;
         return false;
     }
-    // Built inside the variant that encode() takes: passing a Publish would copy it into a
-    // temporary Packet, payload and all, on every delivery.
-    mqtt::Packet packet{std::in_place_type<mqtt::Publish>};
-    auto& p = std::get<mqtt::Publish>(packet);
-    p.dup = dup;
-    p.qos = delivery.qos;
-    p.retain = delivery.retain;
-    p.packet_id = packet_id;
-    p.topic = m.topic;
-    p.payload = m.payload;
+    // Encoded straight from the shared message: topic and payload are copied once, into the
+    // wire bytes, however many subscribers there are.
+    mqtt::PublishView p{dup, delivery.qos, delivery.retain, m.topic, packet_id, nullptr, m.payload};
+    mqtt::Properties properties;  // MQTT 5: the message's, plus what is per subscriber
     if (_version == mqtt::ProtocolVersion::V5) {
-        p.properties = m.properties;
-        p.properties.subscription_identifiers = delivery.subscription_ids;
+        properties = m.properties;
+        properties.subscription_identifiers = delivery.subscription_ids;
         if (m.expires_at) {
             auto left = std::chrono::ceil<std::chrono::seconds>(*m.expires_at - Clock::now()).count();
             if (left <= 0) {
                 ++_broker.stats().messages_dropped;
                 return false;
             }
-            p.properties.message_expiry_interval = static_cast<uint32_t>(left);
+            properties.message_expiry_interval = static_cast<uint32_t>(left);
         }
+        p.properties = &properties;
     }
-    if (mqtt::encoded_size(packet, _version) > _client_maximum_packet_size) {
+    if (mqtt::encoded_publish_size(p, _version) > _client_maximum_packet_size) {
         log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
                    describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
         ++_broker.stats().messages_dropped;
@@ -238,16 +237,18 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         // Aliases go to the first topics sent, up to the client's maximum, and stay for the
         // connection: repeated topics then cost two bytes instead of their length.
         if (auto it = _aliases_out.find(m.topic); it != _aliases_out.end()) {
-            p.properties.topic_alias = it->second;
-            p.topic.clear();
+            properties.topic_alias = it->second;
+            p.topic = {};
         } else if (_aliases_out.size() < _client_topic_alias_maximum) {
             auto alias = static_cast<uint16_t>(_aliases_out.size() + 1);
             _aliases_out.emplace(m.topic, alias);
-            p.properties.topic_alias = alias;
+            properties.topic_alias = alias;
         }
     }
     ++_broker.stats().messages_sent;
-    send(packet);
+    _encode_buffer.clear();
+    mqtt::encode_publish(p, _version, _encode_buffer);
+    write_encoded();
     return true;
 }
 

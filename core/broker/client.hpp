@@ -107,6 +107,7 @@ class Client : public net::ConnectionHandler {
     // The answer to a QoS 1/2 PUBLISH (PUBACK or PUBREC).
     void acknowledge(const mqtt::Publish& publish, mqtt::ReasonCode reason);
     void protocol_error(mqtt::ReasonCode reason, const std::string& why);
+    void write_encoded();          // _encode_buffer to the connection, counted in $SYS bytes sent
     std::string describe() const;  // "client 'id' (1.2.3.4:5678)" for log lines
     const char* version_name_for_log() const;
 

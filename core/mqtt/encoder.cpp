@@ -60,9 +60,12 @@ struct BodyWriter {
         }
     }
     void operator()(const Publish& p) {
+        (*this)(PublishView{p.dup, p.qos, p.retain, p.topic, p.packet_id, &p.properties, p.payload});
+    }
+    void operator()(const PublishView& p) {
         put_binary(s, p.topic);
         if (p.qos > 0) put_u16(s, p.packet_id);
-        props(p.properties);
+        if (v5()) write_properties(s, p.properties ? *p.properties : Properties{});
         s.bytes(p.payload.data(), p.payload.size());
     }
     void operator()(const Ack& a) {
@@ -123,12 +126,15 @@ struct BodyWriter {
     }
 };
 
+uint8_t publish_first_byte(bool dup, uint8_t qos, bool retain) {
+    return static_cast<uint8_t>(static_cast<uint8_t>(PacketType::Publish) << 4 | (dup ? 0x08 : 0) |
+                                (qos & 0x03) << 1 | (retain ? 1 : 0));
+}
+
 uint8_t first_byte(const Packet& p) {
     const auto type = static_cast<uint8_t>(static_cast<uint8_t>(packet_type(p)) << 4);
-    if (const auto* pub = std::get_if<Publish>(&p)) {
-        return static_cast<uint8_t>(type | (pub->dup ? 0x08 : 0) | (pub->qos & 0x03) << 1 |
-                                    (pub->retain ? 1 : 0));
-    }
+    if (const auto* pub = std::get_if<Publish>(&p))
+        return publish_first_byte(pub->dup, pub->qos, pub->retain);
     switch (packet_type(p)) {
         case PacketType::Pubrel:
         case PacketType::Subscribe:
@@ -166,6 +172,22 @@ size_t encoded_size(const Packet& p, ProtocolVersion version) {
     if (!encodable(p, version)) return 0;
     const size_t body = body_size(p, version);
     return 1 + wire::varint_size(static_cast<uint32_t>(body)) + body;
+}
+
+void encode_publish(const PublishView& p, ProtocolVersion version, std::vector<uint8_t>& out) {
+    wire::CountSink count;
+    BodyWriter<wire::CountSink>{count, version}(p);
+    out.reserve(out.size() + 1 + wire::varint_size(static_cast<uint32_t>(count.n)) + count.n);
+    wire::VectorSink sink{out};
+    put_u8(sink, publish_first_byte(p.dup, p.qos, p.retain));
+    wire::put_varint(sink, static_cast<uint32_t>(count.n));
+    BodyWriter<wire::VectorSink>{sink, version}(p);
+}
+
+size_t encoded_publish_size(const PublishView& p, ProtocolVersion version) {
+    wire::CountSink count;
+    BodyWriter<wire::CountSink>{count, version}(p);
+    return 1 + wire::varint_size(static_cast<uint32_t>(count.n)) + count.n;
 }
 
 }  // namespace roost::mqtt

@@ -1,6 +1,7 @@
 // MQTT encoder: packets out as bytes, for the given protocol version.
 #pragma once
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "mqtt/packet.hpp"
@@ -13,5 +14,19 @@ void encode(const Packet& p, ProtocolVersion version, std::vector<uint8_t>& out)
 
 // The number of bytes encode() would append.
 size_t encoded_size(const Packet& p, ProtocolVersion version);
+
+// A PUBLISH whose topic and payload live elsewhere (a broker's shared message), so that sending
+// it to many subscribers copies them only into the wire bytes. Same bytes as encode(Publish).
+struct PublishView {
+    bool dup = false;
+    uint8_t qos = 0;
+    bool retain = false;
+    std::string_view topic;
+    uint16_t packet_id = 0;
+    const Properties* properties = nullptr;  // MQTT 5; nullptr = none
+    std::string_view payload;
+};
+void encode_publish(const PublishView& p, ProtocolVersion version, std::vector<uint8_t>& out);
+size_t encoded_publish_size(const PublishView& p, ProtocolVersion version);
 
 }  // namespace roost::mqtt

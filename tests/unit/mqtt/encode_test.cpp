@@ -212,3 +212,29 @@ TEST_CASE("packet_type") {
     CHECK(packet_type(Auth{}) == PacketType::Auth);
     CHECK(packet_type(Unsuback{}) == PacketType::Unsuback);
 }
+
+TEST_CASE("encode_publish of a view is byte for byte encode of the same Publish") {
+    Publish p;
+    p.qos = 1;
+    p.retain = true;
+    p.dup = true;
+    p.packet_id = 0x1234;
+    p.topic = "a/b";
+    p.payload = std::string("\0x\xff", 3);
+    p.properties.subscription_identifiers = {7, 300};
+    p.properties.topic_alias = 2;
+    p.properties.user_properties = {{"k", "v"}};
+    for (ProtocolVersion v : {V4, V5}) {
+        PublishView view{p.dup, p.qos, p.retain, p.topic, p.packet_id, &p.properties, p.payload};
+        std::vector<uint8_t> from_view;
+        encode_publish(view, v, from_view);
+        CHECK(from_view == encode_bytes(p, v));
+        CHECK(encoded_publish_size(view, v) == from_view.size());
+        view.properties = nullptr;
+        Publish bare = p;
+        bare.properties = {};
+        std::vector<uint8_t> no_props;
+        encode_publish(view, v, no_props);
+        CHECK(no_props == encode_bytes(bare, v));
+    }
+}

@@ -95,8 +95,9 @@ void Broker::client_connected(Client& client) {
 void Broker::client_closed(Client& client, const std::string&) {
     _clients.erase(&client);
     if (client.connected()) --_connected;
-    Session* s = client.session();
-    client.detach_session();  // drops the client's reference; the table still holds the session
+    // Held here until the end: end_session() below may drop the table's reference.
+    std::shared_ptr<Session> held = client.take_session();
+    Session* s = held.get();
     if (!s || s->client != &client) return;
     s->client = nullptr;
     std::optional<mqtt::Will> will = client.take_will();

@@ -64,6 +64,7 @@ class Client : public net::ConnectionHandler {
     std::optional<mqtt::Will> take_will() { return std::exchange(_will, std::nullopt); }
     uint32_t will_delay() const { return _will_delay; }
     void detach_session() { _session.reset(); }
+    std::shared_ptr<Session> take_session() { return std::move(_session); }
 
   private:
     enum class State {

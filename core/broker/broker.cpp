@@ -346,16 +346,20 @@ void Broker::tick(Clock::time_point now) {
 }
 
 void Broker::shutdown() {
-    // Every session ends with the process (nothing persists yet), so every will goes out now,
-    // while the subscribers are still connected to receive it.
-    for (auto& [id, s] : _sessions) {
-        if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
-        s->pending_will.reset();
+    if (!_persistence.enabled()) {
+        // Every session ends with the process, so every will goes out now, while the
+        // subscribers are still connected to receive it (spec 3.1.3.2.2: the session ended).
+        for (auto& [id, s] : _sessions) {
+            if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
+            s->pending_will.reset();
+        }
+        for (Client* c : _clients) {
+            if (!c->connected()) continue;
+            if (auto will = c->take_will()) publish_will(std::move(*will), c->client_id());
+        }
     }
-    for (Client* c : _clients) {
-        if (!c->connected()) continue;
-        if (auto will = c->take_will()) publish_will(std::move(*will), c->client_id());
-    }
+    // With persistence, sessions outlive the process: each closing connection is a lost
+    // connection as any other (client_closed), and delayed wills wait, stored, for their time.
     for (Client* c : _clients)
         c->disconnect(mqtt::ReasonCode::ServerShuttingDown, "server shutting down");
 }

@@ -46,14 +46,24 @@ struct Server::Worker {
         // run() may never have been called: close what is open and let libuv finish.
         if (!stopped) stop("server destroyed");
         uv_run(&loop, UV_RUN_DEFAULT);
-        close_handle(&grace);
-        uv_run(&loop, UV_RUN_DEFAULT);
+        finish();
         listeners.clear();
         broker.reset();
         plugins.reset();  // plugin cleanup, then dlclose: nothing of theirs is referenced any more
         uv_run(&loop, UV_RUN_DEFAULT);
         if (int rc = uv_loop_close(&loop); rc != 0)
             log::warn("event loop closed with handles open: {}", uv_err_name(rc));
+    }
+
+    // After the loop ran dry: every connection is closed (their last hooks ran), so the plugins'
+    // workers stop now, then their timers and the inbox close.
+    void finish() {
+        if (finished) return;
+        finished = true;
+        close_handle(&grace);
+        if (workers_started) plugins->stop_worker(0);
+        plugins->close();
+        uv_run(&loop, UV_RUN_DEFAULT);
     }
 
     void stop(const char* why) {
@@ -65,8 +75,6 @@ struct Server::Worker {
             l->close();
         broker->shutdown();
         flush_queue->flush_all();
-        if (workers_started) plugins->stop_worker(0);
-        plugins->close();
         for (void* h : {(void*)&tick, (void*)&sys, (void*)&sigint, (void*)&sigterm, (void*)&stop_request})
             close_handle(h);
         // Clients that do not read their last bytes must not hold the process: after the grace
@@ -87,6 +95,7 @@ struct Server::Worker {
     std::unique_ptr<PluginHost> plugins;  // before broker: the broker's hooks point into it
     std::unique_ptr<Broker> broker;
     bool workers_started = false;
+    bool finished = false;
     std::unique_ptr<net::FlushQueue> flush_queue;
     std::vector<std::unique_ptr<net::Listener>> listeners;
     uv_timer_t tick{};
@@ -188,8 +197,7 @@ void Server::run() {
             every);
     }
     uv_run(&w.loop, UV_RUN_DEFAULT);
-    close_handle(&w.grace);
-    uv_run(&w.loop, UV_RUN_DEFAULT);
+    w.finish();
     log::info("stopped");
 }
 

@@ -155,3 +155,28 @@ else:
     print(f"  {r['label']:<34} FAILED (exit {r.get('exit')})")
 EOF
 }
+
+# run_alternating A_LABEL A_PORT A_PID B_LABEL B_PORT B_PID: every entry of the caller's
+# `scenarios` array ("name|loadgen args"), filtered by $only, $runs times against both brokers,
+# alternating which goes first so neither always runs right after the other's load. Sets
+# `elapsed` (seconds).
+run_alternating() {
+  local a=$1 a_port=$2 a_pid=$3 b=$4 b_port=$5 b_pid=$6 s name args r start
+  start=$(date +%s)
+  echo "== $runs runs x ${duration}s per scenario and broker (warm-up ${warmup}s)" >&2
+  for s in "${scenarios[@]}"; do
+    name=${s%%|*}
+    args=${s#*|}
+    [[ -n $only && ! $name =~ $only ]] && continue
+    for ((r = 1; r <= runs; r++)); do
+      if ((r % 2)); then
+        run_one "$a" "$a_port" "$a_pid" "$name" "$r" $args
+        run_one "$b" "$b_port" "$b_pid" "$name" "$r" $args
+      else
+        run_one "$b" "$b_port" "$b_pid" "$name" "$r" $args
+        run_one "$a" "$a_port" "$a_pid" "$name" "$r" $args
+      fi
+    done
+  done
+  elapsed=$(( $(date +%s) - start ))
+}

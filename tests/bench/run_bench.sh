@@ -58,24 +58,7 @@ done
 raw="$results/latest.jsonl"
 : >"$raw"
 
-start=$(date +%s)
-echo "== $runs runs x ${duration}s per scenario and broker (warm-up ${warmup}s)" >&2
-for s in "${scenarios[@]}"; do
-  name=${s%%|*}
-  args=${s#*|}
-  [[ -n $only && ! $name =~ $only ]] && continue
-  for ((r = 1; r <= runs; r++)); do
-    # Alternate which broker goes first, so neither always runs right after the other's load.
-    if ((r % 2)); then
-      run_one roost "$roost_port" "$roost_pid" "$name" "$r" $args
-      run_one mosquitto "$mosq_port" "$mosq_pid" "$name" "$r" $args
-    else
-      run_one mosquitto "$mosq_port" "$mosq_pid" "$name" "$r" $args
-      run_one roost "$roost_port" "$roost_pid" "$name" "$r" $args
-    fi
-  done
-done
-elapsed=$(( $(date +%s) - start ))
+run_alternating roost "$roost_port" "$roost_pid" mosquitto "$mosq_port" "$mosq_pid"
 
 roost_dead=0; mosq_dead=0
 alive "$roost_pid" || roost_dead=1

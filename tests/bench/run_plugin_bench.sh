@@ -62,24 +62,7 @@ scenarios=(
 raw="$results/plugin_overhead.jsonl"
 : >"$raw"
 
-start=$(date +%s)
-echo "== $runs runs x ${duration}s per scenario and broker (warm-up ${warmup}s)" >&2
-for s in "${scenarios[@]}"; do
-  name=${s%%|*}
-  args=${s#*|}
-  [[ -n $only && ! $name =~ $only ]] && continue
-  for ((r = 1; r <= runs; r++)); do
-    # Alternate which broker goes first, so neither always runs right after the other's load.
-    if ((r % 2)); then
-      run_one none "$base_port" "$base_pid" "$name" "$r" $args
-      run_one allow_all "$plug_port" "$plug_pid" "$name" "$r" $args
-    else
-      run_one allow_all "$plug_port" "$plug_pid" "$name" "$r" $args
-      run_one none "$base_port" "$base_pid" "$name" "$r" $args
-    fi
-  done
-done
-elapsed=$(( $(date +%s) - start ))
+run_alternating none "$base_port" "$base_pid" allow_all "$plug_port" "$plug_pid"
 
 base_dead=0; plug_dead=0
 alive "$base_pid" || base_dead=1

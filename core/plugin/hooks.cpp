@@ -51,7 +51,8 @@ Hooks::Hooks(const Config& config, PluginHost* plugins) : _config(&config), _plu
     for (auto& p : plugins->plugins()) {
         if (p->auth && p->auth->authenticate) _auth.push_back(p.get());
         if (p->acl && p->acl->check) _acl.push_back(p.get());
-        if (p->message) _message.push_back(p.get());
+        if (p->message && p->message->on_publish) _on_publish.push_back(p.get());
+        if (p->message && p->message->on_routed) _on_routed.push_back(p.get());
         if (p->lifecycle) _lifecycle.push_back(p.get());
     }
 }
@@ -274,24 +275,35 @@ bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool 
     return acl_default(client).allowed;
 }
 
+namespace {
+// The event both message hooks see: the message as it stands, user properties included (a
+// bridge needs them as much as a filter does). `props` holds what the event points at.
+void fill_message_event(roost_message_event& ev, Client* client, const Message& m,
+                        std::vector<roost_user_property>& props) {
+    props.clear();
+    for (const auto& up : m.properties.user_properties)
+        props.push_back({bytes_of(std::string_view(up.key)), bytes_of(std::string_view(up.value))});
+    ev = roost_message_event{};
+    ev.struct_size = sizeof ev;
+    ev.client = client ? client->plugin_handle() : nullptr;
+    ev.topic = bytes_of(std::string_view(m.topic));
+    ev.payload = bytes_of(std::string_view(m.payload));
+    ev.qos = m.qos;
+    ev.retain = m.retain;
+    ev.user_properties = props.data();
+    ev.user_property_count = props.size();
+    ev.content_type = bytes_of(m.properties.content_type);
+    ev.response_topic = bytes_of(m.properties.response_topic);
+    ev.correlation_data = bytes_of(m.properties.correlation_data);
+}
+}  // namespace
+
 bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
-    for (LoadedPlugin* p : _message) {
-        if (!p->message->on_publish) continue;
-        std::vector<roost_user_property> props;
-        for (const auto& up : m.properties.user_properties)
-            props.push_back({bytes_of(std::string_view(up.key)), bytes_of(std::string_view(up.value))});
-        roost_message_event ev{};
-        ev.struct_size = sizeof ev;
-        ev.client = client ? client->plugin_handle() : nullptr;
-        ev.topic = bytes_of(std::string_view(m.topic));
-        ev.payload = bytes_of(std::string_view(m.payload));
-        ev.qos = m.qos;
-        ev.retain = m.retain;
-        ev.user_properties = props.data();
-        ev.user_property_count = props.size();
-        ev.content_type = bytes_of(m.properties.content_type);
-        ev.response_topic = bytes_of(m.properties.response_topic);
-        ev.correlation_data = bytes_of(m.properties.correlation_data);
+    if (_on_publish.empty()) return true;
+    std::vector<roost_user_property> props;
+    roost_message_event ev;
+    fill_message_event(ev, client, m, props);
+    for (LoadedPlugin* p : _on_publish) {
         roost_verdict v = p->message->on_publish(p->hook_data(), &ev);
         if (v == ROOST_NEXT) continue;
         if (v == ROOST_DENY) {
@@ -306,6 +318,7 @@ bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
             reason = mqtt::ReasonCode::ImplementationSpecificError;
             return false;
         }
+        if (!ev.new_topic.data && !ev.new_payload.data && !ev.set_user_properties) continue;
         // Rewrites apply, and the next plugin sees them (a chain of rewriters composes).
         if (ev.new_topic.data) {
             std::string topic = string_of(ev.new_topic);
@@ -319,27 +332,24 @@ bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
         }
         if (ev.new_payload.data) m.payload = string_of(ev.new_payload);
         if (ev.set_user_properties) {
-            m.properties.user_properties.clear();
+            std::vector<mqtt::UserProperty> rewritten;
             for (size_t k = 0; k < ev.new_user_property_count; ++k)
-                m.properties.user_properties.push_back(
+                rewritten.push_back(
                     {string_of(ev.new_user_properties[k].key), string_of(ev.new_user_properties[k].value)});
+            m.properties.user_properties = std::move(rewritten);
         }
+        fill_message_event(ev, client, m, props);
     }
     return true;
 }
 
 void Hooks::on_routed(Client* client, const Message& m, size_t matched) {
-    for (LoadedPlugin* p : _message) {
-        if (!p->message->on_routed) continue;
-        roost_message_event ev{};
-        ev.struct_size = sizeof ev;
-        ev.client = client ? client->plugin_handle() : nullptr;
-        ev.topic = bytes_of(std::string_view(m.topic));
-        ev.payload = bytes_of(std::string_view(m.payload));
-        ev.qos = m.qos;
-        ev.retain = m.retain;
+    if (_on_routed.empty()) return;
+    std::vector<roost_user_property> props;
+    roost_message_event ev;
+    fill_message_event(ev, client, m, props);
+    for (LoadedPlugin* p : _on_routed)
         p->message->on_routed(p->hook_data(), &ev, matched);
-    }
 }
 
 void Hooks::on_connect(Client& client) {

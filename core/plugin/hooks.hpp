@@ -103,7 +103,7 @@ class Hooks {
 
     const Config* _config;
     PluginHost* _plugins;  // nullptr: no plugin machinery (built-in defaults only)
-    std::vector<LoadedPlugin*> _auth, _acl, _message, _lifecycle;
+    std::vector<LoadedPlugin*> _auth, _acl, _on_publish, _on_routed, _lifecycle;
 };
 
 }  // namespace roost

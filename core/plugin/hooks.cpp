@@ -1,5 +1,7 @@
 #include "plugin/hooks.hpp"
 
+#include <cstring>
+
 #include "broker/client.hpp"
 #include "mqtt/topic.hpp"
 #include "plugin/plugin_host.hpp"
@@ -277,45 +279,57 @@ bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool 
 
 namespace {
 // The event both message hooks see: the message as it stands, user properties included (a
-// bridge needs them as much as a filter does). `props` holds what the event points at.
-void fill_message_event(roost_message_event& ev, Client* client, const Message& m,
-                        std::vector<roost_user_property>& props) {
-    props.clear();
+// bridge needs them as much as a filter does). Built once per message and per worker thread:
+// on_publish fills it, on_routed reuses it for the same message.
+struct MessageEventScratch {
+    roost_message_event ev;
+    std::vector<roost_user_property> props;  // what ev.user_properties points at
+    const Message* message = nullptr;        // what ev describes now; nullptr = nothing
+};
+thread_local MessageEventScratch t_event;
+
+roost_message_event& message_event(Client* client, const Message& m) {
+    MessageEventScratch& e = t_event;
+    e.props.clear();
     for (const auto& up : m.properties.user_properties)
-        props.push_back({bytes_of(std::string_view(up.key)), bytes_of(std::string_view(up.value))});
-    ev = roost_message_event{};
+        e.props.push_back({bytes_of(std::string_view(up.key)), bytes_of(std::string_view(up.value))});
+    std::memset(&e.ev, 0, sizeof e.ev);
+    roost_message_event& ev = e.ev;
     ev.struct_size = sizeof ev;
     ev.client = client ? client->plugin_handle() : nullptr;
     ev.topic = bytes_of(std::string_view(m.topic));
     ev.payload = bytes_of(std::string_view(m.payload));
     ev.qos = m.qos;
     ev.retain = m.retain;
-    ev.user_properties = props.data();
-    ev.user_property_count = props.size();
+    ev.user_properties = e.props.data();
+    ev.user_property_count = e.props.size();
     ev.content_type = bytes_of(m.properties.content_type);
     ev.response_topic = bytes_of(m.properties.response_topic);
     ev.correlation_data = bytes_of(m.properties.correlation_data);
+    e.message = &m;
+    return ev;
 }
 }  // namespace
 
 bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
     if (_on_publish.empty()) return true;
-    std::vector<roost_user_property> props;
-    roost_message_event ev;
-    fill_message_event(ev, client, m, props);
+    roost_message_event* ev_ptr = &message_event(client, m);
     for (LoadedPlugin* p : _on_publish) {
+        roost_message_event& ev = *ev_ptr;
         roost_verdict v = p->message->on_publish(p->hook_data(), &ev);
         if (v == ROOST_NEXT) continue;
         if (v == ROOST_DENY) {
             reason =
                 ev.reason_code ? static_cast<mqtt::ReasonCode>(ev.reason_code) : mqtt::ReasonCode::Success;
             log::debug("message on '{}' dropped by plugin '{}'", m.topic, p->name);
+            t_event.message = nullptr;
             return false;
         }
         if (v != ROOST_ALLOW) {
             log::error("plugin '{}': on_publish returned {}, which it may not; dropping the message", p->name,
                        static_cast<int>(v));
             reason = mqtt::ReasonCode::ImplementationSpecificError;
+            t_event.message = nullptr;
             return false;
         }
         if (!ev.new_topic.data && !ev.new_payload.data && !ev.set_user_properties) continue;
@@ -326,6 +340,7 @@ bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
                 log::error("plugin '{}': rewrote topic '{}' to an invalid topic '{}'; dropping the message",
                            p->name, m.topic, topic);
                 reason = mqtt::ReasonCode::ImplementationSpecificError;
+                t_event.message = nullptr;
                 return false;
             }
             m.topic = std::move(topic);
@@ -338,18 +353,18 @@ bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
                     {string_of(ev.new_user_properties[k].key), string_of(ev.new_user_properties[k].value)});
             m.properties.user_properties = std::move(rewritten);
         }
-        fill_message_event(ev, client, m, props);
+        ev_ptr = &message_event(client, m);
     }
     return true;
 }
 
 void Hooks::on_routed(Client* client, const Message& m, size_t matched) {
     if (_on_routed.empty()) return;
-    std::vector<roost_user_property> props;
-    roost_message_event ev;
-    fill_message_event(ev, client, m, props);
+    roost_message_event& ev = t_event.message == &m ? t_event.ev : message_event(client, m);
+    ev.reason_code = 0;  // an on_publish may have left one with its ALLOW
     for (LoadedPlugin* p : _on_routed)
         p->message->on_routed(p->hook_data(), &ev, matched);
+    t_event.message = nullptr;
 }
 
 void Hooks::on_connect(Client& client) {

@@ -37,17 +37,11 @@ struct RetainedStore::Node {
 
 RetainedStore::RetainedStore() : _root(std::make_unique<Node>()) {}
 
-// Tears the trie down with an explicit stack: a topic of thousands of empty levels ("/////...")
-// would otherwise recurse once per level in the node destructors.
 RetainedStore::~RetainedStore() {
-    std::vector<std::unique_ptr<Node>> pending;
-    pending.push_back(std::move(_root));
-    while (!pending.empty()) {
-        std::unique_ptr<Node> node = std::move(pending.back());
-        pending.pop_back();
-        for (auto& [level, child] : node->children)
-            pending.push_back(std::move(child));
-    }
+    destroy_trie(std::move(_root), [](Node& node, auto push) {
+        for (auto& [level, child] : node.children)
+            push(child);
+    });
 }
 
 void RetainedStore::set(MessagePtr message) {

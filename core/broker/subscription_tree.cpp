@@ -81,19 +81,13 @@ struct SubscriptionTree::Node {
 
 SubscriptionTree::SubscriptionTree() : _root(std::make_unique<Node>()) {}
 
-// Tears the trie down with an explicit stack: a filter of thousands of empty levels ("/////...")
-// would otherwise recurse once per level in the node destructors.
 SubscriptionTree::~SubscriptionTree() {
-    std::vector<std::unique_ptr<Node>> pending;
-    pending.push_back(std::move(_root));
-    while (!pending.empty()) {
-        std::unique_ptr<Node> node = std::move(pending.back());
-        pending.pop_back();
-        for (auto& [level, child] : node->children)
-            pending.push_back(std::move(child));
-        if (node->plus) pending.push_back(std::move(node->plus));
-        if (node->hash) pending.push_back(std::move(node->hash));
-    }
+    destroy_trie(std::move(_root), [](Node& node, auto push) {
+        for (auto& [level, child] : node.children)
+            push(child);
+        push(node.plus);
+        push(node.hash);
+    });
 }
 
 bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,

@@ -91,6 +91,20 @@ bool Net::start_connect(Conn& c) {
     }
     int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (o_.source_ips > 1) {
+        // Linux searches the local port range for each connect(); with ~14k connections from one
+        // address to one port that search dominates. Another source address (the whole of
+        // 127/8 is loopback) gives each its own port range; the port is still chosen at connect.
+        sockaddr_in src{};
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7f000001u + static_cast<uint32_t>(started_ % size_t(o_.source_ips)));
+        setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(c.fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) < 0) {
+            close(c, std::string("bind: ") + std::strerror(errno));
+            return false;
+        }
+    }
+    ++started_;
     if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) < 0 && errno != EINPROGRESS) {
         close(c, std::string("connect: ") + std::strerror(errno));
         return false;

@@ -116,6 +116,7 @@ class Net {
     uint64_t pongs_ = 0;
     size_t ready_ = 0;
     size_t closed_ = 0;  // closed without our DISCONNECT
+    size_t started_ = 0;
 };
 
 }  // namespace bench

@@ -43,6 +43,7 @@ struct Options {
     double stall_timeout = 0.25;
     double connect_timeout = 30;
     int connect_concurrency = 64;
+    int source_ips = 0;  // loopback source addresses to spread connections over; 0 = automatic
 
     // Output
     std::string prefix;  // topic prefix; default bench/<pid>

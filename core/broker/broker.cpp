@@ -27,7 +27,8 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
 Broker::~Broker() = default;
 
 void Broker::close() {
-    for (auto* h : {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle)})
+    for (auto* h :
+         {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle)})
         if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -82,32 +83,35 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
     unsigned me = _index;
     post_to(owner->worker, [from = _router.worker(owner->worker), client_id, me, clean_start, this, &client,
                             expiry_interval, token, attached] {
-        from->hand_over(client_id, me, clean_start, [this, &client, client_id, clean_start, expiry_interval, token,
-                                                     attached](std::shared_ptr<Session> session) {
-            // On this worker again.
-            if (session) {
-                session->ref.worker.store(_index);
-                _sessions_by_key.emplace(session->ref.key, session.get());
-                _sessions.emplace(client_id, session);
-                _moved.erase(session->ref.key);
-            }
-            if (token->cancelled) {
-                // The new connection left while its session travelled: the session stays, offline.
-                if (session) {
-                    auto now = Clock::now();
-                    session->disconnected_at = now;
-                    if (session->expiry_interval == 0)
-                        end_session(*session);
-                    else if (session->expiry_interval != UINT32_MAX)
-                        session->expires_at = now + std::chrono::seconds(session->expiry_interval);
-                }
-                return;
-            }
-            if (session)
-                attach_here(client, client_id, clean_start, expiry_interval, attached, false);
-            else
-                attach(client, client_id, clean_start, expiry_interval, token, attached);
-        });
+        from->hand_over(client_id, me, clean_start,
+                        [this, &client, client_id, clean_start, expiry_interval, token,
+                         attached](std::shared_ptr<Session> session) {
+                            // On this worker again.
+                            if (session) {
+                                session->ref.worker.store(_index);
+                                _sessions_by_key.emplace(session->ref.key, session.get());
+                                _sessions.emplace(client_id, session);
+                                _moved.erase(session->ref.key);
+                            }
+                            if (token->cancelled) {
+                                // The new connection left while its session travelled: the session stays,
+                                // offline.
+                                if (session) {
+                                    auto now = Clock::now();
+                                    session->disconnected_at = now;
+                                    if (session->expiry_interval == 0)
+                                        end_session(*session);
+                                    else if (session->expiry_interval != UINT32_MAX)
+                                        session->expires_at =
+                                            now + std::chrono::seconds(session->expiry_interval);
+                                }
+                                return;
+                            }
+                            if (session)
+                                attach_here(client, client_id, clean_start, expiry_interval, attached, false);
+                            else
+                                attach(client, client_id, clean_start, expiry_interval, token, attached);
+                        });
     });
 }
 
@@ -165,15 +169,16 @@ void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_sta
     _router.move(client_id, to);
 }
 
-void Broker::attach_here(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
-                         const Attached& attached, bool created) {
+void Broker::attach_here(Client& client, const std::string& client_id, bool clean_start,
+                         uint32_t expiry_interval, const Attached& attached, bool created) {
     auto it = _sessions.find(client_id);
     if (it != _sessions.end() && !it->second->client && it->second->expires_at &&
         Clock::now() >= *it->second->expires_at) {
         // Expired, but the once-a-second sweep has not come by yet (or it was restored from
         // storage already past its time): it ends now, and the client starts afresh.
         expire_session(*it->second);
-        return attach(client, client_id, clean_start, expiry_interval, std::make_shared<PendingToken>(), attached);
+        return attach(client, client_id, clean_start, expiry_interval, std::make_shared<PendingToken>(),
+                      attached);
     }
     Session& existing = *it->second;
     if (!created) {
@@ -298,7 +303,8 @@ size_t Broker::publish(MessagePtr message, const std::shared_ptr<PublishWait>& w
                 _outbox[worker].push_back({key, std::move(d), wait});
                 if (!_outbox_pending) {
                     _outbox_pending = true;
-                    uv_check_start(&_outbox_check, [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
+                    uv_check_start(&_outbox_check,
+                                   [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
                     uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
                 }
             }
@@ -318,7 +324,8 @@ void Broker::flush_outbox() {
         std::vector<RemoteDelivery> batch = std::move(_outbox[w]);
         _outbox[w].clear();
         Broker* target = _router.worker(w);
-        if (!post_to(w, [target, batch = std::move(batch)]() mutable { target->receive(std::move(batch)); })) {
+        if (!post_to(w,
+                     [target, batch = std::move(batch)]() mutable { target->receive(std::move(batch)); })) {
             // That worker stopped (shutdown): what it would have delivered is gone with it.
             log::debug("worker {} stopped; {} deliveries to it dropped", w, batch.size());
         }
@@ -341,7 +348,8 @@ void Broker::deliver_routed(SessionKey key, Delivery d, const std::shared_ptr<Pu
         _outbox[moved->second].push_back({key, std::move(d), wait});
         if (!_outbox_pending) {
             _outbox_pending = true;
-            uv_check_start(&_outbox_check, [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
+            uv_check_start(&_outbox_check,
+                           [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
             uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
         }
     }

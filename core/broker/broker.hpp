@@ -159,9 +159,9 @@ class Broker {
     // Sessions handed to another worker: deliveries still routed here follow them.
     std::unordered_map<SessionKey, unsigned> _moved;
     std::unordered_set<Client*> _clients;
-    size_t _connected = 0;  // this worker's clients past CONNACK
-    std::vector<SubscriberMatch> _match_scratch;           // reused by publish()
-    std::vector<std::vector<RemoteDelivery>> _outbox;      // by target worker, sent by flush_outbox()
+    size_t _connected = 0;                             // this worker's clients past CONNACK
+    std::vector<SubscriberMatch> _match_scratch;       // reused by publish()
+    std::vector<std::vector<RemoteDelivery>> _outbox;  // by target worker, sent by flush_outbox()
     bool _outbox_pending = false;
     uv_check_t _outbox_check{};  // flushes the outbox at the end of the loop iteration
     uv_idle_t _outbox_idle{};    // keeps the loop from blocking while the outbox holds anything

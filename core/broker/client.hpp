@@ -151,7 +151,7 @@ class Client : public net::ConnectionHandler {
         std::vector<std::pair<size_t, bool>> granted;  // (index into packet, is new)
     };
     std::optional<SubscribeProgress> _subscribing;
-    std::optional<mqtt::Publish> _publish_waiting;  // for its ACL answer
+    std::optional<mqtt::Publish> _publish_waiting;                    // for its ACL answer
     mqtt::ReasonCode _stored_ack_reason = mqtt::ReasonCode::Success;  // for the publish awaiting its stores
     std::optional<mqtt::Will> _will;
     uint32_t _will_delay = 0;

@@ -125,12 +125,13 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
         token = std::make_shared<PendingToken>();
         ack.qos = p.qos;
         ack.packet_id = p.packet_id;
-        wait = std::make_shared<PublishWait>(_broker.inbox(), [this, token, ack, topic = message->topic](bool ok) {
-            if (token->cancelled) return;
-            resume_after_wait();
-            acknowledge_stored(ack, ok, topic);
-            process();
-        });
+        wait = std::make_shared<PublishWait>(_broker.inbox(),
+                                             [this, token, ack, topic = message->topic](bool ok) {
+                                                 if (token->cancelled) return;
+                                                 resume_after_wait();
+                                                 acknowledge_stored(ack, ok, topic);
+                                                 process();
+                                             });
     }
     size_t matched = _broker.publish(message, wait);
     _broker.hooks().on_routed(this, *message, matched);
@@ -147,7 +148,8 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
 void Client::acknowledge_stored(const mqtt::Publish& ack, bool ok, const std::string& topic) {
     if (!ok)
         log::warn(
-            "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is delivered "
+            "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is "
+            "delivered "
             "from memory)",
             describe(), topic);
     acknowledge(ack, _stored_ack_reason);

@@ -2,8 +2,8 @@
 
 namespace roost {
 
-bool Router::subscribe(const SessionRef& ref, std::string_view filter, const mqtt::SubscriptionOptions& options,
-                       uint32_t subscription_id) {
+bool Router::subscribe(const SessionRef& ref, std::string_view filter,
+                       const mqtt::SubscriptionOptions& options, uint32_t subscription_id) {
     std::unique_lock lock(_subscriptions_lock);
     return _subscriptions.subscribe(ref.key, filter, options, subscription_id, &ref);
 }

@@ -35,12 +35,11 @@ unsigned workers_to_run(const Config& config) {
 // the thread that calls Server::run(); the others on threads of their own. Everything here is
 // touched only on the worker's thread once its loop runs, except stop_request (uv_async_send).
 struct Server::Worker {
-    Worker(Server& server, unsigned index)
-        : server(server), config(server._config), index(index) {
+    Worker(Server& server, unsigned index) : server(server), config(server._config), index(index) {
         uv_loop_init(&loop);
         plugins = std::make_unique<PluginWorker>(*server._plugins, index, &loop);
-        broker = std::make_unique<Broker>(config, *server._router, index, &loop, plugins->inbox(), plugins.get(),
-                                          server._stored.get());
+        broker = std::make_unique<Broker>(config, *server._router, index, &loop, plugins->inbox(),
+                                          plugins.get(), server._stored.get());
         plugins->set_broker(broker.get());
         server._router->set_worker(index, broker.get());
         flush_queue = std::make_unique<net::FlushQueue>(&loop);
@@ -75,7 +74,8 @@ struct Server::Worker {
     // A connection accepted (by worker 0's listener) for this worker, on this worker's thread.
     void accept(net::Connection* c, const ListenerConfig& lc, const LoadedPlugin* transport) {
         if (transport) {
-            auto filter = std::make_unique<net::TransportFilter>(transport->transport, plugins->hook_data(*transport));
+            auto filter =
+                std::make_unique<net::TransportFilter>(transport->transport, plugins->hook_data(*transport));
             if (!c->set_transport(std::move(filter))) {
                 log::info("connection from {} refused by transport '{}'", c->peer(), lc.transport);
                 c->close("refused by its transport");
@@ -130,13 +130,14 @@ struct Server::Worker {
 
     void start_timers() {
         uv_timer_start(
-            &tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker->tick(Clock::now()); }, 1000, 1000);
+            &tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker->tick(Clock::now()); }, 1000,
+            1000);
         if (index == 0 && config.broker.sys_interval > 0) {
             publish_sys_topics(*broker);
             uint64_t every = config.broker.sys_interval * 1000ull;
             uv_timer_start(
-                &sys, [](uv_timer_t* t) { publish_sys_topics(*static_cast<Worker*>(t->data)->broker); }, every,
-                every);
+                &sys, [](uv_timer_t* t) { publish_sys_topics(*static_cast<Worker*>(t->data)->broker); },
+                every, every);
         }
     }
 
@@ -162,8 +163,7 @@ Server::Server(const Config& config)
       _worker_count(workers_to_run(config)),
       _plugins(std::make_unique<PluginHost>(config)),
       _router(std::make_unique<Router>(_worker_count)),
-      _stored(std::make_unique<StoredMessageRefs>()) {
-}
+      _stored(std::make_unique<StoredMessageRefs>()) {}
 
 Server::~Server() {
     // Workers first (their loops and plugin state), then the plugins' cleanup and dlclose. Worker

@@ -49,7 +49,7 @@ class Server {
     unsigned _next_accept = 0;  // worker 0's listeners hand connections out in turn
     bool _stop_on_signals = false;
     bool _stopping = false;  // worker 0's thread only
-    uv_signal_t _sigint{};  // on worker 0's loop
+    uv_signal_t _sigint{};   // on worker 0's loop
     uv_signal_t _sigterm{};
 };
 

@@ -14,7 +14,6 @@ void publish_value(Broker& broker, std::string topic, std::string value) {
     broker.publish(std::move(m));
 }
 
-
 // Every worker's counters, summed: each has one writer, so a sum is a moment's picture.
 struct Totals {
     uint64_t connections_total = 0, messages_received = 0, messages_sent = 0, messages_dropped = 0,
@@ -38,7 +37,8 @@ Totals totals(Router& router) {
 
 void publish_sys_topics(Broker& broker) {
     Totals s = totals(broker.router());
-    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - broker.router().started).count();
+    auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - broker.router().started).count();
     publish_value(broker, "$SYS/broker/version", "roost " ROOST_VERSION);
     publish_value(broker, "$SYS/broker/uptime", fmt::format("{} seconds", uptime));
     publish_value(broker, "$SYS/broker/clients/connected", std::to_string(broker.connected_clients()));

@@ -123,8 +123,8 @@ HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& re
         ev.password = bytes_of(request.password);
         ev.method = bytes_of(std::string_view(request.method));
         ev.data = bytes_of(std::string_view(request.data));
-        roost_verdict v =
-            first_step ? p.auth->authenticate(_plugins->hook_data(p), &ev) : p.auth->continue_auth(_plugins->hook_data(p), &ev);
+        roost_verdict v = first_step ? p.auth->authenticate(_plugins->hook_data(p), &ev)
+                                     : p.auth->continue_auth(_plugins->hook_data(p), &ev);
         if (v == ROOST_PENDING) {
             if (!token) token = std::make_shared<PendingToken>();
             token->call = call;
@@ -369,7 +369,8 @@ void Hooks::on_routed(Client* client, const Message& m, size_t matched) {
 
 void Hooks::on_connect(Client& client) {
     for (LoadedPlugin* p : _lifecycle)
-        if (p->lifecycle->on_connect) p->lifecycle->on_connect(_plugins->hook_data(*p), client.plugin_handle());
+        if (p->lifecycle->on_connect)
+            p->lifecycle->on_connect(_plugins->hook_data(*p), client.plugin_handle());
 }
 
 void Hooks::on_disconnect(Client& client, uint8_t reason_code) {

@@ -31,7 +31,8 @@ struct StoredMessageRefs {
 
 // What one publish's acknowledgement waits for: the durable stores its deliveries raised, on
 // every worker they reached (DESIGN.md "Per-publish state is explicit"). Always owned by a
-// shared_ptr (make_shared). Any thread may hold and release a part; `done` runs once, on the publisher's worker, after the last part.
+// shared_ptr (make_shared). Any thread may hold and release a part; `done` runs once, on the publisher's
+// worker, after the last part.
 class PublishWait : public std::enable_shared_from_this<PublishWait> {
   public:
     PublishWait(WorkerInbox& home, std::function<void(bool ok)> done) : _home(home), _done(std::move(done)) {}

@@ -157,7 +157,9 @@ PluginWorker::PluginWorker(PluginHost& host, unsigned index, uv_loop_t* loop)
     if (!config.plugins.empty()) {
         uv_timer_start(
             &_expiry,
-            [](uv_timer_t* t) { static_cast<PluginWorker*>(t->data)->_calls.expire(PendingCalls::Clock::now()); },
+            [](uv_timer_t* t) {
+                static_cast<PluginWorker*>(t->data)->_calls.expire(PendingCalls::Clock::now());
+            },
             every, every);
         uv_unref(reinterpret_cast<uv_handle_t*>(&_expiry));
     }
@@ -171,8 +173,8 @@ void PluginWorker::start() {
         void* data = p->plugin_data;
         int rc = p->lifecycle->worker_start(p->plugin_data, _index, &data);
         if (rc < 0)
-            throw PluginError(fmt::format("plugin '{}' ({}): worker_start({}) failed ({})", p->name, p->source,
-                                          _index, rc));
+            throw PluginError(fmt::format("plugin '{}' ({}): worker_start({}) failed ({})", p->name,
+                                          p->source, _index, rc));
         p->worker_data[_index] = data;
     }
     _started = true;
@@ -184,7 +186,8 @@ void PluginWorker::stop() {
     auto& plugins = _host.plugins();
     for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) {
         LoadedPlugin& p = **it;
-        if (p.lifecycle && p.lifecycle->worker_stop) p.lifecycle->worker_stop(p.plugin_data, _index, hook_data(p));
+        if (p.lifecycle && p.lifecycle->worker_stop)
+            p.lifecycle->worker_stop(p.plugin_data, _index, hook_data(p));
     }
 }
 

@@ -10,9 +10,9 @@
 // after every worker's loop ended; plugins are initialised in config order and cleaned up in
 // reverse. Each PluginWorker lives as long as its worker's loop and is closed before it ends.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <stdexcept>
-#include <chrono>
 #include <string>
 #include <vector>
 

@@ -186,7 +186,8 @@ TEST_CASE("$SYS counts clients and messages of both workers") {
         auto p = watcher.read_until(pkt::PUBLISH, 1s);
         if (!p) continue;
         values[p->publish_topic()] = p->publish_payload(4);
-        if (values.count("$SYS/broker/messages/received") && std::stoi(values["$SYS/broker/messages/received"]) >= 10 &&
+        if (values.count("$SYS/broker/messages/received") &&
+            std::stoi(values["$SYS/broker/messages/received"]) >= 10 &&
             values.count("$SYS/broker/clients/connected") && values["$SYS/broker/clients/connected"] == "3")
             break;
     }
@@ -209,8 +210,8 @@ TEST_CASE("order per publisher across workers, QoS 0 and 1, to subscribers on bo
     connect(pub, pkt::conn(4, "ord-pub"));
     constexpr int kCount = 500;
     for (int i = 0; i < kCount; ++i)
-        REQUIRE(pub.send(pkt::publish(i % 2 ? "ord/q1" : "ord/q0", std::to_string(i), static_cast<uint8_t>(i % 2),
-                                      static_cast<uint16_t>(i % 2 ? i : 0))));
+        REQUIRE(pub.send(pkt::publish(i % 2 ? "ord/q1" : "ord/q0", std::to_string(i),
+                                      static_cast<uint8_t>(i % 2), static_cast<uint16_t>(i % 2 ? i : 0))));
     for (RawClient* s : {&s0, &s1}) {
         int next[2] = {0, 1};
         for (int n = 0; n < kCount; ++n) {

@@ -147,18 +147,23 @@ void Client::disconnect(mqtt::ReasonCode reason, const std::string& why) {
 }
 
 void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
-    // The decoder read the protocol level before it failed, so it knows which CONNACK form the
-    // client reads. Spec 3.1.4-1 (MQTT 5): close, optionally after a CONNACK 0x80 or higher;
-    // 3.1.1 3.1.2-2: an unknown level gets return code 0x01, other errors just the close.
-    _version = _decoder.version();
+    // The answer follows the version the CONNECT announced. MQTT 5 (spec 3.1.4-1, 4.13.1): a
+    // CONNACK with the reason (0x80 or above), then close. 3.1.1 (3.2.2-6) has a 2-byte CONNACK
+    // with return codes 1 to 5 only: an unknown level gets 0x01 (3.1.2-2), a client id it
+    // rejects 0x02 (3.1.3-8); every other rule broken ends in a close without a CONNACK
+    // (3.1.4-1). A CONNECT cut off before its protocol level announced nothing: close too.
     log::warn("{}: refused CONNECT: {} ({})", describe(), error.message, mqtt::reason_name(error.reason));
-    if (_version == mqtt::ProtocolVersion::V5) {
-        mqtt::Connack connack;
-        connack.reason_code = static_cast<uint8_t>(error.reason);
-        connack.properties.reason_string = error.message;
-        send(connack);
-    } else if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion) {
-        send(mqtt::Connack{false, static_cast<uint8_t>(error.reason), {}});
+    if (_decoder.version_known()) {
+        _version = _decoder.version();
+        if (_version == mqtt::ProtocolVersion::V5) {
+            mqtt::Connack connack;
+            connack.reason_code = static_cast<uint8_t>(error.reason);
+            connack.properties.reason_string = error.message;
+            send(connack);
+        } else if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion ||
+                   error.reason == mqtt::ReasonCode::ClientIdentifierNotValid) {
+            send(mqtt::Connack{false, static_cast<uint8_t>(error.reason), {}});
+        }
     }
     _connection->close_after_flush(error.message);
 }

@@ -1,6 +1,7 @@
 // 07 bad input: raw sockets send what no well-behaved client would. For each case the client gets
 // the spec's answer (MQTT 5: DISCONNECT with a reason code once a CONNACK was sent, or a CONNACK
-// with the reason before; MQTT 3.1.1: the connection is closed), the broker log names the reason,
+// with the reason before; MQTT 3.1.1: the connection is closed, for a CONNECT after a 2-byte
+// CONNACK where 3.1.1 has a return code for the error), the broker log names the reason,
 // and a canary (a raw QoS 1 publisher/subscriber pair plus a mosquitto_sub) keeps working
 // throughout, checked at the end of every test case.
 #include <doctest/doctest.h>
@@ -415,5 +416,147 @@ TEST_CASE("connections that send nothing do not disturb others") {
     settle(1s);
     // Roost has no connect timeout setting yet; when one exists, check the close here.
     MESSAGE("no connect-timeout setting configured: silent connections are not expected to close");
+    canary.check();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed CONNECTs get an answer in the form of the version they announce (MQTT-3.1.4-1,
+// MQTT-3.2.2-6): 3.1.1 has only a 2-byte CONNACK with return codes 0x01 to 0x05, or a close.
+
+namespace {
+
+// A 3.1.1 CONNECT body: protocol name, level 4, flags, keep alive 60, then `payload` as is.
+Bytes connect4(uint8_t flags, const Bytes& payload, uint8_t level = 4) {
+    return pkt::packet(0x10, pkt::str("MQTT") + char(level) + char(flags) + pkt::u16(60) + payload);
+}
+// The same for MQTT 5: an empty property block after the keep alive; `payload` must carry the
+// will properties itself where there is a will.
+Bytes connect5(uint8_t flags, const Bytes& payload) {
+    return pkt::packet(0x10,
+                       pkt::str("MQTT") + char(5) + char(flags) + pkt::u16(60) + pkt::varint(0) + payload);
+}
+
+// 3.1.1: whatever came before the close is at most one CONNACK of exactly 2 bytes, session
+// present 0 and a return code from 0x01 to 0x05 (a 0x00 would accept the broken CONNECT). From
+// Roost, exactly the CONNACK with `roost_code`, or (roost_code 0) nothing at all.
+void expect_v4_refusal(RawClient& c, uint8_t roost_code) {
+    std::vector<Packet> before;
+    CHECK(c.wait_closed(3s, &before));
+    CHECK(before.size() <= 1);
+    for (auto& p : before) {
+        CAPTURE(p.raw.size());
+        CHECK(p.type == pkt::CONNACK);
+        CHECK(p.flags == 0);
+        REQUIRE(p.body.size() == 2);  // no MQTT 5 reason code + properties
+        CHECK(p.body[0] == 0);
+        CHECK(uint8_t(p.body[1]) >= 0x01);
+        CHECK(uint8_t(p.body[1]) <= 0x05);
+    }
+    if (broker_is_mosquitto()) return;
+    if (roost_code == 0) {
+        CHECK(before.empty());
+    } else {
+        REQUIRE(before.size() == 1);
+        CHECK(before[0].raw == Bytes("\x20\x02\x00", 3) + char(roost_code));
+    }
+}
+
+// MQTT 5: a CONNACK with reason `code` and a Reason String (Roost's exact first bytes), then the
+// close; mosquitto may just close.
+void expect_v5_refusal(RawClient& c, uint8_t code) {
+    std::vector<Packet> before;
+    CHECK(c.wait_closed(3s, &before));
+    if (before.empty() && broker_is_mosquitto()) return;
+    REQUIRE(before.size() == 1);
+    const Packet& p = before[0];
+    CHECK(p.type == pkt::CONNACK);
+    REQUIRE(p.body.size() >= 3);
+    CHECK(p.body[0] == 0);
+    CHECK(uint8_t(p.body[1]) == code);
+    if (broker_is_mosquitto()) return;
+    // Property length (one byte here), then the Reason String (0x1F) filling it exactly.
+    REQUIRE(p.body.size() >= 6);
+    CHECK(uint8_t(p.body[2]) == p.body.size() - 3);
+    CHECK(p.body[3] == 0x1F);
+    CHECK(((uint8_t(p.body[4]) << 8) | uint8_t(p.body[5])) == int(p.body.size()) - 6);
+}
+
+struct BadConnect {
+    std::string rule;
+    Bytes v4;
+    uint8_t v4_roost;  // the 3.1.1 return code Roost sends; 0 = close without CONNACK
+    Bytes v5;          // the same rule broken in MQTT 5; empty where MQTT 5 allows it
+    uint8_t v5_code;
+};
+
+std::vector<BadConnect> bad_connects() {
+    using pkt::str;
+    const Bytes bad_utf8 = Bytes("\x00\x04id-\xff", 6);
+    return {
+        {"password without user name (MQTT-3.1.2-22)", connect4(0x42, str("c") + str("pw")), 0, {}, 0},
+        {"reserved flag set (MQTT-3.1.2-3)", connect4(0x03, str("c")), 0, connect5(0x03, str("c")), 0x81},
+        {"will QoS 3 (MQTT-3.1.2-14)", connect4(0x1E, str("c") + str("w/t") + str("x")), 0,
+         connect5(0x1E, str("c") + pkt::varint(0) + str("w/t") + str("x")), 0x81},
+        {"wildcard in the will topic (MQTT-3.3.2-2)", connect4(0x06, str("c") + str("w/+") + str("x")), 0,
+         connect5(0x06, str("c") + pkt::varint(0) + str("w/#") + str("x")), 0x81},
+        {"ill-formed UTF-8 client id (MQTT-1.5.3-1, MQTT-3.1.3-8)", connect4(0x02, bad_utf8), 0x02,
+         connect5(0x02, bad_utf8), 0x81},
+        {"trailing bytes after the payload", connect4(0x02, str("c") + Bytes(1, '\0')), 0,
+         connect5(0x02, str("c") + Bytes(1, '\0')), 0x81},
+        {"will QoS without will flag (MQTT-3.1.2-11)", connect4(0x0A, str("c")), 0, connect5(0x0A, str("c")),
+         0x81},
+        {"will retain without will flag (MQTT-3.1.2-15)", connect4(0x22, str("c")), 0,
+         connect5(0x22, str("c")), 0x81},
+        {"user name flag without a user name", connect4(0x82, str("c")), 0, connect5(0x82, str("c")), 0x81},
+        {"fixed-header flags not 0000 (MQTT-2.2.2-2)", Bytes("\x11", 1) + connect4(0x02, str("c")).substr(1),
+         0, Bytes("\x11", 1) + connect5(0x02, str("c")).substr(1), 0x81},
+        {"unknown protocol level (MQTT-3.1.2-2)", connect4(0x02, str("c"), 3), 0x01, {}, 0},
+        {"empty client id without clean session (MQTT-3.1.3-8)", connect4(0x00, str("")), 0x02, {}, 0},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("malformed CONNECT: each answered in the form of the version it announces") {
+    Broker b(bad_input_options());
+    Canary canary(b);
+    for (const BadConnect& bc : bad_connects()) {
+        CAPTURE(bc.rule);
+        {
+            size_t mark = b.log().size();
+            RawClient c(b.port());
+            REQUIRE(c.send(bc.v4));
+            expect_v4_refusal(c, bc.v4_roost);
+            if (!broker_is_mosquitto()) CHECK(b.wait_log({"refused connect"}, 3s, mark));
+        }
+        if (!bc.v5.empty()) {
+            RawClient c(b.port());
+            REQUIRE(c.send(bc.v5));
+            expect_v5_refusal(c, bc.v5_code);
+        }
+    }
+    canary.check();
+}
+
+TEST_CASE("malformed CONNECT: too large, or cut before the protocol level") {
+    Broker b(bad_input_options());
+    Canary canary(b);
+    SUBCASE("3.1.1 CONNECT over the maximum packet size: closed, no MQTT 5 CONNACK 0x95") {
+        RawClient c(b.port());
+        Bytes big = connect4(0x02, pkt::str(std::string(kMaxPacket, 'x')));
+        REQUIRE(c.send(big.substr(0, 64)));  // the level is in the first bytes; the rest never comes
+        expect_v4_refusal(c, 0);
+    }
+    SUBCASE("MQTT 5 CONNECT over the maximum packet size: CONNACK 0x95") {
+        RawClient c(b.port());
+        Bytes big = connect5(0x02, pkt::str(std::string(kMaxPacket, 'x')));
+        REQUIRE(c.send(big.substr(0, 64)));
+        expect_v5_refusal(c, 0x95);
+    }
+    SUBCASE("remaining length ends inside the protocol name: nothing announced, just a close") {
+        RawClient c(b.port());
+        REQUIRE(c.send(Bytes("\x10\x03\x00\x04M", 5)));
+        expect_v4_refusal(c, 0);
+    }
     canary.check();
 }

@@ -597,6 +597,7 @@ std::optional<Packet> RawClient::read_packet(Millis timeout) {
                 p.type = uint8_t(uint8_t(_buf[0]) >> 4);
                 p.flags = uint8_t(_buf[0]) & 0x0f;
                 p.body = _buf.substr(pos, len);
+                p.raw = _buf.substr(0, pos + len);
                 _buf.erase(0, pos + len);
                 return p;
             }

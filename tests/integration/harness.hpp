@@ -219,6 +219,7 @@ struct Packet {
     uint8_t type = 0;
     uint8_t flags = 0;
     Bytes body;
+    Bytes raw;  // the whole packet as it came: fixed header, remaining length, body
     // CONNACK: the reason / return code. DISCONNECT (v5): the reason code (0 if absent).
     uint8_t reason() const;
     // PUBLISH: topic and payload (version needed to skip v5 properties).

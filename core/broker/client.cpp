@@ -290,8 +290,10 @@ void Client::handle_disconnect(const mqtt::Disconnect& d) {
         _session->expiry_interval =
             std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
     }
-    // Spec 3.1.2-10: a normal DISCONNECT deletes the will; 0x04 asks for it to be sent.
-    if (d.reason_code != static_cast<uint8_t>(mqtt::ReasonCode::DisconnectWithWill)) _will.reset();
+    // Spec 3.1.2-8, 3.1.2-10, 3.14.4-3: only a normal disconnection (0x00, and every 3.1.1
+    // DISCONNECT) deletes the will. 0x04 asks for it; any other reason reports an error on the
+    // client's side, which is what the will is for.
+    if (d.reason_code == static_cast<uint8_t>(mqtt::ReasonCode::Success)) _will.reset();
     std::string why = d.reason_code == 0
                           ? "client sent DISCONNECT"
                           : fmt::format("client sent DISCONNECT ({})",

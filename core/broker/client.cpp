@@ -225,8 +225,17 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         if (m.expires_at) {
             auto left = std::chrono::ceil<std::chrono::seconds>(*m.expires_at - Clock::now()).count();
             if (left <= 0) {
-                ++_broker.stats().messages_dropped;
-                return false;
+                // Expiry stops a message that has not started onward delivery (spec 3.3.2-5);
+                // a resend (dup) is one already in flight to this client, which must go again
+                // on resume (4.4.0-1). Its remaining lifetime (3.3.2-6) is then nothing: 1 s
+                // says so. Leaving the property out would say "never expires" to a client that
+                // passes it on, and 0 some implementations read as "no expiry"; 1 is also what
+                // the rounding up above sends for any fraction of a second left.
+                if (!dup) {
+                    ++_broker.stats().messages_dropped;
+                    return false;
+                }
+                left = 1;
             }
             properties.message_expiry_interval = static_cast<uint32_t>(left);
         }

@@ -241,12 +241,7 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         }
         p.properties = &properties;
     }
-    if (mqtt::encoded_publish_size(p, _version) > _client_maximum_packet_size) {
-        log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
-                   describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
-        ++_broker.stats().messages_dropped;
-        return false;
-    }
+    uint16_t new_alias = 0;  // an alias this PUBLISH sets up, recorded only if it is sent
     if (_client_topic_alias_maximum > 0) {
         // Aliases go to the first topics sent, up to the client's maximum, and stay for the
         // connection: repeated topics then cost two bytes instead of their length.
@@ -254,11 +249,25 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
             properties.topic_alias = it->second;
             p.topic = {};
         } else if (_aliases_out.size() < _client_topic_alias_maximum) {
-            auto alias = static_cast<uint16_t>(_aliases_out.size() + 1);
-            _aliases_out.emplace(m.topic, alias);
-            properties.topic_alias = alias;
+            new_alias = static_cast<uint16_t>(_aliases_out.size() + 1);
+            properties.topic_alias = new_alias;
         }
     }
+    // Spec 3.1.2-24: the limit is on the packet as sent, topic alias included. Setting up a new
+    // alias costs 3 bytes: where those make the difference, the message goes without one.
+    size_t size = mqtt::encoded_publish_size(p, _version);
+    if (size > _client_maximum_packet_size && new_alias != 0) {
+        properties.topic_alias.reset();
+        new_alias = 0;
+        size = mqtt::encoded_publish_size(p, _version);
+    }
+    if (size > _client_maximum_packet_size) {
+        log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
+                   describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
+        ++_broker.stats().messages_dropped;
+        return false;
+    }
+    if (new_alias != 0) _aliases_out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
     _encode_buffer.clear();
     mqtt::encode_publish(p, _version, _encode_buffer);

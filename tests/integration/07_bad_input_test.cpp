@@ -560,3 +560,28 @@ TEST_CASE("malformed CONNECT: too large, or cut before the protocol level") {
     }
     canary.check();
 }
+
+TEST_CASE("MQTT 5: a PUBLISH from a client with a Subscription Identifier is a protocol error") {
+    // MQTT-3.3.4-6. 3.1.1 has no properties, so nothing to break there.
+    ROOST_ONLY();  // Mosquitto 2.0.11 gets it wrong: it accepts the PUBLISH and routes it
+    Broker b(bad_input_options());
+    Canary canary(b);
+    for (uint8_t qos : {uint8_t(0), uint8_t(1)}) {
+        CAPTURE(int(qos));
+        size_t mark = b.log().size();
+        RawClient c(b.port());
+        pkt::Connect cc = pkt::conn(5, "subid-pub" + std::to_string(qos));
+        cc.properties = pkt::prop_u8(0x17, 0);  // Request Problem Information 0: no Reason String
+        auto ack = c.handshake(cc);
+        REQUIRE(ack);
+        REQUIRE(ack->reason() == 0);
+        Bytes sid = Bytes("\x0B", 1) + pkt::varint(7);
+        REQUIRE(c.send(pkt::publish("subid/t", "x", qos, qos ? 1 : 0, false, 5, sid)));
+        std::vector<Packet> before;
+        CHECK(c.wait_closed(3s, &before));
+        REQUIRE(before.size() == 1);  // no PUBACK: the PUBLISH was not taken
+        CHECK(before[0].raw == Bytes("\xe0\x01\x82", 3));
+        expect_log(b, {"subscription identifier"}, {}, mark);
+    }
+    canary.check();
+}

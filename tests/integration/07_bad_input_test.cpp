@@ -585,3 +585,23 @@ TEST_CASE("MQTT 5: a PUBLISH from a client with a Subscription Identifier is a p
     }
     canary.check();
 }
+
+TEST_CASE("MQTT 5: Topic Alias 0 gets DISCONNECT 0x94 Topic Alias invalid") {
+    // MQTT-3.3.2-8 and 3.3.2.3.4; MQTT 3.1.1 has no topic aliases.
+    ROOST_ONLY();  // Mosquitto 2.0.11 gets it wrong: it sends DISCONNECT 0x81
+    Broker b(bad_input_options());
+    Canary canary(b);
+    RawClient c(b.port());
+    pkt::Connect cc = pkt::conn(5, "alias0");
+    cc.properties = pkt::prop_u8(0x17, 0);  // Request Problem Information 0: no Reason String
+    auto ack = c.handshake(cc);
+    REQUIRE(ack);
+    REQUIRE(ack->reason() == 0);
+    REQUIRE(c.send(pkt::publish("alias/t", "x", 0, 0, false, 5, pkt::prop_u16(0x23, 0))));
+    std::vector<Packet> before;
+    CHECK(c.wait_closed(3s, &before));
+    REQUIRE(before.size() == 1);
+    CHECK(before[0].raw == Bytes("\xe0\x01\x94", 3));
+    expect_log(b, {"topic alias invalid"}, {});
+    canary.check();
+}

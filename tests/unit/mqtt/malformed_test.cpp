@@ -192,7 +192,7 @@ TEST_CASE("property rules") {
     check_error(pkt(0x20, B({0, 0}) + props(B({0x24, 2}))), V5, Protocol);              // maximum QoS 2
     check_error(pkt(0x20, B({0, 0}) + props(B({0x25, 2}))), V5, Protocol);              // retain available 2
     check_error(pkt(0x20, B({0, 0}) + props(B({0x28, 2}))), V5, Protocol);
-    check_error(publish5(props(B({0x23, 0, 0}))), V5, Protocol);                       // topic alias 0
+    check_error(publish5(props(B({0x23, 0, 0}))), V5, ReasonCode::TopicAliasInvalid);  // topic alias 0
     check_error(publish5(props(B({0x08}) + str("a/+"))), V5, Protocol);                // response topic
     check_error(connect5(0x02, props(B({0x16}) + str("d")), str("c")), V5, Protocol);  // auth data w/o method
 }

@@ -10,7 +10,6 @@ namespace {
 // QoS 0 messages to it are dropped rather than buffered without bound. QoS 1/2 are bounded by
 // the receive window and the session queue instead.
 constexpr size_t kMaxQos0Backlog = 16 * 1024 * 1024;
-constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxBufferedWhileWaiting = 1024 * 1024;
 }  // namespace
 
@@ -278,8 +277,9 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
 void Client::check_timeouts(Clock::time_point now) {
     if (closing()) return;
     if (_state == State::AwaitingConnect) {
-        if (now - _accepted_at > kConnectTimeout) {
-            log::warn("{}: no CONNECT within {} s; closing", describe(), kConnectTimeout.count());
+        const auto timeout = std::chrono::seconds(_broker.limits().connect_timeout);
+        if (now - _accepted_at > timeout) {
+            log::warn("{}: no CONNECT within {} s; closing", describe(), timeout.count());
             _connection->close("no CONNECT in time");
         }
         return;

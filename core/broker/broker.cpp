@@ -228,6 +228,7 @@ void Broker::client_closed(Client& client, const std::string&) {
     if (!s || s->client != &client) return;
     s->client = nullptr;
     s->ref.online.store(false);
+    relieve(*s);  // nobody waits for a client that is gone: its queue drops from now on
     std::optional<mqtt::Will> will = client.take_will();
     if (s->expiry_interval == 0) {
         if (will) publish_will(std::move(*will), s->client_id);
@@ -256,6 +257,7 @@ void Broker::expire_session(Session& s) {
 }
 
 void Broker::end_session(Session& session) {
+    relieve(session);
     _persistence.end_session(session);
     for (const auto& [filter, record] : session.subscriptions)
         _router.unsubscribe(session.ref.key, filter);
@@ -265,7 +267,7 @@ void Broker::end_session(Session& session) {
     _sessions.erase(id);
 }
 
-size_t Broker::publish(MessagePtr message, const std::shared_ptr<PublishWait>& wait) {
+size_t Broker::publish(MessagePtr message, PublishContext* context) {
     if (message->retain && _config.broker.retain_available) {
         _router.set_retained(message);
         // $SYS values are the broker's own and made anew every interval: nothing to keep.
@@ -277,12 +279,14 @@ size_t Broker::publish(MessagePtr message, const std::shared_ptr<PublishWait>& w
     // carrying every matching subscription identifier (spec 3.3.4).
     std::sort(_match_scratch.begin(), _match_scratch.end(),
               [](const SubscriberMatch& a, const SubscriberMatch& b) { return a.session < b.session; });
+    const QueueFullPolicy policy = _config.limits.queue_full_policy;
     size_t delivered = 0;
     for (size_t i = 0; i < _match_scratch.size();) {
         size_t end = i;
         while (end < _match_scratch.size() && _match_scratch[end].session == _match_scratch[i].session)
             ++end;
-        SessionKey key = _match_scratch[i].session;
+        const SubscriberMatch& first = _match_scratch[i];
+        SessionKey key = first.session;
         Delivery d{message, 0, false, {}};
         bool any = false;
         for (size_t j = i; j < end; ++j) {
@@ -293,26 +297,40 @@ size_t Broker::publish(MessagePtr message, const std::shared_ptr<PublishWait>& w
             if (m.options.retain_as_published && message->retain) d.retain = true;
             if (m.subscription_id != 0) d.subscription_ids.push_back(m.subscription_id);
         }
-        if (any) {
-            unsigned worker = _match_scratch[i].worker;
-            if (worker == _index) {
-                deliver_routed(key, std::move(d), wait);
-            } else {
-                // Another worker's session: batched, one inbox post per worker per loop turn.
-                if (wait) wait->hold();
-                _outbox[worker].push_back({key, std::move(d), wait});
-                if (!_outbox_pending) {
-                    _outbox_pending = true;
-                    uv_check_start(&_outbox_check,
-                                   [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
-                    uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
-                }
-            }
-            ++delivered;
-        }
         i = end;
+        if (!any) continue;
+        if (first.congested && d.qos > 0 && policy == QueueFullPolicy::Refuse) {
+            // The subscriber's queue is full and the publisher is to be told (MQTT 5: 0x97).
+            if (context) context->quota_exceeded = true;
+            ++_stats.messages_dropped;
+            continue;
+        }
+        if (first.worker == _index) {
+            deliver_routed(key, std::move(d), context);
+        } else {
+            // Another worker's session: batched, one inbox post per worker per loop turn. The
+            // publisher waits if that worker will store durably or the queue there is full.
+            std::shared_ptr<PublishWait> wait;
+            // Under "refuse" the answer depends on that worker's queue, so the publisher always
+            // waits for it (one round trip between workers per QoS 1/2 publish).
+            if (context && d.qos > 0 &&
+                (_persistence.enabled() || policy == QueueFullPolicy::Refuse ||
+                 (first.congested && policy == QueueFullPolicy::Backpressure)))
+                wait = context->need_wait();
+            if (wait) wait->hold();
+            send_to_worker(first.worker, {key, std::move(d), std::move(wait)});
+        }
+        ++delivered;
     }
     return delivered;
+}
+
+void Broker::send_to_worker(unsigned worker, RemoteDelivery delivery) {
+    _outbox[worker].push_back(std::move(delivery));
+    if (_outbox_pending) return;
+    _outbox_pending = true;
+    uv_check_start(&_outbox_check, [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
+    uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
 }
 
 void Broker::flush_outbox() {
@@ -334,24 +352,25 @@ void Broker::flush_outbox() {
 
 void Broker::receive(std::vector<RemoteDelivery> batch) {
     for (RemoteDelivery& r : batch) {
-        deliver_routed(r.session, std::move(r.delivery), r.wait);
-        if (r.wait) r.wait->release(true);  // its own stores joined the wait in deliver()
+        // The publisher's wait, as far as this worker is concerned: its stores and a full
+        // queue here join it; the part the publisher held for this delivery is released after.
+        PublishContext context;
+        context.wait = r.wait;
+        deliver_routed(r.session, std::move(r.delivery), r.wait ? &context : nullptr);
+        if (!r.wait) continue;
+        if (context.quota_exceeded) r.wait->quota_exceeded();
+        r.wait->release(true);
     }
 }
 
-void Broker::deliver_routed(SessionKey key, Delivery d, const std::shared_ptr<PublishWait>& wait) {
+void Broker::deliver_routed(SessionKey key, Delivery d, PublishContext* context) {
     if (auto found = _sessions_by_key.find(key); found != _sessions_by_key.end())
-        return deliver(*found->second, std::move(d), wait);
+        return deliver(*found->second, std::move(d), context);
     if (auto moved = _moved.find(key); moved != _moved.end()) {
         // Handed to another worker after the match: the delivery follows the session.
+        std::shared_ptr<PublishWait> wait = context ? context->wait : nullptr;
         if (wait) wait->hold();
-        _outbox[moved->second].push_back({key, std::move(d), wait});
-        if (!_outbox_pending) {
-            _outbox_pending = true;
-            uv_check_start(&_outbox_check,
-                           [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
-            uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
-        }
+        send_to_worker(moved->second, {key, std::move(d), std::move(wait)});
     }
     // Otherwise the session ended after the match: nobody to deliver to.
 }
@@ -383,7 +402,63 @@ void Broker::drop_queued(Session& s, Delivery& d) {
     _persistence.delete_delivery(s, d);
 }
 
-void Broker::deliver(Session& s, Delivery d, const std::shared_ptr<PublishWait>& wait) {
+bool Broker::queue_full(const Session& s) const {
+    const LimitsConfig& l = _config.limits;
+    return s.queue.size() >= l.max_queued_messages ||
+           (l.max_queued_bytes != 0 && s.queued_bytes >= l.max_queued_bytes);
+}
+
+namespace {
+size_t queued_size(const Delivery& d) {
+    return d.message->topic.size() + d.message->payload.size();
+}
+}  // namespace
+
+void Broker::push_queued(Session& s, Delivery d) {
+    s.queued_bytes += queued_size(d);
+    s.queue.push_back(std::move(d));
+}
+
+void Broker::pop_queued(Session& s) {
+    s.queued_bytes -= queued_size(s.queue.front());
+    s.queue.pop_front();
+}
+
+void Broker::pop_queued_into(Session& s, Delivery& out) {
+    s.queued_bytes -= queued_size(s.queue.front());
+    out = std::move(s.queue.front());
+    s.queue.pop_front();
+}
+
+void Broker::count_drop(Session& s, const char* policy) {
+    ++_stats.messages_dropped;
+    // One warning when a full queue starts costing messages, one line with the count when it
+    // has room again (relieve): the log says it without a line per message.
+    if (s.dropped_while_full++ == 0)
+        log::warn(
+            "client '{}': queue full ({} messages, {} bytes; [limits] max_queued_messages = {}, "
+            "max_queued_bytes "
+            "= {}): dropping messages ({}) until it has room",
+            s.client_id, s.queue.size(), s.queued_bytes, _config.limits.max_queued_messages,
+            _config.limits.max_queued_bytes, policy);
+}
+
+void Broker::relieve(Session& s) {
+    if (!s.throttled.empty()) {
+        for (auto& wait : s.throttled)
+            wait->release(true);
+        s.throttled.clear();
+    }
+    s.ref.congested.store(false, std::memory_order_relaxed);
+    s.backpressure_gave_up = false;
+    if (s.dropped_while_full > 0) {
+        log::info("client '{}': queue has room again; {} messages were dropped while it was full",
+                  s.client_id, s.dropped_while_full);
+        s.dropped_while_full = 0;
+    }
+}
+
+void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
     Client* client = s.client && !s.client->closing() ? s.client : nullptr;
     if (d.qos == 0) {
         // QoS 0 is not kept for a client that is not there (spec 4.3.1 leaves it to us).
@@ -395,11 +470,14 @@ void Broker::deliver(Session& s, Delivery d, const std::shared_ptr<PublishWait>&
     }
     if (s.expiry_interval > 0) d.sequence = s.next_sequence++;
     std::vector<roost_call*> waits;
-    std::vector<roost_call*>* collect = wait && _persistence.enabled() ? &waits : nullptr;
+    bool can_wait = context && (context->make_wait || context->wait);
+    std::vector<roost_call*>* collect = can_wait && _persistence.enabled() ? &waits : nullptr;
     // Durable stores this delivery raised join the publisher's wait (its PUBACK/PUBREC goes once
     // they completed).
     auto join_wait = [&] {
         if (waits.empty()) return;
+        std::shared_ptr<PublishWait> wait = context->need_wait();
+        if (!wait) return;
         wait->hold();
         _persistence.when_done(std::move(waits), [wait](bool ok) { wait->release(ok); });
     };
@@ -408,19 +486,45 @@ void Broker::deliver(Session& s, Delivery d, const std::shared_ptr<PublishWait>&
         join_wait();
         return;
     }
-    if (s.queue.size() >= _config.limits.max_queued_messages) {
-        if (_config.limits.queue_full_policy == QueueFullPolicy::DropNewest) {
-            ++_stats.messages_dropped;
-            log::debug("client '{}': queue full ({} messages), dropped a message on '{}'", s.client_id,
-                       s.queue.size(), d.message->topic);
-            return;
+    if (queue_full(s)) {
+        const LimitsConfig& l = _config.limits;
+        QueueFullPolicy policy =
+            client && !s.backpressure_gave_up ? l.queue_full_policy : l.offline_queue_policy;
+        switch (policy) {
+            case QueueFullPolicy::Backpressure: {
+                // Queued all the same (nothing acknowledged is lost): the publisher's PUBACK or
+                // PUBREC waits for room, and while it waits the broker reads nothing more from it.
+                std::shared_ptr<PublishWait> wait = context ? context->need_wait() : nullptr;
+                if (wait) {
+                    if (s.throttled.empty()) s.throttled_since = Clock::now();
+                    wait->hold();
+                    s.throttled.push_back(std::move(wait));
+                    ++_stats.messages_throttled;
+                }
+                break;
+            }
+            case QueueFullPolicy::Refuse:
+                if (context) context->quota_exceeded = true;
+                count_drop(s, "queue_full_policy = \"refuse\"");
+                return;
+            case QueueFullPolicy::DropNewest:
+                count_drop(s, client ? "queue_full_policy = \"drop_newest\""
+                                     : "offline_queue_policy = \"drop_newest\"");
+                return;
+            case QueueFullPolicy::DropOldest:
+                count_drop(s, client ? "queue_full_policy = \"drop_oldest\""
+                                     : "offline_queue_policy = \"drop_oldest\"");
+                _persistence.delete_delivery(s, s.queue.front());
+                pop_queued(s);
+                break;
         }
-        drop_queued(s, s.queue.front());
-        s.queue.pop_front();
     }
     _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED, collect);
-    s.queue.push_back(std::move(d));
+    push_queued(s, std::move(d));
     join_wait();
+    // Publishers route to a full queue by its policy before they get here (refuse, or wait).
+    if (client && queue_full(s) && !s.backpressure_gave_up)
+        s.ref.congested.store(true, std::memory_order_relaxed);
 }
 
 void Broker::pump(Session& s) {
@@ -445,17 +549,21 @@ void Broker::pump(Session& s) {
     }
     auto now = Clock::now();
     while (!client->closing() && !s.queue.empty() && s.window_open(client->receive_maximum())) {
-        Delivery d = std::move(s.queue.front());
-        s.queue.pop_front();
+        Delivery d;
+        pop_queued_into(s, d);
         if (d.message->expired(now)) {
             drop_queued(s, d);
             continue;
         }
         if (!send_new(s, d)) {
+            s.queued_bytes += queued_size(d);
             s.queue.push_front(std::move(d));
-            return;
+            break;
         }
     }
+    if (!queue_full(s) && (s.ref.congested.load(std::memory_order_relaxed) || !s.throttled.empty() ||
+                           s.dropped_while_full > 0 || s.backpressure_gave_up))
+        relieve(s);
 }
 
 void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionRecord& record) {
@@ -522,7 +630,21 @@ void Broker::tick(Clock::time_point now) {
     for (Client* c : _clients)
         c->check_timeouts(now);
     std::vector<Session*> expired;
+    auto timeout = std::chrono::seconds(_config.limits.backpressure_timeout);
     for (auto& [id, s] : _sessions) {
+        if (!s->throttled.empty() && now - s->throttled_since > timeout) {
+            // The subscriber takes nothing for too long: its publishers go on, and its queue
+            // drops by offline_queue_policy until it has room again.
+            log::warn(
+                "client '{}': its queue has been full for {} s ([limits] backpressure_timeout); releasing {} "
+                "waiting publishers and dropping by offline_queue_policy until it has room",
+                s->client_id, _config.limits.backpressure_timeout, s->throttled.size());
+            for (auto& wait : s->throttled)
+                wait->release(true);
+            s->throttled.clear();
+            s->backpressure_gave_up = true;
+            s->ref.congested.store(false, std::memory_order_relaxed);
+        }
         if (s->client) continue;
         if (s->pending_will && now >= s->will_due) {
             publish_will(std::move(*s->pending_will), s->client_id);

@@ -31,6 +31,21 @@ namespace roost {
 class Client;
 class WorkerInbox;
 
+// What one publish learns while it routes, and what its acknowledgement waits for (DESIGN.md
+// "Per-publish state is explicit"). Lives on the publisher's worker for the length of publish().
+struct PublishContext {
+    // Makes the publisher's wait the first time something needs one (a durable store, a full
+    // queue under "backpressure"); null when nobody can wait (wills, plugin publishes).
+    std::function<std::shared_ptr<PublishWait>()> make_wait;
+    std::shared_ptr<PublishWait> wait;
+    bool quota_exceeded = false;  // a target's full queue refused it (queue_full_policy = "refuse")
+
+    const std::shared_ptr<PublishWait>& need_wait() {
+        if (!wait && make_wait) wait = make_wait();
+        return wait;
+    }
+};
+
 // One delivery routed by another worker to a session of this one.
 struct RemoteDelivery {
     SessionKey session;
@@ -81,9 +96,10 @@ class Broker {
     // number of sessions it went to (0 lets an MQTT 5 PUBACK say "no matching subscribers").
     // Durable stores the acknowledgement must wait for join `wait` (when given), on this worker
     // and on every worker the message goes to.
-    size_t publish(MessagePtr message, const std::shared_ptr<PublishWait>& wait = nullptr);
-    // Queues or sends one delivery to a session, honouring its client's receive window.
-    void deliver(Session& session, Delivery delivery, const std::shared_ptr<PublishWait>& wait = nullptr);
+    size_t publish(MessagePtr message, PublishContext* context = nullptr);
+    // Queues or sends one delivery to a session, honouring its client's receive window and its
+    // queue's bounds ([limits] queue_full_policy, offline_queue_policy).
+    void deliver(Session& session, Delivery delivery, PublishContext* context = nullptr);
     // Deliveries other workers routed here (on this worker's thread, from the inbox).
     void receive(std::vector<RemoteDelivery> batch);
     // Sends what publish() collected for other workers: one inbox post per worker. Runs at the end
@@ -140,7 +156,16 @@ class Broker {
     void take_over_from(Session& s, bool clean_start, const std::string& new_address);
     // Posts `fn` to worker `worker`'s thread (false once that worker stopped).
     bool post_to(unsigned worker, std::function<void()> fn);
-    void deliver_routed(SessionKey key, Delivery d, const std::shared_ptr<PublishWait>& wait);
+    void deliver_routed(SessionKey key, Delivery d, PublishContext* context);
+    void send_to_worker(unsigned worker, RemoteDelivery delivery);
+    // The queue is at [limits] max_queued_messages or max_queued_bytes.
+    bool queue_full(const Session& s) const;
+    void push_queued(Session& s, Delivery d);
+    void pop_queued(Session& s);
+    void pop_queued_into(Session& s, Delivery& out);
+    void count_drop(Session& s, const char* policy);
+    // The queue has room again (or the client left): throttled publishers are acknowledged.
+    void relieve(Session& s);
     friend struct RestoreSink;
     // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use.
     bool send_new(Session& session, Delivery& d, std::vector<roost_call*>* waits = nullptr);

@@ -121,32 +121,40 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     ReasonCode dropped_reason = ReasonCode::Success;
     if (!_broker.hooks().on_message(this, *message, dropped_reason)) return acknowledge(p, dropped_reason);
     message->id = _broker.next_message_id();
-    // The acknowledgement waits for durable stores (DESIGN.md "Durability") when a persistence
-    // plugin runs: routing says what it must wait for through `wait`, on every worker reached.
-    std::shared_ptr<PublishWait> wait;
+    // The acknowledgement may have to wait: for durable stores (DESIGN.md "Durability") or for
+    // room in a subscriber's full queue (queue_full_policy = "backpressure"). Routing makes the
+    // wait when it finds the first reason, on any worker it reaches.
     std::shared_ptr<PendingToken> token;
-    mqtt::Publish ack;
-    if (p.qos > 0 && _broker.persistence().enabled()) {
-        token = std::make_shared<PendingToken>();
+    PublishContext context;
+    if (p.qos > 0) {
+        mqtt::Publish ack;
         ack.qos = p.qos;
         ack.packet_id = p.packet_id;
-        wait = std::make_shared<PublishWait>(_broker.inbox(),
-                                             [this, token, ack, topic = message->topic](bool ok) {
-                                                 if (token->cancelled) return;
-                                                 resume_after_wait();
-                                                 acknowledge_stored(ack, ok, topic);
-                                                 process();
-                                             });
+        context.make_wait = [this, &token, ack, topic = message->topic] {
+            token = std::make_shared<PendingToken>();
+            return std::make_shared<PublishWait>(_broker.inbox(),
+                                                 [this, token = token, ack, topic](bool ok, bool quota) {
+                                                     if (token->cancelled) return;
+                                                     resume_after_wait();
+                                                     if (quota)
+                                                         _stored_ack_reason = ReasonCode::QuotaExceeded;
+                                                     acknowledge_stored(ack, ok, topic);
+                                                     process();
+                                                 });
+        };
     }
-    size_t matched = _broker.publish(message, wait);
+    size_t matched = _broker.publish(message, &context);
     _broker.hooks().on_routed(this, *message, matched);
     if (p.qos == 2) _session->incoming_qos2.insert(p.packet_id);
-    ReasonCode reason = matched == 0 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success;
+    ReasonCode reason = context.quota_exceeded ? ReasonCode::QuotaExceeded
+                        : matched == 0         ? ReasonCode::NoMatchingSubscribers
+                                               : ReasonCode::Success;
     _stored_ack_reason = reason;
-    if (!wait || wait->release_here()) return acknowledge(p, reason);
-    // A persistence plugin stores for a subscriber's session and answers later: the publisher
-    // hears PUBACK/PUBREC only once that is durable, and its next packets wait, so
-    // acknowledgements keep their order.
+    if (!context.wait || context.wait->release_here())
+        return acknowledge(
+            p, context.wait && context.wait->was_quota_exceeded() ? ReasonCode::QuotaExceeded : reason);
+    // Its next packets wait too (and reading stops past a bound), so acknowledgements keep the
+    // order of their PUBLISHes and a publisher slows to what its subscribers take.
     wait_for(token);
 }
 

@@ -129,7 +129,7 @@ struct RestoreSink {
         session.next_sequence = std::max(session.next_sequence, r->sequence + 1);
         sink.broker._persistence.note_restored(d);
         if (r->state == ROOST_DELIVERY_QUEUED || r->packet_id == 0) {
-            session.queue.push_back(std::move(d));
+            sink.broker.push_queued(session, std::move(d));
         } else {
             OutgoingState state = r->state == ROOST_DELIVERY_AWAIT_PUBCOMP  ? OutgoingState::AwaitPubcomp
                                   : r->state == ROOST_DELIVERY_AWAIT_PUBREC ? OutgoingState::AwaitPubrec

@@ -23,6 +23,7 @@
 namespace roost {
 
 class Client;
+class PublishWait;
 
 // One message on its way to one session, with the per-subscriber parts.
 struct Delivery {
@@ -63,9 +64,16 @@ struct Session {
 
     std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
 
-    std::map<uint16_t, Outgoing> inflight;       // server → client, by packet id
-    size_t resend_pending = 0;                   // entries of `inflight` with resend set
-    std::deque<Delivery> queue;                  // waiting for the client or for room in its window
+    std::map<uint16_t, Outgoing> inflight;  // server → client, by packet id
+    size_t resend_pending = 0;              // entries of `inflight` with resend set
+    std::deque<Delivery> queue;             // waiting for the client or for room in its window
+    size_t queued_bytes = 0;                // topic + payload bytes of `queue` ([limits] max_queued_bytes)
+    // Publishers whose acknowledgement waits for room in `queue` (queue_full_policy =
+    // "backpressure"), since `throttled_since`; released by Broker::pump() or the timeout.
+    std::vector<std::shared_ptr<PublishWait>> throttled;
+    Clock::time_point throttled_since{};
+    bool backpressure_gave_up = false;  // the timeout passed: drop by offline_queue_policy until room
+    uint64_t dropped_while_full = 0;    // since the queue last had room (for the log)
     std::unordered_set<uint16_t> incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
 
     // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost.

@@ -29,7 +29,8 @@ struct Stats {
     Counter messages_sent;      // PUBLISH packets to clients
     Counter bytes_received;
     Counter bytes_sent;
-    Counter messages_dropped;  // queue full, expired, too large for the client, QoS 0 to a slow client
+    Counter messages_dropped;    // queue full, expired, too large for the client, QoS 0 to a slow client
+    Counter messages_throttled;  // publishes whose acknowledgement waited for room in a full queue
 };
 
 }  // namespace roost

@@ -18,6 +18,7 @@ struct SubscriptionTree::Node {
         const SessionRef* ref = nullptr;
 
         unsigned worker() const { return ref ? ref->worker.load(std::memory_order_relaxed) : 0; }
+        bool congested() const { return ref && ref->congested.load(std::memory_order_relaxed); }
     };
     struct Member {
         SessionKey session = 0;
@@ -60,12 +61,12 @@ struct SubscriptionTree::Node {
 
     void collect(std::vector<SubscriberMatch>& out, const std::function<bool(SessionKey)>& available) const {
         for (const auto& [session, sub] : subscribers) {
-            out.push_back({session, sub.worker(), sub.options, sub.subscription_id, false});
+            out.push_back({session, sub.worker(), sub.congested(), sub.options, sub.subscription_id, false});
         }
         for (const auto& [name, group] : groups) {
             const Member& chosen = choose(group, available);
-            out.push_back({chosen.session, chosen.subscription.worker(), chosen.subscription.options,
-                           chosen.subscription.subscription_id, true});
+            out.push_back({chosen.session, chosen.subscription.worker(), chosen.subscription.congested(),
+                           chosen.subscription.options, chosen.subscription.subscription_id, true});
         }
     }
 

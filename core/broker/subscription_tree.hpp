@@ -25,11 +25,15 @@ struct SessionRef {
     SessionKey key;
     std::atomic<unsigned> worker;     // the worker that owns the session (changes on a handover)
     std::atomic<bool> online{false};  // a client is attached (shared groups prefer online members)
+    // The session's queue is at its bound while its client is connected: publishers apply
+    // [limits] queue_full_policy before routing to it (wait, or be refused).
+    std::atomic<bool> congested{false};
 };
 
 struct SubscriberMatch {
     SessionKey session = 0;
-    unsigned worker = 0;  // the worker that owned the session when it matched
+    unsigned worker = 0;     // the worker that owned the session when it matched
+    bool congested = false;  // its queue was full (SessionRef::congested) when it matched
     mqtt::SubscriptionOptions options;
     uint32_t subscription_id = 0;  // 0 = none
     bool shared = false;           // chosen from a $share group (no-local and retain rules differ)

@@ -30,8 +30,8 @@ using config_schema::Section;
 
 constexpr uint32_t kMqttMaxPacketSize = 268435460;  // 4-byte Remaining Length maximum + fixed header
 constexpr int64_t kMinPacketSize = 64;              // below this even a CONNECT hardly fits
-constexpr int64_t kMaxWorkers = 256;  // PENDING call ids carry the worker in 8 bits
-constexpr int64_t kMaxPluginTimeoutMs = 600000;  // ten minutes
+constexpr int64_t kMaxWorkers = 256;                // PENDING call ids carry the worker in 8 bits
+constexpr int64_t kMaxPluginTimeoutMs = 600000;     // ten minutes
 constexpr size_t kMaxReportedErrors = 20;
 
 std::string_view type_name(toml::node_type type) {
@@ -253,9 +253,17 @@ void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {
     t.integer("max_connections", out.max_connections);
     t.integer("max_inflight", out.max_inflight, 1);
     t.integer("max_queued_messages", out.max_queued_messages, 1);
+    t.integer("max_queued_bytes", out.max_queued_bytes, 0, std::numeric_limits<int64_t>::max());
     t.choice("queue_full_policy", out.queue_full_policy,
+             std::array{std::pair{std::string_view("backpressure"), QueueFullPolicy::Backpressure},
+                        std::pair{std::string_view("drop_newest"), QueueFullPolicy::DropNewest},
+                        std::pair{std::string_view("drop_oldest"), QueueFullPolicy::DropOldest},
+                        std::pair{std::string_view("refuse"), QueueFullPolicy::Refuse}});
+    // Nobody can wait for a device that is away: an offline queue only drops.
+    t.choice("offline_queue_policy", out.offline_queue_policy,
              std::array{std::pair{std::string_view("drop_newest"), QueueFullPolicy::DropNewest},
                         std::pair{std::string_view("drop_oldest"), QueueFullPolicy::DropOldest}});
+    t.integer("backpressure_timeout", out.backpressure_timeout, 1, 3600);
     // MQTT 3.1.1 (3.1.3.1): a server must accept client identifiers of 1 to 23 characters.
     t.integer("max_client_id_length", out.max_client_id_length, 23);
     t.integer("max_keep_alive", out.max_keep_alive, 1);

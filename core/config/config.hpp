@@ -11,10 +11,14 @@ namespace roost {
 
 enum class LogLevel { Error, Warning, Info, Debug };
 
-// What happens when a session's offline queue is full.
+// What happens when a session's queue is full ([limits] queue_full_policy for sessions whose
+// client is connected, offline_queue_policy for the others).
 enum class QueueFullPolicy {
-    DropNewest,  // the new message is not queued (the default: what was queued first stays)
-    DropOldest,  // the oldest queued message is dropped to make room
+    DropNewest,    // the new message is not queued: what was queued first stays
+    DropOldest,    // the oldest queued message is dropped to make room
+    Backpressure,  // queued anyway; the publisher's PUBACK/PUBREC waits (and it is not read) until
+                   // the queue has room, up to backpressure_timeout
+    Refuse,        // not queued; an MQTT 5 publisher's PUBACK/PUBREC says 0x97 Quota exceeded
 };
 
 // What decides when every plugin of a kind answered NEXT.
@@ -38,7 +42,10 @@ struct LimitsConfig {
     uint32_t max_connections = 0;          // 0 = unlimited
     uint16_t max_inflight = 32;            // per client, each direction (MQTT 5 Receive Maximum)
     uint32_t max_queued_messages = 1000;   // per offline or slow session; at least 1
-    QueueFullPolicy queue_full_policy = QueueFullPolicy::DropNewest;
+    uint64_t max_queued_bytes = 16 * 1024 * 1024;  // payload + topic bytes per session; 0 = no bound
+    QueueFullPolicy queue_full_policy = QueueFullPolicy::Backpressure;  // client connected
+    QueueFullPolicy offline_queue_policy = QueueFullPolicy::DropNewest;  // client away: nobody to wait for
+    uint32_t backpressure_timeout = 30;  // seconds a publisher waits for a full queue before it drops
     uint16_t max_client_id_length = 256;
     uint16_t max_keep_alive = 65535;         // seconds; longer requests are cut (Server Keep Alive)
     uint16_t topic_alias_maximum = 16;       // aliases a client may use towards the broker

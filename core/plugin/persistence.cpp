@@ -52,7 +52,7 @@ void PublishWait::release(bool ok) {
     if (!ok) _failed.store(true, std::memory_order_relaxed);
     if (_holds.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     // The last part: `done` runs on the publisher's worker. A worker that stopped runs nothing.
-    _home.post([self = shared_from_this()] { self->_done(self->ok()); });
+    _home.post([self = shared_from_this()] { self->_done(self->ok(), self->was_quota_exceeded()); });
 }
 
 void Persistence::note_restored(const Delivery& d) {

@@ -35,7 +35,10 @@ struct StoredMessageRefs {
 // worker, after the last part.
 class PublishWait : public std::enable_shared_from_this<PublishWait> {
   public:
-    PublishWait(WorkerInbox& home, std::function<void(bool ok)> done) : _home(home), _done(std::move(done)) {}
+    // `done(ok, quota_exceeded)`: ok = every store was durable; quota_exceeded = a worker's full
+    // queue refused the message (queue_full_policy = "refuse").
+    PublishWait(WorkerInbox& home, std::function<void(bool ok, bool quota_exceeded)> done)
+        : _home(home), _done(std::move(done)) {}
 
     // One more part to wait for.
     void hold() { _holds.fetch_add(1, std::memory_order_relaxed); }
@@ -45,12 +48,16 @@ class PublishWait : public std::enable_shared_from_this<PublishWait> {
     // acknowledges at once with ok() (`done` does not run).
     bool release_here() { return _holds.fetch_sub(1, std::memory_order_acq_rel) == 1; }
     bool ok() const { return !_failed.load(std::memory_order_relaxed); }
+    // Any thread, before releasing its part.
+    void quota_exceeded() { _quota_exceeded.store(true, std::memory_order_relaxed); }
+    bool was_quota_exceeded() const { return _quota_exceeded.load(std::memory_order_relaxed); }
 
   private:
     std::atomic<int> _holds{1};  // the publisher's own part
     std::atomic<bool> _failed{false};
+    std::atomic<bool> _quota_exceeded{false};
     WorkerInbox& _home;
-    std::function<void(bool)> _done;
+    std::function<void(bool, bool)> _done;
 };
 
 class Persistence {

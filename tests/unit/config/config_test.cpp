@@ -39,7 +39,8 @@ TEST_CASE("an empty file gives the defaults and one listener on 0.0.0.0:1883") {
     CHECK(c.limits.max_packet_size == 268435460u);
     CHECK(c.limits.max_inflight == 32);
     CHECK(c.limits.connect_timeout == 10);
-    CHECK(c.limits.queue_full_policy == roost::QueueFullPolicy::DropNewest);
+    CHECK(c.limits.queue_full_policy == roost::QueueFullPolicy::Backpressure);
+    CHECK(c.limits.offline_queue_policy == roost::QueueFullPolicy::DropNewest);
     CHECK(c.log.level == roost::LogLevel::Info);
     CHECK(c.log.file.empty());
     REQUIRE(c.listeners.size() == 1);
@@ -435,7 +436,7 @@ TEST_CASE("strings outside their set of values") {
           "\"warn\" (did "
           "you mean \"warning\"?)");
     CHECK(error_of("[limits]\nqueue_full_policy = \"oldest\"\n") ==
-          "roost.toml:2:21: 'queue_full_policy' in [limits] must be \"drop_newest\" or \"drop_oldest\", got "
+          "roost.toml:2:21: 'queue_full_policy' in [limits] must be \"backpressure\", \"drop_newest\", \"drop_oldest\" or \"refuse\", got "
           "\"oldest\"");
 }
 

@@ -72,7 +72,7 @@ static int worker_start(void* plugin_data, unsigned worker, void** worker_data) 
     int rc;
     (void)worker_data;
     if (worker != 0) return ROOST_OK;
-    rc = s->host->timer_start(s->self, (uint64_t)s->interval_ms, on_timer, s);
+    rc = s->host->timer_start(s->self, (uint64_t)s->interval_ms, (uint64_t)s->interval_ms, on_timer, s, NULL);
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: timer_start on worker %u: rc=%d", worker, rc);
     if (pthread_create(&s->thread, NULL, publisher, s) != 0) {
         s->host->log(s->self, ROOST_LOG_ERROR, "fixture: cannot start the publishing thread");

@@ -8,7 +8,7 @@
 
 namespace roost {
 
-Broker::Broker(const Config& config, PluginHost* plugins)
+Broker::Broker(const Config& config, PluginWorker* plugins)
     : _config(config), _hooks(config, plugins), _persistence(plugins) {}
 
 Broker::~Broker() = default;

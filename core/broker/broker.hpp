@@ -28,7 +28,7 @@ class Client;
 class Broker {
   public:
     // `plugins` may be null (no plugin machinery: the built-in defaults answer).
-    Broker(const Config& config, PluginHost* plugins);
+    Broker(const Config& config, PluginWorker* plugins);
     ~Broker();
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
@@ -77,7 +77,7 @@ class Broker {
 
     // After the plugins are loaded: the hook chains, then what the persistence plugins stored.
     // False when restoring failed (the log says why).
-    bool plugins_loaded(PluginHost* plugins);
+    bool plugins_loaded(PluginWorker* plugins);
     Persistence& persistence() { return _persistence; }
 
     void publish_will(mqtt::Will will, const std::string& client_id);

@@ -139,7 +139,7 @@ struct RestoreSink {
     }
 };
 
-bool Broker::plugins_loaded(PluginHost* plugins) {
+bool Broker::plugins_loaded(PluginWorker* plugins) {
     _hooks = Hooks(_config, plugins);
     _persistence = Persistence(plugins);
     if (!_persistence.enabled()) return true;

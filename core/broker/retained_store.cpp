@@ -67,9 +67,28 @@ void RetainedStore::set(MessagePtr message) {
 }
 
 void RetainedStore::match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out) {
-    // Expired messages met on the way are erased after the walk, not during it, so that no node
-    // is freed while the walk still holds it.
     std::vector<MessagePtr> expired;
+    match(filter, now, out, expired);
+    // Erased after the walk, not during it, so that no node is freed while the walk holds it.
+    for (const MessagePtr& message : expired)
+        erase_if_current(message);
+}
+
+bool RetainedStore::erase_if_current(const MessagePtr& message) {
+    std::vector<std::string_view> levels = split_levels(message->topic);
+    const Node* node = _root.get();
+    for (std::string_view level : levels) {
+        auto it = node->children.find(level);
+        if (it == node->children.end()) return false;
+        node = it->second.get();
+    }
+    if (node->message != message) return false;  // replaced since: the new one stays
+    if (Node::erase(*_root, levels)) --_count;
+    return true;
+}
+
+void RetainedStore::match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out,
+                          std::vector<MessagePtr>& expired) const {
     auto take = [&](const Node* node) {
         if (!node->message) return;
         if (node->message->expired(now)) {
@@ -124,10 +143,6 @@ void RetainedStore::match(std::string_view filter, Clock::time_point now, std::v
         } else if (auto it = node->children.find(level); it != node->children.end()) {
             stack.push_back({it->second.get(), next});
         }
-    }
-
-    for (const MessagePtr& message : expired) {
-        if (Node::erase(*_root, split_levels(message->topic))) --_count;
     }
 }
 

@@ -21,6 +21,12 @@ class RetainedStore {
     // Appends to `out` the retained messages whose topics match `filter` (not a $share filter),
     // skipping expired ones (which it also drops). '$' topics follow the rule of spec 4.7.2.
     void match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out);
+    // The same without changing the store (safe under a shared lock): expired messages met on
+    // the way go to `expired` instead, for erase_if_current() under the exclusive lock.
+    void match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out,
+               std::vector<MessagePtr>& expired) const;
+    // Erases `message` if it is still its topic's retained message; true when it did.
+    bool erase_if_current(const MessagePtr& message);
 
     size_t size() const { return _count; }
 

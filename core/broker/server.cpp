@@ -26,8 +26,9 @@ void close_handle(void* handle) {
 struct Server::Worker {
     explicit Worker(const Config& config) : config(config) {
         uv_loop_init(&loop);
-        plugins = std::make_unique<PluginHost>(config, &loop);
-        broker = std::make_unique<Broker>(config, plugins.get());
+        plugins = std::make_unique<PluginHost>(config);
+        plugin_worker = std::make_unique<PluginWorker>(*plugins, 0, &loop);
+        broker = std::make_unique<Broker>(config, plugin_worker.get());
         flush_queue = std::make_unique<net::FlushQueue>(&loop);
         for (uv_timer_t* t : {&tick, &sys, &grace}) {
             uv_timer_init(&loop, t);
@@ -49,6 +50,7 @@ struct Server::Worker {
         finish();
         listeners.clear();
         broker.reset();
+        plugin_worker.reset();
         plugins.reset();  // plugin cleanup, then dlclose: nothing of theirs is referenced any more
         uv_run(&loop, UV_RUN_DEFAULT);
         if (int rc = uv_loop_close(&loop); rc != 0)
@@ -61,8 +63,8 @@ struct Server::Worker {
         if (finished) return;
         finished = true;
         close_handle(&grace);
-        if (workers_started) plugins->stop_worker(0);
-        plugins->close();
+        if (workers_started) plugin_worker->stop();
+        plugin_worker->close();
         uv_run(&loop, UV_RUN_DEFAULT);
     }
 
@@ -93,6 +95,7 @@ struct Server::Worker {
     const Config& config;
     uv_loop_t loop{};
     std::unique_ptr<PluginHost> plugins;  // before broker: the broker's hooks point into it
+    std::unique_ptr<PluginWorker> plugin_worker;
     std::unique_ptr<Broker> broker;
     bool workers_started = false;
     bool finished = false;
@@ -115,10 +118,10 @@ bool Server::start() {
     Worker& w = *_worker;
     set_current_worker(0);  // plugins initialise on the thread that will run worker 0 (or tell it so)
     try {
-        w.plugins->load_all();
-        w.plugins->set_broker(w.broker.get());
-        if (!w.broker->plugins_loaded(w.plugins.get())) return false;
-        w.plugins->start_worker(0);
+        w.plugins->load_all(1);
+        w.plugin_worker->set_broker(w.broker.get());
+        if (!w.broker->plugins_loaded(w.plugin_worker.get())) return false;
+        w.plugin_worker->start();
         w.workers_started = true;
     } catch (const PluginError& e) {
         log::error("{}", e.what());
@@ -138,7 +141,7 @@ bool Server::start() {
         auto on_accept = [&w, &lc, transport](net::Connection* c) {
             if (transport) {
                 auto filter =
-                    std::make_unique<net::TransportFilter>(transport->transport, transport->hook_data());
+                    std::make_unique<net::TransportFilter>(transport->transport, w.plugin_worker->hook_data(*transport));
                 if (!c->set_transport(std::move(filter))) {
                     log::info("connection from {} refused by transport '{}'", c->peer(), lc.transport);
                     c->close("refused by its transport");

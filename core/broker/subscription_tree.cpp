@@ -15,15 +15,22 @@ struct SubscriptionTree::Node {
     struct Subscription {
         mqtt::SubscriptionOptions options;
         uint32_t subscription_id = 0;
+        const SessionRef* ref = nullptr;
+
+        unsigned worker() const { return ref ? ref->worker.load(std::memory_order_relaxed) : 0; }
     };
     struct Member {
         SessionKey session = 0;
         Subscription subscription;
     };
     struct SharedGroup {
+        SharedGroup() = default;
+        SharedGroup(SharedGroup&& other) noexcept
+            : members(std::move(other.members)), next(other.next.load(std::memory_order_relaxed)) {}
         std::vector<Member> members;  // in subscription order, which is the round-robin order
-        // Index of the member to try first. `match` is const but a delivery advances the turn.
-        mutable size_t next = 0;
+        // Index of the member to try first. `match` runs under a shared lock on several workers at
+        // once and a delivery advances the turn: an atomic, where a lost update only repeats a turn.
+        mutable std::atomic<size_t> next{0};
     };
 
     // Wildcard levels get their own slots: every match looks at them, so no hashing.
@@ -53,12 +60,12 @@ struct SubscriptionTree::Node {
 
     void collect(std::vector<SubscriberMatch>& out, const std::function<bool(SessionKey)>& available) const {
         for (const auto& [session, sub] : subscribers) {
-            out.push_back({session, sub.options, sub.subscription_id, false});
+            out.push_back({session, sub.worker(), sub.options, sub.subscription_id, false});
         }
         for (const auto& [name, group] : groups) {
             const Member& chosen = choose(group, available);
-            out.push_back(
-                {chosen.session, chosen.subscription.options, chosen.subscription.subscription_id, true});
+            out.push_back({chosen.session, chosen.subscription.worker(), chosen.subscription.options,
+                           chosen.subscription.subscription_id, true});
         }
     }
 
@@ -66,15 +73,20 @@ struct SubscriptionTree::Node {
     // it is gets the message anyway (queued in its session), so a group never drops a message.
     static const Member& choose(const SharedGroup& group, const std::function<bool(SessionKey)>& available) {
         size_t n = group.members.size();
-        size_t pick = group.next % n;
-        for (size_t i = 0; i < n && available; ++i) {
-            size_t candidate = (group.next + i) % n;
-            if (available(group.members[candidate].session)) {
+        size_t turn = group.next.load(std::memory_order_relaxed);
+        size_t pick = turn % n;
+        for (size_t i = 0; i < n; ++i) {
+            size_t candidate = (turn + i) % n;
+            const Member& m = group.members[candidate];
+            bool online = m.subscription.ref ? m.subscription.ref->online.load(std::memory_order_relaxed)
+                          : available    ? available(m.session)
+                                         : true;
+            if (online) {
                 pick = candidate;
                 break;
             }
         }
-        group.next = (pick + 1) % n;
+        group.next.store((pick + 1) % n, std::memory_order_relaxed);
         return group.members[pick];
     }
 };
@@ -91,7 +103,8 @@ SubscriptionTree::~SubscriptionTree() {
 }
 
 bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,
-                                 const mqtt::SubscriptionOptions& options, uint32_t subscription_id) {
+                                 const mqtt::SubscriptionOptions& options, uint32_t subscription_id,
+                                 const SessionRef* ref) {
     std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(filter);
     if (shared) filter = shared->filter;
 
@@ -102,7 +115,7 @@ bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,
         node = next.get();
     }
 
-    Node::Subscription sub{options, subscription_id};
+    Node::Subscription sub{options, subscription_id, ref};
     if (!shared) {
         bool inserted = node->subscribers.insert_or_assign(session, sub).second;
         if (inserted) ++_count;
@@ -149,13 +162,14 @@ bool SubscriptionTree::unsubscribe(SessionKey session, std::string_view filter) 
         if (it == members.end()) return false;
         // Keep the turn with the member that had it: removing one before it shifts it down.
         size_t index = static_cast<size_t>(it - members.begin());
-        size_t& next = group->second.next;
-        if (index < next) --next;
+        std::atomic<size_t>& next = group->second.next;
+        size_t turn = next.load(std::memory_order_relaxed);
+        if (index < turn) --turn;
         members.erase(it);
         if (members.empty()) {
             node->groups.erase(group);
         } else {
-            next %= members.size();
+            next.store(turn % members.size(), std::memory_order_relaxed);
         }
     }
     --_count;

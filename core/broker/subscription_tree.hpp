@@ -1,6 +1,8 @@
 // The subscription index: a topic trie from filters to subscribers, with shared subscriptions.
-// Single-threaded (the owning worker's); the multi-worker design reads it under a lock.
+// Not locked itself: the Router holds it under a reader-writer lock. match() is a reader (a
+// shared group's round-robin turn is an atomic); subscribe and unsubscribe are writers.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,8 +16,20 @@ namespace roost {
 
 using SessionKey = uint64_t;  // a session's broker-wide number; never reused while it lives
 
+// Where a session lives, for every worker that routes to it. Embedded in the Session; the
+// session unsubscribes everything (under the Router's exclusive lock) before it dies, so a
+// pointer the trie holds is valid under the shared lock. Fields are atomics: the owning worker
+// writes them, routing workers read them.
+struct SessionRef {
+    explicit SessionRef(SessionKey k = 0, unsigned owner = 0) : key(k), worker(owner) {}
+    SessionKey key;
+    std::atomic<unsigned> worker;     // the worker that owns the session (changes on a handover)
+    std::atomic<bool> online{false};  // a client is attached (shared groups prefer online members)
+};
+
 struct SubscriberMatch {
     SessionKey session = 0;
+    unsigned worker = 0;  // the worker that owned the session when it matched
     mqtt::SubscriptionOptions options;
     uint32_t subscription_id = 0;  // 0 = none
     bool shared = false;           // chosen from a $share group (no-local and retain rules differ)
@@ -30,8 +44,10 @@ class SubscriptionTree {
 
     // Adds or replaces `session`'s subscription to `filter` (which may be "$share/group/f").
     // Returns true when it is new, false when it replaced one with the same filter.
+    // `ref`, when given, says where the session lives and whether it is online (and is then used
+    // instead of match()'s `available`).
     bool subscribe(SessionKey session, std::string_view filter, const mqtt::SubscriptionOptions& options,
-                   uint32_t subscription_id);
+                   uint32_t subscription_id, const SessionRef* ref = nullptr);
 
     // Removes it; returns false when there was none.
     bool unsubscribe(SessionKey session, std::string_view filter);
@@ -41,7 +57,7 @@ class SubscriptionTree {
     // members for which `available` returns false unless none is available. One session can
     // appear more than once (overlapping filters); the caller merges.
     void match(std::string_view topic, std::vector<SubscriberMatch>& out,
-               const std::function<bool(SessionKey)>& available) const;
+               const std::function<bool(SessionKey)>& available = {}) const;
 
     size_t size() const { return _count; }
 

@@ -48,7 +48,7 @@ mqtt::ReasonCode reason_or(uint8_t code, mqtt::ReasonCode fallback) {
 }
 }  // namespace
 
-Hooks::Hooks(const Config& config, PluginHost* plugins) : _config(&config), _plugins(plugins) {
+Hooks::Hooks(const Config& config, PluginWorker* plugins) : _config(&config), _plugins(plugins) {
     if (!plugins) return;
     for (auto& p : plugins->plugins()) {
         if (p->auth && p->auth->authenticate) _auth.push_back(p.get());
@@ -124,7 +124,7 @@ HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& re
         ev.method = bytes_of(std::string_view(request.method));
         ev.data = bytes_of(std::string_view(request.data));
         roost_verdict v =
-            first_step ? p.auth->authenticate(p.hook_data(), &ev) : p.auth->continue_auth(p.hook_data(), &ev);
+            first_step ? p.auth->authenticate(_plugins->hook_data(p), &ev) : p.auth->continue_auth(_plugins->hook_data(p), &ev);
         if (v == ROOST_PENDING) {
             if (!token) token = std::make_shared<PendingToken>();
             token->call = call;
@@ -203,7 +203,7 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
         ev.payload = bytes_of(payload);
         ev.qos = qos;
         ev.retain = retain;
-        roost_verdict v = p.acl->check(p.hook_data(), &ev);
+        roost_verdict v = p.acl->check(_plugins->hook_data(p), &ev);
         if (v == ROOST_PENDING && may_wait) {
             if (!token) token = std::make_shared<PendingToken>();
             token->call = call;
@@ -264,7 +264,7 @@ bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool 
         ev.payload = bytes_of(std::string_view(m.payload));
         ev.qos = qos;
         ev.retain = retain;
-        roost_verdict v = p->acl->check(p->hook_data(), &ev);
+        roost_verdict v = p->acl->check(_plugins->hook_data(*p), &ev);
         if (v == ROOST_ALLOW) return true;
         if (v == ROOST_NEXT) continue;
         if (v != ROOST_DENY)
@@ -316,7 +316,7 @@ bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
     roost_message_event* ev_ptr = &message_event(client, m);
     for (LoadedPlugin* p : _on_publish) {
         roost_message_event& ev = *ev_ptr;
-        roost_verdict v = p->message->on_publish(p->hook_data(), &ev);
+        roost_verdict v = p->message->on_publish(_plugins->hook_data(*p), &ev);
         if (v == ROOST_NEXT) continue;
         if (v == ROOST_DENY) {
             reason =
@@ -363,25 +363,25 @@ void Hooks::on_routed(Client* client, const Message& m, size_t matched) {
     roost_message_event& ev = t_event.message == &m ? t_event.ev : message_event(client, m);
     ev.reason_code = 0;  // an on_publish may have left one with its ALLOW
     for (LoadedPlugin* p : _on_routed)
-        p->message->on_routed(p->hook_data(), &ev, matched);
+        p->message->on_routed(_plugins->hook_data(*p), &ev, matched);
     t_event.message = nullptr;
 }
 
 void Hooks::on_connect(Client& client) {
     for (LoadedPlugin* p : _lifecycle)
-        if (p->lifecycle->on_connect) p->lifecycle->on_connect(p->hook_data(), client.plugin_handle());
+        if (p->lifecycle->on_connect) p->lifecycle->on_connect(_plugins->hook_data(*p), client.plugin_handle());
 }
 
 void Hooks::on_disconnect(Client& client, uint8_t reason_code) {
     for (LoadedPlugin* p : _lifecycle)
         if (p->lifecycle->on_disconnect)
-            p->lifecycle->on_disconnect(p->hook_data(), client.plugin_handle(), reason_code);
+            p->lifecycle->on_disconnect(_plugins->hook_data(*p), client.plugin_handle(), reason_code);
 }
 
 void Hooks::tick() {
     if (!_plugins) return;
     for (LoadedPlugin* p : _lifecycle)
-        if (p->lifecycle->tick) p->lifecycle->tick(p->hook_data());
+        if (p->lifecycle->tick) p->lifecycle->tick(_plugins->hook_data(*p));
 }
 
 }  // namespace roost

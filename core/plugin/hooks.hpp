@@ -17,7 +17,7 @@
 namespace roost {
 
 class Client;
-class PluginHost;
+class PluginWorker;
 struct LoadedPlugin;
 
 enum class AclAction {
@@ -69,7 +69,7 @@ class Hooks {
   public:
     using Resume = std::function<void(const HookDecision&)>;
 
-    Hooks(const Config& config, PluginHost* plugins);
+    Hooks(const Config& config, PluginWorker* plugins);
 
     bool has_acl() const { return !_acl.empty(); }
     // The listener's answer when no ACL plugin decides (what acl() gives with no ACL plugins).
@@ -102,7 +102,7 @@ class Hooks {
     HookDecision auth_default(Client& client, const AuthRequest& request) const;
 
     const Config* _config;
-    PluginHost* _plugins;  // nullptr: no plugin machinery (built-in defaults only)
+    PluginWorker* _plugins;  // this worker's; nullptr: no plugin machinery (built-in defaults only)
     std::vector<LoadedPlugin*> _auth, _acl, _on_publish, _on_routed, _lifecycle;
 };
 

@@ -11,11 +11,16 @@
 
 namespace roost {
 namespace {
-// The only worker today runs on the thread that loads the plugins; other threads are the
-// plugins' own. With N workers each sets its index as it starts.
+// Each worker thread sets its index as it starts (worker 0 runs on the thread that loads the
+// plugins); other threads are the plugins' own.
 thread_local unsigned t_worker_index = 0;
 thread_local bool t_worker_index_set = false;
 PluginHost* g_host = nullptr;  // for complete(), which names no plugin
+
+// The worker whose thread calls, or nullptr off the workers.
+PluginWorker* calling_worker(PluginHost* host) {
+    return t_worker_index_set ? host->worker(t_worker_index) : nullptr;
+}
 
 roost_bytes bytes_of(const std::string& s) {
     return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -84,12 +89,16 @@ struct HostTable {
     static int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
                         const roost_bytes* reply) {
         if (!g_host || !call) return ROOST_EINVAL;
-        return g_host->calls().complete(call, verdict, reason_code, reply);
+        PluginWorker* worker = g_host->worker(PendingCalls::worker_of(call));
+        if (!worker) return ROOST_EINVAL;
+        return worker->calls().complete(call, verdict, reason_code, reply);
     }
 
     static int post(roost_plugin* self, unsigned worker, void (*fn)(void*), void* arg) {
-        if (!self || !fn || worker != 0) return ROOST_EINVAL;
-        return self->plugin->host->inbox().post([fn, arg] { fn(arg); }) ? ROOST_OK : ROOST_EGONE;
+        if (!self || !fn) return ROOST_EINVAL;
+        PluginWorker* w = self->plugin->host->worker(worker);
+        if (!w) return ROOST_EINVAL;
+        return w->inbox().post([fn, arg] { fn(arg); }) ? ROOST_OK : ROOST_EGONE;
     }
 
     static int publish(roost_plugin* self, roost_bytes topic, roost_bytes payload, uint8_t qos,
@@ -102,9 +111,13 @@ struct HostTable {
         m->payload = string_of(payload);
         m->qos = qos;
         m->retain = retain != 0;
+        // Routed from the calling worker, or from worker 0 when a thread of the plugin's calls.
         PluginHost* host = self->plugin->host;
-        bool posted = host->inbox().post([host, m]() mutable {
-            if (host->broker()) host->broker()->publish_from_plugin(std::move(m));
+        PluginWorker* w = calling_worker(host);
+        if (!w) w = host->worker(0);
+        if (!w) return ROOST_EGONE;
+        bool posted = w->inbox().post([w, m]() mutable {
+            if (w->broker()) w->broker()->publish_from_plugin(std::move(m));
         });
         return posted ? ROOST_OK : ROOST_EGONE;
     }
@@ -183,9 +196,10 @@ struct HostTable {
 
     static int timer_start(roost_plugin* self, uint64_t every_ms, void (*fn)(void*), void* arg) {
         if (!self || !fn || every_ms == 0) return ROOST_EINVAL;
-        PluginHost* host = self->plugin->host;
+        PluginWorker* w = calling_worker(self->plugin->host);
+        if (!w) return ROOST_EINVAL;  // a timer runs on a worker's loop: call this from one
         auto* t = new PluginTimer{{}, fn, arg};
-        uv_timer_init(host->loop(), &t->handle);
+        uv_timer_init(w->loop(), &t->handle);
         t->handle.data = t;
         uv_timer_start(
             &t->handle,
@@ -195,12 +209,12 @@ struct HostTable {
             },
             every_ms, every_ms);
         uv_unref(reinterpret_cast<uv_handle_t*>(&t->handle));
-        host->_timers.push_back(t);
+        w->add_timer(t);
         return ROOST_OK;
     }
 
     static unsigned worker_index() { return t_worker_index_set ? t_worker_index : static_cast<unsigned>(-1); }
-    static unsigned worker_count() { return 1; }
+    static unsigned worker_count() { return g_host ? g_host->worker_count() : 1; }
 
     static const char* strerror(int code) {
         switch (code) {

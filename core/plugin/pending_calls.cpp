@@ -36,7 +36,7 @@ void PendingCalls::await(roost_call* call, const std::string& plugin, std::chron
 int PendingCalls::complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
                            const roost_bytes* reply) {
     uint64_t id = id_of(call);
-    if (id == 0 || id >= _next_id.load()) {
+    if ((id >> kWorkerBits) == 0 || (id >> kWorkerBits) >= _next_id.load()) {
         log::warn("a plugin completed call {}, which was never issued; ignored", id);
         return ROOST_EINVAL;
     }

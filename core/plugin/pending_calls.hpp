@@ -33,11 +33,20 @@ class PendingCalls {
     using Resume = std::function<void(const CallResult&)>;
     using Clock = std::chrono::steady_clock;
 
-    explicit PendingCalls(WorkerInbox& inbox) : _inbox(inbox) {}
+    // Call ids carry their worker in the low bits, so that complete() from any thread finds
+    // the worker whose hook raised the call.
+    static constexpr unsigned kWorkerBits = 8;
+    static constexpr unsigned kMaxWorkers = 1u << kWorkerBits;
+    static unsigned worker_of(roost_call* call) {
+        return static_cast<unsigned>(reinterpret_cast<uintptr_t>(call) & (kMaxWorkers - 1));
+    }
+
+    PendingCalls(WorkerInbox& inbox, unsigned worker) : _inbox(inbox), _worker(worker) {}
 
     // A call to hand to a hook, before it runs. Lock-free.
     roost_call* create() {
-        return reinterpret_cast<roost_call*>(static_cast<uintptr_t>(_next_id.fetch_add(1)));
+        uint64_t id = (_next_id.fetch_add(1) << kWorkerBits) | _worker;
+        return reinterpret_cast<roost_call*>(static_cast<uintptr_t>(id));
     }
     // The hook of `plugin` answered PENDING: `resume` runs on the worker with the result, or
     // with a timeout after `timeout`. Called again for the same call, it replaces `resume`.
@@ -67,6 +76,7 @@ class PendingCalls {
     void run(uint64_t id, CallResult result);  // on the worker
 
     WorkerInbox& _inbox;
+    unsigned _worker;
     mutable std::mutex _mutex;
     std::unordered_map<uint64_t, Entry> _entries;
     std::atomic<uint64_t> _next_id{1};

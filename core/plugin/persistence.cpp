@@ -48,7 +48,7 @@ bool decode_message_properties(roost_bytes block, mqtt::Properties& out) {
     return mqtt::read_properties(r, mqtt::PropertyContext::Publish, out, error) && r.empty();
 }
 
-Persistence::Persistence(PluginHost* host) : _host(host) {
+Persistence::Persistence(PluginWorker* host) : _host(host) {
     if (!host) return;
     for (auto& p : host->plugins())
         if (p->persistence) _plugins.push_back(p.get());
@@ -58,7 +58,7 @@ template <class Invoke>
 roost_call* Persistence::run(const char* what, Invoke invoke) {
     for (LoadedPlugin* p : _plugins) {
         roost_call* call = _host->calls().create();
-        roost_verdict v = invoke(*p->persistence, p->hook_data(), call);
+        roost_verdict v = invoke(*p->persistence, _host->hook_data(*p), call);
         if (v == ROOST_NEXT) continue;
         if (v == ROOST_PENDING) {
             // Failures are logged; a caller that must wait (the publish path) replaces this.

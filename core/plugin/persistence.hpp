@@ -15,12 +15,12 @@
 
 namespace roost {
 
-class PluginHost;
+class PluginWorker;
 struct LoadedPlugin;
 
 class Persistence {
   public:
-    explicit Persistence(PluginHost* plugins);
+    explicit Persistence(PluginWorker* plugins);
 
     bool enabled() const { return !_plugins.empty(); }
 
@@ -55,7 +55,7 @@ class Persistence {
     roost_call* store_message(const Message& m);
     void release_message(const Delivery& d);
 
-    PluginHost* _host;
+    PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;
     std::unordered_map<uint64_t, size_t> _message_refs;  // stored message id -> deliveries referring to it
     std::vector<roost_call*> _waits;

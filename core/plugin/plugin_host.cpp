@@ -28,23 +28,13 @@ std::string executable_dir() {
 
 void register_global_host(PluginHost* host);  // host_table.cpp
 
-PluginHost::PluginHost(const Config& config, uv_loop_t* loop)
-    : _config(config), _loop(loop), _inbox(loop), _calls(_inbox) {
+PluginHost::PluginHost(const Config& config) : _config(config) {
     register_global_host(this);
-    // A PENDING answer that does not come is denied close to plugin_timeout_ms, not at the
-    // next one-second tick: a client waits at most a tenth (10 to 100 ms) longer than configured.
-    uv_timer_init(loop, &_expiry);
-    _expiry.data = this;
-    uint64_t every = std::clamp<uint64_t>(config.broker.plugin_timeout_ms / 10, 10, 100);
-    if (!config.plugins.empty()) {
-        uv_timer_start(
-            &_expiry,
-            [](uv_timer_t* t) {
-                static_cast<PluginHost*>(t->data)->_calls.expire(PendingCalls::Clock::now());
-            },
-            every, every);
-        uv_unref(reinterpret_cast<uv_handle_t*>(&_expiry));
-    }
+}
+
+void PluginHost::add_worker(PluginWorker* worker) {
+    if (_workers.size() <= worker->index()) _workers.resize(worker->index() + 1, nullptr);
+    _workers[worker->index()] = worker;
 }
 
 PluginHost::~PluginHost() {
@@ -84,7 +74,8 @@ std::string find_plugin(const PluginConfig& pc) {
                                   pc.name, pc.source, file, searched));
 }
 
-void PluginHost::load_all() {
+void PluginHost::load_all(unsigned workers) {
+    _worker_count = workers;
     for (const PluginConfig& pc : _config.plugins)
         load(pc);
 }
@@ -99,6 +90,7 @@ void PluginHost::load(const PluginConfig& pc) {
     plugin->path = path;
     plugin->source = pc.source;
     plugin->host = this;
+    plugin->worker_data.assign(_worker_count, nullptr);
     // RTLD_LOCAL: two plugins may define the same symbols without meeting.
     plugin->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!plugin->handle) throw fail(fmt::format("cannot load {}: {}", path, dlerror()));
@@ -141,26 +133,6 @@ void PluginHost::load(const PluginConfig& pc) {
               kinds.empty() ? "none" : fmt::format("{}", fmt::join(kinds, ", ")));
 }
 
-void PluginHost::start_worker(unsigned index) {
-    for (auto& p : _plugins) {
-        if (!p->lifecycle || !p->lifecycle->worker_start) continue;
-        void* data = p->plugin_data;
-        int rc = p->lifecycle->worker_start(p->plugin_data, index, &data);
-        if (rc < 0)
-            throw PluginError(
-                fmt::format("plugin '{}' ({}): worker_start({}) failed ({})", p->name, p->source, index, rc));
-        p->worker_data = data;
-    }
-}
-
-void PluginHost::stop_worker(unsigned index) {
-    for (auto it = _plugins.rbegin(); it != _plugins.rend(); ++it) {
-        LoadedPlugin& p = **it;
-        if (p.lifecycle && p.lifecycle->worker_stop)
-            p.lifecycle->worker_stop(p.plugin_data, index, p.hook_data());
-    }
-}
-
 const LoadedPlugin* PluginHost::transport(const std::string& name) const {
     for (auto& p : _plugins)
         if (p->transport && p->transport->name && name == p->transport->name) return p.get();
@@ -173,7 +145,50 @@ bool PluginHost::has_auth() const {
     return false;
 }
 
-void PluginHost::close() {
+PluginWorker::PluginWorker(PluginHost& host, unsigned index, uv_loop_t* loop)
+    : _host(host), _index(index), _loop(loop), _inbox(loop), _calls(_inbox, index) {
+    host.add_worker(this);
+    // A PENDING answer that does not come is denied close to plugin_timeout_ms, not at the
+    // next one-second tick: a client waits at most a tenth (10 to 100 ms) longer than configured.
+    uv_timer_init(loop, &_expiry);
+    _expiry.data = this;
+    const Config& config = host.config();
+    uint64_t every = std::clamp<uint64_t>(config.broker.plugin_timeout_ms / 10, 10, 100);
+    if (!config.plugins.empty()) {
+        uv_timer_start(
+            &_expiry,
+            [](uv_timer_t* t) { static_cast<PluginWorker*>(t->data)->_calls.expire(PendingCalls::Clock::now()); },
+            every, every);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&_expiry));
+    }
+}
+
+PluginWorker::~PluginWorker() = default;
+
+void PluginWorker::start() {
+    for (auto& p : _host.plugins()) {
+        if (!p->lifecycle || !p->lifecycle->worker_start) continue;
+        void* data = p->plugin_data;
+        int rc = p->lifecycle->worker_start(p->plugin_data, _index, &data);
+        if (rc < 0)
+            throw PluginError(fmt::format("plugin '{}' ({}): worker_start({}) failed ({})", p->name, p->source,
+                                          _index, rc));
+        p->worker_data[_index] = data;
+    }
+    _started = true;
+}
+
+void PluginWorker::stop() {
+    if (!_started) return;
+    _started = false;
+    auto& plugins = _host.plugins();
+    for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) {
+        LoadedPlugin& p = **it;
+        if (p.lifecycle && p.lifecycle->worker_stop) p.lifecycle->worker_stop(p.plugin_data, _index, hook_data(p));
+    }
+}
+
+void PluginWorker::close() {
     uv_close(reinterpret_cast<uv_handle_t*>(&_expiry), nullptr);
     for (PluginTimer* t : _timers)
         uv_close(reinterpret_cast<uv_handle_t*>(&t->handle),

@@ -1,11 +1,18 @@
-// The loaded plugins and what the broker offers them: dlopen and version negotiation, the hook
-// tables each registered, per-worker state, pending calls and the inbox of the worker.
+// The loaded plugins and what the broker offers them. Two parts:
+//   PluginHost    shared by every worker: dlopen and version negotiation, the hook tables each
+//                 plugin registered. Written only while loading (main thread, before any worker
+//                 runs); read-only afterwards, so workers read it without a lock.
+//   PluginWorker  one per worker, used only on that worker's thread (except where noted): each
+//                 plugin's worker_data, the PENDING calls the worker's hooks raised, its inbox,
+//                 the timers plugins started on it.
 //
-// Lifetime: created by the Server before its listeners start and destroyed after its loop ended;
-// plugins are initialised in config order and cleaned up in reverse.
+// Lifetime: the PluginHost is created by the Server before its listeners start and destroyed
+// after every worker's loop ended; plugins are initialised in config order and cleaned up in
+// reverse. Each PluginWorker lives as long as its worker's loop and is closed before it ends.
 #pragma once
 #include <memory>
 #include <stdexcept>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -28,7 +35,9 @@ struct LoadedPlugin {
     roost_plugin self{this};  // what the plugin passes back as `self`
     void* handle = nullptr;   // dlopen's
     void* plugin_data = nullptr;
-    void* worker_data = nullptr;  // what worker_start stored for worker 0 (one worker today)
+    // What worker_start stored, by worker index (nullptr: none, hooks get plugin_data). Sized
+    // before any worker starts; each worker writes only its own slot.
+    std::vector<void*> worker_data;
     void (*cleanup)(void*) = nullptr;
     bool initialising = false;  // hook_register is allowed only now
 
@@ -39,8 +48,11 @@ struct LoadedPlugin {
     const roost_persistence_hooks* persistence = nullptr;
     const roost_lifecycle_hooks* lifecycle = nullptr;
 
-    // What every hook of this plugin gets as its first argument.
-    void* hook_data() const { return worker_data ? worker_data : plugin_data; }
+    // What every hook of this plugin gets as its first argument on `worker`.
+    void* hook_data(unsigned worker) const {
+        void* d = worker < worker_data.size() ? worker_data[worker] : nullptr;
+        return d ? d : plugin_data;
+    }
 };
 
 // A timer a plugin started (host->timer_start). Standard layout, handle first, so the libuv
@@ -66,32 +78,31 @@ class PluginError : public std::runtime_error {
 // searched.
 std::string find_plugin(const PluginConfig& pc);
 
+class PluginWorker;
+
 class PluginHost {
   public:
-    PluginHost(const Config& config, uv_loop_t* loop);
+    explicit PluginHost(const Config& config);
     ~PluginHost();
     PluginHost(const PluginHost&) = delete;
     PluginHost& operator=(const PluginHost&) = delete;
 
-    // Loads and initialises every [[plugin]] in config order; throws PluginError.
-    void load_all();
-    // worker_start of every lifecycle hook, on the worker's thread; throws PluginError.
-    void start_worker(unsigned index);
-    void stop_worker(unsigned index);
-    void set_broker(Broker* broker) { _broker = broker; }
+    // Loads and initialises every [[plugin]] in config order; throws PluginError. `workers` is
+    // how many workers will run (host->worker_count() during init).
+    void load_all(unsigned workers);
+    // Each worker's part registers itself here before any worker thread starts, so that any
+    // thread can find worker i (complete, post). Not called while workers run.
+    void add_worker(PluginWorker* worker);
+    PluginWorker* worker(unsigned index) const { return index < _workers.size() ? _workers[index] : nullptr; }
+    unsigned worker_count() const { return _worker_count; }
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return _plugins; }
     const LoadedPlugin* transport(const std::string& name) const;
     bool has_auth() const;
-    PendingCalls& calls() { return _calls; }
-    WorkerInbox& inbox() { return _inbox; }
-    Broker* broker() const { return _broker; }
-    uv_loop_t* loop() const { return _loop; }
     std::chrono::milliseconds call_timeout() const {
         return std::chrono::milliseconds(_config.broker.plugin_timeout_ms);
     }
-    // Before the loop ends: no more completions, posts or timers.
-    void close();
+    const Config& config() const { return _config; }
 
     static const roost_host* host_table();
 
@@ -99,14 +110,50 @@ class PluginHost {
     void load(const PluginConfig& pc);
 
     const Config& _config;
+    unsigned _worker_count = 1;
+    std::vector<PluginWorker*> _workers;  // by index; fixed before the workers start
+    std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
+};
+
+// One worker's side of the plugins. Used on that worker's thread, except calls().complete() and
+// inbox().post(), which any thread may call.
+class PluginWorker {
+  public:
+    PluginWorker(PluginHost& host, unsigned index, uv_loop_t* loop);
+    ~PluginWorker();
+    PluginWorker(const PluginWorker&) = delete;
+    PluginWorker& operator=(const PluginWorker&) = delete;
+
+    unsigned index() const { return _index; }
+    PluginHost& host() const { return _host; }
+    uv_loop_t* loop() const { return _loop; }
+    PendingCalls& calls() { return _calls; }
+    WorkerInbox& inbox() { return _inbox; }
+    // The broker engine of this worker, for what plugins ask of it (host->publish).
+    Broker* broker() const { return _broker; }
+    void set_broker(Broker* broker) { _broker = broker; }
+    void* hook_data(const LoadedPlugin& p) const { return p.hook_data(_index); }
+    const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return _host.plugins(); }
+    std::chrono::milliseconds call_timeout() const { return _host.call_timeout(); }
+
+    // worker_start of every lifecycle hook, on this worker's thread; throws PluginError.
+    void start();
+    void stop();
+    // Before the loop ends: no more completions, posts or timers.
+    void close();
+    // A timer a plugin started on this worker (host->timer_start); closed by close().
+    void add_timer(PluginTimer* timer) { _timers.push_back(timer); }
+
+  private:
+    PluginHost& _host;
+    unsigned _index;
     uv_loop_t* _loop;
     WorkerInbox _inbox;
     PendingCalls _calls;
     Broker* _broker = nullptr;
-    std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
-    std::vector<PluginTimer*> _timers;  // started by host->timer_start; closed by close()
-    uv_timer_t _expiry{};               // times out PENDING calls, at a tenth of the timeout
-    friend struct HostTable;
+    bool _started = false;
+    std::vector<PluginTimer*> _timers;
+    uv_timer_t _expiry{};  // times out PENDING calls, at a tenth of the timeout
 };
 
 }  // namespace roost

@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # Shared by run_bench.sh and run_plugin_bench.sh; sourced, not run. See tests/bench/README.md.
 #
-# Sets: here root results logs roost_bin loadgen plugin_so, and the options (runs duration warmup
+# Sets: here root results logs roost_bin bench_bin plugin_so, and the options (runs duration warmup
 # drain_idle build only). Functions: bench_parse_args, bench_build, free_port, wait_port,
-# start_roost, alive, run_one. Every broker started with start_roost (or added to bench_pids) is
-# stopped, by PID, when the script exits.
+# start_roost, alive, run_one, run_alternating. Every broker started with start_roost (or added to
+# bench_pids) is stopped, by PID, when the script exits. The generator is roost-bench
+# (tools/bench/), run with --broker-pid so each JSON result carries the broker's CPU and RSS.
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -12,15 +13,21 @@ results="$here/results"
 logs="$results/logs"
 me=$(basename "$0")
 
+# Defaults; a script may change them (and the quick_* values --quick applies) before
+# bench_parse_args. --duration is the measured time; the warm-up comes before it.
 runs=5
-duration=2.5
+duration=2
 warmup=0.5
 drain_idle=0.5
+quick_runs=3
+quick_duration=0.5
+quick_warmup=0.2
 build=1
 only=""
 roost_bin="$root/build-bench-roost/core/roost"
 roost_given=0
-loadgen="$root/build-bench/loadgen"
+bench_bin="$root/build-bench/roost-bench/roost-bench"
+bench_given=0
 plugin_so="$root/build-bench/allow_all.so"
 
 # The comment block at the top of the calling script, without the '#'.
@@ -31,12 +38,14 @@ bench_usage() {
 bench_parse_args() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --quick) runs=3; duration=0.7; warmup=0.2; drain_idle=0.3 ;;
-      --runs) runs=$2; shift ;;
+      # Options after --quick override what it sets.
+      --quick) runs=$quick_runs; duration=$quick_duration; warmup=$quick_warmup; drain_idle=0.3 ;;
+      --runs|--rounds) runs=$2; shift ;;
       --duration) duration=$2; shift ;;
       --no-build) build=0 ;;
       --only) only=$2; shift ;;
       --roost) roost_bin=$(realpath "$2"); roost_given=1; shift ;;
+      --bench) bench_bin=$(realpath "$2"); bench_given=1; shift ;;
       -h|--help) bench_usage; exit 0 ;;
       *) echo "$me: unknown option $1" >&2; exit 2 ;;
     esac
@@ -45,7 +54,7 @@ bench_parse_args() {
 }
 
 # Builds Roost (Release, build-bench-roost/; not with --roost BIN) and the generator project
-# (build-bench/: loadgen and allow_all.so).
+# (build-bench/: roost-bench from tools/bench/, and allow_all.so).
 bench_build() {
   [[ $build == 1 ]] || return 0
   if [[ $roost_given == 0 ]]; then
@@ -54,7 +63,7 @@ bench_build() {
       -DROOST_TESTS=OFF -DROOST_WERROR=ON >/dev/null
     cmake --build "$root/build-bench-roost" -j2 --target roost >/dev/null
   fi
-  echo "== building the load generator and allow_all.so" >&2
+  echo "== building roost-bench and allow_all.so" >&2
   cmake -S "$here" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$root/build-bench" -j2 >/dev/null
 }
@@ -112,15 +121,9 @@ start_roost() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
-# CPU seconds (user + system) the process has used so far.
-cpu_seconds() {
-  local tck
-  tck=$(getconf CLK_TCK)
-  awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
-# run_one BROKER PORT PID NAME ROUND ARGS...: one generator run; appends its JSON line (with the
-# broker's CPU seconds over the run as broker_cpu_s) to $raw and prints a one-line summary.
+# run_one BROKER PORT PID NAME ROUND ARGS...: one roost-bench run; appends its JSON line (the
+# label is BROKER|NAME|ROUND; broker CPU and RSS over the measurement under "broker") to $raw and
+# prints a one-line summary.
 run_one() {
   local broker=$1 port=$2 pid=$3 name=$4 round=$5
   shift 5
@@ -128,17 +131,14 @@ run_one() {
     echo "{\"label\":\"$broker|$name|$round\",\"ok\":false,\"broker_dead\":true}" >>"$raw"
     return
   fi
-  local out rc=0 cpu0 cpu1
-  cpu0=$(cpu_seconds "$pid")
+  local out rc=0
   # shellcheck disable=SC2068
-  out=$("$loadgen" --host 127.0.0.1 --port "$port" --duration "$duration" --warmup "$warmup" \
-        --drain-idle "$drain_idle" --json --label "$broker|$name|$round" $@ 2>>"$logs/loadgen.stderr") || rc=$?
-  cpu1=$(cpu_seconds "$pid")
+  out=$("$bench_bin" --host 127.0.0.1 --port "$port" --duration "$duration" --warmup "$warmup" \
+        --drain-idle "$drain_idle" --quiet --broker-pid "$pid" --label "$broker|$name|$round" $@ \
+        2>>"$logs/roost-bench.stderr") || rc=$?
   if [[ -z $out ]]; then
     out="{\"label\":\"$broker|$name|$round\",\"ok\":false,\"exit\":$rc}"
   fi
-  out=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["broker_cpu_s"]=round(float(sys.argv[3])-float(sys.argv[2]),2); print(json.dumps(r))' \
-        "$out" "$cpu0" "$cpu1")
   echo "$out" >>"$raw"
   if ! alive "$pid"; then
     echo "$me: $broker died during $name run $round" >&2
@@ -147,17 +147,22 @@ run_one() {
   python3 - "$out" <<'EOF' >&2
 import json, sys
 r = json.loads(sys.argv[1])
-if "delivered_per_s" in r:
-    cpu = r.get("broker_cpu_s", 0) * 1e6 / max(1, r.get("received", 0))
-    print(f"  {r['label']:<34} {r['delivered_per_s']:>11.0f} msgs/s  p99 {r['latency_us']['p99']:>8.0f} us"
-          f"  cpu {cpu:5.2f} us/msg  lost {r['lost']}{'' if r['ok'] else '  FAILED: ' + '; '.join(r['error_messages'])}")
+b = r.get("broker") or {}
+fail = '' if r.get('ok') else '  FAILED: ' + '; '.join(r.get('error_messages', []))
+if r.get("scenario") == "conn":
+    print(f"  {r['label']:<40} {r['connections']} connections in {r['connect_s']:.2f} s"
+          f"  RSS {b.get('rss_bytes_per_connection', 0):,.0f} B/conn"
+          f"  CPU {b.get('connect_cpu_us_per_connection', 0):.1f} us/conn{fail}")
+elif "deliveries_per_s" in r:
+    print(f"  {r['label']:<40} {r['deliveries_per_s']:>11.0f} msgs/s  p99 {r['latency_us']['p99']:>8.0f} us"
+          f"  cpu {b.get('cpu_us_per_delivery', 0):5.2f} us/msg  lost {r['lost']}{fail}")
 else:
     print(f"  {r['label']:<34} FAILED (exit {r.get('exit')})")
 EOF
 }
 
 # run_alternating A_LABEL A_PORT A_PID B_LABEL B_PORT B_PID: every entry of the caller's
-# `scenarios` array ("name|loadgen args"), filtered by $only, $runs times against both brokers,
+# `scenarios` array ("name|roost-bench args"), filtered by $only, $runs times against both brokers,
 # alternating which goes first so neither always runs right after the other's load. Sets
 # `elapsed` (seconds).
 run_alternating() {

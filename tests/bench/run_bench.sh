@@ -3,10 +3,11 @@
 #
 #   tests/bench/run_bench.sh            full run (~4-5 minutes): 5 runs per scenario and broker
 #   tests/bench/run_bench.sh --quick    smoke run (< 1 minute): 3 short runs each
-#   options: --runs R  --duration SECONDS  --no-build  --only REGEX (scenario names)
-#            --roost BIN (use this Roost binary instead of building build-bench-roost/)
+#   options: --runs R  --duration SECONDS (measured, after a 0.5 s warm-up)  --no-build
+#            --only REGEX (scenario names)  --roost BIN (use this Roost binary instead of building
+#            build-bench-roost/)  --bench BIN (this roost-bench instead of build-bench/'s)
 #
-# Builds Roost (Release, build-bench-roost/) and the load generator (build-bench/), starts Roost
+# Builds Roost (Release, build-bench-roost/) and roost-bench (build-bench/), starts Roost
 # and Mosquitto side by side on free 127.0.0.1 ports, runs every scenario against each broker
 # alternately R times, prints a table of medians and writes tests/bench/results/latest.md (raw
 # per-run JSON lines next to it in latest.jsonl, broker logs in results/logs/). Shared code: lib.sh.
@@ -18,7 +19,7 @@ bench_parse_args "$@"
 mosquitto_bin=/usr/sbin/mosquitto
 
 bench_build
-bench_require "$roost_bin" "$loadgen" "$mosquitto_bin"
+bench_require "$roost_bin" "$bench_bin" "$mosquitto_bin"
 mkdir -p "$logs"
 
 { read -r roost_port; read -r mosq_port; } < <(free_ports 2)
@@ -45,14 +46,14 @@ wait_port "$mosq_port" "$mosq_pid" Mosquitto
 echo "== Roost $("$roost_bin" --version 2>/dev/null | head -1) pid $roost_pid on 127.0.0.1:$roost_port;" \
      "$("$mosquitto_bin" -h 2>/dev/null | head -1) pid $mosq_pid on 127.0.0.1:$mosq_port" >&2
 
-# name | loadgen arguments. 8 connections per side; the end-to-end window (64 per publisher)
+# name | roost-bench arguments. 8 connections per side; the end-to-end window (64 per publisher)
 # keeps at most 512 messages outstanding per subscriber, under both brokers' 1000-message queue.
 scenarios=()
 for payload in 16 1024; do
-  scenarios+=("pairwise-q0-${payload}B|--scenario pairwise --publishers 8 --qos 0 --payload $payload")
-  scenarios+=("fanin-q0-${payload}B|--scenario fanin --publishers 8 --qos 0 --payload $payload")
-  scenarios+=("fanout-q0-${payload}B|--scenario fanout --subscribers 8 --qos 0 --payload $payload")
-  scenarios+=("pairwise-q1-${payload}B|--scenario pairwise --publishers 8 --qos 1 --payload $payload")
+  scenarios+=("pairwise-q0-${payload}B|--scenario pairs --pairs 8 --qos 0 --payload $payload")
+  scenarios+=("fanin-q0-${payload}B|--scenario fan-in --publishers 8 --qos 0 --payload $payload")
+  scenarios+=("fanout-q0-${payload}B|--scenario fan-out --subscribers 8 --qos 0 --payload $payload")
+  scenarios+=("pairwise-q1-${payload}B|--scenario pairs --pairs 8 --qos 1 --payload $payload")
 done
 
 raw="$results/latest.jsonl"
@@ -82,11 +83,11 @@ def med(vals):
 
 def summary(name, broker):
     rs = by.get((name, broker), [])
-    good = [r for r in rs if "delivered_per_s" in r]
+    good = [r for r in rs if "deliveries_per_s" in r]
     return {
         "n": len(good),
         "failed": sum(1 for r in rs if not r.get("ok", False)),
-        "rate": med([r["delivered_per_s"] for r in good]),
+        "rate": med([r["deliveries_per_s"] for r in good]),
         "p50": med([r["latency_us"]["p50"] for r in good]),
         "p99": med([r["latency_us"]["p99"] for r in good]),
         "lost": sum(r["lost"] for r in good),

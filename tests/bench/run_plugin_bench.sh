@@ -5,8 +5,9 @@
 #
 #   tests/bench/run_plugin_bench.sh            3 scenarios x 2 brokers x 5 runs of 2.5 s, about 2 minutes
 #   tests/bench/run_plugin_bench.sh --quick    3 short runs each, under a minute (plus build time)
-#   options: --runs R  --duration SECONDS  --no-build  --only REGEX (scenario names)
-#            --roost BIN (use this Roost binary instead of building build-bench-roost/)
+#   options: --runs R  --duration SECONDS (measured, after a 0.5 s warm-up)  --no-build
+#            --only REGEX (scenario names)  --roost BIN (use this Roost binary instead of building
+#            build-bench-roost/)  --bench BIN (this roost-bench instead of build-bench/'s)
 #
 # Starts two Roost processes side by side on free 127.0.0.1 ports: one with `--listen` and no
 # plugin, one with `-c plugin.toml` loading allow_all.so. Runs every scenario against each in
@@ -21,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_parse_args "$@"
 
 bench_build
-bench_require "$roost_bin" "$loadgen" "$plugin_so"
+bench_require "$roost_bin" "$bench_bin" "$plugin_so"
 mkdir -p "$logs"
 
 { read -r base_port; read -r plug_port; } < <(free_ports 2)
@@ -52,11 +53,11 @@ echo "== Roost $("$roost_bin" --version 2>/dev/null | head -1): no plugin pid $b
      "allow_all pid $plug_pid on 127.0.0.1:$plug_port" >&2
 grep "plugin 'allow_all' loaded" "$plug_log" | sed 's/^/   /' >&2
 
-# name | loadgen arguments: the same as run_bench.sh's scenarios of these names.
+# name | roost-bench arguments: the same as run_bench.sh's scenarios of these names.
 scenarios=(
-  "pairwise-q0-16B|--scenario pairwise --publishers 8 --qos 0 --payload 16"
-  "fanin-q0-16B|--scenario fanin --publishers 8 --qos 0 --payload 16"
-  "pairwise-q1-16B|--scenario pairwise --publishers 8 --qos 1 --payload 16"
+  "pairwise-q0-16B|--scenario pairs --pairs 8 --qos 0 --payload 16"
+  "fanin-q0-16B|--scenario fan-in --publishers 8 --qos 0 --payload 16"
+  "pairwise-q1-16B|--scenario pairs --pairs 8 --qos 1 --payload 16"
 )
 
 raw="$results/plugin_overhead.jsonl"
@@ -89,10 +90,10 @@ def med(vals):
     return statistics.median(vals) if vals else None
 
 def good(r):
-    return r is not None and "delivered_per_s" in r
+    return r is not None and "deliveries_per_s" in r
 
-def cpu_us(r):  # broker CPU per delivered message, over the whole generator run
-    return r["broker_cpu_s"] * 1e6 / r["received"] if r.get("received") else None
+def cpu_us(r):  # broker CPU per delivered message, over the measurement (roost-bench --broker-pid)
+    return (r.get("broker") or {}).get("cpu_us_per_delivery") or None
 
 def summary(name, broker):
     rs = list(by.get((name, broker), {}).values())
@@ -100,7 +101,7 @@ def summary(name, broker):
     return {
         "n": len(ok),
         "failed": sum(1 for r in rs if not r.get("ok", False)),
-        "rate": med([r["delivered_per_s"] for r in ok]),
+        "rate": med([r["deliveries_per_s"] for r in ok]),
         "cpu": med([c for c in (cpu_us(r) for r in ok) if c is not None]),
         "p50": med([r["latency_us"]["p50"] for r in ok]),
         "p99": med([r["latency_us"]["p99"] for r in ok]),
@@ -128,8 +129,8 @@ for name in order:
     pairs = []
     for rnd, ra in by.get((name, "none"), {}).items():
         rb = by.get((name, "allow_all"), {}).get(rnd)
-        if good(ra) and good(rb) and ra["delivered_per_s"] > 0:
-            pairs.append(rb["delivered_per_s"] / ra["delivered_per_s"])
+        if good(ra) and good(rb) and ra["deliveries_per_s"] > 0:
+            pairs.append(rb["deliveries_per_s"] / ra["deliveries_per_s"])
     paired = (f"{statistics.median(pairs):.2f} ({min(pairs):.2f}-{max(pairs):.2f})" if pairs else "-")
     cpu = "-"
     if a["cpu"] and b["cpu"]:
@@ -175,7 +176,7 @@ with open(out_md, "w") as f:
     f.write(f"{version}. Host: {platform.node()}, {os.cpu_count()} CPUs, loopback. {runs} runs x "
             f"{duration}s per scenario and broker, alternating; medians. msgs/s = messages delivered to "
             f"subscribers per second; ratio = allow_all msgs/s / no-plugin msgs/s (target >= 0.9). "
-            f"CPU µs/msg = the broker's user+system CPU over a generator run / messages delivered.\n\n")
+            f"CPU µs/msg = the broker's user+system CPU over the measurement / messages delivered in it.\n\n")
     f.write(table + "\n")
     if notes:
         f.write("\nNotes:\n\n" + "\n".join(notes) + "\n")

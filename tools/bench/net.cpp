@@ -1,0 +1,377 @@
+#include "net.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "clock.hpp"
+
+namespace bench {
+
+namespace {
+// A connection's own write buffer is compacted once this much of it has been written.
+constexpr size_t kCompactAt = 64 * 1024;
+}  // namespace
+
+Net::Net(const Options& o) : o_(o) {}
+
+Net::~Net() {
+    for (auto& c : conns_)
+        if (c->fd >= 0) ::close(c->fd);
+    if (ep_ >= 0) ::close(ep_);
+}
+
+bool Net::init(size_t fds) {
+    if (inet_pton(AF_INET, o_.host.c_str(), &addr_.sin_addr) != 1) {
+        fail("--host must be an IPv4 address: " + o_.host);
+        return false;
+    }
+    addr_.sin_family = AF_INET;
+    addr_.sin_port = htons(static_cast<uint16_t>(o_.port));
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) {
+        fail(std::string("epoll_create1: ") + std::strerror(errno));
+        return false;
+    }
+    // One socket per connection, plus stdio, epoll and /proc reads: raise the soft limit as far
+    // as needed (and the hard one too, which root may), rather than fail at connection 1021.
+    const rlim_t want = static_cast<rlim_t>(fds) + 32;
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want) {
+        rlimit raised{std::min(want, rl.rlim_max), rl.rlim_max};
+        if (rl.rlim_max < want) {
+            rlimit both{want, want};
+            if (setrlimit(RLIMIT_NOFILE, &both) == 0) raised = both;
+        }
+        setrlimit(RLIMIT_NOFILE, &raised);
+        getrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < want) {
+            fail("open-file limit " + std::to_string(rl.rlim_cur) + " is too low for " + std::to_string(fds) +
+                 " connections (raise it with ulimit -n)");
+            return false;
+        }
+    }
+    return true;
+}
+
+Conn& Net::add(Role role, int index) {
+    auto c = std::make_unique<Conn>();
+    c->role = role;
+    c->index = index;
+    conns_.push_back(std::move(c));
+    return *conns_.back();
+}
+
+std::string Net::name(const Conn& c) const {
+    const char* r = c.role == Role::Publisher    ? "publisher "
+                    : c.role == Role::Subscriber ? "subscriber "
+                                                 : "connection ";
+    return r + std::to_string(c.index);
+}
+
+void Net::fail(const std::string& msg) {
+    if (errors_.size() < 10) errors_.push_back(msg);
+    ++error_count_;
+}
+
+bool Net::start_connect(Conn& c) {
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) {
+        c.state = State::Closed;
+        ++closed_;
+        fail(name(c) + ": socket: " + std::strerror(errno));
+        return false;
+    }
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (o_.source_ips > 1) {
+        // Linux searches the local port range for each connect(); with ~14k connections from one
+        // address to one port that search dominates. Another source address (the whole of
+        // 127/8 is loopback) gives each its own port range; the port is still chosen at connect.
+        sockaddr_in src{};
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7f000001u + static_cast<uint32_t>(started_ % size_t(o_.source_ips)));
+        setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(c.fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) < 0) {
+            close(c, std::string("bind: ") + std::strerror(errno));
+            return false;
+        }
+    }
+    ++started_;
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) < 0 && errno != EINPROGRESS) {
+        close(c, std::string("connect: ") + std::strerror(errno));
+        return false;
+    }
+    c.state = State::Connecting;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT;
+    ev.data.ptr = &c;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+    c.want_write = true;
+    // Unique per process and connection, so two runs against one broker do not take over each
+    // other's sessions.
+    std::string id = "rb" + std::to_string(getpid()) + "-" + name(c).substr(0, 1) + std::to_string(c.index);
+    mqtt::encode_connect(c.out, o_.version, id, o_.keep_alive, o_.clean);
+    return true;
+}
+
+void Net::close(Conn& c, const std::string& why) {
+    if (c.fd >= 0) {
+        epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+        ::close(c.fd);
+        c.fd = -1;
+    }
+    if (c.state != State::Closed && c.state != State::Closing) {
+        ++closed_;
+        if (!why.empty()) fail(name(c) + ": " + why);
+    }
+    c.state = State::Closed;
+}
+
+void Net::set_ready(Conn& c) {
+    c.state = State::Ready;
+    ++ready_;
+}
+
+void Net::update_epoll(Conn& c) {
+    if (c.fd < 0) return;
+    bool want = c.out_off < c.out.size() || c.state == State::Connecting;
+    if (want == c.want_write) return;
+    c.want_write = want;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+    ev.data.ptr = &c;
+    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void Net::flush(Conn& c) {
+    if (c.fd < 0 || c.state == State::Connecting) return;
+    while (c.out_off < c.out.size()) {
+        ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.out_off += static_cast<size_t>(n);
+            c.last_send = now_ns();
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            close(c, std::string("write: ") + std::strerror(errno));
+            return;
+        }
+    }
+    if (c.out_off == c.out.size()) {
+        c.out.clear();
+        c.out_off = 0;
+    } else if (c.out_off > kCompactAt) {
+        c.out.erase(0, c.out_off);
+        c.out_off = 0;
+    }
+    update_epoll(c);
+}
+
+void Net::poll(int timeout_ms) {
+    epoll_event events[256];
+    int n = epoll_wait(ep_, events, 256, timeout_ms);
+    uint64_t now = now_ns();
+    for (int i = 0; i < n; ++i)
+        on_events(*static_cast<Conn*>(events[i].data.ptr), events[i].events, now);
+}
+
+void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
+    if (c.fd < 0) return;
+    if (c.state == State::Connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            close(c, std::string("connect: ") + std::strerror(err));
+            return;
+        }
+        c.state = State::WaitConnack;
+        flush(c);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, now);
+    if (c.fd >= 0 && (events & EPOLLOUT)) flush(c);
+}
+
+void Net::on_readable(Conn& c, uint64_t now) {
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            // While closing, what still arrives is not counted: the run is over.
+            if (c.state != State::Closing) c.in.insert(c.in.end(), buf, buf + n);
+            if (static_cast<size_t>(n) < sizeof buf) break;
+        } else if (n == 0) {
+            close(c, "connection closed by the broker");
+            return;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            break;
+        } else {
+            close(c, std::string("read: ") + std::strerror(errno));
+            return;
+        }
+    }
+    size_t off = 0;
+    for (;;) {
+        mqtt::Frame f;
+        long len = mqtt::split_frame(c.in.data() + off, c.in.size() - off, f);
+        if (len < 0) {
+            close(c, "malformed remaining length from the broker");
+            return;
+        }
+        if (len == 0) break;
+        if (!handle(c, f, now)) return;
+        off += static_cast<size_t>(len);
+    }
+    c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(off));
+    flush(c);  // acknowledgements queued while handling
+}
+
+bool Net::handle(Conn& c, const mqtt::Frame& f, uint64_t now) {
+    std::string err;
+    switch (f.type()) {
+        case mqtt::CONNACK: {
+            mqtt::Connack ack;
+            if (c.state != State::WaitConnack) {
+                close(c, "unexpected CONNACK");
+                return false;
+            }
+            if (!mqtt::parse_connack(f, o_.version, ack, &err)) {
+                close(c, err);
+                return false;
+            }
+            if (ack.code != 0) {
+                close(c, "CONNACK refused: " + mqtt::reason_text(o_.version, ack.code, true) +
+                             (ack.reason_string.empty() ? "" : " (" + ack.reason_string + ")"));
+                return false;
+            }
+            if (ack.receive_maximum > 0) c.receive_maximum = ack.receive_maximum;
+            if (ack.maximum_qos < o_.qos) {
+                close(c, "the broker's Maximum QoS is " + std::to_string(ack.maximum_qos));
+                return false;
+            }
+            State next = on_connected(c);
+            if (next == State::Ready)
+                set_ready(c);
+            else
+                c.state = next;
+            return true;
+        }
+        case mqtt::PINGRESP:
+            c.ping_sent = 0;
+            ++pongs_;
+            return true;
+        case mqtt::DISCONNECT: {
+            mqtt::Disconnect d;
+            if (!mqtt::parse_disconnect(f, o_.version, d, &err)) {
+                close(c, err);
+                return false;
+            }
+            close(c, "DISCONNECT from the broker: " + mqtt::reason_text(o_.version, d.reason) +
+                         (d.reason_string.empty() ? "" : " (" + d.reason_string + ")"));
+            return false;
+        }
+        default:
+            if (c.state == State::WaitConnack) {
+                close(c, std::string("expected CONNACK, got ") + mqtt::type_name(f.type()));
+                return false;
+            }
+            return on_packet(c, f, now);
+    }
+}
+
+State Net::on_connected(Conn&) {
+    return State::Ready;
+}
+
+bool Net::connect_all(const std::vector<Conn*>& order, size_t barrier,
+                      const std::function<void(uint64_t)>& tick) {
+    const uint64_t deadline = now_ns() + seconds_to_ns(o_.connect_timeout);
+    const size_t max_pending = static_cast<size_t>(o_.connect_concurrency);
+    uint64_t next_tick = now_ns() + 100'000'000;
+    size_t next = 0;
+    for (;;) {
+        if (closed_ > 0) return false;
+        size_t pending = next - ready_;
+        while (pending < max_pending && next < order.size()) {
+            if (next >= barrier && ready_ < barrier) break;
+            if (!start_connect(*order[next])) return false;
+            ++next;
+            ++pending;
+        }
+        if (ready_ == order.size()) return true;
+        uint64_t now = now_ns();
+        if (now > deadline) {
+            fail("time-out: " + std::to_string(ready_) + " of " + std::to_string(order.size()) +
+                 " connections ready after " + std::to_string(o_.connect_timeout) + " s");
+            return false;
+        }
+        if (now >= next_tick) {
+            next_tick = now + 100'000'000;
+            if (tick) tick(now);
+        }
+        poll(10);
+    }
+}
+
+void Net::keepalive(uint64_t now) {
+    if (o_.keep_alive == 0) return;
+    const uint64_t ka = seconds_to_ns(o_.keep_alive);
+    for (auto& cp : conns_) {
+        Conn& c = *cp;
+        if (c.fd < 0 || (c.state != State::Ready && c.state != State::WaitSuback)) continue;
+        if (c.ping_sent != 0) {
+            if (now - c.ping_sent > ka) {
+                close(c, "no PINGRESP within the keep alive");
+            }
+            continue;
+        }
+        if (now - c.last_send >= ka / 2) {
+            mqtt::encode_pingreq(c.out);
+            c.ping_sent = now;
+            ++pings_sent_;
+            flush(c);
+        }
+    }
+}
+
+void Net::disconnect_all(double timeout_s) {
+    size_t open = 0;
+    for (auto& cp : conns_) {
+        Conn& c = *cp;
+        if (c.fd < 0) continue;
+        if (c.state == State::Connecting) {
+            close(c, "");
+            continue;
+        }
+        mqtt::encode_disconnect(c.out);
+        flush(c);
+        if (c.fd < 0) continue;
+        c.state = State::Closing;
+        if (c.out_off == c.out.size()) shutdown(c.fd, SHUT_WR);
+        ++open;
+    }
+    const uint64_t deadline = now_ns() + seconds_to_ns(timeout_s);
+    while (open > 0 && now_ns() < deadline) {
+        poll(10);
+        open = 0;
+        for (auto& cp : conns_)
+            if (cp->fd >= 0) ++open;
+    }
+    for (auto& cp : conns_)
+        if (cp->fd >= 0) close(*cp, "");
+}
+
+}  // namespace bench

@@ -52,6 +52,9 @@ std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const s
             existing.client = nullptr;
             old->detach_session();
             old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
+            // The documented order: the old connection hears first (its DISCONNECT is queued,
+            // its on_disconnect runs), then the new one gets its CONNACK and on_connect.
+            old->report_disconnect(static_cast<uint8_t>(mqtt::ReasonCode::SessionTakenOver));
         }
         if (existing.pending_will) {
             // A delayed will of a lost connection: a new connection cancels it, unless it ends

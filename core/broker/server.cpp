@@ -34,7 +34,7 @@ struct Server::Worker {
             uv_timer_init(&loop, t);
             t->data = this;
         }
-        for (uv_signal_t* s : {&sigint, &sigterm}) {
+        for (uv_signal_t* s : {&sigint, &sigterm, &sighup}) {
             uv_signal_init(&loop, s);
             s->data = this;
         }
@@ -77,7 +77,8 @@ struct Server::Worker {
             l->close();
         broker->shutdown();
         flush_queue->flush_all();
-        for (void* h : {(void*)&tick, (void*)&sys, (void*)&sigint, (void*)&sigterm, (void*)&stop_request})
+        for (void* h : {(void*)&tick, (void*)&sys, (void*)&sigint, (void*)&sigterm, (void*)&sighup,
+                        (void*)&stop_request})
             close_handle(h);
         // Clients that do not read their last bytes must not hold the process: after the grace
         // period their connections are closed whatever is left unsent.
@@ -106,6 +107,7 @@ struct Server::Worker {
     uv_timer_t grace{};
     uv_signal_t sigint{};
     uv_signal_t sigterm{};
+    uv_signal_t sighup{};
     uv_async_t stop_request{};
     bool stopped = false;
 };
@@ -123,6 +125,10 @@ bool Server::start() {
         if (!w.broker->plugins_loaded(w.plugin_worker.get())) return false;
         w.plugin_worker->start();
         w.workers_started = true;
+    } catch (const PluginConfigError& e) {
+        log::error("{}", e.what());
+        _config_error = true;
+        return false;
     } catch (const PluginError& e) {
         log::error("{}", e.what());
         return false;
@@ -181,6 +187,28 @@ void Server::stop_on_signals() {
     };
     uv_signal_start(&w.sigint, on_signal, SIGINT);
     uv_signal_start(&w.sigterm, on_signal, SIGTERM);
+    // SIGHUP: the config file again, for the plugins' options (the rest needs a restart).
+    uv_signal_start(
+        &w.sighup,
+        [](uv_signal_t* s, int) {
+            Worker& w = *static_cast<Worker*>(s->data);
+            const std::string& file = w.config.source_file;
+            if (file.empty()) {
+                log::warn("SIGHUP: roost runs without a config file (-c); nothing to reload");
+                return;
+            }
+            log::info("SIGHUP: reading {} again", file);
+            Config fresh;
+            try {
+                fresh = load_config_file(file);
+            } catch (const ConfigError& e) {
+                log::error("SIGHUP: {} does not load, nothing changes:\n{}", file, e.what());
+                return;
+            }
+            w.plugins->reload(fresh);
+        },
+        SIGHUP);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&w.sighup));
 }
 
 void Server::run() {
@@ -231,7 +259,7 @@ int run_server(const Config& config) {
     server.stop_on_signals();
     if (!server.start()) {
         log::error("not starting (see above)");
-        return 1;
+        return server.config_error() ? 2 : 1;
     }
     server.run();
     return 0;

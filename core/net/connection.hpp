@@ -121,8 +121,8 @@ class Connection {
     bool _closing = false;
     bool _close_after_flush = false;
     bool _reading = false;
-    uint8_t _paused = 0;       // Pauser bits
-    bool _encoded = false;     // encode() ran since the transport's last flush()
+    uint8_t _paused = 0;    // Pauser bits
+    bool _encoded = false;  // encode() ran since the transport's last flush()
     std::string _close_reason;
     std::string _peer;
     std::string _listener_address;

@@ -24,9 +24,9 @@ struct roost_plugin {
 // close callback ran and the client was released).
 struct roost_client {
     roost::Client* client;
-    roost_client_ref ref = 0;        // the number plugins keep (ClientHandles); 0 until registered
-    std::vector<void*> plugin_data;  // client_data_set, by plugin index; grown on first set
-    bool released = false;           // client_release ran: no data may be set any more
+    roost_client_ref ref = 0;          // the number plugins keep (ClientHandles); 0 until registered
+    std::vector<void*> plugin_data{};  // client_data_set, by plugin index; grown on first set
+    bool released = false;             // client_release ran: no data may be set any more
 };
 
 struct roost_conn {

@@ -16,7 +16,9 @@ namespace roost {
 class HostTimers {
   public:
     static constexpr unsigned kWorkerBits = 8;
-    static unsigned worker_of(roost_timer id) { return static_cast<unsigned>(id & ((1u << kWorkerBits) - 1)); }
+    static unsigned worker_of(roost_timer id) {
+        return static_cast<unsigned>(id & ((1u << kWorkerBits) - 1));
+    }
 
     HostTimers(uv_loop_t* loop, unsigned worker) : _loop(loop), _worker(worker) {}
     ~HostTimers() { close_all(); }

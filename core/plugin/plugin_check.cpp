@@ -65,12 +65,16 @@ const roost_host* check_table() {
         [](roost_conn*, roost_bytes) { return int(ROOST_EINVAL); },
         [](roost_conn*, const char*, roost_bytes) { return int(ROOST_EINVAL); },
         [](roost_conn*) { return int(ROOST_EINVAL); },
-        [](roost_plugin*, uint64_t, uint64_t, void (*)(void*), void*, roost_timer*) { return int(ROOST_EINVAL); },
+        [](roost_plugin*, uint64_t, uint64_t, void (*)(void*), void*, roost_timer*) {
+            return int(ROOST_EINVAL);
+        },
         []() { return static_cast<uint32_t>(-1); },
         []() { return static_cast<uint32_t>(g_check_workers); },
         check_strerror,
         [](roost_timer) { return int(ROOST_EINVAL); },
-        [](roost_conn*, uint64_t, uint64_t, void (*)(void*), void*, roost_timer*) { return int(ROOST_EINVAL); },
+        [](roost_conn*, uint64_t, uint64_t, void (*)(void*), void*, roost_timer*) {
+            return int(ROOST_EINVAL);
+        },
         [](const roost_conn*) { return size_t{0}; },
         [](roost_conn*) { return int(ROOST_EINVAL); },
         [](roost_conn*) { return int(ROOST_EINVAL); },
@@ -113,18 +117,22 @@ std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked
     } catch (const PluginError& e) {
         return e.what();
     }
-    auto fail = [&](const std::string& why) { return fmt::format("plugin '{}' ({}): {}", pc.name, pc.source, why); };
+    auto fail = [&](const std::string& why) {
+        return fmt::format("plugin '{}' ({}): {}", pc.name, pc.source, why);
+    };
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) return fail(fmt::format("cannot load {}: {}", path, dlerror()));
     std::string error;
-    auto version = reinterpret_cast<uint32_t (*)(const uint32_t*, size_t)>(dlsym(handle, "roost_plugin_version"));
+    auto version =
+        reinterpret_cast<uint32_t (*)(const uint32_t*, size_t)>(dlsym(handle, "roost_plugin_version"));
     auto init = dlsym(handle, "roost_plugin_init");
     auto check = reinterpret_cast<PluginCheckFn>(dlsym(handle, "roost_plugin_check"));
     const uint32_t offered[] = {ROOST_ABI_V1};
     if (!version || !init) {
         error = fail(fmt::format("{} does not export roost_plugin_version and roost_plugin_init", path));
     } else if (uint32_t chosen = version(offered, 1); chosen != ROOST_ABI_V1) {
-        error = fail(fmt::format("speaks no ABI version this broker offers (offered 1, it chose {})", chosen));
+        error =
+            fail(fmt::format("speaks no ABI version this broker offers (offered 1, it chose {})", chosen));
     } else if (check) {
         checked = true;
         std::vector<roost_option> options = option_array(pc);

@@ -78,6 +78,6 @@ TEST_CASE("the v1 plugin built with -fshort-enums loads and decides the same way
     REQUIRE(c5.send(pkt::publish("ok/a", "x", 1, 8, false, 5)));
     puback = c5.read_until(pkt::PUBACK);
     REQUIRE(puback);
-    CHECK(ack_reason(*puback) == 0);
+    CHECK(ack_reason(*puback) < 0x80);  // accepted (0x10: no subscribers)
     CHECK_MESSAGE(b.wait_line({"v1 plugin refuses publish of forbidden/a"}), tail(b.log()));
 }

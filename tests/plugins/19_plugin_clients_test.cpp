@@ -97,8 +97,8 @@ TEST_CASE("client data is released exactly once on every path, with the data tha
     for (const char* id : {"refused1", "lost1", "normal1", "stay1"}) {
         std::string serial = serial_of(log, id);
         REQUIRE(!serial.empty());
-        CHECK_MESSAGE(lines_with(log, {cat({"fixture: release id=", id, " serial=", serial, " "})}).size() == 1,
-                      id);
+        CHECK_MESSAGE(
+            lines_with(log, {cat({"fixture: release id=", id, " serial=", serial, " "})}).size() == 1, id);
     }
     std::string old_serial = serial_of(log, "take1", 0), new_serial = serial_of(log, "take1", 1);
     REQUIRE(!new_serial.empty());
@@ -133,7 +133,8 @@ TEST_CASE("a takeover: the old connection hears first (DISCONNECT 0x8E, on_disco
     std::string log = b.log();
     INFO(tail(log));
     std::string old_serial = serial_of(log, "order1", 0), new_serial = serial_of(log, "order1", 1);
-    size_t old_disconnect = pos_of(log, {cat({"fixture: disconnect id=order1 serial=", old_serial, " reason=0x8e"})});
+    size_t old_disconnect =
+        pos_of(log, {cat({"fixture: disconnect id=order1 serial=", old_serial, " reason=0x8e"})});
     size_t new_connect = pos_of(log, {cat({"fixture: connect id=order1 serial=", new_serial, " "})});
     size_t old_release = pos_of(log, {cat({"fixture: release id=order1 serial=", old_serial, " "})});
     REQUIRE(old_disconnect != std::string::npos);

@@ -64,7 +64,8 @@ TEST_CASE("publish check before on_publish; a DELIVER check carries the subscrib
     REQUIRE(msg);
     CHECK_MESSAGE(b.wait_line({"fixture: deliver news/today to=subscriber1 from=publisher1"}), tail(b.log()));
     std::string log = b.log();
-    CHECK(log.find("fixture: publish check news/today by publisher1") < log.find("fixture: on_publish news/today"));
+    CHECK(log.find("fixture: publish check news/today by publisher1") <
+          log.find("fixture: on_publish news/today"));
     CHECK(log.find("fixture: on_publish news/today") < log.find("fixture: deliver news/today"));
 }
 

@@ -8,9 +8,9 @@
  *   host->disconnect on the publisher from inside the check ("fixture: disconnect in publish check
  *   rc=<rc>") and answers ALLOW.
  * DELIVER: "fixture: deliver <topic> to=<subscriber> from=<publisher_id>"; for "kick/subscriber"
- *   it disconnects the subscriber from inside the check ("fixture: disconnect in deliver check
- *   rc=<rc>") and answers ALLOW.
- * A message hook logs "fixture: on_publish <topic>" so the test sees the ACL check comes first. */
+ *   it disconnects a subscriber whose id starts with "victim" from inside the check ("fixture: disconnect in
+ * deliver check rc=<rc>") and answers ALLOW. A message hook logs "fixture: on_publish <topic>" so the test
+ * sees the ACL check comes first. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 
@@ -36,7 +36,8 @@ static void answer_later(void* arg) {
     int deny = strstr(j->what, "deny") != NULL;
     int rc;
     fx_sleep_ms(s->delay_ms);
-    rc = s->host->complete(j->call, deny ? ROOST_DENY : ROOST_ALLOW, deny ? ROOST_RC_NOT_AUTHORIZED : 0, NULL);
+    rc =
+        s->host->complete(j->call, deny ? ROOST_DENY : ROOST_ALLOW, deny ? ROOST_RC_NOT_AUTHORIZED : 0, NULL);
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: subscribe %s completed rc=%d", j->what, rc);
     free(j);
 }
@@ -49,7 +50,8 @@ static roost_verdict check(void* wd, roost_acl_event* ev) {
     switch (ev->action) {
         case ROOST_ACL_SUBSCRIBE:
             if (fx_defer(&s->threads, answer_later, s, ev->call, topic) != ROOST_OK) return ROOST_DENY;
-            s->host->log(s->self, ROOST_LOG_INFO, "fixture: subscribe %s PENDING at %ld", topic, ms_since(&s->start));
+            s->host->log(s->self, ROOST_LOG_INFO, "fixture: subscribe %s PENDING at %ld", topic,
+                         ms_since(&s->start));
             return ROOST_PENDING;
         case ROOST_ACL_PUBLISH:
             s->host->log(s->self, ROOST_LOG_INFO, "fixture: publish check %s by %s", topic, id);
@@ -60,7 +62,7 @@ static roost_verdict check(void* wd, roost_acl_event* ev) {
         case ROOST_ACL_DELIVER:
             s->host->log(s->self, ROOST_LOG_INFO, "fixture: deliver %s to=%s from=%s", topic, id,
                          fx_cstr(ev->publisher_id, from, sizeof from));
-            if (strcmp(topic, "kick/subscriber") == 0)
+            if (strcmp(topic, "kick/subscriber") == 0 && strncmp(id, "victim", 6) == 0)
                 s->host->log(s->self, ROOST_LOG_INFO, "fixture: disconnect in deliver check rc=%d",
                              s->host->disconnect(ev->client, ROOST_RC_ADMINISTRATIVE_ACTION));
             return ROOST_ALLOW;

@@ -184,15 +184,21 @@ static void worker_stop(void* pd, uint32_t worker, void* wd) {
     state* s = (state*)pd;
     (void)wd;
     pthread_mutex_lock(&s->mutex);
-    s->host->log(s->self, ROOST_LOG_INFO, "fixture: totals at worker_stop %u sets=%lu releases=%lu double=%lu",
-                 (unsigned)worker, s->sets, s->releases, s->doubles);
+    s->host->log(s->self, ROOST_LOG_INFO,
+                 "fixture: totals at worker_stop %u sets=%lu releases=%lu double=%lu", (unsigned)worker,
+                 s->sets, s->releases, s->doubles);
     pthread_mutex_unlock(&s->mutex);
 }
 
 static const roost_auth_hooks auth_hooks = {sizeof(roost_auth_hooks), authenticate, NULL};
-static const roost_lifecycle_hooks lifecycle_hooks = {
-    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, on_connect, on_disconnect, NULL, client_release,
-    NULL};
+static const roost_lifecycle_hooks lifecycle_hooks = {sizeof(roost_lifecycle_hooks),
+                                                      worker_start,
+                                                      worker_stop,
+                                                      on_connect,
+                                                      on_disconnect,
+                                                      NULL,
+                                                      client_release,
+                                                      NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);
@@ -218,8 +224,8 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
 ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {
     state* s = (state*)plugin_data;
     fx_threads_drain(&s->threads, 3000);
-    s->host->log(s->self, ROOST_LOG_INFO, "fixture: totals at cleanup sets=%lu releases=%lu double=%lu", s->sets,
-                 s->releases, s->doubles);
+    s->host->log(s->self, ROOST_LOG_INFO, "fixture: totals at cleanup sets=%lu releases=%lu double=%lu",
+                 s->sets, s->releases, s->doubles);
     while (s->records) {
         record* r = s->records;
         s->records = r->next;

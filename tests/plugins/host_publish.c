@@ -92,7 +92,7 @@ static void worker_stop(void* plugin_data, unsigned worker, void* worker_data) {
 }
 
 static const roost_lifecycle_hooks lifecycle_hooks = {
-    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, NULL, NULL, NULL};
+    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, NULL, NULL, NULL, NULL, NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

@@ -37,8 +37,9 @@ static void commit(state* s, roost_call** calls, size_t n) {
         else
             other++;
     }
-    s->host->log(s->self, ROOST_LOG_INFO, "fixture: committed batch of %zu calls: rc=%d ok=%zu gone=%zu other=%zu",
-                 n, rc, ok, gone, other);
+    s->host->log(s->self, ROOST_LOG_INFO,
+                 "fixture: committed batch of %zu calls: rc=%d ok=%zu gone=%zu other=%zu", n, rc, ok, gone,
+                 other);
 }
 
 static void* writer_main(void* arg) {

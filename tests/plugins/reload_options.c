@@ -30,14 +30,14 @@ static int read_level(const roost_host* host, roost_plugin* self, const roost_op
             errno = 0;
             *level = strtol(o->value, &end, 10);
             if (o->value[0] == '\0' || *end != '\0' || errno != 0) {
-                host->log(self, ROOST_LOG_ERROR, "fixture: %s:%u: option level = \"%s\": not an integer", o->file,
-                          (unsigned)o->line, o->value);
+                host->log(self, ROOST_LOG_ERROR, "fixture: %s:%u: option level = \"%s\": not an integer",
+                          o->file, (unsigned)o->line, o->value);
                 return ROOST_EINVAL;
             }
             *where = o;
         } else {
-            host->log(self, ROOST_LOG_ERROR, "fixture: %s:%u: unknown option '%s'", o->file, (unsigned)o->line,
-                      o->key);
+            host->log(self, ROOST_LOG_ERROR, "fixture: %s:%u: unknown option '%s'", o->file,
+                      (unsigned)o->line, o->key);
             return ROOST_EINVAL;
         }
     }
@@ -60,8 +60,8 @@ static int reload(void* pd, const roost_option* options, size_t n) {
     return ROOST_OK;
 }
 
-static const roost_lifecycle_hooks lifecycle_hooks = {sizeof(roost_lifecycle_hooks), NULL, NULL, NULL, NULL,
-                                                      NULL, NULL, reload};
+static const roost_lifecycle_hooks lifecycle_hooks = {
+    sizeof(roost_lifecycle_hooks), NULL, NULL, NULL, NULL, NULL, NULL, reload};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

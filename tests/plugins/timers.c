@@ -77,8 +77,8 @@ static int worker_start(void* pd, uint32_t worker, void** wd) {
     return ROOST_OK;
 }
 
-static const roost_lifecycle_hooks lifecycle_hooks = {sizeof(roost_lifecycle_hooks), worker_start, NULL, NULL,
-                                                      NULL, NULL, NULL, NULL};
+static const roost_lifecycle_hooks lifecycle_hooks = {
+    sizeof(roost_lifecycle_hooks), worker_start, NULL, NULL, NULL, NULL, NULL, NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

@@ -38,7 +38,8 @@ typedef struct conn_state {
 
 static void on_conn_timer(void* arg) {
     conn_state* st = (conn_state*)arg;
-    if (st->closed) st->cfg->host->log(st->cfg->self, ROOST_LOG_ERROR, "fixture: WRONG: conn timer after close");
+    if (st->closed)
+        st->cfg->host->log(st->cfg->self, ROOST_LOG_ERROR, "fixture: WRONG: conn timer after close");
     st->timer_runs++;
 }
 
@@ -115,8 +116,8 @@ static void flow_close(void* state, roost_conn* conn) {
     int rc = st->cfg->host->timer_stop(st->timer);
     (void)conn;
     st->closed = 1;
-    st->cfg->host->log(st->cfg->self, ROOST_LOG_INFO, "fixture: close conn timer runs=%u stop after close rc=%d",
-                       st->timer_runs, rc);
+    st->cfg->host->log(st->cfg->self, ROOST_LOG_INFO,
+                       "fixture: close conn timer runs=%u stop after close rc=%d", st->timer_runs, rc);
     free(st->buf);
 }
 

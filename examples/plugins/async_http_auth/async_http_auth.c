@@ -241,8 +241,8 @@ static int parse_users(auth_plugin* p, const roost_option* o) {
             continue;
         }
         if (colon == NULL || colon == s) {
-            p->host->log(p->self, ROOST_LOG_ERROR, "%s:%u: option users: '%.*s' is not name:password", o->file,
-                         (unsigned)o->line, (int)len, s);
+            p->host->log(p->self, ROOST_LOG_ERROR, "%s:%u: option users: '%.*s' is not name:password",
+                         o->file, (unsigned)o->line, (int)len, s);
             return ROOST_EINVAL;
         }
         {
@@ -302,8 +302,8 @@ static int read_options(auth_plugin* p, const roost_option* options, size_t opti
             }
         } else {
             p->host->log(p->self, ROOST_LOG_ERROR,
-                         "%s:%u: unknown option '%s' (known: users, delay_ms, max_queue, reason_code)", o->file,
-                         (unsigned)o->line, o->key);
+                         "%s:%u: unknown option '%s' (known: users, delay_ms, max_queue, reason_code)",
+                         o->file, (unsigned)o->line, o->key);
             rc = ROOST_EINVAL;
         }
     }

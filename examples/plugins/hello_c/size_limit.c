@@ -108,8 +108,9 @@ static int read_options(const roost_host* host, roost_plugin* self, const roost_
             return ROOST_EINVAL;
         }
         if (strcmp(o->key, "reason_code") == 0 && (n < 0x80 || n > 0xFF)) {
-            host->log(self, ROOST_LOG_ERROR, "%s:%u: option reason_code = %s: an MQTT 5 error code is 128 to 255",
-                      o->file, (unsigned)o->line, o->value);
+            host->log(self, ROOST_LOG_ERROR,
+                      "%s:%u: option reason_code = %s: an MQTT 5 error code is 128 to 255", o->file,
+                      (unsigned)o->line, o->value);
             return ROOST_EINVAL;
         }
         if (p == NULL) continue;

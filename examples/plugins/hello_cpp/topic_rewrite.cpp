@@ -21,7 +21,8 @@ class topic_rewrite : public roost::plugin<topic_rewrite> {
     static void check_options(const roost::options& options) {
         for (const auto& [from, to] : options) {
             if (from.empty()) {
-                throw std::invalid_argument(options.where(from) + "an empty prefix would rewrite every topic");
+                throw std::invalid_argument(options.where(from) +
+                                            "an empty prefix would rewrite every topic");
             }
             if (to.find_first_of("+#") != std::string::npos || to.find('\0') != std::string::npos) {
                 throw std::invalid_argument(options.where(from) + "\"" + from + "\" = \"" + to +

@@ -190,8 +190,9 @@ class options {
     }
     // A duration: a number with a unit, "500ms", "30s", "5m", "2h", "1d" (a bare number is
     // milliseconds), at least `min`; `fallback` when absent.
-    std::chrono::milliseconds get_duration(std::string_view key, std::chrono::milliseconds fallback,
-                                           std::chrono::milliseconds min = std::chrono::milliseconds(0)) const {
+    std::chrono::milliseconds get_duration(
+        std::string_view key, std::chrono::milliseconds fallback,
+        std::chrono::milliseconds min = std::chrono::milliseconds(0)) const {
         const entry* e = find(key);
         if (e == nullptr) return fallback;
         const std::string& v = e->second;
@@ -236,7 +237,8 @@ class options {
     }
     // "file:line: option key = "value": why", for an exception that refuses the load.
     std::invalid_argument bad(const entry& e, const std::string& why) const {
-        return std::invalid_argument(where(e.first) + "option " + e.first + " = \"" + e.second + "\": " + why);
+        return std::invalid_argument(where(e.first) + "option " + e.first + " = \"" + e.second +
+                                     "\": " + why);
     }
     std::vector<entry> _entries;
     std::vector<location> _locations;  // parallel to _entries
@@ -402,7 +404,8 @@ class per_worker {
     // On worker `worker`'s thread (worker_start): builds its T from args.
     template <class... Args>
     T& start(uint32_t worker, Args&&... args) {
-        if (worker >= _slots.size()) throw std::out_of_range("per_worker: no worker " + std::to_string(worker));
+        if (worker >= _slots.size())
+            throw std::out_of_range("per_worker: no worker " + std::to_string(worker));
         _slots[worker] = std::make_unique<T>(std::forward<Args>(args)...);
         return *_slots[worker];
     }
@@ -480,24 +483,32 @@ class plugin {
                       int* results = nullptr) const noexcept {
         return _host->complete_many(calls, n, verdict, reason_code, results);
     }
-    uint32_t worker_index() const noexcept { return _host->worker_index(); }
-    uint32_t worker_count() const noexcept { return _host->worker_count(); }
+    uint32_t worker_index() const noexcept {
+        return _host->worker_index();
+    }
+    uint32_t worker_count() const noexcept {
+        return _host->worker_count();
+    }
     // On a worker: fn(arg) after `delay`, then every `repeat` (0: once). The id for stop_timer.
     roost_timer start_timer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
                             void (*fn)(void*), void* arg) const noexcept {
         roost_timer t = 0;
-        if (_host->timer_start(_self, static_cast<uint64_t>(delay.count()), static_cast<uint64_t>(repeat.count()), fn,
-                               arg, &t) != ROOST_OK) {
+        if (_host->timer_start(_self, static_cast<uint64_t>(delay.count()),
+                               static_cast<uint64_t>(repeat.count()), fn, arg, &t) != ROOST_OK) {
             return 0;
         }
         return t;
     }
-    int stop_timer(roost_timer timer) const noexcept { return _host->timer_stop(timer); }
+    int stop_timer(roost_timer timer) const noexcept {
+        return _host->timer_stop(timer);
+    }
     // Per-client data (on the client's worker); client_release(client, data) gets it back.
     int set_client_data(const client& c, void* data) const noexcept {
         return _host->client_data_set(_self, c.raw(), data);
     }
-    void* client_data(const client& c) const noexcept { return _host->client_data_get(_self, c.raw()); }
+    void* client_data(const client& c) const noexcept {
+        return _host->client_data_get(_self, c.raw());
+    }
     // Any thread: disconnects a client kept as a ref; ROOST_EGONE once it left.
     int disconnect(roost_client_ref ref, uint8_t reason_code) const noexcept {
         return _host->client_ref_disconnect(ref, reason_code);
@@ -856,22 +867,22 @@ void cleanup(void* plugin_data) noexcept {
 
 // The four exports for the plugin class D (one per shared object). Write it once, at namespace
 // scope, followed by a semicolon: ROOST_PLUGIN_CPP(my_plugin);
-#define ROOST_PLUGIN_CPP(D)                                                                         \
-    extern "C" ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {  \
-        return ::roost::detail::version<D>(offered, count);                                         \
-    }                                                                                               \
-    extern "C" ROOST_EXPORT int roost_plugin_check(const roost_host* host, roost_plugin* self,      \
+#define ROOST_PLUGIN_CPP(D)                                                                            \
+    extern "C" ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {     \
+        return ::roost::detail::version<D>(offered, count);                                            \
+    }                                                                                                  \
+    extern "C" ROOST_EXPORT int roost_plugin_check(const roost_host* host, roost_plugin* self,         \
                                                    const roost_option* options, size_t option_count) { \
-        return ::roost::detail::check<D>(host, self, options, option_count);                        \
-    }                                                                                               \
-    extern "C" ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self,       \
-                                                  const roost_option* options, size_t option_count, \
-                                                  void** plugin_data) {                             \
-        return ::roost::detail::init<D>(host, self, options, option_count, plugin_data);            \
-    }                                                                                               \
-    extern "C" ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {                          \
-        ::roost::detail::cleanup<D>(plugin_data);                                                   \
-    }                                                                                               \
+        return ::roost::detail::check<D>(host, self, options, option_count);                           \
+    }                                                                                                  \
+    extern "C" ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self,          \
+                                                  const roost_option* options, size_t option_count,    \
+                                                  void** plugin_data) {                                \
+        return ::roost::detail::init<D>(host, self, options, option_count, plugin_data);               \
+    }                                                                                                  \
+    extern "C" ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {                             \
+        ::roost::detail::cleanup<D>(plugin_data);                                                      \
+    }                                                                                                  \
     static_assert(true, "ROOST_PLUGIN_CPP(" #D ")")
 
 #endif /* ROOST_PLUGIN_HPP */

@@ -4,14 +4,33 @@
 #include <random>
 
 #include "broker/client.hpp"
+#include "plugin/worker_inbox.hpp"
 #include "util/log.hpp"
 
 namespace roost {
 
-Broker::Broker(const Config& config, PluginWorker* plugins)
-    : _config(config), _hooks(config, plugins), _persistence(plugins) {}
+Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* loop, WorkerInbox& inbox,
+               PluginWorker* plugins, StoredMessageRefs* stored)
+    : _config(config),
+      _router(router),
+      _index(index),
+      _inbox(inbox),
+      _hooks(config, plugins),
+      _persistence(plugins, stored),
+      _outbox(router.worker_count()) {
+    uv_check_init(loop, &_outbox_check);
+    uv_idle_init(loop, &_outbox_idle);
+    _outbox_check.data = this;
+    _outbox_idle.data = this;
+}
 
 Broker::~Broker() = default;
+
+void Broker::close() {
+    for (auto* h :
+         {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle)})
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+}
 
 void Broker::accept(net::Connection* connection, const ListenerConfig& listener) {
     ++_stats.connections_total;
@@ -22,40 +41,151 @@ void Broker::accept(net::Connection* connection, const ListenerConfig& listener)
 }
 
 bool Broker::at_connection_limit() const {
-    return _config.limits.max_connections != 0 && _connected >= _config.limits.max_connections;
+    return _config.limits.max_connections != 0 && _router.connected.load() >= _config.limits.max_connections;
 }
 
 std::string Broker::assign_client_id() {
     // Unique for the life of the process and unlikely to collide with a client-chosen id.
     static thread_local std::mt19937_64 rng{std::random_device{}()};
-    return fmt::format("roost-{:x}-{}", rng() & 0xffffffffffULL, _next_assigned_id++);
+    return fmt::format("roost-{:x}-{}", rng() & 0xffffffffffULL, _router.next_assigned_id());
 }
 
-std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const std::string& client_id,
-                                                         bool clean_start, uint32_t expiry_interval) {
-    if (auto it = _sessions.find(client_id); it != _sessions.end() && !it->second->client &&
-                                             it->second->expires_at &&
-                                             Clock::now() >= *it->second->expires_at) {
+bool Broker::post_to(unsigned worker, std::function<void()> fn) {
+    return _router.worker(worker)->inbox().post(std::move(fn));
+}
+
+void Broker::attach(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
+                    std::shared_ptr<PendingToken> token, Attached attached) {
+    if (_sessions.contains(client_id))
+        return attach_here(client, client_id, clean_start, expiry_interval, attached, false);
+    SessionKey key = _router.next_session_key();
+    std::optional<Router::Owner> owner = _router.claim(client_id, _index, key);
+    if (!owner) {
+        // Nobody has the id: a new session, registered under this worker already.
+        auto session = std::make_shared<Session>();
+        session->ref.key = key;
+        session->ref.worker.store(_index);
+        session->client_id = client_id;
+        _sessions_by_key.emplace(key, session.get());
+        _sessions.emplace(client_id, session);
+        return attach_here(client, client_id, clean_start, expiry_interval, attached, true);
+    }
+    if (owner->worker == _index) {
+        // Registered here, but the session is not (yet) in this worker's table: it is on its way
+        // here from another worker, whose handover runs before this (inbox order). Try again then.
+        post_to(_index, [this, &client, client_id, clean_start, expiry_interval, token, attached] {
+            if (!token->cancelled) attach(client, client_id, clean_start, expiry_interval, token, attached);
+        });
+        return;
+    }
+    // Another worker owns the session: it disconnects the old connection and hands the session
+    // over; the client waits (its token) as it waits for a PENDING auth answer.
+    unsigned me = _index;
+    post_to(owner->worker, [from = _router.worker(owner->worker), client_id, me, clean_start, this, &client,
+                            expiry_interval, token, attached] {
+        from->hand_over(client_id, me, clean_start,
+                        [this, &client, client_id, clean_start, expiry_interval, token,
+                         attached](std::shared_ptr<Session> session) {
+                            // On this worker again.
+                            if (session) {
+                                session->ref.worker.store(_index);
+                                _sessions_by_key.emplace(session->ref.key, session.get());
+                                _sessions.emplace(client_id, session);
+                                _moved.erase(session->ref.key);
+                            }
+                            if (token->cancelled) {
+                                // The new connection left while its session travelled: the session stays,
+                                // offline.
+                                if (session) {
+                                    auto now = Clock::now();
+                                    session->disconnected_at = now;
+                                    if (session->expiry_interval == 0)
+                                        end_session(*session);
+                                    else if (session->expiry_interval != UINT32_MAX)
+                                        session->expires_at =
+                                            now + std::chrono::seconds(session->expiry_interval);
+                                }
+                                return;
+                            }
+                            if (session)
+                                attach_here(client, client_id, clean_start, expiry_interval, attached, false);
+                            else
+                                attach(client, client_id, clean_start, expiry_interval, token, attached);
+                        });
+    });
+}
+
+void Broker::take_over_from(Session& existing, bool clean_start, const std::string& new_address) {
+    Client* old = existing.client;
+    if (!old) return;
+    log::info("client '{}': session taken over by the connection from {} (was {})", existing.client_id,
+              new_address, old->address());
+    // Spec 3.1.4-3 and 3.1.3.2.2: the old connection's will goes out unless the session
+    // continues and the will was to wait (a delay the new connection now cuts short).
+    if (auto will = old->take_will(); will && (old->will_delay() == 0 || clean_start))
+        publish_will(std::move(*will), existing.client_id);
+    existing.client = nullptr;
+    existing.ref.online.store(false);
+    old->detach_session();
+    old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
+    // The documented order: the old connection hears first (its DISCONNECT is queued, its
+    // on_disconnect runs, on its worker), then the new one gets its CONNACK and on_connect.
+    old->report_disconnect(static_cast<uint8_t>(mqtt::ReasonCode::SessionTakenOver));
+}
+
+void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_start,
+                       std::function<void(std::shared_ptr<Session>)> done) {
+    auto it = _sessions.find(client_id);
+    if (it == _sessions.end()) {
+        // Gone from here since the request was sent: ended (the new connection starts afresh),
+        // or handed on to a third worker, which is asked instead.
+        std::optional<Router::Owner> owner = _router.owner(client_id);
+        if (owner && owner->worker != _index && owner->worker != to) {
+            post_to(owner->worker, [next = _router.worker(owner->worker), client_id, to, clean_start, done] {
+                next->hand_over(client_id, to, clean_start, done);
+            });
+            return;
+        }
+        post_to(to, [done] { done(nullptr); });
+        return;
+    }
+    std::shared_ptr<Session> session = it->second;
+    Session& existing = *session;
+    if (existing.client) take_over_from(existing, clean_start, "another worker");
+    if (existing.pending_will) {
+        if (clean_start) publish_will(std::move(*existing.pending_will), client_id);
+        existing.pending_will.reset();
+    }
+    if (clean_start) {
+        end_session(existing);
+        post_to(to, [done] { done(nullptr); });
+        return;
+    }
+    // The session leaves this worker whole: subscriptions stay in the Router (they name the
+    // session by its ref, which now says `to`), deliveries still routed here follow it.
+    _sessions_by_key.erase(existing.ref.key);
+    _sessions.erase(it);
+    _moved[existing.ref.key] = to;
+    // Inbox order: the session reaches `to` before anything this worker forwards to it later.
+    post_to(to, [done, session] { done(session); });
+    existing.ref.worker.store(to);
+    _router.move(client_id, to);
+}
+
+void Broker::attach_here(Client& client, const std::string& client_id, bool clean_start,
+                         uint32_t expiry_interval, const Attached& attached, bool created) {
+    auto it = _sessions.find(client_id);
+    if (it != _sessions.end() && !it->second->client && it->second->expires_at &&
+        Clock::now() >= *it->second->expires_at) {
         // Expired, but the once-a-second sweep has not come by yet (or it was restored from
         // storage already past its time): it ends now, and the client starts afresh.
         expire_session(*it->second);
+        return attach(client, client_id, clean_start, expiry_interval, std::make_shared<PendingToken>(),
+                      attached);
     }
-    if (auto it = _sessions.find(client_id); it != _sessions.end()) {
-        Session& existing = *it->second;
-        if (Client* old = existing.client) {
-            log::info("client '{}': session taken over by the connection from {} (was {})", client_id,
-                      client.address(), old->address());
-            // Spec 3.1.4-3 and 3.1.3.2.2: the old connection's will goes out unless the session
-            // continues and the will was to wait (a delay the new connection now cuts short).
-            if (auto will = old->take_will(); will && (old->will_delay() == 0 || clean_start))
-                publish_will(std::move(*will), client_id);
-            existing.client = nullptr;
-            old->detach_session();
-            old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
-            // The documented order: the old connection hears first (its DISCONNECT is queued,
-            // its on_disconnect runs), then the new one gets its CONNACK and on_connect.
-            old->report_disconnect(static_cast<uint8_t>(mqtt::ReasonCode::SessionTakenOver));
-        }
+    Session& existing = *it->second;
+    if (!created) {
+        take_over_from(existing, clean_start, client.address());
         if (existing.pending_will) {
             // A delayed will of a lost connection: a new connection cancels it, unless it ends
             // the session, which publishes it (spec 3.1.3.2.2).
@@ -64,28 +194,22 @@ std::pair<std::shared_ptr<Session>, bool> Broker::attach(Client& client, const s
         }
         if (clean_start) {
             end_session(existing);
-        } else {
-            existing.client = &client;
-            existing.expires_at.reset();
-            existing.disconnected_at.reset();
-            existing.expiry_interval = expiry_interval;
-            _persistence.save_session(existing);
-            return {it->second, true};
+            return attach(client, client_id, clean_start, expiry_interval, std::make_shared<PendingToken>(),
+                          attached);
         }
     }
-    auto session = std::make_shared<Session>();
-    session->key = _next_session_key++;
-    session->client_id = client_id;
-    session->client = &client;
-    session->expiry_interval = expiry_interval;
-    _sessions_by_key.emplace(session->key, session.get());
-    _sessions.emplace(client_id, session);
-    _persistence.save_session(*session);
-    return {session, false};
+    existing.client = &client;
+    existing.ref.online.store(true);
+    existing.expires_at.reset();
+    existing.disconnected_at.reset();
+    existing.expiry_interval = expiry_interval;
+    _persistence.save_session(existing);
+    attached(it->second, !created);
 }
 
 void Broker::client_connected(Client& client) {
     ++_connected;
+    ++_router.connected;
     Session& s = *client.session();
     // Spec 4.4: on resume, unacknowledged PUBLISH go again with DUP, PUBREL for those past
     // PUBREC; pump() sends them first, as the new connection's Receive Maximum allows.
@@ -97,12 +221,16 @@ void Broker::client_connected(Client& client) {
 
 void Broker::client_closed(Client& client, const std::string&) {
     _clients.erase(&client);
-    if (client.connected()) --_connected;
+    if (client.connected()) {
+        --_connected;
+        --_router.connected;
+    }
     // Held here until the end: end_session() below may drop the table's reference.
     std::shared_ptr<Session> held = client.take_session();
     Session* s = held.get();
     if (!s || s->client != &client) return;
     s->client = nullptr;
+    s->ref.online.store(false);
     std::optional<mqtt::Will> will = client.take_will();
     if (s->expiry_interval == 0) {
         if (will) publish_will(std::move(*will), s->client_id);
@@ -133,23 +261,21 @@ void Broker::expire_session(Session& s) {
 void Broker::end_session(Session& session) {
     _persistence.end_session(session);
     for (const auto& [filter, record] : session.subscriptions)
-        _subscriptions.unsubscribe(session.key, filter);
-    _sessions_by_key.erase(session.key);
+        _router.unsubscribe(session.ref.key, filter);
+    _router.release(session.client_id, session.ref.key);
+    _sessions_by_key.erase(session.ref.key);
     std::string id = session.client_id;  // `session` dies with the erase
     _sessions.erase(id);
 }
 
-size_t Broker::publish(MessagePtr message) {
+size_t Broker::publish(MessagePtr message, const std::shared_ptr<PublishWait>& wait) {
     if (message->retain && _config.broker.retain_available) {
-        _retained.set(message);
+        _router.set_retained(message);
         // $SYS values are the broker's own and made anew every interval: nothing to keep.
         if (!message->topic.starts_with("$SYS/")) _persistence.set_retained(*message);
     }
     _match_scratch.clear();
-    _subscriptions.match(message->topic, _match_scratch, [this](SessionKey key) {
-        auto it = _sessions_by_key.find(key);
-        return it != _sessions_by_key.end() && it->second->client && !it->second->client->closing();
-    });
+    _router.match(message->topic, _match_scratch);
     // One client with overlapping subscriptions gets one copy, at the highest QoS granted,
     // carrying every matching subscription identifier (spec 3.3.4).
     std::sort(_match_scratch.begin(), _match_scratch.end(),
@@ -159,36 +285,87 @@ size_t Broker::publish(MessagePtr message) {
         size_t end = i;
         while (end < _match_scratch.size() && _match_scratch[end].session == _match_scratch[i].session)
             ++end;
-        auto found = _sessions_by_key.find(_match_scratch[i].session);
-        if (found != _sessions_by_key.end()) {
-            Session& s = *found->second;
-            Delivery d{message, 0, false, {}};
-            bool any = false;
-            for (size_t j = i; j < end; ++j) {
-                const SubscriberMatch& m = _match_scratch[j];
-                if (m.options.no_local && !m.shared && s.client_id == message->origin_client_id) continue;
-                any = true;
-                d.qos = std::max(d.qos, std::min(message->qos, m.options.qos));
-                if (m.options.retain_as_published && message->retain) d.retain = true;
-                if (m.subscription_id != 0) d.subscription_ids.push_back(m.subscription_id);
+        SessionKey key = _match_scratch[i].session;
+        Delivery d{message, 0, false, {}};
+        bool any = false;
+        for (size_t j = i; j < end; ++j) {
+            const SubscriberMatch& m = _match_scratch[j];
+            if (m.options.no_local && !m.shared && message->origin_session == key) continue;
+            any = true;
+            d.qos = std::max(d.qos, std::min(message->qos, m.options.qos));
+            if (m.options.retain_as_published && message->retain) d.retain = true;
+            if (m.subscription_id != 0) d.subscription_ids.push_back(m.subscription_id);
+        }
+        if (any) {
+            unsigned worker = _match_scratch[i].worker;
+            if (worker == _index) {
+                deliver_routed(key, std::move(d), wait);
+            } else {
+                // Another worker's session: batched, one inbox post per worker per loop turn.
+                if (wait) wait->hold();
+                _outbox[worker].push_back({key, std::move(d), wait});
+                if (!_outbox_pending) {
+                    _outbox_pending = true;
+                    uv_check_start(&_outbox_check,
+                                   [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
+                    uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
+                }
             }
-            if (any) {
-                deliver(s, std::move(d));
-                ++delivered;
-            }
+            ++delivered;
         }
         i = end;
     }
     return delivered;
 }
 
-bool Broker::send_new(Session& s, Delivery& d) {
+void Broker::flush_outbox() {
+    _outbox_pending = false;
+    uv_check_stop(&_outbox_check);
+    uv_idle_stop(&_outbox_idle);
+    for (unsigned w = 0; w < _outbox.size(); ++w) {
+        if (_outbox[w].empty()) continue;
+        std::vector<RemoteDelivery> batch = std::move(_outbox[w]);
+        _outbox[w].clear();
+        Broker* target = _router.worker(w);
+        if (!post_to(w,
+                     [target, batch = std::move(batch)]() mutable { target->receive(std::move(batch)); })) {
+            // That worker stopped (shutdown): what it would have delivered is gone with it.
+            log::debug("worker {} stopped; {} deliveries to it dropped", w, batch.size());
+        }
+    }
+}
+
+void Broker::receive(std::vector<RemoteDelivery> batch) {
+    for (RemoteDelivery& r : batch) {
+        deliver_routed(r.session, std::move(r.delivery), r.wait);
+        if (r.wait) r.wait->release(true);  // its own stores joined the wait in deliver()
+    }
+}
+
+void Broker::deliver_routed(SessionKey key, Delivery d, const std::shared_ptr<PublishWait>& wait) {
+    if (auto found = _sessions_by_key.find(key); found != _sessions_by_key.end())
+        return deliver(*found->second, std::move(d), wait);
+    if (auto moved = _moved.find(key); moved != _moved.end()) {
+        // Handed to another worker after the match: the delivery follows the session.
+        if (wait) wait->hold();
+        _outbox[moved->second].push_back({key, std::move(d), wait});
+        if (!_outbox_pending) {
+            _outbox_pending = true;
+            uv_check_start(&_outbox_check,
+                           [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
+            uv_idle_start(&_outbox_idle, [](uv_idle_t*) {});
+        }
+    }
+    // Otherwise the session ended after the match: nobody to deliver to.
+}
+
+bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits) {
     uint16_t id = s.allocate_packet_id();
     if (id == 0) return false;
     OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
     auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
     _persistence.save_delivery(s, it->second.delivery, id,
-                               d.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC);
+                               d.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC, waits);
     if (!s.client->send_publish(it->second.delivery, id, false)) finish_outgoing(s, it);
     return true;
 }
@@ -209,7 +386,7 @@ void Broker::drop_queued(Session& s, Delivery& d) {
     _persistence.delete_delivery(s, d);
 }
 
-void Broker::deliver(Session& s, Delivery d) {
+void Broker::deliver(Session& s, Delivery d, const std::shared_ptr<PublishWait>& wait) {
     Client* client = s.client && !s.client->closing() ? s.client : nullptr;
     if (d.qos == 0) {
         // QoS 0 is not kept for a client that is not there (spec 4.3.1 leaves it to us).
@@ -220,9 +397,20 @@ void Broker::deliver(Session& s, Delivery d) {
         return;
     }
     if (s.expiry_interval > 0) d.sequence = s.next_sequence++;
+    std::vector<roost_call*> waits;
+    std::vector<roost_call*>* collect = wait && _persistence.enabled() ? &waits : nullptr;
+    // Durable stores this delivery raised join the publisher's wait (its PUBACK/PUBREC goes once
+    // they completed).
+    auto join_wait = [&] {
+        if (waits.empty()) return;
+        wait->hold();
+        _persistence.when_done(std::move(waits), [wait](bool ok) { wait->release(ok); });
+    };
     if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum()) &&
-        send_new(s, d))
+        send_new(s, d, collect)) {
+        join_wait();
         return;
+    }
     if (s.queue.size() >= _config.limits.max_queued_messages) {
         if (_config.limits.queue_full_policy == QueueFullPolicy::DropNewest) {
             ++_stats.messages_dropped;
@@ -233,8 +421,9 @@ void Broker::deliver(Session& s, Delivery d) {
         drop_queued(s, s.queue.front());
         s.queue.pop_front();
     }
-    _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED);
+    _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED, collect);
     s.queue.push_back(std::move(d));
+    join_wait();
 }
 
 void Broker::pump(Session& s) {
@@ -274,7 +463,7 @@ void Broker::pump(Session& s) {
 
 void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionRecord& record) {
     std::vector<MessagePtr> found;
-    _retained.match(filter, Clock::now(), found);
+    _router.match_retained(filter, Clock::now(), found);
     for (MessagePtr& m : found) {
         Delivery d{m, std::min(m->qos, record.options.qos), true, {}};
         if (record.subscription_id != 0) d.subscription_ids.push_back(record.subscription_id);
@@ -284,7 +473,7 @@ void Broker::send_retained(Session& s, std::string_view filter, const Subscripti
 
 bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record) {
     auto [it, is_new] = s.subscriptions.insert_or_assign(filter, record);
-    _subscriptions.subscribe(s.key, filter, record.options, record.subscription_id);
+    _router.subscribe(s.ref, filter, record.options, record.subscription_id);
     _persistence.save_subscription(s, filter, record);
     return is_new;
 }
@@ -294,7 +483,7 @@ bool Broker::unsubscribe(Session& s, std::string_view filter) {
     if (it == s.subscriptions.end()) return false;
     _persistence.delete_subscription(s, it->first);
     s.subscriptions.erase(it);
-    _subscriptions.unsubscribe(s.key, filter);
+    _router.unsubscribe(s.ref.key, filter);
     return true;
 }
 
@@ -305,7 +494,8 @@ MessagePtr Broker::make_will_message(mqtt::Will will, const std::string& client_
     m->qos = std::min(will.qos, _config.broker.maximum_qos);
     m->retain = will.retain;
     m->origin_client_id = client_id;
-    m->id = _next_message_id++;
+    m->id = _router.next_message_id();
+    if (auto it = _sessions.find(client_id); it != _sessions.end()) m->origin_session = it->second->ref.key;
     const mqtt::Properties& in = will.properties;
     m->properties.payload_format_indicator = in.payload_format_indicator;
     m->properties.content_type = in.content_type;
@@ -323,7 +513,7 @@ void Broker::publish_will(mqtt::Will will, const std::string& client_id) {
 }
 
 void Broker::publish_from_plugin(std::shared_ptr<Message> message) {
-    message->id = _next_message_id++;
+    message->id = _router.next_message_id();
     mqtt::ReasonCode unused;
     if (!_hooks.on_message(nullptr, *message, unused)) return;
     size_t matched = publish(message);
@@ -348,7 +538,7 @@ void Broker::tick(Clock::time_point now) {
         expire_session(*s);
 }
 
-void Broker::shutdown() {
+void Broker::shutdown_wills() {
     if (!_persistence.enabled()) {
         // Every session ends with the process, so every will goes out now, while the
         // subscribers are still connected to receive it (spec 3.1.3.2.2: the session ended).
@@ -361,6 +551,10 @@ void Broker::shutdown() {
             if (auto will = c->take_will()) publish_will(std::move(*will), c->client_id());
         }
     }
+    flush_outbox();
+}
+
+void Broker::shutdown() {
     // With persistence, sessions outlive the process: each closing connection is a lost
     // connection as any other (client_closed), and delayed wills wait, stored, for their time.
     for (Client* c : _clients)

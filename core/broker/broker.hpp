@@ -1,10 +1,16 @@
-// The broker's shared state and the operations across clients: sessions by client id, the
-// subscription index, retained messages, routing, wills, expiry and statistics.
+// One worker's protocol engine: its clients, the sessions it owns, routing from its publishers,
+// delivery to its sessions, wills, expiry and its statistics. What all workers share (the
+// subscription index, retained messages, the session directory) is the Router.
 //
-// Runs on one worker today. With N workers (DESIGN.md "Threads") this becomes the shared,
-// read-mostly part, and deliver() to a session owned by another worker goes through that
-// worker's queue; nothing here assumes one loop except that calls come from it.
+// Threads: every member function runs on the worker's own thread. Other workers reach it only
+// through its inbox (WorkerInbox::post), which runs the call on this thread: deliveries in
+// batches (receive), and session handovers (hand_over, adopt).
+//
+// Lifetime: created by the Server for its worker before the loop runs, destroyed after it ended.
 #pragma once
+#include <uv.h>
+
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -12,10 +18,9 @@
 #include <vector>
 
 #include "broker/message.hpp"
-#include "broker/retained_store.hpp"
+#include "broker/router.hpp"
 #include "broker/session.hpp"
 #include "broker/stats.hpp"
-#include "broker/subscription_tree.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
 #include "plugin/hooks.hpp"
@@ -24,23 +29,36 @@
 namespace roost {
 
 class Client;
+class WorkerInbox;
+
+// One delivery routed by another worker to a session of this one.
+struct RemoteDelivery {
+    SessionKey session;
+    Delivery delivery;
+    std::shared_ptr<PublishWait> wait;  // what the publisher's acknowledgement waits for; may be null
+};
 
 class Broker {
   public:
     // `plugins` may be null (no plugin machinery: the built-in defaults answer).
-    Broker(const Config& config, PluginWorker* plugins);
+    Broker(const Config& config, Router& router, unsigned index, uv_loop_t* loop, WorkerInbox& inbox,
+           PluginWorker* plugins, StoredMessageRefs* stored);
     ~Broker();
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
 
     const Config& config() const { return _config; }
     const LimitsConfig& limits() const { return _config.limits; }
+    unsigned index() const { return _index; }
+    Router& router() { return _router; }
+    WorkerInbox& inbox() { return _inbox; }
     Hooks& hooks() { return _hooks; }
     Stats& stats() { return _stats; }
-    size_t connected_clients() const { return _connected; }
-    size_t session_count() const { return _sessions.size(); }
-    size_t subscription_count() const { return _subscriptions.size(); }
-    size_t retained_count() const { return _retained.size(); }
+    const Stats& stats() const { return _stats; }
+    size_t connected_clients() const { return _router.connected.load(); }
+    size_t session_count() const { return _router.session_count(); }
+    size_t subscription_count() const { return _router.subscription_count(); }
+    size_t retained_count() const { return _router.retained_count(); }
 
     // A new connection from a listener (whose settings outlive it).
     void accept(net::Connection* connection, const ListenerConfig& listener);
@@ -48,19 +66,29 @@ class Broker {
     void client_closed(Client& client, const std::string& reason);
     bool at_connection_limit() const;
 
-    // Attaches `client` to the session of `client_id`, taking over a connection that holds it.
-    // Returns the session and whether it existed before (CONNACK session present).
-    std::pair<std::shared_ptr<Session>, bool> attach(Client& client, const std::string& client_id,
-                                                     bool clean_start, uint32_t expiry_interval);
+    // Attaches `client` to the session of `client_id`, taking over a connection that holds it,
+    // then calls `attached` with the session and whether it existed before (CONNACK session
+    // present). At once, unless another worker owns the session: then after it handed the
+    // session over, and only if `token` was not cancelled meanwhile (the client left).
+    using Attached = std::function<void(std::shared_ptr<Session>, bool present)>;
+    void attach(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
+                std::shared_ptr<PendingToken> token, Attached attached);
     void client_connected(Client& client);  // after CONNACK: resend in-flight, drain the queue
     std::string assign_client_id();
-    uint64_t next_message_id() { return _next_message_id++; }
+    uint64_t next_message_id() { return _router.next_message_id(); }
 
     // Stores (if retained) and routes a message to every matching subscription; returns the
     // number of sessions it went to (0 lets an MQTT 5 PUBACK say "no matching subscribers").
-    size_t publish(MessagePtr message);
+    // Durable stores the acknowledgement must wait for join `wait` (when given), on this worker
+    // and on every worker the message goes to.
+    size_t publish(MessagePtr message, const std::shared_ptr<PublishWait>& wait = nullptr);
     // Queues or sends one delivery to a session, honouring its client's receive window.
-    void deliver(Session& session, Delivery delivery);
+    void deliver(Session& session, Delivery delivery, const std::shared_ptr<PublishWait>& wait = nullptr);
+    // Deliveries other workers routed here (on this worker's thread, from the inbox).
+    void receive(std::vector<RemoteDelivery> batch);
+    // Sends what publish() collected for other workers: one inbox post per worker. Runs at the end
+    // of every loop iteration that routed anything.
+    void flush_outbox();
     // Sends queued deliveries while the client's window has room.
     void pump(Session& session);
     // Retained messages for a new subscription, in the order of spec 3.3.1.3.
@@ -75,9 +103,10 @@ class Broker {
     // PUBREC received: the flow goes on with PUBREL.
     void outgoing_released(Session& session, std::map<uint16_t, Outgoing>::iterator it);
 
-    // After the plugins are loaded: the hook chains, then what the persistence plugins stored.
+    // Once, before the workers run (on one worker's engine): what the persistence plugins
+    // stored. Restored sessions belong to this worker until a client takes them elsewhere.
     // False when restoring failed (the log says why).
-    bool plugins_loaded(PluginWorker* plugins);
+    bool restore();
     Persistence& persistence() { return _persistence; }
 
     void publish_will(mqtt::Will will, const std::string& client_id);
@@ -86,34 +115,56 @@ class Broker {
 
     // Once a second: keep alive, delayed wills, session expiry.
     void tick(Clock::time_point now);
-    // Server shutdown: wills of connected clients, DISCONNECT 0x8B to each, close all.
+    // Server shutdown, in two steps that every worker takes together (the Server waits for all
+    // to finish the first before any takes the second, so that wills reach clients of every
+    // worker): the wills that go out now, then DISCONNECT 0x8B to each client and close.
+    void shutdown_wills();
     void shutdown();
     // Closes every connection now, unsent bytes or not.
     void close_all(const std::string& why);
+    // Before the loop ends: the outbox handles close.
+    void close();
 
   private:
     void end_session(Session& session);
     void expire_session(Session& session);
+    // The local part of attach(), for a session in this worker's table (`created` just now).
+    void attach_here(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
+                     const Attached& attached, bool created);
+    // On the owning worker: a connection on worker `to` takes over `client_id`. The old connection
+    // is disconnected (0x8E), the will rules of a takeover applied; then the session, or nothing
+    // when it ends (clean start), goes to `to` and `done` runs there.
+    void hand_over(const std::string& client_id, unsigned to, bool clean_start,
+                   std::function<void(std::shared_ptr<Session>)> done);
+    // Disconnects the client attached to `s` for a takeover, deciding its will.
+    void take_over_from(Session& s, bool clean_start, const std::string& new_address);
+    // Posts `fn` to worker `worker`'s thread (false once that worker stopped).
+    bool post_to(unsigned worker, std::function<void()> fn);
+    void deliver_routed(SessionKey key, Delivery d, const std::shared_ptr<PublishWait>& wait);
     friend struct RestoreSink;
     // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use.
-    bool send_new(Session& session, Delivery& d);
+    bool send_new(Session& session, Delivery& d, std::vector<roost_call*>* waits = nullptr);
     void drop_queued(Session& session, Delivery& d);
     MessagePtr make_will_message(mqtt::Will will, const std::string& client_id);
 
     const Config& _config;
+    Router& _router;
+    const unsigned _index;
+    WorkerInbox& _inbox;
     Hooks _hooks;
     Persistence _persistence;
     Stats _stats;
-    std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;
+    std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;  // the sessions this worker owns
     std::unordered_map<SessionKey, Session*> _sessions_by_key;
+    // Sessions handed to another worker: deliveries still routed here follow them.
+    std::unordered_map<SessionKey, unsigned> _moved;
     std::unordered_set<Client*> _clients;
-    size_t _connected = 0;  // clients past CONNACK
-    SessionKey _next_session_key = 1;
-    uint64_t _next_message_id = 1;
-    uint64_t _next_assigned_id = 1;
-    SubscriptionTree _subscriptions;
-    RetainedStore _retained;
-    std::vector<SubscriberMatch> _match_scratch;  // reused by publish()
+    size_t _connected = 0;                             // this worker's clients past CONNACK
+    std::vector<SubscriberMatch> _match_scratch;       // reused by publish()
+    std::vector<std::vector<RemoteDelivery>> _outbox;  // by target worker, sent by flush_outbox()
+    bool _outbox_pending = false;
+    uv_check_t _outbox_check{};  // flushes the outbox at the end of the loop iteration
+    uv_idle_t _outbox_idle{};    // keeps the loop from blocking while the outbox holds anything
 };
 
 }  // namespace roost

@@ -90,6 +90,16 @@ class Client : public net::ConnectionHandler {
     void check_will_then_connect(const std::string& auth_reply);
     void on_will_decision(const HookDecision& acl, const std::string& auth_reply);
     void finish_connect(const std::string& auth_reply);
+    // What finish_connect decided, for the CONNACK that follows once the session is attached.
+    struct ConnectOutcome {
+        std::string auth_reply;
+        uint32_t session_expiry = 0;
+        bool expiry_cut = false;
+        bool keep_alive_cut = false;
+    };
+    void send_connack(std::shared_ptr<Session> session, bool present, const ConnectOutcome& outcome);
+    // PUBACK/PUBREC of a publish whose stores a persistence plugin finished (`ok`: durably).
+    void acknowledge_stored(const mqtt::Publish& ack, bool ok, const std::string& topic);
     void handle_publish(mqtt::Publish& publish);
     void finish_publish(mqtt::Publish& publish, const HookDecision& acl);
     void handle_ack(const mqtt::Ack& ack);
@@ -151,7 +161,8 @@ class Client : public net::ConnectionHandler {
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
     };
     std::optional<SubscribeProgress> _subscribing;
-    std::optional<mqtt::Publish> _publish_waiting;  // for its ACL answer
+    std::optional<mqtt::Publish> _publish_waiting;                    // for its ACL answer
+    mqtt::ReasonCode _stored_ack_reason = mqtt::ReasonCode::Success;  // for the publish awaiting its stores
     std::optional<mqtt::Will> _will;
     uint32_t _will_delay = 0;
     bool _request_problem_information = true;

@@ -165,7 +165,6 @@ void Client::handle_auth(const mqtt::Auth& a) {
 
 void Client::finish_connect(const std::string& auth_reply) {
     const LimitsConfig& limits = _broker.limits();
-    const BrokerConfig& features = _broker.config().broker;
     mqtt::Connect& c = *_connect;
     const mqtt::Properties& props = c.properties;
     uint32_t session_expiry = 0;
@@ -200,7 +199,33 @@ void Client::finish_connect(const std::string& auth_reply) {
         _will_delay = _will->properties.will_delay_interval.value_or(0);
     }
 
-    auto [session, present] = _broker.attach(*this, _client_id, c.clean_start, session_expiry);
+    // The session may be owned by another worker: then the CONNACK waits for its handover, and
+    // packets behind the CONNECT wait with it.
+    struct AttachProgress {
+        bool returned = false;  // attach() returned before the session came
+        bool ran = false;
+    };
+    auto progress = std::make_shared<AttachProgress>();
+    auto token = std::make_shared<PendingToken>();
+    ConnectOutcome outcome{auth_reply, session_expiry, expiry_cut, keep_alive_cut};
+    _broker.attach(*this, _client_id, c.clean_start, session_expiry, token,
+                   [this, progress, outcome](std::shared_ptr<Session> session, bool present) {
+                       progress->ran = true;
+                       if (progress->returned) resume_after_wait();
+                       send_connack(std::move(session), present, outcome);
+                       if (progress->returned) process();
+                   });
+    if (progress->ran) return;
+    progress->returned = true;
+    wait_for(token);
+}
+
+void Client::send_connack(std::shared_ptr<Session> session, bool present, const ConnectOutcome& outcome) {
+    const LimitsConfig& limits = _broker.limits();
+    const BrokerConfig& features = _broker.config().broker;
+    mqtt::Connect& c = *_connect;
+    const std::string& auth_reply = outcome.auth_reply;
+    uint32_t session_expiry = outcome.session_expiry;
     _session = std::move(session);
     _state = State::Connected;
     _aliases_in.assign(limits.topic_alias_maximum + 1u, std::string());
@@ -218,8 +243,8 @@ void Client::finish_connect(const std::string& auth_reply) {
         if (!features.wildcard_subscriptions) out.wildcard_subscription_available = 0;
         if (!features.subscription_identifiers) out.subscription_identifier_available = 0;
         if (!features.shared_subscriptions) out.shared_subscription_available = 0;
-        if (keep_alive_cut) out.server_keep_alive = _keep_alive;
-        if (expiry_cut) out.session_expiry_interval = session_expiry;
+        if (outcome.keep_alive_cut) out.server_keep_alive = _keep_alive;
+        if (outcome.expiry_cut) out.session_expiry_interval = session_expiry;
         if (!_auth_method.empty()) {
             out.authentication_method = _auth_method;
             if (!auth_reply.empty()) out.authentication_data = auth_reply;

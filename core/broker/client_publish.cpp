@@ -97,6 +97,7 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     message->qos = p.qos;
     message->retain = p.retain;
     message->origin_client_id = _client_id;
+    message->origin_session = _session->ref.key;
     if (_version == mqtt::ProtocolVersion::V5) {
         // Only what travels end to end; alias and subscription ids are per hop.
         const mqtt::Properties& in = p.properties;
@@ -116,32 +117,43 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     ReasonCode dropped_reason = ReasonCode::Success;
     if (!_broker.hooks().on_message(this, *message, dropped_reason)) return acknowledge(p, dropped_reason);
     message->id = _broker.next_message_id();
-    size_t matched = _broker.publish(message);
+    // The acknowledgement waits for durable stores (DESIGN.md "Durability") when a persistence
+    // plugin runs: routing says what it must wait for through `wait`, on every worker reached.
+    std::shared_ptr<PublishWait> wait;
+    std::shared_ptr<PendingToken> token;
+    mqtt::Publish ack;
+    if (p.qos > 0 && _broker.persistence().enabled()) {
+        token = std::make_shared<PendingToken>();
+        ack.qos = p.qos;
+        ack.packet_id = p.packet_id;
+        wait = std::make_shared<PublishWait>(_broker.inbox(),
+                                             [this, token, ack, topic = message->topic](bool ok) {
+                                                 if (token->cancelled) return;
+                                                 resume_after_wait();
+                                                 acknowledge_stored(ack, ok, topic);
+                                                 process();
+                                             });
+    }
+    size_t matched = _broker.publish(message, wait);
     _broker.hooks().on_routed(this, *message, matched);
     if (p.qos == 2) _session->incoming_qos2.insert(p.packet_id);
     ReasonCode reason = matched == 0 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success;
-    std::vector<roost_call*> waits = _broker.persistence().take_waits();
-    if (waits.empty() || p.qos == 0) return acknowledge(p, reason);
+    _stored_ack_reason = reason;
+    if (!wait || wait->release_here()) return acknowledge(p, reason);
     // A persistence plugin stores for a subscriber's session and answers later: the publisher
-    // hears PUBACK/PUBREC only once that is durable (DESIGN.md "Durability"), and its next
-    // packets wait, so acknowledgements keep their order.
-    auto token = std::make_shared<PendingToken>();
+    // hears PUBACK/PUBREC only once that is durable, and its next packets wait, so
+    // acknowledgements keep their order.
     wait_for(token);
-    mqtt::Publish ack;
-    ack.qos = p.qos;
-    ack.packet_id = p.packet_id;
-    _broker.persistence().when_done(
-        std::move(waits), [this, token, ack, topic = message->topic, reason](bool ok) {
-            if (token->cancelled) return;
-            resume_after_wait();
-            if (!ok)
-                log::warn(
-                    "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is "
-                    "delivered from memory)",
-                    describe(), topic);
-            acknowledge(ack, reason);
-            process();
-        });
+}
+
+void Client::acknowledge_stored(const mqtt::Publish& ack, bool ok, const std::string& topic) {
+    if (!ok)
+        log::warn(
+            "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is "
+            "delivered "
+            "from memory)",
+            describe(), topic);
+    acknowledge(ack, _stored_ack_reason);
 }
 
 void Client::handle_ack(const mqtt::Ack& a) {

@@ -22,7 +22,8 @@ struct Message {
     // user properties. Never a topic alias or subscription identifier (those are per hop).
     mqtt::Properties properties;
     std::optional<Clock::time_point> expires_at;  // from Message Expiry Interval
-    std::string origin_client_id;                 // for no-local; empty for broker-made messages
+    std::string origin_client_id;                 // for the log and storage; empty for broker-made messages
+    uint64_t origin_session = 0;                  // the publisher's session key, for no-local; 0 = none
     uint64_t id = 0;                              // a broker-wide sequence, for persistence and logs
 
     bool expired(Clock::time_point now) const { return expires_at && now >= *expires_at; }

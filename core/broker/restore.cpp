@@ -46,7 +46,7 @@ struct RestoreSink {
     static int message(void* ctx, const roost_stored_message* m) {
         auto msg = m ? message_of(*m) : nullptr;
         if (!msg) return ROOST_EINVAL;
-        self(ctx).broker._next_message_id = std::max(self(ctx).broker._next_message_id, m->id + 1);
+        self(ctx).broker._router.message_id_seen(m->id);
         self(ctx).messages[m->id] = std::move(msg);
         return ROOST_OK;
     }
@@ -56,9 +56,9 @@ struct RestoreSink {
         if (!msg || msg->topic.empty()) return ROOST_EINVAL;
         msg->retain = true;
         // New messages must not reuse a stored id, retained ones included.
-        self(ctx).broker._next_message_id = std::max(self(ctx).broker._next_message_id, m->id + 1);
+        self(ctx).broker._router.message_id_seen(m->id);
         if (msg->expired(Clock::now())) return ROOST_OK;
-        self(ctx).broker._retained.set(std::move(msg));
+        self(ctx).broker._router.set_retained(std::move(msg));
         ++self(ctx).retained;
         return ROOST_OK;
     }
@@ -69,7 +69,9 @@ struct RestoreSink {
         std::string id = string_of(r->client_id);
         if (id.empty() || b._sessions.contains(id)) return ROOST_EINVAL;
         auto s = std::make_shared<Session>();
-        s->key = b._next_session_key++;
+        s->ref.key = b._router.next_session_key();
+        s->ref.worker.store(b._index);
+        if (b._router.claim(id, b._index, s->ref.key)) return ROOST_EINVAL;
         s->client_id = id;
         s->expiry_interval = r->expiry_interval;
         // Every restored session starts offline; its clock ran while the broker was down.
@@ -86,7 +88,7 @@ struct RestoreSink {
             s->pending_will = std::move(will);
             s->will_due = from_unix_ms(r->will_due_ms);
         }
-        b._sessions_by_key.emplace(s->key, s.get());
+        b._sessions_by_key.emplace(s->ref.key, s.get());
         b._sessions.emplace(id, std::move(s));
         ++self(ctx).sessions;
         return ROOST_OK;
@@ -105,7 +107,7 @@ struct RestoreSink {
         rec.subscription_id = r->subscription_id;
         std::string filter = string_of(r->filter);
         it->second->subscriptions.insert_or_assign(filter, rec);
-        b._subscriptions.subscribe(it->second->key, filter, rec.options, rec.subscription_id);
+        b._router.subscribe(it->second->ref, filter, rec.options, rec.subscription_id);
         ++self(ctx).subscriptions;
         return ROOST_OK;
     }
@@ -139,9 +141,7 @@ struct RestoreSink {
     }
 };
 
-bool Broker::plugins_loaded(PluginWorker* plugins) {
-    _hooks = Hooks(_config, plugins);
-    _persistence = Persistence(plugins);
+bool Broker::restore() {
     if (!_persistence.enabled()) return true;
     RestoreSink sink{*this, {}};
     roost_restore_sink table{sizeof table,         &sink,

@@ -2,7 +2,11 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
+
+#include <future>
+#include <thread>
 
 #include "broker/broker.hpp"
 #include "broker/sys_topics.hpp"
@@ -19,27 +23,38 @@ void close_handle(void* handle) {
     auto* h = static_cast<uv_handle_t*>(handle);
     if (h->loop && !uv_is_closing(h)) uv_close(h, nullptr);
 }
+
+unsigned workers_to_run(const Config& config) {
+    if (config.broker.workers > 0) return config.broker.workers;
+    unsigned cores = std::thread::hardware_concurrency();
+    return std::clamp(cores, 1u, 256u);
+}
 }  // namespace
 
-// One event loop and what runs on it. The broker has one today; N of them (DESIGN.md
-// "Threads") each get their own listeners (SO_REUSEPORT) and connections, and share Broker.
+// One worker: an event loop and what runs on it (DESIGN.md "Threads"). Worker 0's loop runs on
+// the thread that calls Server::run(); the others on threads of their own. Everything here is
+// touched only on the worker's thread once its loop runs, except stop_request (uv_async_send).
 struct Server::Worker {
-    explicit Worker(const Config& config) : config(config) {
+    Worker(Server& server, unsigned index) : server(server), config(server._config), index(index) {
         uv_loop_init(&loop);
-        plugins = std::make_unique<PluginHost>(config);
-        plugin_worker = std::make_unique<PluginWorker>(*plugins, 0, &loop);
-        broker = std::make_unique<Broker>(config, plugin_worker.get());
+        plugins = std::make_unique<PluginWorker>(*server._plugins, index, &loop);
+        broker = std::make_unique<Broker>(config, *server._router, index, &loop, plugins->inbox(),
+                                          plugins.get(), server._stored.get());
+        plugins->set_broker(broker.get());
+        server._router->set_worker(index, broker.get());
         flush_queue = std::make_unique<net::FlushQueue>(&loop);
         for (uv_timer_t* t : {&tick, &sys, &grace}) {
             uv_timer_init(&loop, t);
             t->data = this;
         }
-        for (uv_signal_t* s : {&sigint, &sigterm, &sighup}) {
-            uv_signal_init(&loop, s);
-            s->data = this;
-        }
-        uv_async_init(&loop, &stop_request,
-                      [](uv_async_t* a) { static_cast<Worker*>(a->data)->stop("stop requested"); });
+        // Worker 0's stop request stops every worker; the others' stop only themselves.
+        uv_async_init(&loop, &stop_request, [](uv_async_t* a) {
+            auto* w = static_cast<Worker*>(a->data);
+            if (w->index == 0)
+                w->server.stop_all("stop requested");
+            else
+                w->stop("stop requested");
+        });
         stop_request.data = this;
     }
 
@@ -50,149 +65,147 @@ struct Server::Worker {
         finish();
         listeners.clear();
         broker.reset();
-        plugin_worker.reset();
-        plugins.reset();  // plugin cleanup, then dlclose: nothing of theirs is referenced any more
+        plugins.reset();
         uv_run(&loop, UV_RUN_DEFAULT);
         if (int rc = uv_loop_close(&loop); rc != 0)
-            log::warn("event loop closed with handles open: {}", uv_err_name(rc));
+            log::warn("worker {}: event loop closed with handles open: {}", index, uv_err_name(rc));
+    }
+
+    // A connection accepted (by worker 0's listener) for this worker, on this worker's thread.
+    void accept(net::Connection* c, const ListenerConfig& lc, const LoadedPlugin* transport) {
+        if (transport) {
+            auto filter =
+                std::make_unique<net::TransportFilter>(transport->transport, plugins->hook_data(*transport));
+            if (!c->set_transport(std::move(filter))) {
+                log::info("connection from {} refused by transport '{}'", c->peer(), lc.transport);
+                c->close("refused by its transport");
+                return;
+            }
+        }
+        broker->accept(c, lc);
     }
 
     // After the loop ran dry: every connection is closed (their last hooks ran), so the plugins'
-    // workers stop now, then their timers and the inbox close.
+    // worker stops now, then its timers and the inbox close.
     void finish() {
         if (finished) return;
         finished = true;
         close_handle(&grace);
-        if (workers_started) plugin_worker->stop();
-        plugin_worker->close();
+        plugins->stop();
+        plugins->close();
+        broker->close();
         uv_run(&loop, UV_RUN_DEFAULT);
     }
 
     void stop(const char* why) {
         if (stopped) return;
         stopped = true;
-        log::info("{}: stopping (closing listeners, sending wills, disconnecting {} clients)", why,
-                  broker->connected_clients());
+        if (index == 0)
+            log::info("{}: stopping (closing listeners, sending wills, disconnecting {} clients)", why,
+                      broker->connected_clients());
         for (auto& l : listeners)
             l->close();
         broker->shutdown();
         flush_queue->flush_all();
-        for (void* h : {(void*)&tick, (void*)&sys, (void*)&sigint, (void*)&sigterm, (void*)&sighup,
-                        (void*)&stop_request})
+        for (void* h : {(void*)&tick, (void*)&sys, (void*)&stop_request})
             close_handle(h);
+        if (index == 0) {
+            for (void* h : {(void*)&server._sigint, (void*)&server._sigterm, (void*)&server._sighup})
+                close_handle(h);
+        }
         // Clients that do not read their last bytes must not hold the process: after the grace
         // period their connections are closed whatever is left unsent.
         uv_timer_start(
             &grace,
             [](uv_timer_t* t) {
-                log::warn("clients still connected {} ms after the stop; closing them", kShutdownGraceMs);
-                static_cast<Worker*>(t->data)->broker->close_all("server shutting down (grace period over)");
+                auto* w = static_cast<Worker*>(t->data);
+                log::warn("worker {}: clients still connected {} ms after the stop; closing them", w->index,
+                          kShutdownGraceMs);
+                w->broker->close_all("server shutting down (grace period over)");
             },
             kShutdownGraceMs, 0);
         uv_unref(reinterpret_cast<uv_handle_t*>(&grace));
         flush_queue->close();
     }
 
+    void start_timers() {
+        uv_timer_start(
+            &tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker->tick(Clock::now()); }, 1000,
+            1000);
+        if (index == 0 && config.broker.sys_interval > 0) {
+            publish_sys_topics(*broker);
+            uint64_t every = config.broker.sys_interval * 1000ull;
+            uv_timer_start(
+                &sys, [](uv_timer_t* t) { publish_sys_topics(*static_cast<Worker*>(t->data)->broker); },
+                every, every);
+        }
+    }
+
+    Server& server;
     const Config& config;
+    const unsigned index;
     uv_loop_t loop{};
-    std::unique_ptr<PluginHost> plugins;  // before broker: the broker's hooks point into it
-    std::unique_ptr<PluginWorker> plugin_worker;
+    std::unique_ptr<PluginWorker> plugins;  // before broker: the broker's hooks point into it
     std::unique_ptr<Broker> broker;
-    bool workers_started = false;
     bool finished = false;
     std::unique_ptr<net::FlushQueue> flush_queue;
-    std::vector<std::unique_ptr<net::Listener>> listeners;
+    std::vector<std::unique_ptr<net::Listener>> listeners;  // worker 0 only: it accepts for all
     uv_timer_t tick{};
     uv_timer_t sys{};
     uv_timer_t grace{};
-    uv_signal_t sigint{};
-    uv_signal_t sigterm{};
-    uv_signal_t sighup{};
     uv_async_t stop_request{};
     bool stopped = false;
+    std::thread thread;  // workers 1..N-1
 };
 
-Server::Server(const Config& config) : _worker(std::make_unique<Worker>(config)) {}
+Server::Server(const Config& config)
+    : _config(config),
+      _worker_count(workers_to_run(config)),
+      _plugins(std::make_unique<PluginHost>(config)),
+      _router(std::make_unique<Router>(_worker_count)),
+      _stored(std::make_unique<StoredMessageRefs>()) {}
 
-Server::~Server() = default;
+Server::~Server() {
+    // Workers first (their loops and plugin state), then the plugins' cleanup and dlclose. Worker
+    // threads still running (start() failed after spawning some) are stopped first.
+    for (auto& w : _workers) {
+        if (w->thread.joinable()) {
+            uv_async_send(&w->stop_request);
+            w->thread.join();
+        }
+    }
+    for (auto it = _workers.rbegin(); it != _workers.rend(); ++it)
+        it->reset();
+    _workers.clear();
+    _plugins.reset();
+}
 
 bool Server::start() {
-    Worker& w = *_worker;
-    set_current_worker(0);  // plugins initialise on the thread that will run worker 0 (or tell it so)
+    set_current_worker(0);  // plugins initialise on the thread that will run worker 0
     try {
-        w.plugins->load_all(1);
-        w.plugin_worker->set_broker(w.broker.get());
-        if (!w.broker->plugins_loaded(w.plugin_worker.get())) return false;
-        w.plugin_worker->start();
-        w.workers_started = true;
+        _plugins->load_all(_worker_count);
     } catch (const PluginConfigError& e) {
         log::error("{}", e.what());
-        _config_error = true;
+        _config_error = true;  // a plugin refused its options: exit status 2
         return false;
     } catch (const PluginError& e) {
         log::error("{}", e.what());
         return false;
     }
-    bool ok = true;
-    for (const ListenerConfig& lc : w.config.listeners) {
-        const LoadedPlugin* transport = nullptr;
-        if (!lc.transport.empty() && !(transport = w.plugins->transport(lc.transport))) {
-            log::error(
-                "listener {}:{} ({}): no loaded plugin provides transport '{}' (load it with a [[plugin]] "
-                "table)",
-                lc.bind, lc.port, lc.source, lc.transport);
-            ok = false;
-            continue;
-        }
-        auto on_accept = [&w, &lc, transport](net::Connection* c) {
-            if (transport) {
-                auto filter =
-                    std::make_unique<net::TransportFilter>(transport->transport, w.plugin_worker->hook_data(*transport));
-                if (!c->set_transport(std::move(filter))) {
-                    log::info("connection from {} refused by transport '{}'", c->peer(), lc.transport);
-                    c->close("refused by its transport");
-                    return;
-                }
-            }
-            w.broker->accept(c, lc);
-        };
-        auto listener = std::make_unique<net::Listener>(&w.loop, *w.flush_queue, lc, on_accept);
-        if (std::string error = listener->start(); !error.empty()) {
-            log::error("{}", error);
-            ok = false;
-        } else {
-            log::info("listening on {} ({})", listener->address(),
-                      lc.transport.empty() ? "MQTT over TCP" : "transport '" + lc.transport + "'");
-        }
-        w.listeners.push_back(std::move(listener));
+    for (unsigned i = 0; i < _worker_count; ++i)
+        _workers.push_back(std::make_unique<Worker>(*this, i));
+    Worker& first = *_workers[0];
+    for (uv_signal_t* s : {&_sigint, &_sigterm, &_sighup}) {
+        uv_signal_init(&first.loop, s);
+        s->data = this;
     }
-    return ok;
-}
-
-std::vector<std::string> Server::addresses() const {
-    std::vector<std::string> out;
-    for (const auto& l : _worker->listeners)
-        out.push_back(l->address());
-    return out;
-}
-
-void Server::request_stop() {
-    uv_async_send(&_worker->stop_request);
-}
-
-void Server::stop_on_signals() {
-    Worker& w = *_worker;
-    auto on_signal = [](uv_signal_t* s, int signum) {
-        static_cast<Worker*>(s->data)->stop(signum == SIGINT ? "SIGINT" : "SIGTERM");
-    };
-    uv_signal_start(&w.sigint, on_signal, SIGINT);
-    uv_signal_start(&w.sigterm, on_signal, SIGTERM);
-    // SIGHUP: the config file again, for the plugins' options (the rest needs a restart).
+    // SIGHUP: the config file again, for the plugins' options (the rest needs a restart). On
+    // worker 0's loop, which runs on the main thread: where plugins initialised, where they reload.
     uv_signal_start(
-        &w.sighup,
+        &_sighup,
         [](uv_signal_t* s, int) {
-            Worker& w = *static_cast<Worker*>(s->data);
-            const std::string& file = w.config.source_file;
+            auto* server = static_cast<Server*>(s->data);
+            const std::string& file = server->_config.source_file;
             if (file.empty()) {
                 log::warn("SIGHUP: roost runs without a config file (-c); nothing to reload");
                 return;
@@ -205,30 +218,147 @@ void Server::stop_on_signals() {
                 log::error("SIGHUP: {} does not load, nothing changes:\n{}", file, e.what());
                 return;
             }
-            w.plugins->reload(fresh);
+            server->_plugins->reload(fresh);
         },
         SIGHUP);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&w.sighup));
+    if (_stop_on_signals) {
+        auto on_signal = [](uv_signal_t* s, int signum) {
+            static_cast<Server*>(s->data)->stop_all(signum == SIGINT ? "SIGINT" : "SIGTERM");
+        };
+        uv_signal_start(&_sigint, on_signal, SIGINT);
+        uv_signal_start(&_sigterm, on_signal, SIGTERM);
+    }
+    try {
+        if (!first.broker->restore()) return false;
+        first.plugins->start();
+    } catch (const PluginError& e) {
+        log::error("{}", e.what());
+        return false;
+    }
+    bool ok = true;
+    for (const ListenerConfig& lc : _config.listeners) {
+        const LoadedPlugin* transport = nullptr;
+        if (!lc.transport.empty() && !(transport = _plugins->transport(lc.transport))) {
+            log::error(
+                "listener {}:{} ({}): no loaded plugin provides transport '{}' (load it with a [[plugin]] "
+                "table)",
+                lc.bind, lc.port, lc.source, lc.transport);
+            ok = false;
+            continue;
+        }
+        // Worker 0 accepts for every worker, in turn: an even spread whatever the number of
+        // clients (SO_REUSEPORT's hash is uneven for a few), and no second process can bind the
+        // same port unnoticed, as it could with SO_REUSEPORT.
+        auto on_accept = [this, &lc, transport](net::Connection* c) {
+            Worker& w = *_workers[_next_accept];
+            _next_accept = (_next_accept + 1) % _worker_count;
+            if (w.index == 0) return w.accept(c, lc, transport);
+            int fd = c->detach_fd();
+            std::string listener_address = c->listener_address();
+            c->close("handed to another worker");
+            if (fd < 0) return;
+            bool posted = w.plugins->inbox().post([&w, fd, &lc, transport, listener_address] {
+                auto* moved = new net::Connection(&w.loop, *w.flush_queue);
+                if (int rc = moved->open(fd); rc != 0) {
+                    log::warn("worker {}: cannot take a connection: {}", w.index, uv_strerror(rc));
+                    ::close(fd);
+                    moved->close("cannot open");
+                    return;
+                }
+                moved->set_listener_address(listener_address);
+                w.accept(moved, lc, transport);
+            });
+            if (!posted) ::close(fd);
+        };
+        auto listener = std::make_unique<net::Listener>(&first.loop, *first.flush_queue, lc, on_accept);
+        if (std::string error = listener->start(); !error.empty()) {
+            log::error("{}", error);
+            ok = false;
+        } else {
+            log::info("listening on {} ({})", listener->address(),
+                      lc.transport.empty() ? "MQTT over TCP" : "transport '" + lc.transport + "'");
+        }
+        first.listeners.push_back(std::move(listener));
+    }
+    if (!ok) return false;
+    // The other workers: each starts its plugins' worker state on its own thread, then runs.
+    for (unsigned i = 1; i < _worker_count; ++i) {
+        Worker& w = *_workers[i];
+        std::promise<std::string> started;
+        std::future<std::string> result = started.get_future();
+        w.thread = std::thread([&w, &started] {
+            set_current_worker(w.index);
+            try {
+                w.plugins->start();
+                started.set_value({});
+            } catch (const PluginError& e) {
+                started.set_value(e.what());
+                w.stop("worker_start failed");
+                uv_run(&w.loop, UV_RUN_DEFAULT);
+                w.finish();
+                return;
+            }
+            w.start_timers();
+            uv_run(&w.loop, UV_RUN_DEFAULT);
+            w.finish();
+        });
+        if (std::string error = result.get(); !error.empty()) {
+            log::error("{}", error);
+            return false;
+        }
+    }
+    return true;
+}
+
+std::vector<std::string> Server::addresses() const {
+    std::vector<std::string> out;
+    if (_workers.empty()) return out;
+    for (const auto& l : _workers[0]->listeners)
+        out.push_back(l->address());
+    return out;
+}
+
+void Server::stop_all(const char* why) {
+    if (_stopping) return;
+    _stopping = true;
+    // Two steps through the inboxes: every worker publishes the wills that go out at shutdown,
+    // and once all have (their deliveries are then ahead in every inbox), every worker stops.
+    auto left = std::make_shared<std::atomic<unsigned>>(_worker_count);
+    for (auto& w : _workers) {
+        Worker* worker = w.get();
+        bool posted = worker->plugins->inbox().post([this, worker, left, why] {
+            worker->broker->shutdown_wills();
+            if (left->fetch_sub(1) != 1) return;
+            for (auto& each : _workers) {
+                Worker* target = each.get();
+                if (!target->plugins->inbox().post([target, why] { target->stop(why); })) target->stop(why);
+            }
+        });
+        if (!posted) worker->stop(why);
+    }
+}
+
+void Server::request_stop() {
+    if (_workers.empty()) return;
+    // Worker 0 stops the others: its async runs stop_all on its own thread.
+    uv_async_send(&_workers[0]->stop_request);
+}
+
+void Server::stop_on_signals() {
+    _stop_on_signals = true;
 }
 
 void Server::run() {
-    Worker& w = *_worker;
+    Worker& w = *_workers[0];
     set_current_worker(0);
-    const Config& config = w.config;
-    log::info("roost {} started ({} listener{}, config: {})", ROOST_VERSION, w.listeners.size(),
-              w.listeners.size() == 1 ? "" : "s", config.source_file.empty() ? "none" : config.source_file);
-    uv_timer_start(
-        &w.tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker->tick(Clock::now()); }, 1000,
-        1000);
-    if (config.broker.sys_interval > 0) {
-        publish_sys_topics(*w.broker);
-        uint64_t every = config.broker.sys_interval * 1000ull;
-        uv_timer_start(
-            &w.sys, [](uv_timer_t* t) { publish_sys_topics(*static_cast<Worker*>(t->data)->broker); }, every,
-            every);
-    }
+    log::info("roost {} started ({} listener{}, {} worker{}, config: {})", ROOST_VERSION, w.listeners.size(),
+              w.listeners.size() == 1 ? "" : "s", _worker_count, _worker_count == 1 ? "" : "s",
+              _config.source_file.empty() ? "none" : _config.source_file);
+    w.start_timers();
     uv_run(&w.loop, UV_RUN_DEFAULT);
     w.finish();
+    for (auto& other : _workers)
+        if (other->thread.joinable()) other->thread.join();
     log::info("stopped");
 }
 
@@ -250,9 +380,6 @@ void raise_open_file_limit() {
 int run_server(const Config& config) {
     signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an error code, not a reason to die
     raise_open_file_limit();
-    if (config.broker.workers > 1)
-        log::warn("[broker] workers = {}: this release runs one worker; the setting is ignored",
-                  config.broker.workers);
     Server server(config);
     // Before any listener opens: a SIGTERM the moment the port answers must stop the broker
     // cleanly, not kill it with the default action.

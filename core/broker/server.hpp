@@ -1,12 +1,20 @@
-// The running broker: listeners, workers and the broker state, for the life of the process.
+// The running broker: N workers (each an event loop on its own thread, worker 0 on the thread
+// that calls run()), the state they share, and the listeners (on worker 0, which hands accepted
+// connections to each worker in turn). Lives for the life of the process.
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <uv.h>
+
 #include "config/config.hpp"
 
 namespace roost {
+
+class PluginHost;
+class Router;
+struct StoredMessageRefs;
 
 class Server {
   public:
@@ -31,7 +39,21 @@ class Server {
 
   private:
     struct Worker;
-    std::unique_ptr<Worker> _worker;
+    // Every worker's stop, from worker 0's thread.
+    void stop_all(const char* why);
+
+    const Config& _config;
+    const unsigned _worker_count;
+    std::unique_ptr<PluginHost> _plugins;  // shared by the workers; outlives them
+    std::unique_ptr<Router> _router;
+    std::unique_ptr<StoredMessageRefs> _stored;
+    std::vector<std::unique_ptr<Worker>> _workers;
+    unsigned _next_accept = 0;  // worker 0's listeners hand connections out in turn
+    bool _stop_on_signals = false;
+    bool _stopping = false;  // worker 0's thread only
+    uv_signal_t _sigint{};   // on worker 0's loop
+    uv_signal_t _sigterm{};
+    uv_signal_t _sighup{};  // re-reads the config file for the plugins' options
     bool _config_error = false;
 };
 

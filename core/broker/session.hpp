@@ -1,8 +1,12 @@
 // What the broker keeps for one client id across connections (MQTT "session state"):
 // subscriptions, QoS 1/2 messages in flight both ways, the offline queue, a pending will.
 //
-// Lifetime: owned by Broker (shared_ptr in its session table). A connected Client points at its
-// session and the session at the client; Broker::detach() cuts both links when the client goes.
+// Lifetime and threads: owned by the Broker of one worker (shared_ptr in its session table) and
+// used only on that worker's thread; a takeover from a connection on another worker hands the
+// whole object over (Broker::hand_over), after which only the new worker touches it. A connected
+// Client points at its session and the session at the client; Broker::client_closed() and a
+// takeover cut both links. `ref` is the part other workers read (atomics): where the session
+// lives and whether it is online.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -48,7 +52,7 @@ struct SubscriptionRecord {
 };
 
 struct Session {
-    SessionKey key = 0;
+    SessionRef ref;  // ref.key: the session's broker-wide number
     std::string client_id;
     Client* client = nullptr;  // the connection attached now, if any
 

@@ -1,20 +1,35 @@
-// Counters for $SYS/broker/... and the log. Single-threaded today (one worker); with N workers
-// each keeps its own and $SYS sums them.
+// Counters for $SYS/broker/... and the log. Each worker keeps its own (no sharing on the hot
+// path) and $SYS sums them; a counter has one writer, its worker, and any thread may read it.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #include "broker/message.hpp"
 
 namespace roost {
 
+// A counter with one writing thread: increments are a plain load and store (no locked
+// instruction), reads from other threads see a whole value, never a torn one.
+class Counter {
+  public:
+    Counter& operator++() { return *this += 1; }
+    Counter& operator+=(uint64_t n) {
+        _value.store(_value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        return *this;
+    }
+    uint64_t load() const { return _value.load(std::memory_order_relaxed); }
+
+  private:
+    std::atomic<uint64_t> _value{0};
+};
+
 struct Stats {
-    Clock::time_point started = Clock::now();
-    uint64_t connections_total = 0;  // accepted since start
-    uint64_t messages_received = 0;  // PUBLISH packets from clients
-    uint64_t messages_sent = 0;      // PUBLISH packets to clients
-    uint64_t bytes_received = 0;
-    uint64_t bytes_sent = 0;
-    uint64_t messages_dropped = 0;  // queue full, expired, too large for the client, QoS 0 to a slow client
+    Counter connections_total;  // accepted since start
+    Counter messages_received;  // PUBLISH packets from clients
+    Counter messages_sent;      // PUBLISH packets to clients
+    Counter bytes_received;
+    Counter bytes_sent;
+    Counter messages_dropped;  // queue full, expired, too large for the client, QoS 0 to a slow client
 };
 
 }  // namespace roost

@@ -79,8 +79,8 @@ struct SubscriptionTree::Node {
             size_t candidate = (turn + i) % n;
             const Member& m = group.members[candidate];
             bool online = m.subscription.ref ? m.subscription.ref->online.load(std::memory_order_relaxed)
-                          : available    ? available(m.session)
-                                         : true;
+                          : available        ? available(m.session)
+                                             : true;
             if (online) {
                 pick = candidate;
                 break;

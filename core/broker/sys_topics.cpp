@@ -13,11 +13,32 @@ void publish_value(Broker& broker, std::string topic, std::string value) {
     m->retain = true;
     broker.publish(std::move(m));
 }
+
+// Every worker's counters, summed: each has one writer, so a sum is a moment's picture.
+struct Totals {
+    uint64_t connections_total = 0, messages_received = 0, messages_sent = 0, messages_dropped = 0,
+             bytes_received = 0, bytes_sent = 0;
+};
+
+Totals totals(Router& router) {
+    Totals t;
+    for (unsigned i = 0; i < router.worker_count(); ++i) {
+        const Stats& s = router.worker(i)->stats();
+        t.connections_total += s.connections_total.load();
+        t.messages_received += s.messages_received.load();
+        t.messages_sent += s.messages_sent.load();
+        t.messages_dropped += s.messages_dropped.load();
+        t.bytes_received += s.bytes_received.load();
+        t.bytes_sent += s.bytes_sent.load();
+    }
+    return t;
+}
 }  // namespace
 
 void publish_sys_topics(Broker& broker) {
-    const Stats& s = broker.stats();
-    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - s.started).count();
+    Totals s = totals(broker.router());
+    auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - broker.router().started).count();
     publish_value(broker, "$SYS/broker/version", "roost " ROOST_VERSION);
     publish_value(broker, "$SYS/broker/uptime", fmt::format("{} seconds", uptime));
     publish_value(broker, "$SYS/broker/clients/connected", std::to_string(broker.connected_clients()));

@@ -30,7 +30,7 @@ using config_schema::Section;
 
 constexpr uint32_t kMqttMaxPacketSize = 268435460;  // 4-byte Remaining Length maximum + fixed header
 constexpr int64_t kMinPacketSize = 64;              // below this even a CONNECT hardly fits
-constexpr int64_t kMaxWorkers = 1024;
+constexpr int64_t kMaxWorkers = 256;  // PENDING call ids carry the worker in 8 bits
 constexpr int64_t kMaxPluginTimeoutMs = 600000;  // ten minutes
 constexpr size_t kMaxReportedErrors = 20;
 
@@ -243,7 +243,7 @@ void read_broker(Reader& reader, const toml::table& table, BrokerConfig& out) {
     t.boolean("subscription_identifiers", out.subscription_identifiers);
     t.integer("maximum_qos", out.maximum_qos, 0, 2);
     t.integer("sys_interval", out.sys_interval);
-    t.integer("workers", out.workers, 1, kMaxWorkers);
+    t.integer("workers", out.workers, 0, kMaxWorkers);
     t.integer("plugin_timeout_ms", out.plugin_timeout_ms, 1, kMaxPluginTimeoutMs);
 }
 

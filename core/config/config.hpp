@@ -55,7 +55,7 @@ struct BrokerConfig {
     bool subscription_identifiers = true;
     uint8_t maximum_qos = 2;
     uint32_t sys_interval = 10;  // seconds between $SYS updates; 0 = off
-    unsigned workers = 1;        // event-loop threads
+    unsigned workers = 0;        // event-loop threads; 0 = one per core
     uint32_t plugin_timeout_ms = 5000;  // a PENDING auth or ACL answer not given by then denies
 };
 

@@ -1,5 +1,7 @@
 #include "net/connection.hpp"
 
+#include <unistd.h>
+
 #include "net/address.hpp"
 
 namespace roost::net {
@@ -54,6 +56,18 @@ Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue) : _flush_queue(
 
 void Connection::accepted() {
     _peer = peer_of(&_tcp);
+}
+
+int Connection::detach_fd() {
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&_tcp), &fd) != 0) return -1;
+    return ::dup(fd);
+}
+
+int Connection::open(int fd) {
+    if (int rc = uv_tcp_open(&_tcp, fd); rc != 0) return rc;
+    accepted();
+    return 0;
 }
 
 int Connection::start(ConnectionHandler* handler) {

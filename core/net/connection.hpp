@@ -57,6 +57,11 @@ class Connection {
     uv_tcp_t* handle() { return &_tcp; }
     // Learns the peer's address; the listener calls it once uv_accept succeeded.
     void accepted();
+    // For handing an accepted socket to another worker's loop: a duplicate of the socket's fd
+    // (the caller then closes this connection, which closes the original), or -1.
+    int detach_fd();
+    // Takes a socket another worker accepted (detach_fd()); before start(). 0 or a libuv error.
+    int open(int fd);
     // Puts a transport plugin between the socket and the broker; before start(). False when
     // the plugin refused the connection.
     bool set_transport(std::unique_ptr<TransportFilter> filter);

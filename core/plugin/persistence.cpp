@@ -48,7 +48,19 @@ bool decode_message_properties(roost_bytes block, mqtt::Properties& out) {
     return mqtt::read_properties(r, mqtt::PropertyContext::Publish, out, error) && r.empty();
 }
 
-Persistence::Persistence(PluginWorker* host) : _host(host) {
+void PublishWait::release(bool ok) {
+    if (!ok) _failed.store(true, std::memory_order_relaxed);
+    if (_holds.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    // The last part: `done` runs on the publisher's worker. A worker that stopped runs nothing.
+    _home.post([self = shared_from_this()] { self->_done(self->ok()); });
+}
+
+void Persistence::note_restored(const Delivery& d) {
+    std::lock_guard lock(_refs->lock);
+    ++_refs->refs[d.message->id];
+}
+
+Persistence::Persistence(PluginWorker* host, StoredMessageRefs* refs) : _host(host), _refs(refs) {
     if (!host) return;
     for (auto& p : host->plugins())
         if (p->persistence) _plugins.push_back(p.get());
@@ -165,13 +177,19 @@ roost_call* Persistence::store_message(const Message& m) {
     });
 }
 
-roost_call* Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_id,
-                                       roost_delivery_state state) {
-    if (_plugins.empty() || s.expiry_interval == 0 || d.qos == 0) return nullptr;
+void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
+                                std::vector<roost_call*>* waits) {
+    if (_plugins.empty() || s.expiry_interval == 0 || d.qos == 0) return;
     if (!d.persisted) {
         d.persisted = true;
-        if (_message_refs[d.message->id]++ == 0)
-            if (roost_call* wait = store_message(*d.message)) _waits.push_back(wait);
+        bool first = false;
+        {
+            std::lock_guard lock(_refs->lock);
+            first = _refs->refs[d.message->id]++ == 0;
+        }
+        // Stored before the delivery that names it: a plugin's calls on one worker keep their order.
+        if (first)
+            if (roost_call* wait = store_message(*d.message); wait && waits) waits->push_back(wait);
     }
     roost_delivery_record r{};
     r.struct_size = sizeof r;
@@ -188,8 +206,7 @@ roost_call* Persistence::save_delivery(const Session& s, Delivery& d, uint16_t p
         run("delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
             return h.delivery_save ? h.delivery_save(data, call, &r) : ROOST_NEXT;
         });
-    if (wait) _waits.push_back(wait);
-    return wait;
+    if (wait && waits) waits->push_back(wait);
 }
 
 void Persistence::delete_delivery(const Session& s, const Delivery& d) {
@@ -202,9 +219,12 @@ void Persistence::delete_delivery(const Session& s, const Delivery& d) {
 }
 
 void Persistence::release_message(const Delivery& d) {
-    auto it = _message_refs.find(d.message->id);
-    if (it == _message_refs.end() || --it->second > 0) return;
-    _message_refs.erase(it);
+    {
+        std::lock_guard lock(_refs->lock);
+        auto it = _refs->refs.find(d.message->id);
+        if (it == _refs->refs.end() || --it->second > 0) return;
+        _refs->refs.erase(it);
+    }
     uint64_t id = d.message->id;
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;

@@ -2,8 +2,10 @@
 // changes into calls of the loaded persistence plugins (config order, first answer other than
 // NEXT wins). Only sessions that outlive their connection (expiry > 0) are stored.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -16,11 +18,44 @@
 namespace roost {
 
 class PluginWorker;
+class WorkerInbox;
 struct LoadedPlugin;
+
+// How many stored deliveries refer to each stored message, over all workers: the message is
+// stored with its first reference and released with its last. Shared by every worker's
+// Persistence; `lock` guards `refs`.
+struct StoredMessageRefs {
+    std::mutex lock;
+    std::unordered_map<uint64_t, size_t> refs;
+};
+
+// What one publish's acknowledgement waits for: the durable stores its deliveries raised, on
+// every worker they reached (DESIGN.md "Per-publish state is explicit"). Always owned by a
+// shared_ptr (make_shared). Any thread may hold and release a part; `done` runs once, on the publisher's
+// worker, after the last part.
+class PublishWait : public std::enable_shared_from_this<PublishWait> {
+  public:
+    PublishWait(WorkerInbox& home, std::function<void(bool ok)> done) : _home(home), _done(std::move(done)) {}
+
+    // One more part to wait for.
+    void hold() { _holds.fetch_add(1, std::memory_order_relaxed); }
+    // A part is durable (ok) or failed, from any thread: the last one posts `done` home.
+    void release(bool ok);
+    // The publisher's own part, on its worker: true when it was the last, and the caller then
+    // acknowledges at once with ok() (`done` does not run).
+    bool release_here() { return _holds.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+    bool ok() const { return !_failed.load(std::memory_order_relaxed); }
+
+  private:
+    std::atomic<int> _holds{1};  // the publisher's own part
+    std::atomic<bool> _failed{false};
+    WorkerInbox& _home;
+    std::function<void(bool)> _done;
+};
 
 class Persistence {
   public:
-    explicit Persistence(PluginWorker* plugins);
+    Persistence(PluginWorker* plugins, StoredMessageRefs* refs);
 
     bool enabled() const { return !_plugins.empty(); }
 
@@ -38,14 +73,13 @@ class Persistence {
     void delete_subscription(const Session& s, const std::string& filter);
     void set_retained(const Message& m);
     // A delivery to a stored session: stores its message first if this is the first reference.
-    // Marks `d` persisted the first time.
-    roost_call* save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state);
+    // Marks `d` persisted the first time. Calls still PENDING are appended to `waits` (if given).
+    void save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
+                       std::vector<roost_call*>* waits = nullptr);
     void delete_delivery(const Session& s, const Delivery& d);
     // A delivery handed back by restore(): counts as a reference to its stored message.
-    void note_restored(const Delivery& d) { ++_message_refs[d.message->id]; }
+    void note_restored(const Delivery& d);
 
-    // The answers that a waiting publish needs, collected while it routes.
-    std::vector<roost_call*> take_waits() { return std::exchange(_waits, {}); }
     // Runs `done` on the worker once every call in `calls` completed (at once if none).
     void when_done(std::vector<roost_call*> calls, std::function<void(bool ok)> done);
 
@@ -57,8 +91,7 @@ class Persistence {
 
     PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;
-    std::unordered_map<uint64_t, size_t> _message_refs;  // stored message id -> deliveries referring to it
-    std::vector<roost_call*> _waits;
+    StoredMessageRefs* _refs;
 };
 
 // Encodes the end-to-end MQTT 5 properties of a message as a property block (length first), the

@@ -16,10 +16,10 @@
 #   mosquitto  /usr/sbin/mosquitto: persistence false, max_queued_messages 1000000,
 #              listener PORT 127.0.0.1, allow_anonymous true
 # Targets (each scenario R rounds, alternating which broker goes first):
-#   vs        roost-w1 vs mosquitto: fan-in P=10, fan-out S=100, fan-out S=1000, pairs N=100,
+#   vs        roost-w2 (Roost's default on 2 cores) vs mosquitto: fan-in P=10, fan-out S=100, fan-out S=1000, pairs N=100,
 #             each at QoS 0 and 1, closed loop
 #   workers   roost-w1 vs roost-w2: pairs N=100 QoS 0 and 1, fan-out S=1000 QoS 0
-#   rate      roost-w1 vs mosquitto: pairs N=100 QoS 1 at 10,000 msg/s (latency)
+#   rate      roost-w2 vs mosquitto: pairs N=100 QoS 1 at 10,000 msg/s (latency)
 #   conn      a fresh Roost (workers = 1) and a fresh Mosquitto per round, N idle MQTT 3.1.1
 #             connections held for the run's duration: broker RSS and CPU per connection
 # Output: one Markdown table per target (medians, min-max over the rounds) on stdout and in
@@ -131,8 +131,9 @@ for q in 0 1; do
   scenarios+=("pairs-N100-q$q|--scenario pairs --pairs 100 --qos $q")
 done
 raw="$results/targets-vs.jsonl"
-echo "== target vs: Roost (workers = 1) vs Mosquitto" >&2
-run_alternating roost "$w1_port" "$w1_pid" mosquitto "$mq_port" "$mq_pid"
+# Roost with its default (one worker per core: 2 on the 2-core reference machine).
+echo "== target vs: Roost (workers = 2, its default here) vs Mosquitto" >&2
+run_alternating roost "$w2_port" "$w2_pid" mosquitto "$mq_port" "$mq_pid"
 
 # workers = 1 vs workers = 2.
 scenarios=(
@@ -148,7 +149,7 @@ run_alternating workers-1 "$w1_port" "$w1_pid" workers-2 "$w2_port" "$w2_pid"
 scenarios=("pairs-N100-q1-10k|--scenario pairs --pairs 100 --qos 1 --rate 10000")
 raw="$results/targets-rate.jsonl"
 echo "== target rate: pairs N=100 QoS 1 at 10,000 msg/s" >&2
-run_alternating roost "$w1_port" "$w1_pid" mosquitto "$mq_port" "$mq_pid"
+run_alternating roost "$w2_port" "$w2_pid" mosquitto "$mq_port" "$mq_pid"
 
 # Idle connections: a fresh broker per run, so its RSS before is that of an unused broker (a
 # broker that served earlier runs keeps their memory in its allocator and reuses it).

@@ -167,7 +167,7 @@ def main():
 
     rows, order = load(os.path.join(a.results, "targets-vs.jsonl"))
     if order:
-        parts.append("### Roost (workers = 1) vs Mosquitto, closed loop\n\n"
+        parts.append("### Roost (default workers: 2 here) vs Mosquitto, closed loop\n\n"
                      + compare_table(rows, order, "roost", "mosquitto", "Roost", "Mosq", rounds, notes))
     rows, order = load(os.path.join(a.results, "targets-workers.jsonl"))
     if order:

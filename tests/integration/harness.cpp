@@ -269,6 +269,12 @@ Broker::Broker(BrokerOptions options) : _options(std::move(options)) {
         _config_path = temp_path("mosquitto.conf");
     } else {
         conf = "[broker]\nsys_interval = 1\n";
+        // ctest runs every broker test with one worker and with two (tests/CMakeLists.txt).
+        bool own = false;  // a test that sets workers itself keeps its own
+        for (auto& l : _options.broker)
+            own = own || l.rfind("workers", 0) == 0;
+        if (const char* workers = std::getenv("ROOST_TEST_WORKERS"); workers && *workers && !own)
+            conf += std::string("workers = ") + workers + "\n";
         for (auto& l : _options.broker)
             conf += l + "\n";
         if (!_options.limits.empty()) conf += "\n[limits]\n";

@@ -1,5 +1,7 @@
 #include "plugin_harness.hpp"
 
+#include <cstdlib>
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -41,6 +43,12 @@ std::vector<std::string> split_lines(const std::string& text) {
 WrittenConfig write_config(Setup& setup) {
     WrittenConfig wc;
     std::vector<std::string> lines = {"[broker]", "sys_interval = 0"};
+    // ctest runs every broker test with one worker and with two (tests/CMakeLists.txt).
+    // A test that sets workers itself keeps its own.
+    bool own = std::any_of(setup.broker.begin(), setup.broker.end(),
+                           [](const std::string& l) { return l.rfind("workers", 0) == 0; });
+    if (const char* workers = std::getenv("ROOST_TEST_WORKERS"); workers && *workers && !own)
+        lines.push_back(std::string("workers = ") + workers);
     for (auto& l : setup.broker)
         lines.push_back(l);
     for (auto& l : setup.listeners) {

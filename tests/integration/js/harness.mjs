@@ -59,7 +59,9 @@ export async function startBroker(options = {}) {
     cmd = '/usr/sbin/mosquitto';
     args = ['-c', path.join(dir, 'mosquitto.conf'), '-v'];
   } else {
-    let toml = '[broker]\nsys_interval = 1\n' + (options.broker ?? []).map((l) => l + '\n').join('');
+    // ctest runs every broker test with one worker and with two (tests/CMakeLists.txt).
+    const workers = process.env.ROOST_TEST_WORKERS ? `workers = ${process.env.ROOST_TEST_WORKERS}\n` : '';
+    let toml = '[broker]\nsys_interval = 1\n' + workers + (options.broker ?? []).map((l) => l + '\n').join('');
     if (options.limits?.length) toml += '\n[limits]\n' + options.limits.map((l) => l + '\n').join('');
     fs.writeFileSync(path.join(dir, 'roost.toml'), toml);
     cmd = process.env.ROOST_BINARY;

@@ -35,7 +35,7 @@ TEST_CASE("an empty file gives the defaults and one listener on 0.0.0.0:1883") {
     CHECK(c.source_file == "roost.toml");
     CHECK(c.broker.allow_anonymous == d.broker.allow_anonymous);
     CHECK(c.broker.maximum_qos == 2);
-    CHECK(c.broker.workers == 1);
+    CHECK(c.broker.workers == 0);  // one per core
     CHECK(c.limits.max_packet_size == 268435460u);
     CHECK(c.limits.max_inflight == 32);
     CHECK(c.limits.queue_full_policy == roost::QueueFullPolicy::DropNewest);
@@ -401,7 +401,7 @@ TEST_CASE("out-of-range numbers") {
           "roost.toml:2:8: 'port' in [[listener]] must be an integer from 1 to 65535, got 65536");
     CHECK(error_of("[broker]\nmaximum_qos = 3\n") ==
           "roost.toml:2:15: 'maximum_qos' in [broker] must be an integer from 0 to 2, got 3");
-    CHECK(error_of("[broker]\nworkers = 0\n").find("'workers' in [broker] must be an integer from 1 to") !=
+    CHECK(error_of("[broker]\nworkers = -1\n").find("'workers' in [broker] must be an integer from 0 to") !=
           std::string::npos);
     CHECK(error_of("[broker]\nsys_interval = -1\n") ==
           "roost.toml:2:16: 'sys_interval' in [broker] must be an integer from 0 to 4294967295, got -1");
@@ -479,7 +479,7 @@ TEST_CASE("load_config_file reads a file and names it in errors") {
     CHECK(c.listeners[0].source == path + ":3");
     {
         std::ofstream out(path);
-        out << "[broker]\nworkers = 0\n";
+        out << "[broker]\nworkers = -1\n";
     }
     try {
         roost::load_config_file(path);

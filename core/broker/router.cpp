@@ -1,0 +1,84 @@
+#include "broker/router.hpp"
+
+namespace roost {
+
+bool Router::subscribe(const SessionRef& ref, std::string_view filter,
+                       const mqtt::SubscriptionOptions& options, uint32_t subscription_id) {
+    std::unique_lock lock(_subscriptions_lock);
+    return _subscriptions.subscribe(ref.key, filter, options, subscription_id, &ref);
+}
+
+bool Router::unsubscribe(SessionKey session, std::string_view filter) {
+    std::unique_lock lock(_subscriptions_lock);
+    return _subscriptions.unsubscribe(session, filter);
+}
+
+void Router::match(std::string_view topic, std::vector<SubscriberMatch>& out) const {
+    std::shared_lock lock(_subscriptions_lock);
+    _subscriptions.match(topic, out);
+}
+
+size_t Router::subscription_count() const {
+    std::shared_lock lock(_subscriptions_lock);
+    return _subscriptions.size();
+}
+
+void Router::set_retained(MessagePtr message) {
+    std::unique_lock lock(_retained_lock);
+    _retained.set(std::move(message));
+}
+
+void Router::match_retained(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out) {
+    std::vector<MessagePtr> expired;
+    {
+        std::shared_lock lock(_retained_lock);
+        _retained.match(filter, now, out, expired);
+    }
+    if (expired.empty()) return;
+    std::unique_lock lock(_retained_lock);
+    for (const MessagePtr& m : expired)
+        _retained.erase_if_current(m);
+}
+
+size_t Router::retained_count() const {
+    std::shared_lock lock(_retained_lock);
+    return _retained.size();
+}
+
+std::optional<Router::Owner> Router::claim(const std::string& client_id, unsigned worker, SessionKey key) {
+    std::lock_guard lock(_directory_lock);
+    auto [it, inserted] = _directory.try_emplace(client_id, Owner{worker, key});
+    if (inserted) return std::nullopt;
+    return it->second;
+}
+
+void Router::move(const std::string& client_id, unsigned worker) {
+    std::lock_guard lock(_directory_lock);
+    if (auto it = _directory.find(client_id); it != _directory.end()) it->second.worker = worker;
+}
+
+void Router::release(const std::string& client_id, SessionKey key) {
+    std::lock_guard lock(_directory_lock);
+    if (auto it = _directory.find(client_id); it != _directory.end() && it->second.key == key)
+        _directory.erase(it);
+}
+
+std::optional<Router::Owner> Router::owner(const std::string& client_id) const {
+    std::lock_guard lock(_directory_lock);
+    auto it = _directory.find(client_id);
+    if (it == _directory.end()) return std::nullopt;
+    return it->second;
+}
+
+size_t Router::session_count() const {
+    std::lock_guard lock(_directory_lock);
+    return _directory.size();
+}
+
+void Router::message_id_seen(uint64_t id) {
+    uint64_t next = _next_message_id.load(std::memory_order_relaxed);
+    while (next <= id && !_next_message_id.compare_exchange_weak(next, id + 1, std::memory_order_relaxed)) {
+    }
+}
+
+}  // namespace roost

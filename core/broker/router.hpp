@@ -1,0 +1,99 @@
+// What every worker shares (DESIGN.md "Threads"): the subscription index and the retained store,
+// the session directory (which worker owns which client id), and numbers unique across workers.
+//
+// Locking, per member:
+//   _subscriptions  reader-writer lock _subscriptions_lock: match() under the shared lock on any
+//                   worker at once; subscribe/unsubscribe under the exclusive lock.
+//   _retained       reader-writer lock _retained_lock, the same way; expired entries met by a
+//                   match are erased afterwards under the exclusive lock.
+//   _directory      mutex _directory_lock, taken at CONNECT, at a takeover and when a session ends.
+//   counters        atomics.
+//   _workers        written before any worker starts, read-only afterwards.
+// No lock is held while calling out of the Router, so no lock order exists to get wrong.
+//
+// Lifetime: created by the Server before its workers and destroyed after them.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/message.hpp"
+#include "broker/retained_store.hpp"
+#include "broker/subscription_tree.hpp"
+
+namespace roost {
+
+class Broker;
+
+class Router {
+  public:
+    explicit Router(unsigned workers) : _worker_count(workers), _workers(workers, nullptr) {}
+    Router(const Router&) = delete;
+    Router& operator=(const Router&) = delete;
+
+    unsigned worker_count() const { return _worker_count; }
+    // Before the workers start: worker i's engine, for what one worker hands another.
+    void set_worker(unsigned index, Broker* broker) { _workers[index] = broker; }
+    Broker* worker(unsigned index) const { return _workers[index]; }
+
+    // ---- subscriptions
+    bool subscribe(const SessionRef& ref, std::string_view filter, const mqtt::SubscriptionOptions& options,
+                   uint32_t subscription_id);
+    bool unsubscribe(SessionKey session, std::string_view filter);
+    void match(std::string_view topic, std::vector<SubscriberMatch>& out) const;
+    size_t subscription_count() const;
+
+    // ---- retained messages
+    void set_retained(MessagePtr message);
+    void match_retained(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out);
+    size_t retained_count() const;
+
+    // ---- the session directory: client id -> the worker that owns its session
+    struct Owner {
+        unsigned worker;
+        SessionKey key;
+    };
+    // Records `worker` as the owner of `client_id` with session `key` if nobody owns it, and
+    // returns nothing; otherwise returns the owner and changes nothing.
+    std::optional<Owner> claim(const std::string& client_id, unsigned worker, SessionKey key);
+    // The session moved to `worker` (a takeover from another worker).
+    void move(const std::string& client_id, unsigned worker);
+    // The session `key` of `client_id` ended (a newer one with the same id is left alone).
+    void release(const std::string& client_id, SessionKey key);
+    std::optional<Owner> owner(const std::string& client_id) const;
+    size_t session_count() const;
+
+    // ---- numbers unique across workers
+    SessionKey next_session_key() { return _next_session_key.fetch_add(1, std::memory_order_relaxed); }
+    uint64_t next_message_id() { return _next_message_id.fetch_add(1, std::memory_order_relaxed); }
+    // Restored messages keep their ids: new ones start past them.
+    void message_id_seen(uint64_t id);
+    uint64_t next_assigned_id() { return _next_assigned_id.fetch_add(1, std::memory_order_relaxed); }
+
+    // Clients past CONNACK, over all workers ([limits] max_connections).
+    std::atomic<size_t> connected{0};
+    const Clock::time_point started = Clock::now();
+
+  private:
+    const unsigned _worker_count;
+    std::vector<Broker*> _workers;
+
+    mutable std::shared_mutex _subscriptions_lock;
+    SubscriptionTree _subscriptions;
+    mutable std::shared_mutex _retained_lock;
+    RetainedStore _retained;
+    mutable std::mutex _directory_lock;
+    std::unordered_map<std::string, Owner> _directory;
+
+    std::atomic<SessionKey> _next_session_key{1};
+    std::atomic<uint64_t> _next_message_id{1};
+    std::atomic<uint64_t> _next_assigned_id{1};
+};
+
+}  // namespace roost

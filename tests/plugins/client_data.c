@@ -32,7 +32,8 @@ typedef struct record {
 
 #define MAX_KEPT 256
 
-typedef struct state {
+typedef struct state state;
+struct state {
     const roost_host* host;
     roost_plugin* self;
     char deny[64], kick[96];
@@ -41,11 +42,16 @@ typedef struct state {
     /* Refs kept past the hook, checked by a worker timer until they answer EGONE. */
     roost_client_ref kept[MAX_KEPT];
     unsigned long kept_serial[MAX_KEPT];
+    uint32_t kept_worker[MAX_KEPT]; /* a ref is looked up on its client's worker */
     size_t kept_count;
-    roost_timer timer;
+    struct worker_timer {
+        struct state* s;
+        uint32_t worker;
+        roost_timer timer;
+    } timers[64];
     fx_threads threads;
     record* records;
-} state;
+};
 
 static roost_verdict authenticate(void* wd, roost_auth_event* ev) {
     state* s = (state*)wd;
@@ -105,6 +111,7 @@ static void on_connect(void* wd, roost_client* client) {
     if (s->kept_count < MAX_KEPT) {
         s->kept[s->kept_count] = r->ref;
         s->kept_serial[s->kept_count] = r->serial;
+        s->kept_worker[s->kept_count] = s->host->worker_index();
         s->kept_count++;
     }
     pthread_mutex_unlock(&s->mutex);
@@ -149,14 +156,17 @@ static void client_release(void* wd, roost_client* client, void* data) {
                  s->host->client_data_get(s->self, client) == data ? "" : " (slot already cleared)");
 }
 
-/* Every 100 ms on worker 0: kept refs that stopped answering say so, once. */
+/* Every 100 ms on every worker: kept refs of that worker's clients that stopped answering say
+ * so, once. */
 static void check_refs(void* arg) {
-    state* s = (state*)arg;
+    struct worker_timer* t = (struct worker_timer*)arg;
+    state* s = t->s;
     size_t i;
+    pthread_mutex_lock(&s->mutex);
     for (i = 0; i < s->kept_count; i++) {
         roost_client* c = NULL;
         int rc;
-        if (s->kept[i] == 0) continue;
+        if (s->kept[i] == 0 || s->kept_worker[i] != t->worker) continue;
         rc = s->host->client_from_ref(s->kept[i], &c);
         if (rc == ROOST_EGONE) {
             int d = s->host->client_ref_disconnect(s->kept[i], 0);
@@ -165,19 +175,25 @@ static void check_refs(void* arg) {
                          s->kept_serial[i], rc, d);
             s->kept[i] = 0;
         } else if (rc == ROOST_OK) {
-            char id[96];
-            if (!c || s->host->client_info(c, ROOST_CLIENT_ID, &(roost_bytes){NULL, 0}) != ROOST_OK)
-                s->host->log(s->self, ROOST_LOG_ERROR, "fixture: WRONG: live ref %s without facts",
-                             fx_client_id(s->host, c, id, sizeof id));
+            roost_bytes id = {NULL, 0};
+            if (!c || s->host->client_info(c, ROOST_CLIENT_ID, &id) != ROOST_OK)
+                s->host->log(s->self, ROOST_LOG_ERROR, "fixture: WRONG: live ref without facts");
+        } else {
+            s->host->log(s->self, ROOST_LOG_ERROR, "fixture: WRONG: client_from_ref on its worker: %d", rc);
         }
     }
+    pthread_mutex_unlock(&s->mutex);
 }
 
 static int worker_start(void* pd, uint32_t worker, void** wd) {
     state* s = (state*)pd;
+    struct worker_timer* t;
     (void)wd;
-    if (worker == 0) return s->host->timer_start(s->self, 100, 100, check_refs, s, &s->timer);
-    return ROOST_OK;
+    if (worker >= 64) return ROOST_OK;
+    t = &s->timers[worker];
+    t->s = s;
+    t->worker = worker;
+    return s->host->timer_start(s->self, 100, 100, check_refs, t, &t->timer);
 }
 
 static void worker_stop(void* pd, uint32_t worker, void* wd) {

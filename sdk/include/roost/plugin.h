@@ -395,9 +395,9 @@ typedef struct roost_lifecycle_hooks {
      * client's facts are still readable; its data slot reads NULL afterwards. */
     void (*client_release)(void *worker_data, roost_client *client, void *client_data);
     /* SIGHUP: the broker re-read its config file; these are the plugin's options now (changed
-     * or not), borrowed until the call returns. Once, on the main thread (the one init ran on),
-     * while the workers go on: publish new settings to them yourself (atomics, a lock, or
-     * host->post to each worker). Return ROOST_OK to take them, < 0 (after host->log says why)
+     * or not), borrowed until the call returns. Once, on the main thread (the one init ran on,
+     * which also runs worker 0), while the other workers go on: publish new settings to them
+     * yourself (atomics, a lock, or host->post to each worker). Return ROOST_OK to take them, < 0 (after host->log says why)
      * to keep the old ones; roost_plugin_check, if exported, ran first and passed. */
     int (*reload)(void *plugin_data, const roost_option *options, size_t option_count);
 } roost_lifecycle_hooks;

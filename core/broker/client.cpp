@@ -10,7 +10,6 @@ namespace {
 // QoS 0 messages to it are dropped rather than buffered without bound. QoS 1/2 are bounded by
 // the receive window and the session queue instead.
 constexpr size_t kMaxQos0Backlog = 16 * 1024 * 1024;
-constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxBufferedWhileWaiting = 1024 * 1024;
 }  // namespace
 
@@ -160,18 +159,23 @@ void Client::disconnect(mqtt::ReasonCode reason, const std::string& why) {
 }
 
 void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
-    // The decoder read the protocol level before it failed, so it knows which CONNACK form the
-    // client reads. Spec 3.1.4-1 (MQTT 5): close, optionally after a CONNACK 0x80 or higher;
-    // 3.1.1 3.1.2-2: an unknown level gets return code 0x01, other errors just the close.
-    _version = _decoder.version();
+    // The answer follows the version the CONNECT announced. MQTT 5 (spec 3.1.4-1, 4.13.1): a
+    // CONNACK with the reason (0x80 or above), then close. 3.1.1 (3.2.2-6) has a 2-byte CONNACK
+    // with return codes 1 to 5 only: an unknown level gets 0x01 (3.1.2-2), a client id it
+    // rejects 0x02 (3.1.3-8); every other rule broken ends in a close without a CONNACK
+    // (3.1.4-1). A CONNECT cut off before its protocol level announced nothing: close too.
     log::warn("{}: refused CONNECT: {} ({})", describe(), error.message, mqtt::reason_name(error.reason));
-    if (_version == mqtt::ProtocolVersion::V5) {
-        mqtt::Connack connack;
-        connack.reason_code = static_cast<uint8_t>(error.reason);
-        connack.properties.reason_string = error.message;
-        send(connack);
-    } else if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion) {
-        send(mqtt::Connack{false, static_cast<uint8_t>(error.reason), {}});
+    if (_decoder.version_known()) {
+        _version = _decoder.version();
+        if (_version == mqtt::ProtocolVersion::V5) {
+            mqtt::Connack connack;
+            connack.reason_code = static_cast<uint8_t>(error.reason);
+            connack.properties.reason_string = error.message;
+            send(connack);
+        } else if (error.reason == mqtt::ReasonCode::UnsupportedProtocolVersion ||
+                   error.reason == mqtt::ReasonCode::ClientIdentifierNotValid) {
+            send(mqtt::Connack{false, static_cast<uint8_t>(error.reason), {}});
+        }
     }
     _connection->close_after_flush(error.message);
 }
@@ -233,19 +237,23 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         if (m.expires_at) {
             auto left = std::chrono::ceil<std::chrono::seconds>(*m.expires_at - Clock::now()).count();
             if (left <= 0) {
-                ++_broker.stats().messages_dropped;
-                return false;
+                // Expiry stops a message that has not started onward delivery (spec 3.3.2-5);
+                // a resend (dup) is one already in flight to this client, which must go again
+                // on resume (4.4.0-1). Its remaining lifetime (3.3.2-6) is then nothing: 1 s
+                // says so. Leaving the property out would say "never expires" to a client that
+                // passes it on, and 0 some implementations read as "no expiry"; 1 is also what
+                // the rounding up above sends for any fraction of a second left.
+                if (!dup) {
+                    ++_broker.stats().messages_dropped;
+                    return false;
+                }
+                left = 1;
             }
             properties.message_expiry_interval = static_cast<uint32_t>(left);
         }
         p.properties = &properties;
     }
-    if (mqtt::encoded_publish_size(p, _version) > _client_maximum_packet_size) {
-        log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
-                   describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
-        ++_broker.stats().messages_dropped;
-        return false;
-    }
+    uint16_t new_alias = 0;  // an alias this PUBLISH sets up, recorded only if it is sent
     if (_client_topic_alias_maximum > 0) {
         // Aliases go to the first topics sent, up to the client's maximum, and stay for the
         // connection: repeated topics then cost two bytes instead of their length.
@@ -253,11 +261,25 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
             properties.topic_alias = it->second;
             p.topic = {};
         } else if (_aliases_out.size() < _client_topic_alias_maximum) {
-            auto alias = static_cast<uint16_t>(_aliases_out.size() + 1);
-            _aliases_out.emplace(m.topic, alias);
-            properties.topic_alias = alias;
+            new_alias = static_cast<uint16_t>(_aliases_out.size() + 1);
+            properties.topic_alias = new_alias;
         }
     }
+    // Spec 3.1.2-24: the limit is on the packet as sent, topic alias included. Setting up a new
+    // alias costs 3 bytes: where those make the difference, the message goes without one.
+    size_t size = mqtt::encoded_publish_size(p, _version);
+    if (size > _client_maximum_packet_size && new_alias != 0) {
+        properties.topic_alias.reset();
+        new_alias = 0;
+        size = mqtt::encoded_publish_size(p, _version);
+    }
+    if (size > _client_maximum_packet_size) {
+        log::debug("{}: dropped a {} byte message on '{}': over the client's Maximum Packet Size {}",
+                   describe(), m.payload.size(), m.topic, _client_maximum_packet_size);
+        ++_broker.stats().messages_dropped;
+        return false;
+    }
+    if (new_alias != 0) _aliases_out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
     _encode_buffer.clear();
     mqtt::encode_publish(p, _version, _encode_buffer);
@@ -268,8 +290,9 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
 void Client::check_timeouts(Clock::time_point now) {
     if (closing()) return;
     if (_state == State::AwaitingConnect) {
-        if (now - _accepted_at > kConnectTimeout) {
-            log::warn("{}: no CONNECT within {} s; closing", describe(), kConnectTimeout.count());
+        const auto timeout = std::chrono::seconds(_broker.limits().connect_timeout);
+        if (now - _accepted_at > timeout) {
+            log::warn("{}: no CONNECT within {} s; closing", describe(), timeout.count());
             _connection->close("no CONNECT in time");
         }
         return;
@@ -298,8 +321,10 @@ void Client::handle_disconnect(const mqtt::Disconnect& d) {
         _session->expiry_interval =
             std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
     }
-    // Spec 3.1.2-10: a normal DISCONNECT deletes the will; 0x04 asks for it to be sent.
-    if (d.reason_code != static_cast<uint8_t>(mqtt::ReasonCode::DisconnectWithWill)) _will.reset();
+    // Spec 3.1.2-8, 3.1.2-10, 3.14.4-3: only a normal disconnection (0x00, and every 3.1.1
+    // DISCONNECT) deletes the will. 0x04 asks for it; any other reason reports an error on the
+    // client's side, which is what the will is for.
+    if (d.reason_code == static_cast<uint8_t>(mqtt::ReasonCode::Success)) _will.reset();
     std::string why = d.reason_code == 0
                           ? "client sent DISCONNECT"
                           : fmt::format("client sent DISCONNECT ({})",

@@ -47,6 +47,11 @@ void Client::handle_publish(mqtt::Publish& p) {
     using mqtt::ReasonCode;
     const BrokerConfig& features = _broker.config().broker;
     ++_broker.stats().messages_received;
+    // Spec 3.3.4-6: Subscription Identifiers travel from the server only. The decoder accepts
+    // them in PUBLISH (it reads both directions); a client sending one breaks the protocol.
+    if (!p.properties.subscription_identifiers.empty())
+        return protocol_error(ReasonCode::ProtocolError,
+                              "PUBLISH from a client carries a Subscription Identifier");
     if (_version == mqtt::ProtocolVersion::V5 && !resolve_topic_alias(p)) return;
     if (p.qos > features.maximum_qos)
         return protocol_error(

@@ -263,6 +263,7 @@ void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {
     t.integer("max_session_expiry", out.max_session_expiry);
     t.integer("max_message_expiry", out.max_message_expiry);
     t.integer("max_subscriptions_per_client", out.max_subscriptions_per_client);
+    t.integer("connect_timeout", out.connect_timeout, 1);
 }
 
 void read_log(Reader& reader, const toml::table& table, LogConfig& out) {

@@ -45,6 +45,7 @@ struct LimitsConfig {
     uint32_t max_session_expiry = UINT32_MAX;  // seconds; longer requests are cut
     uint32_t max_message_expiry = 0;           // 0 = no limit
     uint32_t max_subscriptions_per_client = 0;  // 0 = unlimited
+    uint16_t connect_timeout = 10;              // seconds a new connection has to send CONNECT
 };
 
 struct BrokerConfig {

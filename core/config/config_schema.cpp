@@ -29,6 +29,7 @@ constexpr std::array kLimitsKeys = {
     "max_session_expiry"sv,
     "max_message_expiry"sv,
     "max_subscriptions_per_client"sv,
+    "connect_timeout"sv,
 };
 
 constexpr std::array kLogKeys = {"level"sv, "file"sv};

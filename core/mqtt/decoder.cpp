@@ -127,7 +127,13 @@ bool decode_connect(Ctx& c, Connect& out) {
     out.clean_start = flags & 0x02;
 
     if (!c.properties(PropertyContext::Connect, out.properties) || !c.auth_pair(out.properties)) return false;
-    if (!c.utf8(out.client_id, "client identifier")) return false;
+    if (!c.binary(out.client_id)) return false;
+    // MQTT 5 1.5.4-1: ill-formed UTF-8 is a Malformed Packet. 3.1.1 has no return code for that,
+    // only closing (1.5.3-1) or, for a client id the server rejects, 0x02 Identifier rejected and
+    // then closing (3.1.3-8): both rules hold when the broker does the latter.
+    if (!valid_mqtt_utf8(out.client_id))
+        return c.fail(c.v5() ? ReasonCode::MalformedPacket : ReasonCode::ClientIdentifierNotValid, "%s",
+                      "client identifier is not valid UTF-8");
     if (will) {
         Will w;
         w.qos = will_qos;
@@ -371,6 +377,27 @@ DecodeStatus decode_packet(uint8_t header, std::span<const uint8_t> body, Protoc
     return ok ? DecodeStatus::Packet : DecodeStatus::Error;
 }
 
+void Decoder::learn_version(const uint8_t* p, size_t avail) {
+    // Fixed header, remaining length, then the protocol name and level: as far as they arrived,
+    // and never past the packet's own end.
+    uint32_t length = 0;
+    size_t n = 1;
+    for (;; ++n) {
+        if (n >= avail || n > 4) return;
+        length |= uint32_t{p[n] & 0x7Fu} << (7 * (n - 1));
+        if ((p[n] & 0x80) == 0) break;
+    }
+    const size_t body_avail = std::min<size_t>(length, avail - n - 1);
+    wire::Reader r(std::span<const uint8_t>(p + n + 1, body_avail));
+    std::string name;
+    uint8_t level = 0;
+    if (!r.binary(name) || !r.u8(level)) return;
+    // Level 5 and above get the MQTT 5 answer (a CONNACK with a reason code, 0x84 for a level
+    // above 5), anything older the 3.1.1 one (0x01 for MQTT 3.1 and unknown levels).
+    _version = level >= 5 ? ProtocolVersion::V5 : ProtocolVersion::V311;
+    _version_known = true;
+}
+
 void Decoder::feed(std::span<const uint8_t> bytes) {
     // Drop the consumed prefix only once it is at least half the buffer: each byte is moved
     // O(1) times on average, and a stream of small packets never shifts per packet.
@@ -393,7 +420,14 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
     const size_t avail = _buffer.size() - _offset;
     if (avail < 1) return DecodeStatus::NeedMore;
     const uint8_t* p = _buffer.data() + _offset;
-    if (!check_fixed_header(p[0], _version, error)) return fail();
+    // A CONNECT that fails anywhere still tells which CONNACK form its client reads, if its
+    // protocol level made it into the buffer.
+    auto fail_connect = [&] {
+        if (!_version_known && (p[0] >> 4) == static_cast<unsigned>(PacketType::Connect))
+            learn_version(p, avail);
+        return fail();
+    };
+    if (!check_fixed_header(p[0], _version, error)) return fail_connect();
 
     // Remaining length (spec 1.5.5): at most 4 bytes, so a 4th byte with the continuation bit
     // is malformed without waiting for a 5th.
@@ -405,7 +439,7 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
         if ((p[n] & 0x80) == 0) break;
         if (n == 4) {
             error = {ReasonCode::MalformedPacket, "remaining length is longer than 4 bytes"};
-            return fail();
+            return fail_connect();
         }
     }
     const uint64_t total = uint64_t{n} + 1 + length;
@@ -414,26 +448,18 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
         std::snprintf(buf, sizeof buf, "packet of %llu bytes exceeds the maximum packet size %u",
                       static_cast<unsigned long long>(total), _max_packet_size);
         error = {ReasonCode::PacketTooLarge, buf};
-        return fail();
+        return fail_connect();
     }
     if (avail < total) {
         _buffer.reserve(_offset + total);
         return DecodeStatus::NeedMore;
     }
     const std::span<const uint8_t> body(p + n + 1, length);
-    if (decode_packet(p[0], body, _version, out, error) != DecodeStatus::Packet) {
-        // Tell the broker which CONNACK form the client understands: level 5 and above get the
-        // MQTT 5 answer, anything older the 3.1.1 one.
-        if (error.reason == ReasonCode::UnsupportedProtocolVersion) {
-            wire::Reader r(body);
-            std::string name;
-            uint8_t level = 0;
-            if (r.binary(name) && r.u8(level))
-                _version = level >= 5 ? ProtocolVersion::V5 : ProtocolVersion::V311;
-        }
-        return fail();
+    if (decode_packet(p[0], body, _version, out, error) != DecodeStatus::Packet) return fail_connect();
+    if (const auto* connect = std::get_if<Connect>(&out)) {
+        _version = connect->version;
+        _version_known = true;
     }
-    if (const auto* connect = std::get_if<Connect>(&out)) _version = connect->version;
     _offset += total;
     if (_offset == _buffer.size()) {
         _buffer.clear();

@@ -265,7 +265,10 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
                 ok = p.u16(out.topic_alias_maximum, false);
                 break;
             case PropertyId::TopicAlias:
-                ok = p.u16(out.topic_alias, true);
+                // Spec 3.3.2.3.4: alias 0 is a Protocol Error the spec gives its own code.
+                ok = p.u16(out.topic_alias, false);
+                if (ok && *out.topic_alias == 0)
+                    return p.fail(ReasonCode::TopicAliasInvalid, "topic alias 0");
                 break;
             case PropertyId::MaximumQos:
                 ok = p.byte(out.maximum_qos);

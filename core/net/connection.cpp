@@ -2,10 +2,16 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include "net/address.hpp"
 
 namespace roost::net {
 namespace {
+// The longest a lingering close reads and drops before it closes anyway: enough for a peer to
+// read a DISCONNECT and close its side, short enough that a peer that never closes costs little.
+constexpr uint64_t kLingerMs = 2000;
+
 std::string peer_of(uv_tcp_t* tcp) {
     sockaddr_storage addr{};
     int len = sizeof addr;
@@ -35,6 +41,11 @@ void FlushQueue::close() {
     _closed = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&_check), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&_idle), nullptr);
+    // A stopping server waits for no peer: their last packet was written, their handler is gone.
+    std::vector<Connection*> lingering;
+    lingering.swap(_lingering);
+    for (Connection* c : lingering)
+        c->close("server stopping");
 }
 
 void FlushQueue::flush_all() {
@@ -127,9 +138,9 @@ void Connection::flush() {
 }
 
 void Connection::write_pending() {
-    if (_closing || !_writing.empty()) return;  // on_write starts the next batch
+    if (_closing || _lingering || !_writing.empty()) return;  // on_write starts the next batch
     if (_pending.empty()) {
-        if (_close_after_flush) close(_close_reason);
+        if (_close_after_flush) linger();
         return;
     }
     _writing.swap(_pending);
@@ -158,8 +169,49 @@ void Connection::on_write(uv_write_t* req, int status) {
 void Connection::close(const std::string& reason) {
     if (_closing) return;
     _closing = true;
-    _close_reason = reason;
+    // Once closing after a flush, that reason stays the one the handler hears (not the reset or
+    // timeout that ends it).
+    if (!_close_after_flush) _close_reason = reason;
+    if (_open_handles == 2) {
+        _flush_queue.done_lingering(this);
+        uv_close(reinterpret_cast<uv_handle_t*>(&_linger_timer), on_close);
+    }
     uv_close(reinterpret_cast<uv_handle_t*>(&_tcp), on_close);
+}
+
+void Connection::linger() {
+    if (_lingering || _closing) return;
+    _lingering = true;
+    // Nothing left to read after the peer's EOF, so no reset to fear; and a stopping server
+    // closes at once, as it always did (the process is about to end anyway).
+    if (_peer_eof || _flush_queue.closed()) {
+        _lingering = false;
+        return close(_close_reason);
+    }
+    _shutdown_req.data = this;
+    if (uv_shutdown(&_shutdown_req, reinterpret_cast<uv_stream_t*>(&_tcp), on_shutdown) != 0) {
+        _lingering = false;
+        return close(_close_reason);
+    }
+}
+
+void Connection::on_shutdown(uv_shutdown_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    if (self->_closing) return;  // closed meanwhile (UV_ECANCELED): on_close tells the handler
+    // From here on the handler is done with this connection, as after a close.
+    self->_transport.reset();
+    if (ConnectionHandler* h = std::exchange(self->_handler, nullptr)) h->on_closed(self->_close_reason);
+    if (self->_closing) return;
+    if (status < 0 || self->_peer_eof || self->_flush_queue.closed()) return self->close(self->_close_reason);
+    uv_timer_init(self->_tcp.loop, &self->_linger_timer);
+    self->_linger_timer.data = self;
+    ++self->_open_handles;
+    self->_flush_queue.lingering(self);
+    uv_timer_start(
+        &self->_linger_timer,
+        [](uv_timer_t* t) { static_cast<Connection*>(t->data)->close("lingering close timed out"); },
+        kLingerMs, 0);
+    self->resume_reading_to_discard();
 }
 
 void Connection::pause_reading(Pauser by) {
@@ -184,10 +236,16 @@ void Connection::update_reading() {
     }
 }
 
+void Connection::resume_reading_to_discard() {
+    if (_reading || _closing) return;
+    _reading = uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read) == 0;
+}
+
 void Connection::close_after_flush(const std::string& reason) {
     if (_closing || _close_after_flush) return;
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&_tcp));
-    _reading = false;
+    // Reading goes on, into nothing (on_read drops it): a peer still sending must not fill our
+    // receive buffer, nor block on its own writes while ours wait for it to read.
+    resume_reading_to_discard();
     _close_after_flush = true;
     _close_reason = reason;
     if (!_queued_for_flush) {
@@ -215,7 +273,14 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
         return;
     }
     if (n == UV_EOF) {
-        self->close("connection closed by peer");
+        if (self->_close_after_flush && !self->_lingering) {
+            // The peer is done sending, maybe not reading: the last packet still goes.
+            self->_peer_eof = true;
+            uv_read_stop(s);
+            self->_reading = false;
+            return;
+        }
+        self->close(self->_lingering ? self->_close_reason : "connection closed by peer");
     } else if (n < 0) {
         self->close(std::string("read failed: ") + uv_strerror(static_cast<int>(n)));
     }
@@ -223,8 +288,10 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 
 void Connection::on_close(uv_handle_t* h) {
     auto* self = static_cast<Connection*>(h->data);
+    if (--self->_open_handles > 0) return;
     self->_transport.reset();  // the plugin's close() runs before the broker forgets the client
-    if (self->_handler) self->_handler->on_closed(self->_close_reason);
+    if (ConnectionHandler* handler = std::exchange(self->_handler, nullptr))
+        handler->on_closed(self->_close_reason);
     delete self;
 }
 

@@ -3,6 +3,14 @@
 // Lifetime rule (libuv's): a Connection is created by the listener, lives until close(), and is
 // deleted in its uv_close callback, after handler->on_closed() ran. Nothing may touch it after
 // on_closed(). close() may be called any number of times; writes after close() are dropped.
+//
+// close_after_flush() closes the way nginx's lingering close does, so that the last packet (a
+// DISCONNECT, a refusing CONNACK) is not destroyed by a reset: closing a socket with unread bytes
+// in it makes the kernel answer with RST, and a peer that gets the RST before it read the packet
+// loses the packet. So: write everything, shut the write side (the peer reads EOF after the
+// packet), then read and discard until the peer closes too or kLingerMs pass, then close. The
+// handler hears on_closed() once the write side is shut, as if the connection were gone: it never
+// sees the bytes read while lingering, and the Connection outlives it by at most kLingerMs.
 #pragma once
 #include <uv.h>
 
@@ -39,12 +47,19 @@ class FlushQueue {
     FlushQueue& operator=(const FlushQueue&) = delete;
     void add(Connection* c);
     void flush_all();
-    void close();  // before the loop ends
+    void close();  // before the loop ends; also ends every lingering close at once
+    bool closed() const { return _closed; }
+
+    // Connections in their lingering close (see Connection), so that a stopping server need not
+    // wait for them.
+    void lingering(Connection* c) { _lingering.push_back(c); }
+    void done_lingering(Connection* c) { std::erase(_lingering, c); }
 
   private:
     uv_check_t _check{};
     uv_idle_t _idle{};
     std::vector<Connection*> _dirty;
+    std::vector<Connection*> _lingering;
     bool _closed = false;
 };
 
@@ -98,7 +113,8 @@ class Connection {
 
     // Closes now; queued bytes are dropped.
     void close(const std::string& reason);
-    // Closes once every queued byte is written (for a final CONNACK or DISCONNECT).
+    // Closes once every queued byte is written (for a final CONNACK or DISCONNECT), lingering
+    // as described above. What the peer sends from now on is read and dropped.
     void close_after_flush(const std::string& reason);
     bool closing() const { return _closing || _close_after_flush; }
 
@@ -115,9 +131,16 @@ class Connection {
     static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
     static void on_close(uv_handle_t* h);
+    static void on_shutdown(uv_shutdown_t* req, int status);
+    // Everything is written: shut the write side and linger (or close, where lingering is moot).
+    void linger();
+    void resume_reading_to_discard();  // reads during close_after_flush, which on_read drops
 
     uv_tcp_t _tcp{};
     uv_write_t _write_req{};
+    uv_shutdown_t _shutdown_req{};
+    uv_timer_t _linger_timer{};  // initialised only when lingering starts
+    int _open_handles = 1;       // _tcp, plus _linger_timer once initialised: deleted at 0
     FlushQueue& _flush_queue;
     ConnectionHandler* _handler = nullptr;
     std::vector<uint8_t> _pending;  // queued, not yet handed to libuv
@@ -128,6 +151,8 @@ class Connection {
     bool _reading = false;
     uint8_t _paused = 0;    // Pauser bits
     bool _encoded = false;  // encode() ran since the transport's last flush()
+    bool _lingering = false;  // uv_shutdown issued; the handler may already be gone
+    bool _peer_eof = false;   // the peer shut its write side during close_after_flush
     std::string _close_reason;
     std::string _peer;
     std::string _listener_address;

@@ -119,3 +119,42 @@ TEST_CASE("the broker logs connections") {
     REQUIRE(c.handshake(pkt::conn(4, "logged-client-id")));
     CHECK(b.wait_log({"logged-client-id"}));
 }
+
+TEST_CASE("[limits] connect_timeout: a connection without a CONNECT in time is closed, nothing sent") {
+    ROOST_ONLY();  // a Roost setting; Mosquitto has no equivalent
+    BrokerOptions o;
+    o.limits = {"connect_timeout = 1"};
+    Broker b(o);
+    RawClient silent(b.port());
+    RawClient half4(b.port());  // half a CONNECT of each version: still no CONNECT
+    RawClient half5(b.port());
+    REQUIRE(half4.send(pkt::connect(pkt::conn(4, "half4")).substr(0, 10)));
+    REQUIRE(half5.send(pkt::connect(pkt::conn(5, "half5")).substr(0, 10)));
+    RawClient prompt4(b.port());  // these CONNECT in time and stay
+    REQUIRE(prompt4.handshake(pkt::conn(4, "prompt4")));
+    RawClient prompt5(b.port());
+    REQUIRE(prompt5.handshake(pkt::conn(5, "prompt5")));
+    auto start = std::chrono::steady_clock::now();
+    for (RawClient* c : {&silent, &half4, &half5}) {
+        std::vector<Packet> before;
+        CHECK(c->wait_closed(4s, &before));
+        CHECK(before.empty());  // no CONNACK: there was no CONNECT to answer
+    }
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(took < 3500ms);  // 1 s, checked once a second
+    CHECK(b.log_contains("no CONNECT within 1 s"));
+    for (RawClient* c : {&prompt4, &prompt5}) {
+        REQUIRE(c->send(pkt::pingreq()));
+        auto resp = c->read_packet();
+        REQUIRE(resp);
+        CHECK(resp->raw == Bytes("\xd0\x00", 2));
+    }
+}
+
+TEST_CASE("connect_timeout defaults to 10 s: silent for 2 s is still open") {
+    Broker b;
+    RawClient silent(b.port());
+    settle(2s);
+    CHECK_FALSE(silent.wait_closed(100ms));
+    REQUIRE(silent.handshake(pkt::conn(4, "late-but-in-time")));
+}

@@ -116,3 +116,37 @@ TEST_CASE("MQTT 5: will delay interval postpones the will; reconnecting in time 
     CHECK_FALSE(watcher.read_packet(3s));
     back.send(pkt::disconnect(5));
 }
+
+TEST_CASE("MQTT 5: DISCONNECT with any reason but 0x00 keeps the will; 0x00 and 3.1.1 DISCONNECT remove it") {
+    // MQTT-3.1.2-8, MQTT-3.1.2-10, MQTT-3.14.4-3: only a normal disconnection deletes the will.
+    ROOST_ONLY();  // Mosquitto 2.0.11 gets it wrong: it keeps the will only for 0x04
+    Broker b;
+    RawClient watcher(b.port());  // 3.1.1, so that the will arrives as a plain, exact PUBLISH
+    REQUIRE(watcher.handshake(pkt::conn(4, "watcher")));
+    REQUIRE(watcher.send(pkt::subscribe(1, "will/reason/#", 0)));
+    REQUIRE(watcher.read_until(pkt::SUBACK));
+    auto holder = [&](uint8_t version, uint8_t reason) {
+        std::string id = "holder-" + std::to_string(version) + "-" + std::to_string(reason);
+        std::string topic = "will/reason/" + std::to_string(version) + "/" + std::to_string(reason);
+        RawClient c(b.port());
+        pkt::Connect cc = pkt::conn(version, id);
+        cc.will = pkt::Will{topic, "w", 0, false, {}};
+        auto ack = c.handshake(cc);
+        REQUIRE(ack);
+        REQUIRE(ack->reason() == 0);
+        REQUIRE(c.send(pkt::disconnect(version, reason)));
+        CHECK(c.wait_closed(3s));  // the broker closes; the client sent no FIN first
+        return topic;
+    };
+    for (uint8_t reason :
+         {uint8_t(0x04), uint8_t(0x80), uint8_t(0x81), uint8_t(0x82), uint8_t(0x83), uint8_t(0x93)}) {
+        CAPTURE(int(reason));
+        std::string topic = holder(5, reason);
+        auto p = watcher.read_until(pkt::PUBLISH, 3s);
+        REQUIRE(p);
+        CHECK(p->raw == pkt::publish(topic, "w"));
+    }
+    holder(5, 0x00);
+    holder(4, 0x00);
+    CHECK_FALSE(watcher.read_packet(1s));  // neither will came
+}

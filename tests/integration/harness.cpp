@@ -525,9 +525,11 @@ uint16_t Packet::packet_id() const {
 // ---------------------------------------------------------------------------------------------
 // RawClient
 
-RawClient::RawClient(uint16_t port, uint8_t key) : _key(key) {
+RawClient::RawClient(uint16_t port, uint8_t key, int receive_buffer) : _key(key) {
     _fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (_fd < 0) return;
+    // Before connect, so that the window the peer is offered is small from the start.
+    if (receive_buffer > 0) ::setsockopt(_fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr = loopback(port);
     if (::connect(_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         ::close(_fd);
@@ -603,6 +605,7 @@ std::optional<Packet> RawClient::read_packet(Millis timeout) {
                 p.type = uint8_t(uint8_t(_buf[0]) >> 4);
                 p.flags = uint8_t(_buf[0]) & 0x0f;
                 p.body = _buf.substr(pos, len);
+                p.raw = _buf.substr(0, pos + len);
                 _buf.erase(0, pos + len);
                 return p;
             }

@@ -219,6 +219,7 @@ struct Packet {
     uint8_t type = 0;
     uint8_t flags = 0;
     Bytes body;
+    Bytes raw;  // the whole packet as it came: fixed header, remaining length, body
     // CONNACK: the reason / return code. DISCONNECT (v5): the reason code (0 if absent).
     uint8_t reason() const;
     // PUBLISH: topic and payload (version needed to skip v5 properties).
@@ -230,9 +231,11 @@ struct Packet {
 
 // A raw TCP client on 127.0.0.1, for bad-input tests. With a non-zero `key` every byte is XORed
 // with it both ways (for the plugin tests' transport_xor fixture); 0 sends and reads plain MQTT.
+// A non-zero `receive_buffer` sets SO_RCVBUF (bytes): what the broker sends beyond it waits in
+// the broker's socket until the client reads.
 class RawClient {
   public:
-    explicit RawClient(uint16_t port, uint8_t key = 0);
+    explicit RawClient(uint16_t port, uint8_t key = 0, int receive_buffer = 0);
     ~RawClient();
     RawClient(const RawClient&) = delete;
     RawClient& operator=(const RawClient&) = delete;

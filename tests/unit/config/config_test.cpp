@@ -38,6 +38,7 @@ TEST_CASE("an empty file gives the defaults and one listener on 0.0.0.0:1883") {
     CHECK(c.broker.workers == 0);  // one per core
     CHECK(c.limits.max_packet_size == 268435460u);
     CHECK(c.limits.max_inflight == 32);
+    CHECK(c.limits.connect_timeout == 10);
     CHECK(c.limits.queue_full_policy == roost::QueueFullPolicy::DropNewest);
     CHECK(c.log.level == roost::LogLevel::Info);
     CHECK(c.log.file.empty());
@@ -92,6 +93,7 @@ topic_alias_maximum = 0
 max_session_expiry = 86400
 max_message_expiry = 3600
 max_subscriptions_per_client = 100
+connect_timeout = 30
 )",
                             "roost.toml");
     CHECK(c.limits.max_packet_size == 65536);
@@ -105,6 +107,7 @@ max_subscriptions_per_client = 100
     CHECK(c.limits.max_session_expiry == 86400);
     CHECK(c.limits.max_message_expiry == 3600);
     CHECK(c.limits.max_subscriptions_per_client == 100);
+    CHECK(c.limits.connect_timeout == 30);
 
     c = parse_config("[limits]\nqueue_full_policy = \"drop_newest\"\nmax_session_expiry = 4294967295\n", "x");
     CHECK(c.limits.queue_full_policy == roost::QueueFullPolicy::DropNewest);
@@ -417,6 +420,7 @@ TEST_CASE("out-of-range numbers") {
     CHECK(error_of("[limits]\nmax_packet_size = 63\n") ==
           "roost.toml:2:19: 'max_packet_size' in [limits] must be an integer from 64 to 268435460, got 63");
     CHECK(error_of("[limits]\nmax_packet_size = 268435461\n").find("got 268435461") != std::string::npos);
+    CHECK(error_of("[limits]\nconnect_timeout = 0\n").find("from 1 to 65535, got 0") != std::string::npos);
     CHECK(error_of("[limits]\nmax_client_id_length = 22\n").find("from 23 to 65535, got 22") !=
           std::string::npos);
     CHECK(error_of("[limits]\nmax_queued_messages = 0\n").find("from 1 to 4294967295, got 0") !=

@@ -87,6 +87,7 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.limits.max_session_expiry == d.limits.max_session_expiry);
     CHECK(c.limits.max_message_expiry == d.limits.max_message_expiry);
     CHECK(c.limits.max_subscriptions_per_client == d.limits.max_subscriptions_per_client);
+    CHECK(c.limits.connect_timeout == d.limits.connect_timeout);
     CHECK(c.log.level == d.log.level);
     CHECK(c.log.file == d.log.file);
     REQUIRE(c.listeners.size() == 1);

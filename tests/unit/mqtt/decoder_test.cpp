@@ -204,3 +204,67 @@ TEST_CASE("decode_packet: whole body without the framing") {
     CHECK(std::get<Ack>(p) == Ack{PacketType::Pubrel, 7, 0, {}});
     CHECK(decode_packet(0x60, body, V4, p, e) == DecodeStatus::Error);
 }
+
+TEST_CASE("decoder: a failed CONNECT announces its version once the level was read") {
+    Packet p;
+    DecodeError e;
+    // 3.1.1 CONNECT, reserved flag set: malformed, answered in the 3.1.1 form.
+    const Bytes reserved = B({0x10, 13, 0, 4}) + S("MQTT") + B({4, 0x03, 0, 60, 0, 1, 'c'});
+    Decoder d;
+    CHECK_FALSE(d.version_known());
+    d.feed(reserved);
+    REQUIRE(d.next(p, e) == DecodeStatus::Error);
+    CHECK(e.reason == ReasonCode::MalformedPacket);
+    CHECK(d.version_known());
+    CHECK(d.version() == V4);
+
+    // The same rule broken in MQTT 5.
+    const Bytes reserved5 = B({0x10, 14, 0, 4}) + S("MQTT") + B({5, 0x03, 0, 60, 0, 0, 1, 'c'});
+    Decoder d5;
+    d5.feed(reserved5);
+    REQUIRE(d5.next(p, e) == DecodeStatus::Error);
+    CHECK(d5.version_known());
+    CHECK(d5.version() == V5);
+
+    // Fixed-header flags wrong: the level is in the buffer all the same.
+    Bytes flags = reserved;
+    flags[0] = 0x12;
+    Decoder df;
+    df.feed(flags);
+    REQUIRE(df.next(p, e) == DecodeStatus::Error);
+    CHECK(df.version_known());
+    CHECK(df.version() == V4);
+
+    // Too large for the broker, but the level arrived with the first bytes.
+    Decoder big(8);
+    big.feed(reserved);
+    REQUIRE(big.next(p, e) == DecodeStatus::Error);
+    CHECK(e.reason == ReasonCode::PacketTooLarge);
+    CHECK(big.version_known());
+    CHECK(big.version() == V4);
+
+    // Cut off before the level: nothing was announced.
+    Decoder cut(8);
+    cut.feed(B({0x10, 13, 0, 4, 'M', 'Q'}));
+    REQUIRE(cut.next(p, e) == DecodeStatus::Error);
+    CHECK_FALSE(cut.version_known());
+    // A remaining length that ends the packet before the level: not read past the packet.
+    Decoder shortbody;
+    shortbody.feed(B({0x10, 5, 0, 4}) + S("MQT") + B({4, 2, 0, 60}));
+    REQUIRE(shortbody.next(p, e) == DecodeStatus::Error);
+    CHECK_FALSE(shortbody.version_known());
+
+    // set_version() counts as known; a good CONNECT too.
+    Decoder s;
+    s.set_version(V4);
+    CHECK(s.version_known());
+}
+
+TEST_CASE("decoder: an ill-formed client id is 0x02-worthy in 3.1.1, malformed in MQTT 5") {
+    const Bytes id4 = B({0x10, 13, 0, 4}) + S("MQTT") + B({4, 0x02, 0, 60, 0, 1, 0xFF});
+    check_error(id4, V4, ReasonCode::ClientIdentifierNotValid);
+    check_error(id4, V5, ReasonCode::ClientIdentifierNotValid);  // the CONNECT's level decides
+    const Bytes id5 = B({0x10, 14, 0, 4}) + S("MQTT") + B({5, 0x02, 0, 60, 0, 0, 1, 0xFF});
+    check_error(id5, V4, ReasonCode::MalformedPacket);
+    check_error(id5, V5, ReasonCode::MalformedPacket);
+}

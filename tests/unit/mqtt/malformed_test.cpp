@@ -105,17 +105,18 @@ TEST_CASE("malformed: CONNECT flags") {
 }
 
 TEST_CASE("malformed: invalid UTF-8 in every string field") {
-    const Bytes bad = B({0, 2, 0xC0, 0x80});                                           // overlong U+0000
-    check_error(connect4(0x02, bad), V4, Malformed);                                   // client id
-    check_error(connect4(0x06, str("c") + bad + str("p")), V4, Malformed);             // will topic
-    check_error(connect4(0x82, str("c") + bad), V4, Malformed);                        // username
-    check_ok(connect4(0xC2, str("c") + str("u") + bad), V4);                           // password is binary
-    check_error(pkt(0x30, bad), V4, Malformed);                                        // topic
-    check_error(pkt(0x82, B({0, 1}) + bad + B({0})), V4, Malformed);                   // filter
-    check_error(pkt(0xA2, B({0, 1}) + bad), V4, Malformed);                            // unsubscribe
-    check_error(publish5(props(B({0x26}) + bad + str("v"))), V5, Malformed);           // user key
-    check_error(publish5(props(B({0x26}) + str("k") + bad)), V5, Malformed);           // user value
-    check_error(publish5(props(B({0x03}) + bad)), V5, Malformed);                      // content type
+    const Bytes bad = B({0, 2, 0xC0, 0x80});                                     // overlong U+0000
+    check_error(connect4(0x02, bad), V4, ReasonCode::ClientIdentifierNotValid);  // client id (3.1.1: 0x02)
+    check_error(connect5(0x02, B({0}), bad), V5, Malformed);                     // client id
+    check_error(connect4(0x06, str("c") + bad + str("p")), V4, Malformed);       // will topic
+    check_error(connect4(0x82, str("c") + bad), V4, Malformed);                  // username
+    check_ok(connect4(0xC2, str("c") + str("u") + bad), V4);                     // password is binary
+    check_error(pkt(0x30, bad), V4, Malformed);                                  // topic
+    check_error(pkt(0x82, B({0, 1}) + bad + B({0})), V4, Malformed);             // filter
+    check_error(pkt(0xA2, B({0, 1}) + bad), V4, Malformed);                      // unsubscribe
+    check_error(publish5(props(B({0x26}) + bad + str("v"))), V5, Malformed);     // user key
+    check_error(publish5(props(B({0x26}) + str("k") + bad)), V5, Malformed);     // user value
+    check_error(publish5(props(B({0x03}) + bad)), V5, Malformed);                // content type
     check_error(publish5(props(B({0x26}) + str("k") + B({0, 1, 0}))), V5, Malformed);  // U+0000
     check_error(publish5(props(B({0x26}) + str("k") + B({0, 3, 0xED, 0xA0, 0x80}))), V5, Malformed);
     check_error(pkt(0x40, B({0, 1, 0x80, 4, 0x1F}) + bad), V5, Malformed);  // reason string
@@ -191,7 +192,7 @@ TEST_CASE("property rules") {
     check_error(pkt(0x20, B({0, 0}) + props(B({0x24, 2}))), V5, Protocol);              // maximum QoS 2
     check_error(pkt(0x20, B({0, 0}) + props(B({0x25, 2}))), V5, Protocol);              // retain available 2
     check_error(pkt(0x20, B({0, 0}) + props(B({0x28, 2}))), V5, Protocol);
-    check_error(publish5(props(B({0x23, 0, 0}))), V5, Protocol);                       // topic alias 0
+    check_error(publish5(props(B({0x23, 0, 0}))), V5, ReasonCode::TopicAliasInvalid);  // topic alias 0
     check_error(publish5(props(B({0x08}) + str("a/+"))), V5, Protocol);                // response topic
     check_error(connect5(0x02, props(B({0x16}) + str("d")), str("c")), V5, Protocol);  // auth data w/o method
 }

@@ -128,6 +128,9 @@ void Broker::take_over_from(Session& existing, bool clean_start, const std::stri
     existing.ref.online.store(false);
     old->detach_session();
     old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
+    // The documented order: the old connection hears first (its DISCONNECT is queued, its
+    // on_disconnect runs, on its worker), then the new one gets its CONNACK and on_connect.
+    old->report_disconnect(static_cast<uint8_t>(mqtt::ReasonCode::SessionTakenOver));
 }
 
 void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_start,

@@ -20,7 +20,15 @@ Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig
       _address(connection->peer()),
       _decoder(broker.limits().max_packet_size),
       _accepted_at(Clock::now()),
-      _last_packet_at(_accepted_at) {}
+      _last_packet_at(_accepted_at) {
+    _broker.hooks().client_created(*this);
+}
+
+void Client::report_disconnect(uint8_t reason_code) {
+    if (_state != State::Connected || _disconnect_reported) return;
+    _disconnect_reported = true;
+    _broker.hooks().on_disconnect(*this, reason_code);
+}
 
 std::string Client::describe() const {
     if (_client_id.empty()) return "connection from " + _address;
@@ -76,12 +84,17 @@ void Client::resume_after_wait() {
 void Client::on_closed(const std::string& reason) {
     _connection = nullptr;
     if (_pending) _broker.hooks().cancel(*_pending);
-    if (_state == State::Connected) _broker.hooks().on_disconnect(*this, _disconnect_reason);
+    if (_subscribing)
+        for (auto& token : _subscribing->tokens)
+            if (token) _broker.hooks().cancel(*token);
+    report_disconnect(_disconnect_reason);
     if (_state == State::Connected)
         log::info("{} disconnected: {}", describe(), reason);
     else
         log::debug("{} closed before CONNECT completed: {}", describe(), reason);
     _broker.client_closed(*this, reason);
+    // The last hook that names this client, on every path (refused, taken over, lost, shutdown).
+    _broker.hooks().client_released(*this);
     delete this;
 }
 
@@ -206,7 +219,7 @@ void Client::write_encoded() {
 bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup) {
     if (closing()) return false;
     const Message& m = *delivery.message;
-    if (!_broker.hooks().deliver_allowed(*this, m, delivery.qos, delivery.retain)) {
+    if (!_broker.hooks().deliver_allowed(*this, m, delivery.qos, delivery.retain) || closing()) {
         log::debug("{}: delivery of a message on '{}' denied by an ACL plugin", describe(), m.topic);
         return false;
     }

@@ -64,6 +64,9 @@ class Client : public net::ConnectionHandler {
     std::optional<mqtt::Will> take_will() { return std::exchange(_will, std::nullopt); }
     uint32_t will_delay() const { return _will_delay; }
     void detach_session() { _session.reset(); }
+    // The lifecycle on_disconnect, once: at a takeover before the new connection's CONNACK,
+    // otherwise when the connection closed. Only for a client that had on_connect.
+    void report_disconnect(uint8_t reason_code);
     std::shared_ptr<Session> take_session() { return std::move(_session); }
 
   private:
@@ -101,8 +104,11 @@ class Client : public net::ConnectionHandler {
     void finish_publish(mqtt::Publish& publish, const HookDecision& acl);
     void handle_ack(const mqtt::Ack& ack);
     void handle_subscribe(mqtt::Subscribe& subscribe);
-    // Works through the filters of _subscribing from `next`; stops where an ACL answer is pending.
+    // Asks about every filter of _subscribing at once; finishes now, or when the last pending
+    // answer arrives.
     void continue_subscribe();
+    // Applies the decisions in the filters' order, sends the SUBACK and the retained messages.
+    void finish_subscribe();
     // Records the answer for the filter at _subscribing->next (granted or refused).
     void apply_subscription(const HookDecision& decision);
     void handle_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
@@ -137,7 +143,8 @@ class Client : public net::ConnectionHandler {
     std::string _client_id;
     std::optional<std::string> _username;
     uint8_t _disconnect_reason = 0;  // what the broker sent or received, for on_disconnect hooks
-    uint16_t _keep_alive = 0;        // seconds, as enforced (Server Keep Alive applied)
+    bool _disconnect_reported = false;
+    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
     std::shared_ptr<Session> _session;
     bool _assigned_id = false;
     std::optional<mqtt::Connect> _connect;  // while its authentication runs
@@ -148,7 +155,10 @@ class Client : public net::ConnectionHandler {
         mqtt::Subscribe packet;
         size_t next = 0;
         mqtt::Suback ack;
-        std::vector<std::pair<size_t, bool>> granted;  // (index into packet, is new)
+        std::vector<std::pair<size_t, bool>> granted;        // (index into packet, is new)
+        std::vector<std::optional<HookDecision>> decisions;  // by filter, as they come in
+        size_t waiting = 0;                                  // answers still pending
+        std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
     };
     std::optional<SubscribeProgress> _subscribing;
     std::optional<mqtt::Publish> _publish_waiting;                    // for its ACL answer

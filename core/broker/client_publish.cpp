@@ -85,6 +85,7 @@ void Client::handle_publish(mqtt::Publish& p) {
         _publish_waiting = std::move(p);
         return;
     }
+    if (closing()) return;  // a hook disconnected the publisher from inside its check
     finish_publish(p, acl);
 }
 

@@ -26,44 +26,55 @@ void Client::continue_subscribe() {
     const BrokerConfig& features = _broker.config().broker;
     SubscribeProgress& progress = *_subscribing;
     const mqtt::Subscribe& sub = progress.packet;
+    size_t n = sub.subscriptions.size();
+    progress.decisions.assign(n, std::nullopt);
 
-    // Each filter is judged on its own (spec 3.9.3: one reason code per filter); an ACL plugin
-    // that answers later holds the rest until it does, so the SUBACK keeps the filters' order.
-    for (; progress.next < sub.subscriptions.size(); ++progress.next) {
-        const mqtt::TopicSubscription& ts = sub.subscriptions[progress.next];
+    // Each filter is judged on its own (spec 3.9.3: one reason code per filter), and every one is
+    // asked at once: ACL plugins that answer later all wait together, so N filters cost one
+    // round trip. The answers are applied in the filters' order when the last one is in.
+    for (size_t i = 0; i < n; ++i) {
+        const mqtt::TopicSubscription& ts = sub.subscriptions[i];
         auto shared = mqtt::parse_shared_filter(ts.filter);
         std::string_view plain = shared ? shared->filter : std::string_view(ts.filter);
-        uint32_t limit = _broker.limits().max_subscriptions_per_client;
-        HookDecision d;
         if (shared && !features.shared_subscriptions) {
-            d = HookDecision::deny(ReasonCode::SharedSubscriptionsNotSupported,
-                                   "shared subscriptions are off");
+            progress.decisions[i] = HookDecision::deny(ReasonCode::SharedSubscriptionsNotSupported,
+                                                       "shared subscriptions are off");
         } else if (has_wildcard(plain) && !features.wildcard_subscriptions) {
-            d = HookDecision::deny(ReasonCode::WildcardSubscriptionsNotSupported,
-                                   "wildcard subscriptions are off");
-        } else if (limit != 0 && _session->subscriptions.size() >= limit &&
-                   !_session->subscriptions.contains(ts.filter)) {
-            d = HookDecision::deny(ReasonCode::QuotaExceeded,
-                                   fmt::format("over [limits] max_subscriptions_per_client = {}", limit));
+            progress.decisions[i] = HookDecision::deny(ReasonCode::WildcardSubscriptionsNotSupported,
+                                                       "wildcard subscriptions are off");
         } else if (_broker.hooks().has_acl()) {
-            d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos, false,
-                                    [this](const HookDecision& late) {
-                                        resume_after_wait();
-                                        if (closing() || !_subscribing) return;
-                                        apply_subscription(late);
-                                        ++_subscribing->next;
-                                        continue_subscribe();
-                                        process();
-                                    });
+            HookDecision d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos,
+                                                 false, [this, i](const HookDecision& late) {
+                                                     if (closing() || !_subscribing) return;
+                                                     _subscribing->decisions[i] = late;
+                                                     if (--_subscribing->waiting > 0) return;
+                                                     resume_after_wait();
+                                                     finish_subscribe();
+                                                     process();
+                                                 });
             if (d.pending) {
-                wait_for(std::move(d.token));
-                return;
+                ++progress.waiting;
+                progress.tokens.push_back(std::move(d.token));
+            } else {
+                progress.decisions[i] = std::move(d);
             }
         } else {
-            d = _broker.hooks().acl_default(*this);
+            progress.decisions[i] = _broker.hooks().acl_default(*this);
         }
-        apply_subscription(d);
     }
+    if (progress.waiting > 0) {
+        // Packets after this SUBSCRIBE wait for its answers (on_closed cancels every token).
+        wait_for(std::make_shared<PendingToken>());
+        return;
+    }
+    if (closing()) return;  // a hook disconnected the client from inside a check
+    finish_subscribe();
+}
+
+void Client::finish_subscribe() {
+    SubscribeProgress& progress = *_subscribing;
+    for (progress.next = 0; progress.next < progress.packet.subscriptions.size(); ++progress.next)
+        apply_subscription(*progress.decisions[progress.next]);
 
     mqtt::Suback ack = std::move(progress.ack);
     std::vector<std::pair<size_t, bool>> granted = std::move(progress.granted);
@@ -86,6 +97,15 @@ void Client::apply_subscription(const HookDecision& d) {
     if (!d.allowed) {
         log::info("{}: subscription to '{}' refused: {}", describe(), ts.filter, d.why);
         progress.ack.reason_codes.push_back(static_cast<uint8_t>(d.reason));
+        return;
+    }
+    // The quota is judged in the filters' order, as they are applied.
+    uint32_t limit = _broker.limits().max_subscriptions_per_client;
+    if (limit != 0 && _session->subscriptions.size() >= limit &&
+        !_session->subscriptions.contains(ts.filter)) {
+        log::info("{}: subscription to '{}' refused: over [limits] max_subscriptions_per_client = {}",
+                  describe(), ts.filter, limit);
+        progress.ack.reason_codes.push_back(static_cast<uint8_t>(mqtt::ReasonCode::QuotaExceeded));
         return;
     }
     uint32_t subscription_id = progress.packet.properties.subscription_identifiers.empty()

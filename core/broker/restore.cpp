@@ -78,13 +78,13 @@ struct RestoreSink {
         s->disconnected_at = r->disconnected_at_ms ? from_unix_ms(r->disconnected_at_ms) : Clock::now();
         if (s->expiry_interval != UINT32_MAX)
             s->expires_at = *s->disconnected_at + std::chrono::seconds(s->expiry_interval);
-        if (r->has_will) {
+        if (r->will) {
             mqtt::Will will;
-            will.topic = string_of(r->will.topic);
-            will.payload = string_of(r->will.payload);
-            will.qos = r->will.qos;
-            will.retain = r->will.retain != 0;
-            decode_message_properties(r->will.properties, will.properties);
+            will.topic = string_of(r->will->topic);
+            will.payload = string_of(r->will->payload);
+            will.qos = r->will->qos;
+            will.retain = r->will->retain != 0;
+            decode_message_properties(r->will->properties, will.properties);
             s->pending_will = std::move(will);
             s->will_due = from_unix_ms(r->will_due_ms);
         }

@@ -110,7 +110,7 @@ struct Server::Worker {
         for (void* h : {(void*)&tick, (void*)&sys, (void*)&stop_request})
             close_handle(h);
         if (index == 0) {
-            for (void* h : {(void*)&server._sigint, (void*)&server._sigterm})
+            for (void* h : {(void*)&server._sigint, (void*)&server._sigterm, (void*)&server._sighup})
                 close_handle(h);
         }
         // Clients that do not read their last bytes must not hold the process: after the grace
@@ -184,6 +184,10 @@ bool Server::start() {
     set_current_worker(0);  // plugins initialise on the thread that will run worker 0
     try {
         _plugins->load_all(_worker_count);
+    } catch (const PluginConfigError& e) {
+        log::error("{}", e.what());
+        _config_error = true;  // a plugin refused its options: exit status 2
+        return false;
     } catch (const PluginError& e) {
         log::error("{}", e.what());
         return false;
@@ -191,10 +195,32 @@ bool Server::start() {
     for (unsigned i = 0; i < _worker_count; ++i)
         _workers.push_back(std::make_unique<Worker>(*this, i));
     Worker& first = *_workers[0];
-    for (uv_signal_t* s : {&_sigint, &_sigterm}) {
+    for (uv_signal_t* s : {&_sigint, &_sigterm, &_sighup}) {
         uv_signal_init(&first.loop, s);
         s->data = this;
     }
+    // SIGHUP: the config file again, for the plugins' options (the rest needs a restart). On
+    // worker 0's loop, which runs on the main thread: where plugins initialised, where they reload.
+    uv_signal_start(
+        &_sighup,
+        [](uv_signal_t* s, int) {
+            auto* server = static_cast<Server*>(s->data);
+            const std::string& file = server->_config.source_file;
+            if (file.empty()) {
+                log::warn("SIGHUP: roost runs without a config file (-c); nothing to reload");
+                return;
+            }
+            log::info("SIGHUP: reading {} again", file);
+            Config fresh;
+            try {
+                fresh = load_config_file(file);
+            } catch (const ConfigError& e) {
+                log::error("SIGHUP: {} does not load, nothing changes:\n{}", file, e.what());
+                return;
+            }
+            server->_plugins->reload(fresh);
+        },
+        SIGHUP);
     if (_stop_on_signals) {
         auto on_signal = [](uv_signal_t* s, int signum) {
             static_cast<Server*>(s->data)->stop_all(signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -360,7 +386,7 @@ int run_server(const Config& config) {
     server.stop_on_signals();
     if (!server.start()) {
         log::error("not starting (see above)");
-        return 1;
+        return server.config_error() ? 2 : 1;
     }
     server.run();
     return 0;

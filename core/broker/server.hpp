@@ -34,6 +34,8 @@ class Server {
     void run();
     // Asks run() to stop, from any thread.
     void request_stop();
+    // start() failed because a plugin refused its options: a configuration error (exit 2).
+    bool config_error() const { return _config_error; }
 
   private:
     struct Worker;
@@ -51,10 +53,13 @@ class Server {
     bool _stopping = false;  // worker 0's thread only
     uv_signal_t _sigint{};   // on worker 0's loop
     uv_signal_t _sigterm{};
+    uv_signal_t _sighup{};  // re-reads the config file for the plugins' options
+    bool _config_error = false;
 };
 
 // What `roost` runs: start, run until SIGINT or SIGTERM, stop cleanly. Returns the process exit
-// code: 0 after a clean stop, 1 when a listener could not start.
+// code: 0 after a clean stop, 1 when a listener could not start, 2 when a plugin refused its
+// options. SIGHUP re-reads the config file and reloads the plugins' options.
 int run_server(const Config& config);
 
 }  // namespace roost

@@ -360,6 +360,7 @@ void read_plugin_options(Reader& reader, TableReader& t, const toml::node& node,
     for (const auto& [key, value] : entries) {
         if (auto text = option_text(*value)) {
             plugin.options.emplace_back(std::string(key->str()), std::move(*text));
+            plugin.option_lines.push_back(static_cast<uint32_t>(key_source(*key, *value).begin.line));
         } else {
             reader.error(key_source(*key, *value),
                          fmt::format("option '{}' of [[plugin]] '{}' must be a string, an integer, a "
@@ -373,6 +374,7 @@ void read_plugin(Reader& reader, const toml::table& table, std::vector<PluginCon
     TableReader t(reader, table, *config_schema::find_section("plugin"));
     PluginConfig plugin;
     plugin.source = fmt::format("{}:{}", reader.file(), table.source().begin.line);
+    plugin.file = reader.file();
     t.string("name", plugin.name);
     t.string("path", plugin.path);
     const toml::node* name = table.get("name");

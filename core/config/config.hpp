@@ -72,7 +72,9 @@ struct PluginConfig {
     std::string name;  // from `name`, or the file name of `path` without ".so"
     std::string path;  // from `path`, made absolute against the config file's folder; empty = search by name
     std::vector<std::pair<std::string, std::string>> options;  // the [plugin.options] table, in file order
-    std::string source;  // "file:line" of the table
+    std::vector<uint32_t> option_lines;  // the line of each option (parallel to options; may be shorter: 0)
+    std::string file;                    // the config file of the table ("" when none)
+    std::string source;                  // "file:line" of the table
 };
 
 struct LogConfig {

@@ -84,6 +84,7 @@ int Connection::open(int fd) {
 int Connection::start(ConnectionHandler* handler) {
     _handler = handler;
     uv_tcp_nodelay(&_tcp, 1);
+    if (_paused != 0) return 0;  // a transport paused it in open(): resume starts reading
     int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read);
     _reading = rc == 0;
     return rc;
@@ -102,7 +103,14 @@ void Connection::write(std::span<const uint8_t> bytes) {
     if (_closing || _close_after_flush) return;
     if (_transport) {
         if (_transport->encode(&_plugin_handle, {bytes.data(), bytes.size()}) < 0)
-            close(std::string("transport '") + _transport->name() + "' failed to encode");
+            return close(std::string("transport '") + _transport->name() + "' failed to encode");
+        if (_transport->has_flush() && !_encoded) {
+            _encoded = true;
+            if (!_queued_for_flush) {
+                _queued_for_flush = true;
+                _flush_queue.add(this);
+            }
+        }
         return;
     }
     write_wire(bytes);
@@ -118,7 +126,18 @@ void Connection::write_wire(std::span<const uint8_t> bytes) {
 }
 
 void Connection::flush() {
+    if (_encoded && _transport && !_closing) {
+        _encoded = false;
+        // What the transport sends now joins this flush (write_wire must not queue us again).
+        _queued_for_flush = true;
+        int rc = _transport->flush(&_plugin_handle);
+        if (rc < 0) return close(std::string("transport '") + _transport->name() + "' failed to flush");
+    }
     _queued_for_flush = false;
+    write_pending();
+}
+
+void Connection::write_pending() {
     if (_closing || _lingering || !_writing.empty()) return;  // on_write starts the next batch
     if (_pending.empty()) {
         if (_close_after_flush) linger();
@@ -141,7 +160,10 @@ void Connection::on_write(uv_write_t* req, int status) {
         if (status != UV_ECANCELED) self->close(std::string("write failed: ") + uv_strerror(status));
         return;
     }
-    if (!self->_closing) self->flush();
+    if (self->_closing) return;
+    self->write_pending();
+    if (self->_transport && self->_writing.empty() && self->_pending.empty() && !self->_close_after_flush)
+        self->_transport->drained(&self->_plugin_handle);
 }
 
 void Connection::close(const std::string& reason) {
@@ -192,15 +214,26 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
     self->resume_reading_to_discard();
 }
 
-void Connection::pause_reading() {
-    if (!_reading || _closing) return;
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&_tcp));
-    _reading = false;
+void Connection::pause_reading(Pauser by) {
+    _paused |= static_cast<uint8_t>(by);
+    update_reading();
 }
 
-void Connection::resume_reading() {
-    if (_reading || _closing || _close_after_flush) return;
-    _reading = uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read) == 0;
+void Connection::resume_reading(Pauser by) {
+    _paused &= static_cast<uint8_t>(~static_cast<uint8_t>(by));
+    update_reading();
+}
+
+void Connection::update_reading() {
+    if (_closing || _close_after_flush || !_handler) return;
+    bool want = _paused == 0;
+    if (want == _reading) return;
+    if (want) {
+        _reading = uv_read_start(reinterpret_cast<uv_stream_t*>(&_tcp), on_alloc, on_read) == 0;
+    } else {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&_tcp));
+        _reading = false;
+    }
 }
 
 void Connection::resume_reading_to_discard() {

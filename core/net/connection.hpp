@@ -103,9 +103,13 @@ class Connection {
     // Bytes queued or being written; a slow reader shows here.
     size_t backlog() const { return _pending.size() + _writing.size(); }
 
-    // Stops and restarts reading from the socket (backpressure while the broker waits).
-    void pause_reading();
-    void resume_reading();
+    // Stops and restarts reading from the socket. Two holders, each with its own flag: the
+    // broker (backpressure while it waits for a plugin) and the transport plugin
+    // (conn_pause_reading); the socket is read only while neither holds it.
+    enum class Pauser : uint8_t { Broker = 1, Transport = 2 };
+    void pause_reading(Pauser by = Pauser::Broker);
+    void resume_reading(Pauser by = Pauser::Broker);
+    TransportFilter* transport() const { return _transport.get(); }
 
     // Closes now; queued bytes are dropped.
     void close(const std::string& reason);
@@ -116,9 +120,13 @@ class Connection {
 
     const std::string& peer() const { return _peer; }
 
-    void flush();  // FlushQueue's; writes what is pending if no write is in progress
+    // FlushQueue's, at the end of a loop iteration: the transport's flush() if it encoded since
+    // the last one, then write_pending().
+    void flush();
 
   private:
+    void write_pending();  // writes what is pending if no write is in progress
+    void update_reading();
     static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
     static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
@@ -141,6 +149,8 @@ class Connection {
     bool _closing = false;
     bool _close_after_flush = false;
     bool _reading = false;
+    uint8_t _paused = 0;    // Pauser bits
+    bool _encoded = false;  // encode() ran since the transport's last flush()
     bool _lingering = false;  // uv_shutdown issued; the handler may already be gone
     bool _peer_eof = false;   // the peer shut its write side during close_after_flush
     std::string _close_reason;

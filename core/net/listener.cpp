@@ -55,6 +55,7 @@ void Listener::on_connection(uv_stream_t* server, int status) {
         return;
     }
     conn->accepted();
+    conn->set_listener_address(self->address());  // ROOST_CLIENT_LISTENER, before a transport opens
     self->_on_accept(conn);
 }
 

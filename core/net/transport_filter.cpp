@@ -12,6 +12,8 @@ TransportFilter::TransportFilter(const roost_transport_hooks* hooks, void* worke
 }
 
 TransportFilter::~TransportFilter() {
+    for (auto& fn : _on_close)
+        fn();
     if (_conn && _hooks->close) _hooks->close(_state.get(), _conn);
 }
 

@@ -264,7 +264,9 @@ bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool 
         ev.payload = bytes_of(std::string_view(m.payload));
         ev.qos = qos;
         ev.retain = retain;
+        ev.publisher_id = bytes_of(std::string_view(m.origin_client_id));
         roost_verdict v = p->acl->check(_plugins->hook_data(*p), &ev);
+        if (client.closing()) return false;  // the hook disconnected the subscriber
         if (v == ROOST_ALLOW) return true;
         if (v == ROOST_NEXT) continue;
         if (v != ROOST_DENY)
@@ -377,6 +379,25 @@ void Hooks::on_disconnect(Client& client, uint8_t reason_code) {
     for (LoadedPlugin* p : _lifecycle)
         if (p->lifecycle->on_disconnect)
             p->lifecycle->on_disconnect(_plugins->hook_data(*p), client.plugin_handle(), reason_code);
+}
+
+void Hooks::client_created(Client& client) {
+    if (_plugins) _plugins->clients().add(client.plugin_handle());
+}
+
+void Hooks::client_released(Client& client) {
+    roost_client* h = client.plugin_handle();
+    if (!_plugins || h->released) return;
+    h->released = true;  // client_data_set answers EGONE from now on; get still reads the data
+    const auto& plugins = _plugins->plugins();
+    for (size_t i = 0; i < h->plugin_data.size() && i < plugins.size(); ++i) {
+        void* data = h->plugin_data[i];
+        const LoadedPlugin& p = *plugins[i];
+        if (data && p.lifecycle && p.lifecycle->client_release)
+            p.lifecycle->client_release(_plugins->hook_data(p), h, data);
+    }
+    h->plugin_data.clear();
+    _plugins->clients().remove(h);
 }
 
 void Hooks::tick() {

@@ -90,6 +90,10 @@ class Hooks {
 
     void on_connect(Client& client);
     void on_disconnect(Client& client, uint8_t reason_code);
+    // A client object was made (its ref is registered) / is about to go: each plugin's
+    // client_release for the data it set, then its ref answers EGONE. Exactly once per client.
+    void client_created(Client& client);
+    void client_released(Client& client);
     void tick();
     void cancel(PendingToken& token);
 

@@ -1,11 +1,15 @@
 // The roost_host function table: everything a plugin may ask of the broker.
+#include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
 #include "mqtt/topic.hpp"
 #include "net/connection.hpp"
+#include "plugin/host_functions.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -15,11 +19,11 @@ namespace {
 // plugins); other threads are the plugins' own.
 thread_local unsigned t_worker_index = 0;
 thread_local bool t_worker_index_set = false;
-PluginHost* g_host = nullptr;  // for complete(), which names no plugin
+std::atomic<PluginHost*> g_host{nullptr};  // for complete() and the ref functions, which name no plugin
 
 // The worker whose thread calls, or nullptr off the workers.
 PluginWorker* calling_worker(PluginHost* host) {
-    return t_worker_index_set ? host->worker(t_worker_index) : nullptr;
+    return t_worker_index_set && host ? host->worker(t_worker_index) : nullptr;
 }
 
 roost_bytes bytes_of(const std::string& s) {
@@ -38,37 +42,50 @@ struct HostTable {
             log::error("plugin '{}': hook_register called outside roost_plugin_init; ignored", p.name);
             return ROOST_EINVAL;
         }
-        // Every table starts with struct_size; one smaller than v1's first member is garbage.
-        if (*static_cast<const uint32_t*>(hooks) < sizeof(uint32_t) + sizeof(void*) / 2) return ROOST_EINVAL;
-        auto set = [&](auto& slot, const char* what) {
+        // Every table starts with struct_size and has at least one member after it: a size that
+        // does not reach past the first member is garbage (or a table of nothing).
+        uint32_t size = *static_cast<const uint32_t*>(hooks);
+        if (size < offsetof(roost_acl_hooks, check) + sizeof(void*)) {
+            log::error("plugin '{}': hook_register with struct_size {}, smaller than any hook table", p.name,
+                       size);
+            return ROOST_EINVAL;
+        }
+        // The host keeps its own copy, zeroed past what the plugin's header knew: a member an
+        // older plugin lacks reads as NULL, and the plugin's table may be a local.
+        auto set = [&](auto& slot, auto& table, const char* what) {
             if (slot) {
                 log::error("plugin '{}': registered {} hooks twice", p.name, what);
                 return ROOST_EINVAL;
             }
-            slot = static_cast<std::remove_reference_t<decltype(slot)>>(hooks);
+            using Table = std::remove_reference_t<decltype(table)>;
+            table = Table{};
+            std::memcpy(&table, hooks, std::min<size_t>(size, sizeof(Table)));
+            table.struct_size = sizeof(Table);
+            slot = &table;
             return ROOST_OK;
         };
         switch (kind) {
             case ROOST_HOOK_AUTH:
-                return set(p.auth, "auth");
+                return set(p.auth, p.auth_table, "auth");
             case ROOST_HOOK_ACL:
-                return set(p.acl, "acl");
+                return set(p.acl, p.acl_table, "acl");
             case ROOST_HOOK_MESSAGE:
-                return set(p.message, "message");
+                return set(p.message, p.message_table, "message");
             case ROOST_HOOK_PERSISTENCE:
-                return set(p.persistence, "persistence");
+                return set(p.persistence, p.persistence_table, "persistence");
             case ROOST_HOOK_LIFECYCLE:
-                return set(p.lifecycle, "lifecycle");
+                return set(p.lifecycle, p.lifecycle_table, "lifecycle");
             case ROOST_HOOK_TRANSPORT: {
                 auto* t = static_cast<const roost_transport_hooks*>(hooks);
-                if (!t->name || !*t->name || !t->decode || !t->encode) {
+                if (size < offsetof(roost_transport_hooks, close) || !t->name || !*t->name || !t->decode ||
+                    !t->encode) {
                     log::error("plugin '{}': transport hooks need a name, decode and encode", p.name);
                     return ROOST_EINVAL;
                 }
-                return set(p.transport, "transport");
+                return set(p.transport, p.transport_table, "transport");
             }
         }
-        log::error("plugin '{}': hook_register with unknown kind {}", p.name, static_cast<int>(kind));
+        log::error("plugin '{}': hook_register with unknown kind {}", p.name, kind);
         return ROOST_EINVAL;
     }
 
@@ -88,13 +105,60 @@ struct HostTable {
 
     static int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
                         const roost_bytes* reply) {
-        if (!g_host || !call) return ROOST_EINVAL;
-        PluginWorker* worker = g_host->worker(PendingCalls::worker_of(call));
+        if (!call) return ROOST_EINVAL;
+        PluginHost* host = g_host.load();
+        if (!host || host->closing()) return ROOST_EGONE;  // the broker stops: not the plugin's fault
+        PluginWorker* worker = host->worker(PendingCalls::worker_of(call));
         if (!worker) return ROOST_EINVAL;
         return worker->calls().complete(call, verdict, reason_code, reply);
     }
 
-    static int post(roost_plugin* self, unsigned worker, void (*fn)(void*), void* arg) {
+    static int complete_many(roost_call* const* calls, size_t n, roost_verdict verdict, uint8_t reason_code,
+                             int* results) {
+        if (!calls && n) return ROOST_EINVAL;
+        PluginHost* host = g_host.load();
+        if (!host || host->closing()) {
+            if (results)
+                for (size_t i = 0; i < n; ++i)
+                    results[i] = ROOST_EGONE;
+            return n ? ROOST_EGONE : ROOST_OK;
+        }
+        // Grouped by the worker each call's id names: one lock and one post per worker, however
+        // many calls. A batch from one worker (the common case) is passed through as it is.
+        unsigned first = n ? PendingCalls::worker_of(calls[0]) : 0;
+        bool one_worker = true;
+        for (size_t i = 1; i < n && one_worker; ++i)
+            one_worker = PendingCalls::worker_of(calls[i]) == first;
+        if (one_worker) {
+            PluginWorker* w = host->worker(first);
+            if (!w) return ROOST_EINVAL;
+            return w->calls().complete_many(calls, n, verdict, reason_code, results);
+        }
+        std::vector<std::vector<size_t>> by_worker(PendingCalls::kMaxWorkers);
+        for (size_t i = 0; i < n; ++i)
+            by_worker[PendingCalls::worker_of(calls[i])].push_back(i);
+        int rc = ROOST_OK;
+        std::vector<roost_call*> group;
+        std::vector<int> group_results;
+        for (unsigned w = 0; w < by_worker.size(); ++w) {
+            if (by_worker[w].empty()) continue;
+            group.clear();
+            for (size_t i : by_worker[w])
+                group.push_back(calls[i]);
+            group_results.assign(group.size(), ROOST_EINVAL);
+            PluginWorker* worker = host->worker(w);
+            int grc = worker ? worker->calls().complete_many(group.data(), group.size(), verdict, reason_code,
+                                                             group_results.data())
+                             : ROOST_EINVAL;
+            if (rc == ROOST_OK) rc = grc;
+            if (results)
+                for (size_t k = 0; k < group.size(); ++k)
+                    results[by_worker[w][k]] = group_results[k];
+        }
+        return rc;
+    }
+
+    static int post(roost_plugin* self, uint32_t worker, void (*fn)(void*), void* arg) {
         if (!self || !fn) return ROOST_EINVAL;
         PluginWorker* w = self->plugin->host->worker(worker);
         if (!w) return ROOST_EINVAL;
@@ -194,27 +258,21 @@ struct HostTable {
         return ROOST_OK;
     }
 
-    static int timer_start(roost_plugin* self, uint64_t every_ms, void (*fn)(void*), void* arg) {
-        if (!self || !fn || every_ms == 0) return ROOST_EINVAL;
+    static int timer_start(roost_plugin* self, uint64_t delay_ms, uint64_t repeat_ms, void (*fn)(void*),
+                           void* arg, roost_timer* out) {
+        // Timers run on a worker's loop: from a worker thread, not from init (which runs on the
+        // thread that becomes worker 0, but is not a worker yet).
+        if (!self || self->plugin->initialising) return ROOST_EINVAL;
         PluginWorker* w = calling_worker(self->plugin->host);
-        if (!w) return ROOST_EINVAL;  // a timer runs on a worker's loop: call this from one
-        auto* t = new PluginTimer{{}, fn, arg};
-        uv_timer_init(w->loop(), &t->handle);
-        t->handle.data = t;
-        uv_timer_start(
-            &t->handle,
-            [](uv_timer_t* h) {
-                auto* timer = static_cast<PluginTimer*>(h->data);
-                timer->fn(timer->arg);
-            },
-            every_ms, every_ms);
-        uv_unref(reinterpret_cast<uv_handle_t*>(&t->handle));
-        w->add_timer(t);
-        return ROOST_OK;
+        if (!w) return ROOST_EINVAL;
+        return w->timers().start(delay_ms, repeat_ms, fn, arg, out);
     }
 
-    static unsigned worker_index() { return t_worker_index_set ? t_worker_index : static_cast<unsigned>(-1); }
-    static unsigned worker_count() { return g_host ? g_host->worker_count() : 1; }
+    static uint32_t worker_index() { return t_worker_index_set ? t_worker_index : static_cast<uint32_t>(-1); }
+    static uint32_t worker_count() {
+        PluginHost* host = g_host.load();
+        return host ? host->worker_count() : 1;
+    }
 
     static const char* strerror(int code) {
         switch (code) {
@@ -225,7 +283,7 @@ struct HostTable {
             case ROOST_ENOMEM:
                 return "out of memory";
             case ROOST_EGONE:
-                return "gone (the client left, or the call was already answered)";
+                return "gone (the client, connection, timer or call is gone, or the broker is stopping)";
             case ROOST_ENOTSUP:
                 return "not supported";
         }
@@ -255,6 +313,18 @@ const roost_host* PluginHost::host_table() {
         HostTable::worker_index,
         HostTable::worker_count,
         HostTable::strerror,
+        host_v1::timer_stop,
+        host_v1::conn_timer_start,
+        host_v1::conn_backlog,
+        host_v1::conn_pause_reading,
+        host_v1::conn_resume_reading,
+        host_v1::conn_info,
+        host_v1::client_data_set,
+        host_v1::client_data_get,
+        host_v1::client_ref,
+        host_v1::client_from_ref,
+        host_v1::client_ref_disconnect,
+        HostTable::complete_many,
     };
     return &table;
 }
@@ -262,6 +332,18 @@ const roost_host* PluginHost::host_table() {
 void register_global_host(PluginHost* host) {
     g_host = host;
 }
+
+namespace host_v1 {
+PluginHost* global_host() {
+    return g_host.load();
+}
+PluginWorker* current_worker() {
+    return calling_worker(g_host.load());
+}
+bool on_worker(uint32_t worker) {
+    return t_worker_index_set && t_worker_index == worker;
+}
+}  // namespace host_v1
 
 void set_current_worker(unsigned index) {
     t_worker_index = index;

@@ -33,6 +33,36 @@ void PendingCalls::await(roost_call* call, const std::string& plugin, std::chron
     }
 }
 
+int PendingCalls::complete_locked(uint64_t id, CallResult& result, bool& post) {
+    post = false;
+    if (_closed) return ROOST_EGONE;
+    auto [it, inserted] = _entries.try_emplace(id);
+    Entry& e = it->second;
+    if (inserted) {
+        // Not awaited (yet): either its hook has not returned PENDING so far, or it answered
+        // synchronously and this completion is one too many. Keep the answer for await();
+        // the sweep forgets it if nobody asks.
+        e.state = State::Early;
+        e.completed_at = Clock::now();
+        e.result = std::move(result);
+        return ROOST_OK;
+    }
+    if (e.state == State::Completed || e.state == State::Early) {
+        log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
+                  e.plugin.empty() ? "?" : e.plugin, id);
+        return ROOST_EINVAL;
+    }
+    if (e.state == State::Abandoned) {
+        log::debug("plugin '{}' completed call {} after it timed out or its client left", e.plugin, id);
+        _entries.erase(it);
+        return ROOST_EGONE;
+    }
+    e.state = State::Completed;
+    e.completed_at = Clock::now();
+    post = true;
+    return ROOST_OK;
+}
+
 int PendingCalls::complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
                            const roost_bytes* reply) {
     uint64_t id = id_of(call);
@@ -42,34 +72,58 @@ int PendingCalls::complete(roost_call* call, roost_verdict verdict, uint8_t reas
     }
     CallResult result{verdict, reason_code, {}, false};
     if (reply && reply->data) result.reply.assign(reinterpret_cast<const char*>(reply->data), reply->len);
+    bool post = false;
+    int rc;
     {
         std::lock_guard lock(_mutex);
-        auto [it, inserted] = _entries.try_emplace(id);
-        Entry& e = it->second;
-        if (inserted) {
-            // Not awaited (yet): either its hook has not returned PENDING so far, or it answered
-            // synchronously and this completion is one too many. Keep the answer for await();
-            // the sweep forgets it if nobody asks.
-            e.state = State::Early;
-            e.completed_at = Clock::now();
-            e.result = std::move(result);
-            return ROOST_OK;
-        }
-        if (e.state == State::Completed || e.state == State::Early) {
-            log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
-                      e.plugin.empty() ? "?" : e.plugin, id);
-            return ROOST_EINVAL;
-        }
-        if (e.state == State::Abandoned) {
-            log::debug("plugin '{}' completed call {} after it timed out or its client left", e.plugin, id);
-            _entries.erase(it);
-            return ROOST_EGONE;
-        }
-        e.state = State::Completed;
-        e.completed_at = Clock::now();
+        rc = complete_locked(id, result, post);
     }
+    if (!post) return rc;
     if (!_inbox.post([this, id, result] { run(id, result); })) return ROOST_EGONE;
     return ROOST_OK;
+}
+
+int PendingCalls::complete_many(roost_call* const* calls, size_t n, roost_verdict verdict,
+                                uint8_t reason_code, int* results) {
+    std::vector<uint64_t> ready;
+    int first_error = ROOST_OK;
+    uint64_t issued = _next_id.load();
+    {
+        std::lock_guard lock(_mutex);
+        for (size_t i = 0; i < n; ++i) {
+            uint64_t id = id_of(calls[i]);
+            int rc;
+            bool post = false;
+            if ((id >> kWorkerBits) == 0 || (id >> kWorkerBits) >= issued ||
+                (id & (kMaxWorkers - 1)) != _worker) {
+                rc = ROOST_EINVAL;
+            } else {
+                CallResult result{verdict, reason_code, {}, false};
+                rc = complete_locked(id, result, post);
+            }
+            if (post) ready.push_back(id);
+            if (results) results[i] = rc;
+            if (rc != ROOST_OK && first_error == ROOST_OK) first_error = rc;
+        }
+    }
+    if (ready.empty()) return first_error;
+    CallResult result{verdict, reason_code, {}, false};
+    // One post, one wake-up of the worker, for the whole batch.
+    if (!_inbox.post([this, ready = std::move(ready), result] {
+            for (uint64_t id : ready)
+                run(id, result);
+        })) {
+        if (results)
+            for (size_t i = 0; i < n; ++i)
+                if (results[i] == ROOST_OK) results[i] = ROOST_EGONE;
+        return ROOST_EGONE;
+    }
+    return first_error;
+}
+
+void PendingCalls::close() {
+    std::lock_guard lock(_mutex);
+    _closed = true;
 }
 
 void PendingCalls::run(uint64_t id, CallResult result) {

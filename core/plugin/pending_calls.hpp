@@ -53,6 +53,12 @@ class PendingCalls {
     void await(roost_call* call, const std::string& plugin, std::chrono::milliseconds timeout, Resume resume);
     // Any thread: the plugin's answer. ROOST_OK, ROOST_EGONE (abandoned) or ROOST_EINVAL.
     int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code, const roost_bytes* reply);
+    // Any thread: complete() for n calls with one verdict, under one lock, handed to the worker in
+    // one post. results[i] (if results) gets what complete() would have returned.
+    int complete_many(roost_call* const* calls, size_t n, roost_verdict verdict, uint8_t reason_code,
+                      int* results);
+    // The broker is stopping: every later completion answers ROOST_EGONE.
+    void close();
     // On the worker: the client that waits is gone; `resume` will not run.
     void cancel(roost_call* call);
     // On the worker, once a second: calls past their deadline resume with a timeout.
@@ -74,12 +80,15 @@ class PendingCalls {
         CallResult result;  // kept while Early
     };
     void run(uint64_t id, CallResult result);  // on the worker
+    // Under _mutex: records a completion; true when it must be run on the worker.
+    int complete_locked(uint64_t id, CallResult& result, bool& post);
 
     WorkerInbox& _inbox;
     unsigned _worker;
     mutable std::mutex _mutex;
     std::unordered_map<uint64_t, Entry> _entries;
     std::atomic<uint64_t> _next_id{1};
+    bool _closed = false;  // under _mutex
 };
 
 }  // namespace roost

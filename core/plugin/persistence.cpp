@@ -110,8 +110,7 @@ roost_call* Persistence::save_session(const Session& s) {
         m.retain = s.pending_will->retain;
         m.properties = s.pending_will->properties;
         will = std::make_unique<StoredMessage>(m);
-        r.has_will = 1;
-        r.will = will->record;
+        r.will = &will->record;
         r.will_due_ms = unix_ms(s.will_due);
     }
     return run("session_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "plugin/plugin_check.hpp"
 #include "util/log.hpp"
 
 namespace roost {
@@ -38,6 +39,7 @@ void PluginHost::add_worker(PluginWorker* worker) {
 }
 
 PluginHost::~PluginHost() {
+    _closing = true;  // a plugin thread completing during cleanup hears EGONE
     register_global_host(nullptr);
     // Reverse order: a plugin loaded later may use one loaded earlier.
     for (auto it = _plugins.rbegin(); it != _plugins.rend(); ++it) {
@@ -111,15 +113,24 @@ void PluginHost::load(const PluginConfig& pc) {
                         "against this release's SDK",
                         chosen));
 
-    std::vector<roost_option> options;
-    for (const auto& [key, value] : pc.options)
-        options.push_back({key.c_str(), value.c_str()});
+    p.self.index = _plugins.size() - 1;
+    std::vector<roost_option> options = option_array(pc);
+    p.check = reinterpret_cast<PluginCheckFn>(dlsym(p.handle, "roost_plugin_check"));
+    if (p.check) {
+        if (int rc = run_plugin_check(p.check, pc, options); rc < 0) {
+            p.cleanup = nullptr;  // never initialised
+            throw PluginConfigError(
+                fail(fmt::format("its options are refused ({}); its log lines above say why", rc)).what());
+        }
+    }
     p.initialising = true;
     int rc = init(host_table(), &p.self, options.data(), options.size(), &p.plugin_data);
     p.initialising = false;
     if (rc < 0) {
         p.cleanup = nullptr;  // init failed: nothing to clean up, by the contract
-        throw fail(fmt::format("initialisation failed ({}); its log lines above say why", rc));
+        std::string why = fmt::format("initialisation failed ({}); its log lines above say why", rc);
+        if (rc == ROOST_EINVAL) throw PluginConfigError(fail(why).what());
+        throw fail(why);
     }
     std::vector<std::string> kinds;
     if (p.auth) kinds.push_back("auth");
@@ -146,7 +157,13 @@ bool PluginHost::has_auth() const {
 }
 
 PluginWorker::PluginWorker(PluginHost& host, unsigned index, uv_loop_t* loop)
-    : _host(host), _index(index), _loop(loop), _inbox(loop), _calls(_inbox, index) {
+    : _host(host),
+      _index(index),
+      _loop(loop),
+      _inbox(loop),
+      _calls(_inbox, index),
+      _clients(index),
+      _timers(loop, index) {
     host.add_worker(this);
     // A PENDING answer that does not come is denied close to plugin_timeout_ms, not at the
     // next one-second tick: a client waits at most a tenth (10 to 100 ms) longer than configured.
@@ -171,7 +188,7 @@ void PluginWorker::start() {
     for (auto& p : _host.plugins()) {
         if (!p->lifecycle || !p->lifecycle->worker_start) continue;
         void* data = p->plugin_data;
-        int rc = p->lifecycle->worker_start(p->plugin_data, _index, &data);
+        int rc = p->lifecycle->worker_start(p->plugin_data, static_cast<uint32_t>(_index), &data);
         if (rc < 0)
             throw PluginError(fmt::format("plugin '{}' ({}): worker_start({}) failed ({})", p->name,
                                           p->source, _index, rc));
@@ -193,11 +210,42 @@ void PluginWorker::stop() {
 
 void PluginWorker::close() {
     uv_close(reinterpret_cast<uv_handle_t*>(&_expiry), nullptr);
-    for (PluginTimer* t : _timers)
-        uv_close(reinterpret_cast<uv_handle_t*>(&t->handle),
-                 [](uv_handle_t* h) { delete reinterpret_cast<PluginTimer*>(h); });
-    _timers.clear();
+    _timers.close_all();
     _inbox.close();
+    _calls.close();  // completions of this worker's calls answer EGONE from now on
+}
+
+void PluginHost::reload(const Config& fresh) {
+    if (fresh.plugins.size() != _plugins.size())
+        log::warn(
+            "SIGHUP: the config file now has {} [[plugin]] tables, {} are loaded; plugins are added or "
+            "removed at the next start",
+            fresh.plugins.size(), _plugins.size());
+    for (auto& p : _plugins) {
+        auto it = std::find_if(fresh.plugins.begin(), fresh.plugins.end(),
+                               [&](const PluginConfig& pc) { return pc.name == p->name; });
+        if (it == fresh.plugins.end()) {
+            log::warn(
+                "SIGHUP: plugin '{}' is no longer in the config file; it stays loaded until the next start",
+                p->name);
+            continue;
+        }
+        if (!p->lifecycle || !p->lifecycle->reload) continue;
+        std::vector<roost_option> options = option_array(*it);
+        if (p->check) {
+            if (int rc = run_plugin_check(p->check, *it, options); rc < 0) {
+                log::error("SIGHUP: plugin '{}' ({}) refused its new options ({}); it keeps the old ones",
+                           p->name, it->source, rc);
+                continue;
+            }
+        }
+        int rc = p->lifecycle->reload(p->plugin_data, options.data(), options.size());
+        if (rc < 0)
+            log::error("SIGHUP: plugin '{}' ({}): reload failed ({}); it keeps its old options", p->name,
+                       it->source, rc);
+        else
+            log::info("SIGHUP: plugin '{}' reloaded its options ({})", p->name, it->source);
+    }
 }
 
 }  // namespace roost

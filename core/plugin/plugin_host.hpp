@@ -10,6 +10,7 @@
 // after every worker's loop ended; plugins are initialised in config order and cleaned up in
 // reverse. Each PluginWorker lives as long as its worker's loop and is closed before it ends.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -17,7 +18,9 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "plugin/client_handles.hpp"
 #include "plugin/handles.hpp"
+#include "plugin/host_timers.hpp"
 #include "plugin/pending_calls.hpp"
 #include "plugin/worker_inbox.hpp"
 #include "roost/plugin.h"
@@ -47,20 +50,22 @@ struct LoadedPlugin {
     const roost_transport_hooks* transport = nullptr;
     const roost_persistence_hooks* persistence = nullptr;
     const roost_lifecycle_hooks* lifecycle = nullptr;
+    // The host's copies of the registered tables: hook_register copies min(struct_size, sizeof)
+    // bytes of the plugin's table into a zeroed one, so members an older plugin lacks are NULL.
+    // The pointers above point here once a table is registered.
+    roost_auth_hooks auth_table{};
+    roost_acl_hooks acl_table{};
+    roost_message_hooks message_table{};
+    roost_transport_hooks transport_table{};
+    roost_persistence_hooks persistence_table{};
+    roost_lifecycle_hooks lifecycle_table{};
+    int (*check)(const roost_host*, roost_plugin*, const roost_option*, size_t) = nullptr;
 
     // What every hook of this plugin gets as its first argument on `worker`.
     void* hook_data(unsigned worker) const {
         void* d = worker < worker_data.size() ? worker_data[worker] : nullptr;
         return d ? d : plugin_data;
     }
-};
-
-// A timer a plugin started (host->timer_start). Standard layout, handle first, so the libuv
-// handle pointer is the object's pointer.
-struct PluginTimer {
-    uv_timer_t handle;
-    void (*fn)(void*);
-    void* arg;
 };
 
 // A plugin that cannot be loaded; the message names the plugin, its config file:line and why.
@@ -71,6 +76,12 @@ void set_current_worker(unsigned index);
 class PluginError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
+};
+// A plugin refused its options (roost_plugin_check, or init returning ROOST_EINVAL): a
+// configuration error, exit status 2.
+class PluginConfigError : public PluginError {
+  public:
+    using PluginError::PluginError;
 };
 
 // Where the shared object of a [[plugin]] table is: its `path`, or `name`.so in the build tree
@@ -99,6 +110,12 @@ class PluginHost {
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return _plugins; }
     const LoadedPlugin* transport(const std::string& name) const;
     bool has_auth() const;
+    // SIGHUP, on the main thread: hands each plugin with a lifecycle reload its options from
+    // `fresh` (the re-read config), after its roost_plugin_check. Logs what it did.
+    void reload(const Config& fresh);
+    // Set once the broker stops (the first worker closes): complete() answers ROOST_EGONE.
+    bool closing() const { return _closing.load(); }
+    void set_closing() { _closing = true; }
     std::chrono::milliseconds call_timeout() const {
         return std::chrono::milliseconds(_config.broker.plugin_timeout_ms);
     }
@@ -113,6 +130,7 @@ class PluginHost {
     unsigned _worker_count = 1;
     std::vector<PluginWorker*> _workers;  // by index; fixed before the workers start
     std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
+    std::atomic<bool> _closing{false};
 };
 
 // One worker's side of the plugins. Used on that worker's thread, except calls().complete() and
@@ -141,8 +159,9 @@ class PluginWorker {
     void stop();
     // Before the loop ends: no more completions, posts or timers.
     void close();
-    // A timer a plugin started on this worker (host->timer_start); closed by close().
-    void add_timer(PluginTimer* timer) { _timers.push_back(timer); }
+    // The clients of this worker as plugins keep them (refs), and the plugins' timers on it.
+    ClientHandles& clients() { return _clients; }
+    HostTimers& timers() { return _timers; }
 
   private:
     PluginHost& _host;
@@ -152,7 +171,8 @@ class PluginWorker {
     PendingCalls _calls;
     Broker* _broker = nullptr;
     bool _started = false;
-    std::vector<PluginTimer*> _timers;
+    ClientHandles _clients;
+    HostTimers _timers;    // started by host->timer_start and conn_timer_start; closed by close()
     uv_timer_t _expiry{};  // times out PENDING calls, at a tenth of the timeout
 };
 

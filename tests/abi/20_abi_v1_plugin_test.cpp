@@ -8,9 +8,9 @@ using namespace roost_pt;
 
 namespace {
 
-Setup v1_setup() {
+Setup v1_setup(const char* plugin = ROOST_PLUGIN_ABI_V1_ACL) {
     Setup s;
-    s.plugins.push_back({ROOST_PLUGIN_ABI_V1_ACL, {}});
+    s.plugins.push_back({plugin, {}});
     return s;
 }
 
@@ -63,4 +63,21 @@ TEST_CASE("the v1 plugin's DENY reaches MQTT 5 and 3.1.1 clients with the right 
     suback = c4.read_until(pkt::SUBACK);
     REQUIRE(suback);
     CHECK(suback_codes(*suback, 4) == std::vector<uint8_t>{0x01});
+}
+
+TEST_CASE("the v1 plugin built with -fshort-enums loads and decides the same way") {
+    PluginBroker b(v1_setup(ROOST_PLUGIN_ABI_V1_ACL_SHORT_ENUMS));
+    CHECK_MESSAGE(b.wait_line({"v1 plugin loaded", "abi 1"}), tail(b.log()));
+    WireClient c5(b.port());
+    REQUIRE(c5.send(connect_with(5, "abi-short", std::nullopt, std::nullopt)));
+    REQUIRE(c5.read_until(pkt::CONNACK));
+    REQUIRE(c5.send(pkt::publish("forbidden/a", "x", 1, 7, false, 5)));
+    auto puback = c5.read_until(pkt::PUBACK);
+    REQUIRE(puback);
+    CHECK(ack_reason(*puback) == 0x87);
+    REQUIRE(c5.send(pkt::publish("ok/a", "x", 1, 8, false, 5)));
+    puback = c5.read_until(pkt::PUBACK);
+    REQUIRE(puback);
+    CHECK(ack_reason(*puback) < 0x80);  // accepted (0x10: no subscribers)
+    CHECK_MESSAGE(b.wait_line({"v1 plugin refuses publish of forbidden/a"}), tail(b.log()));
 }

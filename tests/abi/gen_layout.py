@@ -86,7 +86,7 @@ def main():
         prog.append(f'printf("ROOST_ABI_VALUE({e}, %lld);\\n", (long long){e});')
     prog.append('printf("ROOST_ABI_VALUE(ROOST_ABI_V1, %lld);\\n", (long long)ROOST_ABI_V1);')
     for t in ["roost_verdict", "roost_auth_stage", "roost_acl_action", "roost_delivery_state",
-              "roost_hook_kind", "roost_client_field"]:
+              "roost_hook_kind", "roost_client_field", "roost_client_ref", "roost_timer"]:
         prog.append(f'printf("ROOST_ABI_SIZE({t}, %zu);\\n", sizeof({t}));')
     prog.append("return 0; }")
     with tempfile.TemporaryDirectory() as d:
@@ -148,10 +148,10 @@ int roost_abi_layout_v1_checked(void) {
     full.struct_size = (uint32_t)sizeof(roost_host);
     older = full;
     /* A struct_size that stops before a field says the field is absent. */
-    older.struct_size = (uint32_t)offsetof(roost_host, strerror);
-    if (!ROOST_HAS(&full, roost_host, strerror)) return 1;
-    if (ROOST_HAS(&older, roost_host, strerror)) return 2;
-    if (!ROOST_HAS(&older, roost_host, worker_count)) return 3;
+    older.struct_size = (uint32_t)offsetof(roost_host, complete_many);
+    if (!ROOST_HAS(&full, roost_host, complete_many)) return 1;
+    if (ROOST_HAS(&older, roost_host, complete_many)) return 2;
+    if (!ROOST_HAS(&older, roost_host, client_ref_disconnect)) return 3;
     return 0;
 }
 """

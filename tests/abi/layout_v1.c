@@ -23,14 +23,13 @@
 
 #define ROOST_ABI_FIELD(T, f, off, size)                                                        \
     ROOST_ABI_ASSERT(offsetof(T, f) == (off), "ABI v1: " #T "." #f " moved (offset " #off ")"); \
-    ROOST_ABI_ASSERT(sizeof(((T*)0)->f) == (size), "ABI v1: " #T "." #f " changed size (" #size ")")
+    ROOST_ABI_ASSERT(sizeof(((T *)0)->f) == (size), "ABI v1: " #T "." #f " changed size (" #size ")")
 /* Against the frozen header (ROOST_ABI_FROZEN) a struct's size is exact; a later header may have
  * appended fields, so there it may only have grown. */
 #ifdef ROOST_ABI_FROZEN
 #define ROOST_ABI_SIZE(T, size) ROOST_ABI_ASSERT(sizeof(T) == (size), "ABI v1: sizeof(" #T ") is " #size)
 #else
-#define ROOST_ABI_SIZE(T, size) \
-    ROOST_ABI_ASSERT(sizeof(T) >= (size), "ABI v1: sizeof(" #T ") shrank below " #size)
+#define ROOST_ABI_SIZE(T, size) ROOST_ABI_ASSERT(sizeof(T) >= (size), "ABI v1: sizeof(" #T ") shrank below " #size)
 #endif
 #define ROOST_ABI_VALUE(name, value) ROOST_ABI_ASSERT((name) == (value), "ABI v1: " #name " is " #value)
 
@@ -39,9 +38,11 @@ ROOST_ABI_SIZE(roost_bytes, 16);
 ROOST_ABI_FIELD(roost_bytes, data, 0, 8);
 ROOST_ABI_FIELD(roost_bytes, len, 8, 8);
 /* roost_option */
-ROOST_ABI_SIZE(roost_option, 16);
+ROOST_ABI_SIZE(roost_option, 32);
 ROOST_ABI_FIELD(roost_option, key, 0, 8);
 ROOST_ABI_FIELD(roost_option, value, 8, 8);
+ROOST_ABI_FIELD(roost_option, file, 16, 8);
+ROOST_ABI_FIELD(roost_option, line, 24, 4);
 /* roost_user_property */
 ROOST_ABI_SIZE(roost_user_property, 32);
 ROOST_ABI_FIELD(roost_user_property, key, 0, 16);
@@ -67,7 +68,7 @@ ROOST_ABI_FIELD(roost_auth_hooks, struct_size, 0, 4);
 ROOST_ABI_FIELD(roost_auth_hooks, authenticate, 8, 8);
 ROOST_ABI_FIELD(roost_auth_hooks, continue_auth, 16, 8);
 /* roost_acl_event */
-ROOST_ABI_SIZE(roost_acl_event, 72);
+ROOST_ABI_SIZE(roost_acl_event, 88);
 ROOST_ABI_FIELD(roost_acl_event, struct_size, 0, 4);
 ROOST_ABI_FIELD(roost_acl_event, client, 8, 8);
 ROOST_ABI_FIELD(roost_acl_event, call, 16, 8);
@@ -77,6 +78,7 @@ ROOST_ABI_FIELD(roost_acl_event, payload, 48, 16);
 ROOST_ABI_FIELD(roost_acl_event, qos, 64, 1);
 ROOST_ABI_FIELD(roost_acl_event, retain, 65, 1);
 ROOST_ABI_FIELD(roost_acl_event, reason_code, 66, 1);
+ROOST_ABI_FIELD(roost_acl_event, publisher_id, 72, 16);
 /* roost_acl_hooks */
 ROOST_ABI_SIZE(roost_acl_hooks, 16);
 ROOST_ABI_FIELD(roost_acl_hooks, struct_size, 0, 4);
@@ -117,14 +119,13 @@ ROOST_ABI_FIELD(roost_stored_message, expires_at_ms, 56, 8);
 ROOST_ABI_FIELD(roost_stored_message, properties, 64, 16);
 ROOST_ABI_FIELD(roost_stored_message, origin_client_id, 80, 16);
 /* roost_session_record */
-ROOST_ABI_SIZE(roost_session_record, 152);
+ROOST_ABI_SIZE(roost_session_record, 56);
 ROOST_ABI_FIELD(roost_session_record, struct_size, 0, 4);
 ROOST_ABI_FIELD(roost_session_record, client_id, 8, 16);
 ROOST_ABI_FIELD(roost_session_record, expiry_interval, 24, 4);
 ROOST_ABI_FIELD(roost_session_record, disconnected_at_ms, 32, 8);
-ROOST_ABI_FIELD(roost_session_record, has_will, 40, 1);
-ROOST_ABI_FIELD(roost_session_record, will, 48, 96);
-ROOST_ABI_FIELD(roost_session_record, will_due_ms, 144, 8);
+ROOST_ABI_FIELD(roost_session_record, will, 40, 8);
+ROOST_ABI_FIELD(roost_session_record, will_due_ms, 48, 8);
 /* roost_subscription_record */
 ROOST_ABI_SIZE(roost_subscription_record, 48);
 ROOST_ABI_FIELD(roost_subscription_record, struct_size, 0, 4);
@@ -170,7 +171,7 @@ ROOST_ABI_FIELD(roost_persistence_hooks, delivery_save, 64, 8);
 ROOST_ABI_FIELD(roost_persistence_hooks, delivery_delete, 72, 8);
 ROOST_ABI_FIELD(roost_persistence_hooks, retained_set, 80, 8);
 /* roost_transport_hooks */
-ROOST_ABI_SIZE(roost_transport_hooks, 56);
+ROOST_ABI_SIZE(roost_transport_hooks, 72);
 ROOST_ABI_FIELD(roost_transport_hooks, struct_size, 0, 4);
 ROOST_ABI_FIELD(roost_transport_hooks, name, 8, 8);
 ROOST_ABI_FIELD(roost_transport_hooks, conn_state_size, 16, 8);
@@ -178,16 +179,20 @@ ROOST_ABI_FIELD(roost_transport_hooks, open, 24, 8);
 ROOST_ABI_FIELD(roost_transport_hooks, decode, 32, 8);
 ROOST_ABI_FIELD(roost_transport_hooks, encode, 40, 8);
 ROOST_ABI_FIELD(roost_transport_hooks, close, 48, 8);
+ROOST_ABI_FIELD(roost_transport_hooks, flush, 56, 8);
+ROOST_ABI_FIELD(roost_transport_hooks, drained, 64, 8);
 /* roost_lifecycle_hooks */
-ROOST_ABI_SIZE(roost_lifecycle_hooks, 48);
+ROOST_ABI_SIZE(roost_lifecycle_hooks, 64);
 ROOST_ABI_FIELD(roost_lifecycle_hooks, struct_size, 0, 4);
 ROOST_ABI_FIELD(roost_lifecycle_hooks, worker_start, 8, 8);
 ROOST_ABI_FIELD(roost_lifecycle_hooks, worker_stop, 16, 8);
 ROOST_ABI_FIELD(roost_lifecycle_hooks, on_connect, 24, 8);
 ROOST_ABI_FIELD(roost_lifecycle_hooks, on_disconnect, 32, 8);
 ROOST_ABI_FIELD(roost_lifecycle_hooks, tick, 40, 8);
+ROOST_ABI_FIELD(roost_lifecycle_hooks, client_release, 48, 8);
+ROOST_ABI_FIELD(roost_lifecycle_hooks, reload, 56, 8);
 /* roost_host */
-ROOST_ABI_SIZE(roost_host, 152);
+ROOST_ABI_SIZE(roost_host, 248);
 ROOST_ABI_FIELD(roost_host, struct_size, 0, 4);
 ROOST_ABI_FIELD(roost_host, abi_version, 4, 4);
 ROOST_ABI_FIELD(roost_host, broker_version, 8, 8);
@@ -208,6 +213,18 @@ ROOST_ABI_FIELD(roost_host, timer_start, 120, 8);
 ROOST_ABI_FIELD(roost_host, worker_index, 128, 8);
 ROOST_ABI_FIELD(roost_host, worker_count, 136, 8);
 ROOST_ABI_FIELD(roost_host, strerror, 144, 8);
+ROOST_ABI_FIELD(roost_host, timer_stop, 152, 8);
+ROOST_ABI_FIELD(roost_host, conn_timer_start, 160, 8);
+ROOST_ABI_FIELD(roost_host, conn_backlog, 168, 8);
+ROOST_ABI_FIELD(roost_host, conn_pause_reading, 176, 8);
+ROOST_ABI_FIELD(roost_host, conn_resume_reading, 184, 8);
+ROOST_ABI_FIELD(roost_host, conn_info, 192, 8);
+ROOST_ABI_FIELD(roost_host, client_data_set, 200, 8);
+ROOST_ABI_FIELD(roost_host, client_data_get, 208, 8);
+ROOST_ABI_FIELD(roost_host, client_ref, 216, 8);
+ROOST_ABI_FIELD(roost_host, client_from_ref, 224, 8);
+ROOST_ABI_FIELD(roost_host, client_ref_disconnect, 232, 8);
+ROOST_ABI_FIELD(roost_host, complete_many, 240, 8);
 /* enumerators and macros */
 ROOST_ABI_VALUE(ROOST_RC_SUCCESS, 0);
 ROOST_ABI_VALUE(ROOST_RC_GRANTED_QOS_1, 1);
@@ -293,6 +310,8 @@ ROOST_ABI_SIZE(roost_acl_action, 4);
 ROOST_ABI_SIZE(roost_delivery_state, 4);
 ROOST_ABI_SIZE(roost_hook_kind, 4);
 ROOST_ABI_SIZE(roost_client_field, 4);
+ROOST_ABI_SIZE(roost_client_ref, 8);
+ROOST_ABI_SIZE(roost_timer, 8);
 
 /* The ROOST_HAS idiom a plugin uses to probe a newer field must keep meaning "struct_size
  * covers the whole field". */
@@ -305,9 +324,9 @@ int roost_abi_layout_v1_checked(void) {
     full.struct_size = (uint32_t)sizeof(roost_host);
     older = full;
     /* A struct_size that stops before a field says the field is absent. */
-    older.struct_size = (uint32_t)offsetof(roost_host, strerror);
-    if (!ROOST_HAS(&full, roost_host, strerror)) return 1;
-    if (ROOST_HAS(&older, roost_host, strerror)) return 2;
-    if (!ROOST_HAS(&older, roost_host, worker_count)) return 3;
+    older.struct_size = (uint32_t)offsetof(roost_host, complete_many);
+    if (!ROOST_HAS(&full, roost_host, complete_many)) return 1;
+    if (ROOST_HAS(&older, roost_host, complete_many)) return 2;
+    if (!ROOST_HAS(&older, roost_host, client_ref_disconnect)) return 3;
     return 0;
 }

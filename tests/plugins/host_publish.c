@@ -72,7 +72,7 @@ static int worker_start(void* plugin_data, unsigned worker, void** worker_data) 
     int rc;
     (void)worker_data;
     if (worker != 0) return ROOST_OK;
-    rc = s->host->timer_start(s->self, (uint64_t)s->interval_ms, on_timer, s);
+    rc = s->host->timer_start(s->self, (uint64_t)s->interval_ms, (uint64_t)s->interval_ms, on_timer, s, NULL);
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: timer_start on worker %u: rc=%d", worker, rc);
     if (pthread_create(&s->thread, NULL, publisher, s) != 0) {
         s->host->log(s->self, ROOST_LOG_ERROR, "fixture: cannot start the publishing thread");
@@ -92,7 +92,7 @@ static void worker_stop(void* plugin_data, unsigned worker, void* worker_data) {
 }
 
 static const roost_lifecycle_hooks lifecycle_hooks = {
-    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, NULL, NULL, NULL};
+    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, NULL, NULL, NULL, NULL, NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

@@ -87,7 +87,7 @@ static void tick(void* worker_data) {
 }
 
 static const roost_lifecycle_hooks lifecycle_hooks = {
-    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, on_connect, on_disconnect, tick};
+    sizeof(roost_lifecycle_hooks), worker_start, worker_stop, on_connect, on_disconnect, tick, NULL, NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

@@ -72,7 +72,7 @@ static roost_verdict session_save(void* wd, roost_call* call, const roost_sessio
     (void)call;
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: session_save client=%s expiry=%u connected=%s will=%s",
                  fx_cstr(r->client_id, id, sizeof id), (unsigned)r->expiry_interval,
-                 r->disconnected_at_ms == 0 ? "yes" : "no", r->has_will ? "yes" : "no");
+                 r->disconnected_at_ms == 0 ? "yes" : "no", r->will ? "yes" : "no");
     return ROOST_ALLOW;
 }
 

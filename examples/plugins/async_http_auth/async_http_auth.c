@@ -224,7 +224,8 @@ static void destroy(auth_plugin* p) {
 }
 
 /* "alice:secret bob:hunter2" (spaces or commas between pairs) into p->users. */
-static int parse_users(auth_plugin* p, const char* text) {
+static int parse_users(auth_plugin* p, const roost_option* o) {
+    const char* text = o->value;
     const char* s = text;
     size_t cap = 1;
     const char* c;
@@ -240,7 +241,8 @@ static int parse_users(auth_plugin* p, const char* text) {
             continue;
         }
         if (colon == NULL || colon == s) {
-            p->host->log(p->self, ROOST_LOG_ERROR, "option users: '%.*s' is not name:password", (int)len, s);
+            p->host->log(p->self, ROOST_LOG_ERROR, "%s:%u: option users: '%.*s' is not name:password",
+                         o->file, (unsigned)o->line, (int)len, s);
             return ROOST_EINVAL;
         }
         {
@@ -255,12 +257,14 @@ static int parse_users(auth_plugin* p, const char* text) {
     return ROOST_OK;
 }
 
-static int parse_count(const auth_plugin* p, const char* key, const char* value, unsigned long* out) {
+static int parse_count(const auth_plugin* p, const roost_option* o, unsigned long* out) {
+    const char* value = o->value;
     char* end = NULL;
     errno = 0;
     *out = strtoul(value, &end, 10);
     if (value[0] == '\0' || value[0] == '-' || *end != '\0' || errno != 0) {
-        p->host->log(p->self, ROOST_LOG_ERROR, "option %s = \"%s\": expected a whole number", key, value);
+        p->host->log(p->self, ROOST_LOG_ERROR, "%s:%u: option %s = \"%s\": expected a whole number", o->file,
+                     (unsigned)o->line, o->key, value);
         return ROOST_EINVAL;
     }
     return ROOST_OK;
@@ -274,40 +278,62 @@ ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count
     return 0;
 }
 
-ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, const roost_option* options,
-                                   size_t option_count, void** plugin_data) {
-    auth_plugin* p = (auth_plugin*)calloc(1, sizeof *p);
+/* Reads the options into p (host and self set); each error names the option's file:line. */
+static int read_options(auth_plugin* p, const roost_option* options, size_t option_count) {
     unsigned long max_queue = 1000, reason_code = ROOST_RC_NOT_AUTHORIZED;
     size_t i;
     int rc = ROOST_OK;
-
-    if (p == NULL) return ROOST_ENOMEM;
-    p->host = host;
-    p->self = self;
     p->delay_ms = 200;
     for (i = 0; i < option_count && rc == ROOST_OK; ++i) {
-        const char *key = options[i].key, *value = options[i].value;
-        if (strcmp(key, "users") == 0) {
-            rc = parse_users(p, value);
-        } else if (strcmp(key, "delay_ms") == 0) {
-            rc = parse_count(p, key, value, &p->delay_ms);
-        } else if (strcmp(key, "max_queue") == 0) {
-            rc = parse_count(p, key, value, &max_queue);
-        } else if (strcmp(key, "reason_code") == 0) {
-            rc = parse_count(p, key, value, &reason_code);
+        const roost_option* o = &options[i];
+        if (strcmp(o->key, "users") == 0) {
+            rc = parse_users(p, o);
+        } else if (strcmp(o->key, "delay_ms") == 0) {
+            rc = parse_count(p, o, &p->delay_ms);
+        } else if (strcmp(o->key, "max_queue") == 0) {
+            rc = parse_count(p, o, &max_queue);
+        } else if (strcmp(o->key, "reason_code") == 0) {
+            rc = parse_count(p, o, &reason_code);
             if (rc == ROOST_OK && (reason_code < 0x80 || reason_code > 0xFF)) {
-                host->log(self, ROOST_LOG_ERROR,
-                          "option reason_code = %s: an MQTT 5 error code is 128 to 255", value);
+                p->host->log(p->self, ROOST_LOG_ERROR,
+                             "%s:%u: option reason_code = %s: an MQTT 5 error code is 128 to 255", o->file,
+                             (unsigned)o->line, o->value);
                 rc = ROOST_EINVAL;
             }
         } else {
-            host->log(self, ROOST_LOG_ERROR,
-                      "unknown option '%s' (known: users, delay_ms, max_queue, reason_code)", key);
+            p->host->log(p->self, ROOST_LOG_ERROR,
+                         "%s:%u: unknown option '%s' (known: users, delay_ms, max_queue, reason_code)",
+                         o->file, (unsigned)o->line, o->key);
             rc = ROOST_EINVAL;
         }
     }
     p->max_queue = (size_t)max_queue;
     p->reason_code = (uint8_t)reason_code;
+    return rc;
+}
+
+/* `roost --check-config` (and the broker, before init and before a reload): the options only. */
+ROOST_EXPORT int roost_plugin_check(const roost_host* host, roost_plugin* self, const roost_option* options,
+                                    size_t option_count) {
+    auth_plugin* p = (auth_plugin*)calloc(1, sizeof *p);
+    int rc;
+    if (p == NULL) return ROOST_ENOMEM;
+    p->host = host;
+    p->self = self;
+    rc = read_options(p, options, option_count);
+    destroy(p);
+    return rc;
+}
+
+ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, const roost_option* options,
+                                   size_t option_count, void** plugin_data) {
+    auth_plugin* p = (auth_plugin*)calloc(1, sizeof *p);
+    int rc;
+
+    if (p == NULL) return ROOST_ENOMEM;
+    p->host = host;
+    p->self = self;
+    rc = read_options(p, options, option_count);
     if (rc == ROOST_OK && p->user_count == 0) {
         host->log(self, ROOST_LOG_WARNING, "option users is empty: every username will be refused");
     }

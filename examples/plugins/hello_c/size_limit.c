@@ -10,6 +10,9 @@
  * It registers one message hook, on_publish: it answers DENY (drop, with the reason code) for a
  * payload over the limit and NEXT otherwise, so later plugins still see every message it lets
  * through. Its state is read-only after init, so the hook needs no lock on any worker.
+ *
+ * It exports roost_plugin_check too, so `roost --check-config` refuses a bad option (say
+ * max_bytes = "abc") and names the file:line it is on, instead of the broker failing at start.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,10 +94,51 @@ ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count
     return 0;
 }
 
+/* Reads the options into p, or only checks them when p is NULL (roost_plugin_check). Every error
+ * names the option's file:line, which roost_option carries. */
+static int read_options(const roost_host* host, roost_plugin* self, const roost_option* options,
+                        size_t option_count, size_limit* p) {
+    size_t i;
+    for (i = 0; i < option_count; ++i) {
+        const roost_option* o = &options[i];
+        unsigned long long n;
+        if (parse_number(o->value, &n) != 0) {
+            host->log(self, ROOST_LOG_ERROR, "%s:%u: option %s = \"%s\": expected a number of bytes", o->file,
+                      (unsigned)o->line, o->key, o->value);
+            return ROOST_EINVAL;
+        }
+        if (strcmp(o->key, "reason_code") == 0 && (n < 0x80 || n > 0xFF)) {
+            host->log(self, ROOST_LOG_ERROR,
+                      "%s:%u: option reason_code = %s: an MQTT 5 error code is 128 to 255", o->file,
+                      (unsigned)o->line, o->value);
+            return ROOST_EINVAL;
+        }
+        if (p == NULL) continue;
+        if (strcmp(o->key, "max_bytes") == 0) {
+            p->default_max = n;
+        } else if (strcmp(o->key, "reason_code") == 0) {
+            p->reason_code = (uint8_t)n;
+        } else {
+            limit* l = &p->limits[p->limit_count];
+            l->prefix_len = strlen(o->key);
+            l->prefix = (char*)malloc(l->prefix_len + 1);
+            if (l->prefix == NULL) return ROOST_ENOMEM;
+            memcpy(l->prefix, o->key, l->prefix_len + 1);
+            l->max_bytes = n;
+            p->limit_count++;
+        }
+    }
+    return ROOST_OK;
+}
+
+ROOST_EXPORT int roost_plugin_check(const roost_host* host, roost_plugin* self, const roost_option* options,
+                                    size_t option_count) {
+    return read_options(host, self, options, option_count, NULL);
+}
+
 ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, const roost_option* options,
                                    size_t option_count, void** plugin_data) {
     size_limit* p = (size_limit*)calloc(1, sizeof *p);
-    size_t i;
     int rc;
 
     if (p == NULL) return ROOST_ENOMEM;
@@ -106,36 +150,9 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
         destroy(p);
         return ROOST_ENOMEM;
     }
-    for (i = 0; i < option_count; ++i) {
-        const char *key = options[i].key, *value = options[i].value;
-        unsigned long long n;
-        if (parse_number(value, &n) != 0) {
-            host->log(self, ROOST_LOG_ERROR, "option %s = \"%s\": expected a number of bytes", key, value);
-            destroy(p);
-            return ROOST_EINVAL;
-        }
-        if (strcmp(key, "max_bytes") == 0) {
-            p->default_max = n;
-        } else if (strcmp(key, "reason_code") == 0) {
-            if (n < 0x80 || n > 0xFF) {
-                host->log(self, ROOST_LOG_ERROR,
-                          "option reason_code = %s: an MQTT 5 error code is 128 to 255", value);
-                destroy(p);
-                return ROOST_EINVAL;
-            }
-            p->reason_code = (uint8_t)n;
-        } else {
-            limit* l = &p->limits[p->limit_count];
-            l->prefix_len = strlen(key);
-            l->prefix = (char*)malloc(l->prefix_len + 1);
-            if (l->prefix == NULL) {
-                destroy(p);
-                return ROOST_ENOMEM;
-            }
-            memcpy(l->prefix, key, l->prefix_len + 1);
-            l->max_bytes = n;
-            p->limit_count++;
-        }
+    if ((rc = read_options(host, self, options, option_count, p)) != ROOST_OK) {
+        destroy(p);
+        return rc;
     }
     rc = host->hook_register(self, ROOST_HOOK_MESSAGE, &message_hooks);
     if (rc != ROOST_OK) {

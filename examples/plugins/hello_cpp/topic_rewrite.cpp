@@ -3,7 +3,8 @@
 // Rewrites the topic of every publish by a prefix table from its options: each option
 // `"old/" = "new/"` turns old/x/y into new/x/y before the message is routed. The longest
 // matching prefix wins; a topic no prefix matches passes unchanged (the hook answers NEXT).
-// A rewrite that would make an invalid topic (empty, or with + or #) is refused at load time.
+// A rewrite that would make an invalid topic (empty, or with + or #) is refused by
+// check_options: at load time, and by `roost --check-config`, naming the option's file:line.
 #include <roost/plugin.hpp>
 
 #include <algorithm>
@@ -16,13 +17,23 @@ namespace {
 
 class topic_rewrite : public roost::plugin<topic_rewrite> {
   public:
-    explicit topic_rewrite(const roost::options& options) {
+    // roost_plugin_check: the broker calls it before the constructor (and --check-config alone).
+    static void check_options(const roost::options& options) {
         for (const auto& [from, to] : options) {
-            if (from.empty()) throw std::invalid_argument("an empty prefix would rewrite every topic");
+            if (from.empty()) {
+                throw std::invalid_argument(options.where(from) +
+                                            "an empty prefix would rewrite every topic");
+            }
             if (to.find_first_of("+#") != std::string::npos || to.find('\0') != std::string::npos) {
-                throw std::invalid_argument("\"" + from + "\" = \"" + to +
+                throw std::invalid_argument(options.where(from) + "\"" + from + "\" = \"" + to +
                                             "\": a topic may not contain + or #");
             }
+        }
+    }
+
+    explicit topic_rewrite(const roost::options& options) {
+        check_options(options);
+        for (const auto& [from, to] : options) {
             _rules.push_back({from, to});
             log(ROOST_LOG_INFO, "rewrites '%s...' to '%s...'", from.c_str(), to.c_str());
         }

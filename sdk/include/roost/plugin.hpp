@@ -4,10 +4,12 @@
  * the wire between plugin and broker. What it gives you:
  *
  *   roost::bytes_view   roost_bytes <-> std::string_view, both ways, implicitly
- *   roost::options      the [plugin.options] table, copied, with typed lookups that throw
+ *   roost::options      the [plugin.options] table, copied, with typed lookups (integers,
+ *                       booleans, durations such as "30s") that throw naming the option's file:line
+ *   roost::per_worker<T> one T per worker thread (a Lua state, a connection), made in worker_start
  *   roost::plugin<D>    a base class: D implements the hooks it wants as member functions, the
  *                       layer builds the static C hook tables for exactly those and registers them
- *   ROOST_PLUGIN_CPP(D) the three exports (version, init, cleanup) for D
+ *   ROOST_PLUGIN_CPP(D) the exports (version, check, init, cleanup) for D
  *
  *   class deny_secret : public roost::plugin<deny_secret> {
  *   public:
@@ -30,6 +32,11 @@
  *   void on_connect(roost::client) / on_disconnect(roost::client, uint8_t) / tick()
  *                                                         ...worker_start may return bool: false
  *                                                         stops the broker from starting)
+ *   void client_release(roost::client, void* data)        lifecycle: data set with set_client_data
+ *   void reload(const roost::options&)                    lifecycle, SIGHUP (main thread): throw (or
+ *                                                         return false) to keep the old options
+ *   static void check_options(const roost::options&)      roost_plugin_check: throw to refuse the
+ *                                                         options (roost --check-config, start, SIGHUP)
  * D is constructed in roost_plugin_init() from `const roost::options&` if it has such a
  * constructor, else default-constructed; log() and the other host helpers work in the
  * constructor. Throw from the constructor to refuse to load: the message is logged.
@@ -37,9 +44,9 @@
  * Rules the layer keeps for you:
  *  - Exceptions never cross the C boundary. A hook that throws is logged and answers DENY with
  *    0x83 Implementation specific error (init answers -1; void hooks are only logged).
- *  - Every hook gets the one D instance (worker_data is plugin_data: the layer stores nothing
- *    per worker). Hooks run concurrently on several workers: guard shared state, or keep it per
- *    worker, indexed by the `worker` of worker_start or host()->worker_index().
+ *  - Every hook gets the one D instance (worker_data is plugin_data). Hooks run concurrently on
+ *    several workers: guard shared state, or keep it per worker in a roost::per_worker<T> member
+ *    (start(worker, ...) in worker_start, local() in any hook, stop(worker) in worker_stop).
  *  - Out-fields you set through the event wrappers (reply, new topic, new payload) are copied
  *    into thread-local storage that lives until the next hook call on the same thread, so they
  *    stay valid until the host copies them. Raw out-fields you set yourself follow plugin.h.
@@ -54,6 +61,8 @@
 #endif
 
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -123,48 +132,95 @@ inline roost_bytes to_bytes(std::string_view s) noexcept {
 // parse: thrown from D's constructor, that refuses the load with a clear log line.
 class options {
   public:
-    using entry = std::pair<std::string, std::string>;
+    using entry = std::pair<std::string, std::string>;  // key, value: `for (auto& [k, v] : opts)`
+    struct location {
+        std::string file;  // where the option is written ("" when unknown)
+        uint32_t line = 0;
+    };
 
     options() = default;
     options(const roost_option* array, size_t count) {
         _entries.reserve(count);
+        _locations.reserve(count);
         for (size_t i = 0; i < count; ++i) {
             _entries.emplace_back(array[i].key ? array[i].key : "", array[i].value ? array[i].value : "");
+            _locations.push_back(location{array[i].file ? array[i].file : "", array[i].line});
         }
     }
 
     std::optional<std::string_view> get(std::string_view key) const noexcept {
-        for (const entry& e : _entries) {
-            if (e.first == key) return std::string_view(e.second);
-        }
-        return std::nullopt;
+        const entry* e = find(key);
+        if (e == nullptr) return std::nullopt;
+        return std::string_view(e->second);
     }
     std::string get_or(std::string_view key, std::string_view fallback) const {
         return std::string(get(key).value_or(fallback));
     }
-    bool has(std::string_view key) const noexcept { return get(key).has_value(); }
+    bool has(std::string_view key) const noexcept { return find(key) != nullptr; }
+    // "roost.toml:12: " for an option written there; "" for one that is absent or came from no file.
+    std::string where(std::string_view key) const {
+        const entry* e = find(key);
+        if (e == nullptr) return {};
+        const location& l = _locations[static_cast<size_t>(e - _entries.data())];
+        return l.file.empty() ? std::string() : l.file + ":" + std::to_string(l.line) + ": ";
+    }
 
-    // An integer option ("1024", "-3", "0x400"); `fallback` when absent.
-    long long get_int(std::string_view key, long long fallback) const {
-        std::optional<std::string_view> v = get(key);
-        if (!v) return fallback;
-        std::string text(*v);
+    // An integer option ("1024", "-3", "0x400") within [min, max]; `fallback` when absent.
+    long long get_int(std::string_view key, long long fallback, long long min = LLONG_MIN,
+                      long long max = LLONG_MAX) const {
+        const entry* e = find(key);
+        if (e == nullptr) return fallback;
         errno = 0;
         char* end = nullptr;
-        long long n = std::strtoll(text.c_str(), &end, 0);
-        if (text.empty() || *end != '\0' || errno == ERANGE) {
-            throw std::invalid_argument("option " + std::string(key) + " = \"" + text + "\": not an integer");
+        long long n = std::strtoll(e->second.c_str(), &end, 0);
+        if (e->second.empty() || *end != '\0' || errno == ERANGE) throw bad(*e, "not an integer");
+        if (n < min || n > max) {
+            throw bad(*e, "out of range (" + std::to_string(min) + " to " + std::to_string(max) + ")");
         }
         return n;
     }
     // A boolean option: true/false (TOML), also yes/no, on/off, 1/0.
     bool get_bool(std::string_view key, bool fallback) const {
-        std::optional<std::string_view> v = get(key);
-        if (!v) return fallback;
-        if (*v == "true" || *v == "yes" || *v == "on" || *v == "1") return true;
-        if (*v == "false" || *v == "no" || *v == "off" || *v == "0") return false;
-        throw std::invalid_argument("option " + std::string(key) + " = \"" + std::string(*v) +
-                                    "\": not a boolean");
+        const entry* e = find(key);
+        if (e == nullptr) return fallback;
+        const std::string& v = e->second;
+        if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+        if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+        throw bad(*e, "not a boolean (true or false)");
+    }
+    // A duration: a number with a unit, "500ms", "30s", "5m", "2h", "1d" (a bare number is
+    // milliseconds), at least `min`; `fallback` when absent.
+    std::chrono::milliseconds get_duration(
+        std::string_view key, std::chrono::milliseconds fallback,
+        std::chrono::milliseconds min = std::chrono::milliseconds(0)) const {
+        const entry* e = find(key);
+        if (e == nullptr) return fallback;
+        const std::string& v = e->second;
+        errno = 0;
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+        if (v.empty() || v[0] == '-' || end == v.c_str() || errno == ERANGE) {
+            throw bad(*e, "not a duration (e.g. \"500ms\", \"30s\", \"5m\")");
+        }
+        std::string_view unit(end);
+        unsigned long long scale = 0;
+        if (unit.empty() || unit == "ms") {
+            scale = 1;
+        } else if (unit == "s") {
+            scale = 1000;
+        } else if (unit == "m" || unit == "min") {
+            scale = 60 * 1000ull;
+        } else if (unit == "h") {
+            scale = 3600 * 1000ull;
+        } else if (unit == "d") {
+            scale = 86400 * 1000ull;
+        } else {
+            throw bad(*e, "unknown unit '" + std::string(unit) + "' (ms, s, m, h or d)");
+        }
+        if (n > (unsigned long long)LLONG_MAX / scale) throw bad(*e, "too long a duration");
+        std::chrono::milliseconds d(static_cast<long long>(n * scale));
+        if (d < min) throw bad(*e, "shorter than " + std::to_string(min.count()) + " ms");
+        return d;
     }
 
     std::vector<entry>::const_iterator begin() const noexcept { return _entries.begin(); }
@@ -173,7 +229,19 @@ class options {
     bool empty() const noexcept { return _entries.empty(); }
 
   private:
+    const entry* find(std::string_view key) const noexcept {
+        for (const entry& e : _entries) {
+            if (e.first == key) return &e;
+        }
+        return nullptr;
+    }
+    // "file:line: option key = "value": why", for an exception that refuses the load.
+    std::invalid_argument bad(const entry& e, const std::string& why) const {
+        return std::invalid_argument(where(e.first) + "option " + e.first + " = \"" + e.second +
+                                     "\": " + why);
+    }
     std::vector<entry> _entries;
+    std::vector<location> _locations;  // parallel to _entries
 };
 
 /* ---- clients and events ----------------------------------------------------------------- */
@@ -217,6 +285,9 @@ class client {
     int disconnect(uint8_t reason_code) const noexcept {
         return _c == nullptr ? ROOST_EINVAL : _host->disconnect(_c, reason_code);
     }
+    // A number that names the client after the hook returned (plugin::disconnect(ref, ...),
+    // plugin::client_from_ref); 0 without a client.
+    roost_client_ref ref() const noexcept { return _c == nullptr ? 0 : _host->client_ref(_c); }
 
   private:
     const roost_host* _host;
@@ -280,6 +351,10 @@ class acl_event : public event_base<roost_acl_event> {
     // NULL for ROOST_ACL_DELIVER: that check must answer now.
     roost_call* call() const noexcept { return _ev->call; }
     roost_verdict pending() const noexcept { return ROOST_PENDING; }
+    // DELIVER: the publisher's client id (empty for messages the broker or a plugin published).
+    bytes_view publisher_id() const noexcept {
+        return ROOST_HAS(_ev, roost_acl_event, publisher_id) ? bytes_view(_ev->publisher_id) : bytes_view();
+    }
 };
 
 class message_event : public event_base<roost_message_event> {
@@ -313,6 +388,44 @@ class message_event : public event_base<roost_message_event> {
     static roost_bytes nonnull(const std::string& s) noexcept {
         return roost_bytes{reinterpret_cast<const uint8_t*>(s.data()), s.size()};
     }
+};
+
+/* ---- per-worker objects ------------------------------------------------------------------ */
+
+// One T per worker thread: what a hook on worker w touches is only ever touched on worker w, so
+// it needs no lock (one Lua state, one database connection per worker). Construct it with the
+// host (in D's constructor: the slots are made then, once), start(worker, args...) in D's
+// worker_start, local() in any hook, stop(worker) in worker_stop.
+template <class T>
+class per_worker {
+  public:
+    explicit per_worker(const roost_host* host) : _host(host), _slots(host->worker_count()) {}
+
+    // On worker `worker`'s thread (worker_start): builds its T from args.
+    template <class... Args>
+    T& start(uint32_t worker, Args&&... args) {
+        if (worker >= _slots.size())
+            throw std::out_of_range("per_worker: no worker " + std::to_string(worker));
+        _slots[worker] = std::make_unique<T>(std::forward<Args>(args)...);
+        return *_slots[worker];
+    }
+    void stop(uint32_t worker) noexcept {
+        if (worker < _slots.size()) _slots[worker].reset();
+    }
+    // The calling worker's T; throws std::logic_error off the workers or before start().
+    T& local() const {
+        uint32_t w = _host->worker_index();
+        if (w >= _slots.size() || !_slots[w]) {
+            throw std::logic_error("per_worker::local(): not on a worker whose start() ran");
+        }
+        return *_slots[w];
+    }
+    T* get(uint32_t worker) const noexcept { return worker < _slots.size() ? _slots[worker].get() : nullptr; }
+    size_t size() const noexcept { return _slots.size(); }
+
+  private:
+    const roost_host* _host;
+    std::vector<std::unique_ptr<T>> _slots;  // sized once; slot w written only on worker w
 };
 
 /* ---- the plugin base -------------------------------------------------------------------- */
@@ -362,8 +475,49 @@ class plugin {
         return _host->publish(_self, topic, payload, qos, retain ? 1 : 0);
     }
     // Any thread: fn(arg) soon on `worker`'s thread.
-    int post(unsigned worker, void (*fn)(void*), void* arg) const noexcept {
+    int post(uint32_t worker, void (*fn)(void*), void* arg) const noexcept {
         return _host->post(_self, worker, fn, arg);
+    }
+    // Any thread: complete() for many calls at once (one lock and one wake-up per worker).
+    int complete_many(roost_call* const* calls, size_t n, roost_verdict verdict, uint8_t reason_code = 0,
+                      int* results = nullptr) const noexcept {
+        return _host->complete_many(calls, n, verdict, reason_code, results);
+    }
+    uint32_t worker_index() const noexcept {
+        return _host->worker_index();
+    }
+    uint32_t worker_count() const noexcept {
+        return _host->worker_count();
+    }
+    // On a worker: fn(arg) after `delay`, then every `repeat` (0: once). The id for stop_timer.
+    roost_timer start_timer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
+                            void (*fn)(void*), void* arg) const noexcept {
+        roost_timer t = 0;
+        if (_host->timer_start(_self, static_cast<uint64_t>(delay.count()),
+                               static_cast<uint64_t>(repeat.count()), fn, arg, &t) != ROOST_OK) {
+            return 0;
+        }
+        return t;
+    }
+    int stop_timer(roost_timer timer) const noexcept {
+        return _host->timer_stop(timer);
+    }
+    // Per-client data (on the client's worker); client_release(client, data) gets it back.
+    int set_client_data(const client& c, void* data) const noexcept {
+        return _host->client_data_set(_self, c.raw(), data);
+    }
+    void* client_data(const client& c) const noexcept {
+        return _host->client_data_get(_self, c.raw());
+    }
+    // Any thread: disconnects a client kept as a ref; ROOST_EGONE once it left.
+    int disconnect(roost_client_ref ref, uint8_t reason_code) const noexcept {
+        return _host->client_ref_disconnect(ref, reason_code);
+    }
+    // On the ref's worker: the live client, or an empty one once it left.
+    client client_from_ref(roost_client_ref ref) const noexcept {
+        roost_client* c = nullptr;
+        if (_host->client_from_ref(ref, &c) != ROOST_OK) c = nullptr;
+        return client(_host, c);
     }
 
   protected:
@@ -412,6 +566,13 @@ using on_disconnect_t = decltype(std::declval<T&>().on_disconnect(std::declval<c
 template <class T>
 using tick_t = decltype(std::declval<T&>().tick());
 template <class T>
+using client_release_t =
+    decltype(std::declval<T&>().client_release(std::declval<client>(), std::declval<void*>()));
+template <class T>
+using reload_t = decltype(std::declval<T&>().reload(std::declval<const options&>()));
+template <class T>
+using check_options_t = decltype(T::check_options(std::declval<const options&>()));
+template <class T>
 using abi_version_t = decltype(T::abi_version(std::declval<const uint32_t*>(), size_t{}));
 
 template <class T, template <class> class Op>
@@ -452,7 +613,8 @@ struct glue {
     static constexpr bool any_acl = has<D, check_t>;
     static constexpr bool any_message = has<D, on_publish_t> || has<D, on_routed_t>;
     static constexpr bool any_lifecycle = has<D, worker_start_t> || has<D, worker_stop_t> ||
-                                          has<D, on_connect_t> || has<D, on_disconnect_t> || has<D, tick_t>;
+                                          has<D, on_connect_t> || has<D, on_disconnect_t> || has<D, tick_t> ||
+                                          has<D, client_release_t> || has<D, reload_t>;
 
     // A hook that threw: DENY with 0x83 where a verdict is owed.
     template <class Event>
@@ -511,7 +673,7 @@ struct glue {
             log_exception(d, "on_routed");
         }
     }
-    static int worker_start(void* pd, unsigned worker, void** /*worker_data: stays plugin_data*/) noexcept {
+    static int worker_start(void* pd, uint32_t worker, void** /*worker_data: stays plugin_data*/) noexcept {
         D* d = static_cast<D*>(pd);
         try {
             if constexpr (has<D, worker_start_t>) {
@@ -527,7 +689,7 @@ struct glue {
             return ROOST_EINVAL;
         }
     }
-    static void worker_stop(void* pd, unsigned worker, void* /*worker_data*/) noexcept {
+    static void worker_stop(void* pd, uint32_t worker, void* /*worker_data*/) noexcept {
         D* d = static_cast<D*>(pd);
         try {
             if constexpr (has<D, worker_stop_t>) d->worker_stop(worker);
@@ -560,7 +722,32 @@ struct glue {
         }
     }
 
-    // The static tables the host keeps pointers to; NULL for every hook D lacks.
+    static void client_release(void* wd, roost_client* c, void* data) noexcept {
+        D* d = static_cast<D*>(wd);
+        try {
+            if constexpr (has<D, client_release_t>) d->client_release(client(d->host(), c), data);
+        } catch (...) {
+            log_exception(d, "client_release");
+        }
+    }
+    static int reload(void* pd, const roost_option* opts, size_t count) noexcept {
+        D* d = static_cast<D*>(pd);
+        try {
+            if constexpr (has<D, reload_t>) {
+                if constexpr (std::is_same_v<reload_t<D>, bool>) {
+                    return d->reload(options(opts, count)) ? ROOST_OK : ROOST_EINVAL;
+                } else {
+                    d->reload(options(opts, count));
+                }
+            }
+            return ROOST_OK;
+        } catch (...) {
+            log_exception(d, "reload");
+            return ROOST_EINVAL;
+        }
+    }
+
+    // The tables handed to hook_register (the host copies them); NULL for every hook D lacks.
     static constexpr roost_auth_hooks auth_hooks = {
         sizeof(roost_auth_hooks),
         has<D, authenticate_t> ? &glue::authenticate : nullptr,
@@ -582,6 +769,8 @@ struct glue {
         has<D, on_connect_t> ? &glue::on_connect : nullptr,
         has<D, on_disconnect_t> ? &glue::on_disconnect : nullptr,
         has<D, tick_t> ? &glue::tick : nullptr,
+        has<D, client_release_t> ? &glue::client_release : nullptr,
+        has<D, reload_t> ? &glue::reload : nullptr,
     };
 };
 
@@ -595,6 +784,20 @@ uint32_t version(const uint32_t* offered, size_t count) noexcept {
         }
         return 0;
     }
+}
+
+// roost_plugin_check: D::check_options(options) if D has it (throw to refuse), else ROOST_OK.
+template <class D>
+int check(const roost_host* host, roost_plugin* self, const roost_option* opts, size_t count) noexcept {
+    try {
+        if constexpr (has<D, check_options_t>) D::check_options(options(opts, count));
+        return ROOST_OK;
+    } catch (const std::exception& e) {
+        host->log(self, ROOST_LOG_ERROR, "%s", e.what());
+    } catch (...) {
+        host->log(self, ROOST_LOG_ERROR, "check_options threw an exception that is not a std::exception");
+    }
+    return ROOST_EINVAL;
 }
 
 template <class D>
@@ -641,6 +844,8 @@ int init(const roost_host* host, roost_plugin* self, const roost_option* opts, s
         }
         *plugin_data = d.release();
         return ROOST_OK;
+    } catch (const std::invalid_argument& e) {
+        host->log(self, ROOST_LOG_ERROR, "%s", e.what());  // a bad option: already says where
     } catch (const std::exception& e) {
         host->log(self, ROOST_LOG_ERROR, "init failed: %s", e.what());
     } catch (...) {
@@ -660,20 +865,24 @@ void cleanup(void* plugin_data) noexcept {
 }  // namespace detail
 }  // namespace roost
 
-// The three exports for the plugin class D (one per shared object). Write it once, at namespace
+// The four exports for the plugin class D (one per shared object). Write it once, at namespace
 // scope, followed by a semicolon: ROOST_PLUGIN_CPP(my_plugin);
-#define ROOST_PLUGIN_CPP(D)                                                                         \
-    extern "C" ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {  \
-        return ::roost::detail::version<D>(offered, count);                                         \
-    }                                                                                               \
-    extern "C" ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self,       \
-                                                  const roost_option* options, size_t option_count, \
-                                                  void** plugin_data) {                             \
-        return ::roost::detail::init<D>(host, self, options, option_count, plugin_data);            \
-    }                                                                                               \
-    extern "C" ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {                          \
-        ::roost::detail::cleanup<D>(plugin_data);                                                   \
-    }                                                                                               \
+#define ROOST_PLUGIN_CPP(D)                                                                            \
+    extern "C" ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {     \
+        return ::roost::detail::version<D>(offered, count);                                            \
+    }                                                                                                  \
+    extern "C" ROOST_EXPORT int roost_plugin_check(const roost_host* host, roost_plugin* self,         \
+                                                   const roost_option* options, size_t option_count) { \
+        return ::roost::detail::check<D>(host, self, options, option_count);                           \
+    }                                                                                                  \
+    extern "C" ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self,          \
+                                                  const roost_option* options, size_t option_count,    \
+                                                  void** plugin_data) {                                \
+        return ::roost::detail::init<D>(host, self, options, option_count, plugin_data);               \
+    }                                                                                                  \
+    extern "C" ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {                             \
+        ::roost::detail::cleanup<D>(plugin_data);                                                      \
+    }                                                                                                  \
     static_assert(true, "ROOST_PLUGIN_CPP(" #D ")")
 
 #endif /* ROOST_PLUGIN_HPP */

@@ -82,7 +82,7 @@ static void worker_stop(void *plugin_data, unsigned worker, void *worker_data) {
 static const roost_acl_hooks acl_hooks = {sizeof(roost_acl_hooks), check};
 static const roost_message_hooks message_hooks = {sizeof(roost_message_hooks), on_publish, on_routed};
 static const roost_lifecycle_hooks lifecycle_hooks = {sizeof(roost_lifecycle_hooks), worker_start, worker_stop,
-                                                      NULL, NULL, NULL};
+                                                      NULL, NULL, NULL, NULL, NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t *offered, size_t count) {
     size_t i;

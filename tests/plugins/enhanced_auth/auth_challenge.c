@@ -136,7 +136,7 @@ static void on_disconnect(void* worker_data, roost_client* client, uint8_t reaso
 
 static const roost_auth_hooks auth_hooks = {sizeof(roost_auth_hooks), authenticate, continue_auth};
 static const roost_lifecycle_hooks lifecycle_hooks = {
-    sizeof(roost_lifecycle_hooks), NULL, NULL, NULL, on_disconnect, NULL};
+    sizeof(roost_lifecycle_hooks), NULL, NULL, NULL, on_disconnect, NULL, NULL, NULL};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

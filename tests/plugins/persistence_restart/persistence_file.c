@@ -593,13 +593,16 @@ static int restore(void* plugin_data, const roost_restore_sink* sink) {
     for (i = 0; i < s->sessions.count; i++) {
         sess_rec* x = (sess_rec*)tbl_at(&s->sessions, i);
         roost_session_record r;
+        roost_stored_message will;
         memset(&r, 0, sizeof r);
         r.struct_size = sizeof r;
         r.client_id = rb(&x->client);
         r.expiry_interval = x->expiry;
         r.disconnected_at_ms = x->disconnected;
-        r.has_will = x->has_will;
-        if (x->has_will) r.will = msg_view(&x->will);
+        if (x->has_will) {
+            will = msg_view(&x->will);
+            r.will = &will;
+        }
         r.will_due_ms = x->will_due;
         if ((rc = sink->session(sink->ctx, &r)) == ROOST_OK) {
             n[2]++;
@@ -673,18 +676,18 @@ static roost_verdict session_save(void* wd, roost_call* call, const roost_sessio
     roost_verdict v = ROOST_DENY;
     s->host->log(s->self, ROOST_LOG_INFO, "fixture: session_save client=%s expiry=%u connected=%s will=%s",
                  fx_cstr(r->client_id, id, sizeof id), (unsigned)r->expiry_interval,
-                 r->disconnected_at_ms == 0 ? "yes" : "no", r->has_will ? "yes" : "no");
+                 r->disconnected_at_ms == 0 ? "yes" : "no", r->will ? "yes" : "no");
     pthread_mutex_lock(&s->mutex);
     i = find_session(s, r->client_id);
     x = i >= 0 ? (sess_rec*)tbl_at(&s->sessions, (size_t)i) : (sess_rec*)tbl_push(&s->sessions);
     if (x && buf_set(&x->client, r->client_id) == ROOST_OK) {
         x->expiry = r->expiry_interval;
         x->disconnected = r->disconnected_at_ms;
-        x->has_will = r->has_will;
+        x->has_will = r->will != NULL;
         x->will_due = r->will_due_ms;
         msg_free(&x->will);
         memset(&x->will, 0, sizeof x->will);
-        if (!r->has_will || msg_set(&x->will, &r->will) == ROOST_OK) v = commit(s, call, 0, "session_save");
+        if (!r->will || msg_set(&x->will, r->will) == ROOST_OK) v = commit(s, call, 0, "session_save");
     }
     pthread_mutex_unlock(&s->mutex);
     return v;

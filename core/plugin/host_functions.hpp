@@ -1,0 +1,33 @@
+// The host functions ABI v1 gained at its final review, each with its rules in plugin.h:
+// client refs and data (client_handles.cpp), timers and connections (host_conn.cpp). The
+// roost_host table in host_table.cpp lists them.
+#pragma once
+#include "roost/plugin.h"
+
+namespace roost {
+class PluginHost;
+class PluginWorker;
+namespace host_v1 {
+
+// host_table.cpp: the broker's plugin host (nullptr before start and after stop), and whether
+// the calling thread is worker `worker`.
+PluginHost* global_host();
+PluginWorker* current_worker();  // the calling thread's worker, or nullptr
+bool on_worker(uint32_t worker);
+
+int timer_stop(roost_timer timer);
+int conn_timer_start(roost_conn* conn, uint64_t delay_ms, uint64_t repeat_ms, void (*fn)(void*), void* arg,
+                     roost_timer* timer);
+size_t conn_backlog(const roost_conn* conn);
+int conn_pause_reading(roost_conn* conn);
+int conn_resume_reading(roost_conn* conn);
+int conn_info(const roost_conn* conn, roost_client_field field, roost_bytes* out);
+
+int client_data_set(roost_plugin* self, roost_client* client, void* data);
+void* client_data_get(roost_plugin* self, const roost_client* client);
+roost_client_ref client_ref(const roost_client* client);
+int client_from_ref(roost_client_ref ref, roost_client** client);
+int client_ref_disconnect(roost_client_ref ref, uint8_t reason_code);
+
+}  // namespace host_v1
+}  // namespace roost

@@ -325,7 +325,7 @@ TEST_SUITE("broker flow: sessions") {
         SUBCASE("drop oldest") {
             BrokerFixture broker([](Config& c) {
                 c.limits.max_queued_messages = 3;
-                c.limits.queue_full_policy = QueueFullPolicy::DropOldest;
+                c.limits.offline_queue_policy = QueueFullPolicy::DropOldest;  // the session is offline
             });
             {
                 TestClient sub(broker, "sub");

@@ -34,8 +34,21 @@ void Client::continue_subscribe() {
         auto shared = mqtt::parse_shared_filter(ts.filter);
         std::string_view plain = shared ? shared->filter : std::string_view(ts.filter);
         uint32_t limit = _broker.limits().max_subscriptions_per_client;
+        const uint32_t max_levels = _broker.limits().max_topic_levels;
         HookDecision d;
-        if (shared && !features.shared_subscriptions) {
+        if (mqtt::topic_levels(plain) > max_levels) {
+            // Each level of a filter is a node of the subscription tree (issue 12, item 1).
+            log::limit("max_topic_levels",
+                       "{}: subscription refused: filter has {} levels, over [limits] "
+                       "max_topic_levels = {}",
+                       describe(), mqtt::topic_levels(plain), max_levels);
+            d = HookDecision::deny(
+                ReasonCode::TopicFilterInvalid,
+                fmt::format("filter has over [limits] max_topic_levels = {} levels", max_levels));
+        } else if (!features.allow_control_characters && mqtt::has_control_characters(ts.filter)) {
+            d = HookDecision::deny(ReasonCode::TopicFilterInvalid,
+                                   "filter contains a control character ([broker] allow_control_characters)");
+        } else if (shared && !features.shared_subscriptions) {
             d = HookDecision::deny(ReasonCode::SharedSubscriptionsNotSupported,
                                    "shared subscriptions are off");
         } else if (has_wildcard(plain) && !features.wildcard_subscriptions) {
@@ -43,6 +56,10 @@ void Client::continue_subscribe() {
                                    "wildcard subscriptions are off");
         } else if (limit != 0 && _session->subscriptions.size() >= limit &&
                    !_session->subscriptions.contains(ts.filter)) {
+            log::limit("max_subscriptions_per_client",
+                       "{}: subscription refused: over [limits] "
+                       "max_subscriptions_per_client = {}",
+                       describe(), limit);
             d = HookDecision::deny(ReasonCode::QuotaExceeded,
                                    fmt::format("over [limits] max_subscriptions_per_client = {}", limit));
         } else if (_broker.hooks().has_acl()) {

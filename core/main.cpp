@@ -1,5 +1,6 @@
 // The `roost` command: reads the configuration (file, then command-line overrides), sets up logging
 // and runs the broker. Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.
+#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -47,10 +48,10 @@ bool is_loopback(const std::string& bind) {
 // Issue 12, item 14: say where the broker can be reached when nothing asked for more, and warn
 // when it can be reached from the network by anyone.
 void warn_about_exposure(const roost::Config& config) {
-    bool all_default = !config.listeners.empty();
+    bool all_loopback = !config.listeners.empty();
     for (const roost::ListenerConfig& l : config.listeners)
-        all_default = all_default && l.source == "default" && is_loopback(l.bind);
-    if (all_default) {
+        all_loopback = all_loopback && is_loopback(l.bind);
+    if (all_loopback) {
         roost::log::info(
             "listening on this machine only (127.0.0.1): to accept clients from the network, use "
             "--listen 0.0.0.0:1883 or a [[listener]] with bind = \"0.0.0.0\"");
@@ -162,6 +163,10 @@ int main(int argc, char** argv) {
         return kExitRuntimeError;
     }
     warn_about_exposure(config);
+    // Large buffers (a big message, a client's backlog) come from mmap and go back to the system
+    // when freed. glibc would otherwise raise this threshold after the first such free, and keep
+    // later ones in its heap for good (issue 12, item 8: idle connections must not keep MBs).
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     if (std::string note = roost::net::configure(config.limits); !note.empty()) roost::log::info("{}", note);
     roost::RetainedStore::set_limits(config.limits.max_retained_messages, config.limits.max_retained_payload);
     try {

@@ -68,12 +68,14 @@ bool RetainedStore::set(MessagePtr message) {
                        g_max_payload.load());
             return false;
         }
+        // The broker's own $SYS topics do not count: a client cannot crowd them out, nor they it.
         const uint32_t max_messages = g_max_messages;
-        if (max_messages != 0 && _count >= max_messages && !contains(levels)) {
+        const bool sys = message->topic.starts_with("$SYS/");
+        if (!sys && max_messages != 0 && _count - _sys_count >= max_messages && !contains(levels)) {
             log::limit("max_retained_messages",
                        "client '{}': retained message on '{}' not kept: the store holds {} messages, "
                        "[limits] max_retained_messages = {} (the message is still delivered)",
-                       message->origin_client_id, message->topic, _count, max_messages);
+                       message->origin_client_id, message->topic, _count - _sys_count, max_messages);
             return false;
         }
         Node* node = _root.get();
@@ -84,13 +86,19 @@ bool RetainedStore::set(MessagePtr message) {
             }
             node = it->second.get();
         }
-        if (!node->message) ++_count;
+        if (!node->message) {
+            ++_count;
+            _sys_count += sys;
+        }
         node->message = std::move(message);
         return true;
     }
 
     // An empty payload clears the topic (spec 3.3.1.3).
-    if (Node::erase(*_root, levels)) --_count;
+    if (Node::erase(*_root, levels)) {
+        --_count;
+        _sys_count -= message->topic.starts_with("$SYS/");
+    }
     return true;
 }
 
@@ -121,7 +129,10 @@ bool RetainedStore::erase_if_current(const MessagePtr& message) {
         node = it->second.get();
     }
     if (node->message != message) return false;  // replaced since: the new one stays
-    if (Node::erase(*_root, levels)) --_count;
+    if (Node::erase(*_root, levels)) {
+        --_count;
+        _sys_count -= message->topic.starts_with("$SYS/");
+    }
     return true;
 }
 

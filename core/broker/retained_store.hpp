@@ -41,6 +41,7 @@ class RetainedStore {
     bool contains(const std::vector<std::string_view>& levels) const;
     std::unique_ptr<Node> _root;
     size_t _count = 0;
+    size_t _sys_count = 0;  // of _count, the $SYS/ topics (not held to max_retained_messages)
 };
 
 }  // namespace roost

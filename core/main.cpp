@@ -1,5 +1,6 @@
 // The `roost` command: reads the configuration (file, then command-line overrides), sets up logging
 // and runs the broker. Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.
+#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -7,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "broker/retained_store.hpp"
 #include "broker/server.hpp"
 #include "config/config.hpp"
 #include "plugin/plugin_check.hpp"
+#include "net/connection.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -21,12 +24,13 @@ constexpr int kExitUsageError = 2;
 constexpr const char* kDescription =
     "Roost is an MQTT broker for MQTT 3.1.1 and 5.0 clients. It reads its settings from a TOML\n"
     "file (-c FILE; examples/configs/roost.toml documents every key and its default) and runs with\n"
-    "the built-in defaults without one: a TCP listener on 0.0.0.0:1883, anonymous clients allowed.\n"
+    "the built-in defaults without one: a TCP listener on 127.0.0.1:1883 (this machine only),\n"
+    "anonymous clients allowed. --listen 0.0.0.0:1883 (or a [[listener]]) opens it to the network.\n"
     "-p and --listen replace the file's listeners. Roost runs until SIGINT or SIGTERM.\n";
 
 constexpr const char* kFooter =
     "Examples:\n"
-    "  roost                                  listen on 0.0.0.0:1883 with the defaults\n"
+    "  roost                                  listen on 127.0.0.1:1883 with the defaults\n"
     "  roost -c /etc/roost/roost.toml         run with a configuration file\n"
     "  roost -c roost.toml --check-config     validate the file and exit\n"
     "  roost --listen 127.0.0.1:1883 --listen [::1]:1883 -v\n"
@@ -36,6 +40,31 @@ constexpr const char* kFooter =
 
 std::string plural(size_t n, const char* word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+bool is_loopback(const std::string& bind) {
+    return bind.starts_with("127.") || bind == "::1";
+}
+
+// Issue 12, item 14: say where the broker can be reached when nothing asked for more, and warn
+// when it can be reached from the network by anyone.
+void warn_about_exposure(const roost::Config& config) {
+    bool all_loopback = !config.listeners.empty();
+    for (const roost::ListenerConfig& l : config.listeners)
+        all_loopback = all_loopback && is_loopback(l.bind);
+    if (all_loopback) {
+        roost::log::info(
+            "listening on this machine only (127.0.0.1): to accept clients from the network, use "
+            "--listen 0.0.0.0:1883 or a [[listener]] with bind = \"0.0.0.0\"");
+    }
+    if (!config.broker.allow_anonymous || !config.plugins.empty()) return;
+    for (const roost::ListenerConfig& l : config.listeners) {
+        if (is_loopback(l.bind) || l.auth_default == roost::DefaultDecision::Deny) continue;
+        roost::log::warn(
+            "listener {}:{} ({}) is reachable from the network, no authentication plugin is loaded and "
+            "[broker] allow_anonymous = true: anyone who reaches it can publish and subscribe",
+            l.bind, l.port, l.source);
+    }
 }
 
 }  // namespace
@@ -52,7 +81,8 @@ int main(int argc, char** argv) {
     bool check_config = false;
     app.add_option("-c,--config", config_file, "Configuration file (TOML); without it the defaults apply")
         ->type_name("FILE");
-    app.add_option("-p,--port", port, "Listen on 0.0.0.0:PORT (1-65535) instead of the configured listeners")
+    app.add_option("-p,--port", port,
+                   "Listen on 127.0.0.1:PORT (1-65535) instead of the configured listeners")
         ->type_name("PORT")
         ->check(CLI::Range(1, 65535).description(""));
     app.add_option("--listen", listen,
@@ -138,6 +168,13 @@ int main(int argc, char** argv) {
         std::cerr << "roost: cannot open log file '" << config.log.file << "' ([log] file)\n";
         return kExitRuntimeError;
     }
+    warn_about_exposure(config);
+    // Large buffers (a big message, a client's backlog) come from mmap and go back to the system
+    // when freed. glibc would otherwise raise this threshold after the first such free, and keep
+    // later ones in its heap for good (issue 12, item 8: idle connections must not keep MBs).
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    if (std::string note = roost::net::configure(config.limits); !note.empty()) roost::log::info("{}", note);
+    roost::RetainedStore::set_limits(config.limits.max_retained_messages, config.limits.max_retained_payload);
     try {
         return roost::run_server(config);
     } catch (const std::exception& e) {

@@ -272,9 +272,9 @@ void Broker::end_session(Session& session) {
 
 size_t Broker::publish(MessagePtr message, PublishContext* context) {
     if (message->retain && _config.broker.retain_available) {
-        _router.set_retained(message);
         // $SYS values are the broker's own and made anew every interval: nothing to keep.
-        if (!message->topic.starts_with("$SYS/")) _persistence.set_retained(*message);
+        if (_router.set_retained(message) && !message->topic.starts_with("$SYS/"))
+            _persistence.set_retained(*message);
     }
     _match_scratch.clear();
     _router.match(message->topic, _match_scratch);

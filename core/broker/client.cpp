@@ -1,16 +1,20 @@
 #include "broker/client.hpp"
 
+#include <new>
+
 #include "broker/broker.hpp"
 #include "mqtt/encoder.hpp"
 #include "util/log.hpp"
 
 namespace roost {
 namespace {
-// A client that reads slower than QoS 0 messages arrive: past this many unsent bytes further
-// QoS 0 messages to it are dropped rather than buffered without bound. QoS 1/2 are bounded by
-// the receive window and the session queue instead.
-constexpr size_t kMaxQos0Backlog = 16 * 1024 * 1024;
 constexpr size_t kMaxBufferedWhileWaiting = 1024 * 1024;
+// Fairness (issue 12, item 3): what one client may have handled per loop turn before the other
+// connections of its worker get theirs. The rest waits in the decoder for a later turn.
+constexpr size_t kPacketsPerTurn = 64;
+constexpr size_t kBytesPerTurn = 256 * 1024;
+// Under the global output bound, a client with at least this much unsent is not read either.
+constexpr size_t kBacklogUnderGlobalBound = 64 * 1024;
 }  // namespace
 
 Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig& listener)
@@ -21,6 +25,10 @@ Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig
       _decoder(broker.limits().max_packet_size),
       _accepted_at(Clock::now()),
       _last_packet_at(_accepted_at) {
+    const LimitsConfig& limits = broker.limits();
+    _decoder.set_max_connect_packet_size(limits.max_connect_packet_size);
+    _decoder.set_limits({limits.max_topic_levels, limits.max_user_properties,
+                         broker.config().broker.allow_control_characters});
     _broker.hooks().client_created(*this);
 }
 
@@ -37,6 +45,7 @@ std::string Client::describe() const {
 
 void Client::on_data(std::span<const uint8_t> bytes) {
     _broker.stats().bytes_received += bytes.size();
+    _last_packet_at = Clock::now();
     if (_state == State::AwaitingConnect && _decoder.buffered() == 0 && !bytes.empty() &&
         (bytes[0] >> 4) != 1) {
         // Spec 3.1.0-1: the first packet must be CONNECT. Judged on the type alone, before the
@@ -46,17 +55,66 @@ void Client::on_data(std::span<const uint8_t> bytes) {
         _connection->close("first packet was not CONNECT");
         return;
     }
-    _decoder.feed(bytes);
+    // Packets are decoded straight from the read buffer; what is left when process() stops (a
+    // partial packet, or the rest of a budget-limited batch) is copied by keep().
+    _decoder.feed_borrowed(bytes);
     // While a plugin's answer is awaited, what the client sends waits in the decoder; past a
     // bound, reading stops (and so does the client, by TCP flow control) until the answer.
     if (_pending && _decoder.buffered() > kMaxBufferedWhileWaiting) _connection->pause_reading();
-    process();
+    process_guarded();
+}
+
+void Client::process_guarded() {
+    try {
+        process();
+        _decoder.keep();
+    } catch (const std::bad_alloc&) {
+        log::limit("memory", "{}: out of memory while handling its packets ({} bytes buffered); closing",
+                   describe(), _decoder.buffered());
+        _decoder = mqtt::Decoder();
+        _subscribing.reset();
+        _publish_waiting.reset();
+        if (_connection) _connection->close("out of memory");
+    }
+}
+
+void Client::on_resume() {
+    if (_keep_alive_check) {
+        // The timer saw no bytes for too long; this turn's I/O has run since, so bytes waiting in
+        // the socket (behind a stall of the worker) have been counted by now.
+        check_timeouts(Clock::now());  // with the flag set: a timeout still there disconnects
+        _keep_alive_check = false;
+        if (closing()) return;
+    }
+    process_guarded();
+}
+
+bool Client::output_over_limit() const {
+    const size_t backlog = _connection->backlog();
+    if (backlog > _broker.limits().max_output_buffer) return true;
+    const uint64_t global = net::limits().max_total_output;
+    return global != 0 && backlog >= kBacklogUnderGlobalBound && net::counts().output > global;
 }
 
 void Client::process() {
     mqtt::Packet packet;
     mqtt::DecodeError error;
+    size_t packets = 0;
+    const size_t start = _decoder.buffered();
     while (!closing() && !_pending) {
+        if (_decoder.buffered() == 0) break;
+        if (packets >= kPacketsPerTurn || start - std::min(start, _decoder.buffered()) >= kBytesPerTurn) {
+            _connection->defer();  // the rest in a later loop turn
+            break;
+        }
+        if (output_over_limit()) {
+            log::limit("max_output_buffer",
+                       "{}: {} bytes unsent, over [limits] max_output_buffer = {} (or the global "
+                       "max_total_output_buffer): not reading from it until it reads",
+                       describe(), _connection->backlog(), _broker.limits().max_output_buffer);
+            _connection->pause_until_drained();
+            break;
+        }
         mqtt::DecodeStatus status = _decoder.next(packet, error);
         if (status == mqtt::DecodeStatus::NeedMore) break;
         if (status == mqtt::DecodeStatus::Error) {
@@ -67,7 +125,7 @@ void Client::process() {
             }
             break;
         }
-        _last_packet_at = Clock::now();
+        ++packets;
         handle(packet);
     }
 }
@@ -223,17 +281,25 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         log::debug("{}: delivery of a message on '{}' denied by an ACL plugin", describe(), m.topic);
         return false;
     }
-    if (delivery.qos == 0 && _connection->backlog() > kMaxQos0Backlog) {
+    // A client that reads slower than QoS 0 messages arrive: past its output bound further QoS 0
+    // messages to it are dropped rather than buffered. QoS 1/2 are bounded by the receive window
+    // and the session queue instead.
+    if (delivery.qos == 0 && output_over_limit()) {
+        log::limit("max_output_buffer",
+                   "{}: QoS 0 message on '{}' dropped: {} bytes unsent, over [limits] "
+                   "max_output_buffer = {} (or the global max_total_output_buffer)",
+                   describe(), m.topic, _connection->backlog(), _broker.limits().max_output_buffer);
         ++_broker.stats().messages_dropped;
         return false;
     }
     // Encoded straight from the shared message: topic and payload are copied once, into the
     // wire bytes, however many subscribers there are.
     mqtt::PublishView p{dup, delivery.qos, delivery.retain, m.topic, packet_id, nullptr, m.payload};
-    mqtt::Properties properties;  // MQTT 5: the message's, plus what is per subscriber
+    // MQTT 5: the message's properties, encoded from the shared message, with what is per
+    // subscriber put in their place (never a copy of the message's user properties per delivery).
+    mqtt::PublishExtras properties;
     if (_version == mqtt::ProtocolVersion::V5) {
-        properties = m.properties;
-        properties.subscription_identifiers = delivery.subscription_ids;
+        properties.subscription_identifiers = &delivery.subscription_ids;
         if (m.expires_at) {
             auto left = std::chrono::ceil<std::chrono::seconds>(*m.expires_at - Clock::now()).count();
             if (left <= 0) {
@@ -251,7 +317,8 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
             }
             properties.message_expiry_interval = static_cast<uint32_t>(left);
         }
-        p.properties = &properties;
+        p.properties = &m.properties;
+        p.extras = &properties;
     }
     uint16_t new_alias = 0;  // an alias this PUBLISH sets up, recorded only if it is sent
     if (_client_topic_alias_maximum > 0) {
@@ -289,6 +356,14 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
 
 void Client::check_timeouts(Clock::time_point now) {
     if (closing()) return;
+    if (uint64_t stalled = _connection->write_stalled_ms();
+        stalled > uint64_t{_broker.limits().send_timeout} * 1000) {
+        log::limit("send_timeout",
+                   "{}: has not read what it was sent for {} s ([limits] send_timeout = {}); closing",
+                   describe(), stalled / 1000, _broker.limits().send_timeout);
+        _connection->close("send timeout");
+        return;
+    }
     if (_state == State::AwaitingConnect) {
         const auto timeout = std::chrono::seconds(_broker.limits().connect_timeout);
         if (now - _accepted_at > timeout) {
@@ -301,6 +376,13 @@ void Client::check_timeouts(Clock::time_point now) {
     // Spec 3.1.2.10: one and a half times the keep alive without a packet ends the connection.
     auto limit = std::chrono::milliseconds(_keep_alive * 1500);
     if (now - _last_packet_at > limit) {
+        if (!_keep_alive_check) {
+            // Judged again after this loop turn's I/O (on_resume), not here before it: after a
+            // stall of the worker, bytes the client sent in time may still wait in the socket.
+            _keep_alive_check = true;
+            _connection->defer(false);
+            return;
+        }
         std::string why = fmt::format(
             "keep alive timeout (no packet for {} s, keep alive {} s)",
             std::chrono::duration_cast<std::chrono::seconds>(now - _last_packet_at).count(), _keep_alive);

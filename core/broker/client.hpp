@@ -30,6 +30,7 @@ class Client : public net::ConnectionHandler {
     // net::ConnectionHandler
     void on_data(std::span<const uint8_t> bytes) override;
     void on_closed(const std::string& reason) override;
+    void on_resume() override;
 
     // Sends a DISCONNECT with `reason` (MQTT 5 only; 3.1.1 has none) and closes after it is
     // written. `why` goes to the log.
@@ -79,6 +80,12 @@ class Client : public net::ConnectionHandler {
     // Handles the packets decoded so far, unless a plugin's answer is awaited: then the rest
     // waits in the decoder, so that packets are handled in the order they came.
     void process();
+    // process() inside the guard every per-client step needs: a failed allocation (a client
+    // that made the broker run out of memory) closes this client, never the broker.
+    void process_guarded();
+    // Over [limits] max_output_buffer (or the global bound with a backlog of its own): the
+    // client is not read until what it was sent is written.
+    bool output_over_limit() const;
     // A plugin's answer is awaited: packets wait (on_data bounds how many bytes). After
     // resume_after_wait(), process() goes on with them.
     void wait_for(std::shared_ptr<PendingToken> token);
@@ -138,7 +145,8 @@ class Client : public net::ConnectionHandler {
     State _state = State::AwaitingConnect;
     mqtt::ProtocolVersion _version = mqtt::ProtocolVersion::V5;
     Clock::time_point _accepted_at;
-    Clock::time_point _last_packet_at;
+    Clock::time_point _last_packet_at;  // of the last bytes received: keep alive counts bytes
+    bool _keep_alive_check = false;     // a keep-alive timeout is checked again after I/O
 
     std::string _client_id;
     std::optional<std::string> _username;

@@ -2,6 +2,8 @@
 // 3.15, 4.12).
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
+#include "broker/router.hpp"
+#include "mqtt/topic.hpp"
 #include "util/log.hpp"
 
 namespace roost {
@@ -34,7 +36,26 @@ void Client::handle_connect(mqtt::Connect& c) {
         return refuse_connect(ReasonCode::ClientIdentifierNotValid,
                               fmt::format("client id is {} bytes, over [limits] max_client_id_length = {}",
                                           c.client_id.size(), limits.max_client_id_length));
+    if (!features.allow_control_characters) {
+        // Issue 12, item 11: ids and names end up in log lines and $SYS topics.
+        if (mqtt::has_control_characters(c.client_id))
+            return refuse_connect(
+                ReasonCode::ClientIdentifierNotValid,
+                "client id contains a control character ([broker] allow_control_characters)");
+        if (c.username && mqtt::has_control_characters(*c.username))
+            return refuse_connect(
+                ReasonCode::BadUserNameOrPassword,
+                "user name contains a control character ([broker] allow_control_characters)");
+    }
     _client_id = c.client_id;
+    if (limits.max_sessions != 0 && _broker.session_count() >= limits.max_sessions &&
+        !_broker.router().owner(_client_id)) {
+        log::limit("max_sessions", "{}: refused: {} sessions, [limits] max_sessions = {}", describe(),
+                   _broker.session_count(), limits.max_sessions);
+        return refuse_connect(
+            ReasonCode::QuotaExceeded,
+            fmt::format("session limit reached ([limits] max_sessions = {})", limits.max_sessions));
+    }
 
     if (c.will) {
         if (c.will->qos > features.maximum_qos)
@@ -178,7 +199,10 @@ void Client::finish_connect(const std::string& auth_reply) {
         session_expiry = props.session_expiry_interval.value_or(0);
         _client_receive_maximum = std::min(props.receive_maximum.value_or(65535), limits.max_inflight);
         _client_maximum_packet_size = props.maximum_packet_size.value_or(kMqttMaxPacketSize);
-        _client_topic_alias_maximum = props.topic_alias_maximum.value_or(0);
+        // Each outbound alias is a table entry held for the connection: the broker's cap wins
+        // over whatever the client offers (issue 12, item 12).
+        _client_topic_alias_maximum =
+            std::min(props.topic_alias_maximum.value_or(0), limits.max_topic_alias_out);
         _request_problem_information = props.request_problem_information.value_or(1) == 1;
     }
     if (session_expiry > limits.max_session_expiry) {
@@ -228,6 +252,7 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
     uint32_t session_expiry = outcome.session_expiry;
     _session = std::move(session);
     _state = State::Connected;
+    if (_connection) _connection->established();
     _aliases_in.assign(limits.topic_alias_maximum + 1u, std::string());
 
     mqtt::Connack ack;

@@ -36,7 +36,20 @@ void Client::continue_subscribe() {
         const mqtt::TopicSubscription& ts = sub.subscriptions[i];
         auto shared = mqtt::parse_shared_filter(ts.filter);
         std::string_view plain = shared ? shared->filter : std::string_view(ts.filter);
-        if (shared && !features.shared_subscriptions) {
+        const uint32_t max_levels = _broker.limits().max_topic_levels;
+        if (mqtt::topic_levels(plain) > max_levels) {
+            // Each level of a filter is a node of the subscription tree (issue 12, item 1).
+            log::limit("max_topic_levels",
+                       "{}: subscription refused: filter has {} levels, over [limits] "
+                       "max_topic_levels = {}",
+                       describe(), mqtt::topic_levels(plain), max_levels);
+            progress.decisions[i] = HookDecision::deny(
+                ReasonCode::TopicFilterInvalid,
+                fmt::format("filter has over [limits] max_topic_levels = {} levels", max_levels));
+        } else if (!features.allow_control_characters && mqtt::has_control_characters(ts.filter)) {
+            progress.decisions[i] = HookDecision::deny(
+                ReasonCode::TopicFilterInvalid, "filter contains a control character ([broker] allow_control_characters)");
+        } else if (shared && !features.shared_subscriptions) {
             progress.decisions[i] = HookDecision::deny(ReasonCode::SharedSubscriptionsNotSupported,
                                                        "shared subscriptions are off");
         } else if (has_wildcard(plain) && !features.wildcard_subscriptions) {

@@ -1,12 +1,23 @@
 #include "broker/retained_store.hpp"
 
+#include <atomic>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "broker/topic_levels.hpp"
+#include "util/log.hpp"
 
 namespace roost {
+namespace {
+std::atomic<uint32_t> g_max_messages{100000};
+std::atomic<uint32_t> g_max_payload{1048576};
+}  // namespace
+
+void RetainedStore::set_limits(uint32_t max_messages, uint32_t max_payload) {
+    g_max_messages = max_messages;
+    g_max_payload = max_payload;
+}
 
 // One node per topic level; topics hold no wildcards, so unlike the subscription trie there are
 // only named children.
@@ -44,11 +55,29 @@ RetainedStore::~RetainedStore() {
     });
 }
 
-void RetainedStore::set(MessagePtr message) {
-    if (!message) return;
+bool RetainedStore::set(MessagePtr message) {
+    if (!message) return false;
     std::vector<std::string_view> levels = split_levels(message->topic);
 
     if (!message->payload.empty()) {
+        if (message->payload.size() > g_max_payload) {
+            log::limit("max_retained_payload",
+                       "client '{}': retained message on '{}' not kept: {} bytes, over [limits] "
+                       "max_retained_payload = {} (the message is still delivered)",
+                       message->origin_client_id, message->topic, message->payload.size(),
+                       g_max_payload.load());
+            return false;
+        }
+        // The broker's own $SYS topics do not count: a client cannot crowd them out, nor they it.
+        const uint32_t max_messages = g_max_messages;
+        const bool sys = message->topic.starts_with("$SYS/");
+        if (!sys && max_messages != 0 && _count - _sys_count >= max_messages && !contains(levels)) {
+            log::limit("max_retained_messages",
+                       "client '{}': retained message on '{}' not kept: the store holds {} messages, "
+                       "[limits] max_retained_messages = {} (the message is still delivered)",
+                       message->origin_client_id, message->topic, _count - _sys_count, max_messages);
+            return false;
+        }
         Node* node = _root.get();
         for (std::string_view level : levels) {
             auto it = node->children.find(level);
@@ -57,13 +86,30 @@ void RetainedStore::set(MessagePtr message) {
             }
             node = it->second.get();
         }
-        if (!node->message) ++_count;
+        if (!node->message) {
+            ++_count;
+            _sys_count += sys;
+        }
         node->message = std::move(message);
-        return;
+        return true;
     }
 
     // An empty payload clears the topic (spec 3.3.1.3).
-    if (Node::erase(*_root, levels)) --_count;
+    if (Node::erase(*_root, levels)) {
+        --_count;
+        _sys_count -= message->topic.starts_with("$SYS/");
+    }
+    return true;
+}
+
+bool RetainedStore::contains(const std::vector<std::string_view>& levels) const {
+    const Node* node = _root.get();
+    for (std::string_view level : levels) {
+        auto it = node->children.find(level);
+        if (it == node->children.end()) return false;
+        node = it->second.get();
+    }
+    return node->message != nullptr;
 }
 
 void RetainedStore::match(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out) {
@@ -83,7 +129,10 @@ bool RetainedStore::erase_if_current(const MessagePtr& message) {
         node = it->second.get();
     }
     if (node->message != message) return false;  // replaced since: the new one stays
-    if (Node::erase(*_root, levels)) --_count;
+    if (Node::erase(*_root, levels)) {
+        --_count;
+        _sys_count -= message->topic.starts_with("$SYS/");
+    }
     return true;
 }
 

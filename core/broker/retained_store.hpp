@@ -16,7 +16,13 @@ class RetainedStore {
     RetainedStore& operator=(const RetainedStore&) = delete;
 
     // Stores `message` as the retained message of its topic; an empty payload clears the topic.
-    void set(MessagePtr message);
+    // Returns false when the limits refused it (nothing changed; the caller still routes it).
+    bool set(MessagePtr message);
+
+    // Bounds for every store in the process (issue 12, item 9), set once at start: at most
+    // `max_messages` messages (0 = unlimited) and payloads of at most `max_payload` bytes.
+    // Over them, set() refuses the message and logs (rate limited) which limit it crossed.
+    static void set_limits(uint32_t max_messages, uint32_t max_payload);
 
     // Appends to `out` the retained messages whose topics match `filter` (not a $share filter),
     // skipping expired ones (which it also drops). '$' topics follow the rule of spec 4.7.2.
@@ -32,8 +38,10 @@ class RetainedStore {
 
   private:
     struct Node;
+    bool contains(const std::vector<std::string_view>& levels) const;
     std::unique_ptr<Node> _root;
     size_t _count = 0;
+    size_t _sys_count = 0;  // of _count, the $SYS/ topics (not held to max_retained_messages)
 };
 
 }  // namespace roost

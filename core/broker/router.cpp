@@ -23,9 +23,9 @@ size_t Router::subscription_count() const {
     return _subscriptions.size();
 }
 
-void Router::set_retained(MessagePtr message) {
+bool Router::set_retained(MessagePtr message) {
     std::unique_lock lock(_retained_lock);
-    _retained.set(std::move(message));
+    return _retained.set(std::move(message));
 }
 
 void Router::match_retained(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out) {

@@ -50,7 +50,7 @@ class Router {
     size_t subscription_count() const;
 
     // ---- retained messages
-    void set_retained(MessagePtr message);
+    bool set_retained(MessagePtr message);  // false: refused by the retained store's limits
     void match_retained(std::string_view filter, Clock::time_point now, std::vector<MessagePtr>& out);
     size_t retained_count() const;
 

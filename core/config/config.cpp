@@ -245,12 +245,16 @@ void read_broker(Reader& reader, const toml::table& table, BrokerConfig& out) {
     t.integer("sys_interval", out.sys_interval);
     t.integer("workers", out.workers, 0, kMaxWorkers);
     t.integer("plugin_timeout_ms", out.plugin_timeout_ms, 1, kMaxPluginTimeoutMs);
+    t.boolean("allow_control_characters", out.allow_control_characters);
 }
 
 void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {
     TableReader t(reader, table, *config_schema::find_section("limits"));
     t.integer("max_packet_size", out.max_packet_size, kMinPacketSize, kMqttMaxPacketSize);
+    t.integer("max_connect_packet_size", out.max_connect_packet_size, kMinPacketSize, kMqttMaxPacketSize);
     t.integer("max_connections", out.max_connections);
+    t.integer("max_pending_connects", out.max_pending_connects);
+    t.integer("max_connections_per_address", out.max_connections_per_address);
     t.integer("max_inflight", out.max_inflight, 1);
     t.integer("max_queued_messages", out.max_queued_messages, 1);
     t.integer("max_queued_bytes", out.max_queued_bytes, 0, std::numeric_limits<int64_t>::max());
@@ -268,9 +272,19 @@ void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {
     t.integer("max_client_id_length", out.max_client_id_length, 23);
     t.integer("max_keep_alive", out.max_keep_alive, 1);
     t.integer("topic_alias_maximum", out.topic_alias_maximum);
+    t.integer("max_topic_alias_out", out.max_topic_alias_out);
     t.integer("max_session_expiry", out.max_session_expiry);
+    t.integer("max_sessions", out.max_sessions);
     t.integer("max_message_expiry", out.max_message_expiry);
     t.integer("max_subscriptions_per_client", out.max_subscriptions_per_client);
+    // A topic of N levels has N-1 '/'; 65535 bytes hold at most 32768 levels.
+    t.integer("max_topic_levels", out.max_topic_levels, 1, 32768);
+    t.integer("max_user_properties", out.max_user_properties);
+    t.integer("max_output_buffer", out.max_output_buffer, 1024);
+    t.integer("max_total_output_buffer", out.max_total_output_buffer, 0, std::numeric_limits<int64_t>::max());
+    t.integer("send_timeout", out.send_timeout, 1);
+    t.integer("max_retained_messages", out.max_retained_messages);
+    t.integer("max_retained_payload", out.max_retained_payload, 0, kMqttMaxPacketSize);
     t.integer("connect_timeout", out.connect_timeout, 1);
 }
 

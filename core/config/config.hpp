@@ -23,13 +23,13 @@ enum class QueueFullPolicy {
 
 // What decides when every plugin of a kind answered NEXT.
 enum class DefaultDecision {
-    Auto,   // auth: deny once any auth plugin is loaded, else [broker] allow_anonymous decides
+    Auto,  // auth: deny once any auth plugin is loaded, else [broker] allow_anonymous decides
     Allow,
     Deny,
 };
 
 struct ListenerConfig {
-    std::string bind = "0.0.0.0";
+    std::string bind = "127.0.0.1";  // loopback only unless asked: a safe default (issue 12)
     uint16_t port = 1883;
     std::string source{};     // "file:line" of its [[listener]] table, "command line" or "default"
     std::string transport{};  // empty = plain MQTT; else a transport plugin's name ("ws")
@@ -38,21 +38,33 @@ struct ListenerConfig {
 };
 
 struct LimitsConfig {
-    uint32_t max_packet_size = 268435460;  // bytes, both directions; the MQTT maximum by default
-    uint32_t max_connections = 0;          // 0 = unlimited
-    uint16_t max_inflight = 32;            // per client, each direction (MQTT 5 Receive Maximum)
-    uint32_t max_queued_messages = 1000;   // per offline or slow session; at least 1
+    uint32_t max_packet_size = 1048576;        // bytes, both directions (the MQTT maximum is 268435460)
+    uint32_t max_connect_packet_size = 65536;  // bytes, for a CONNECT (before authentication)
+    uint32_t max_connections = 0;              // 0 = automatic: the open-file limit minus 64
+    uint32_t max_pending_connects = 1024;      // connections that have not finished CONNECT; 0 = unlimited
+    uint32_t max_connections_per_address = 0;  // 0 = unlimited
+    uint16_t max_inflight = 32;                // per client, each direction (MQTT 5 Receive Maximum)
+    uint32_t max_queued_messages = 1000;       // per offline or slow session; at least 1
     uint64_t max_queued_bytes = 16 * 1024 * 1024;  // payload + topic bytes per session; 0 = no bound
     QueueFullPolicy queue_full_policy = QueueFullPolicy::Backpressure;  // client connected
     QueueFullPolicy offline_queue_policy = QueueFullPolicy::DropNewest;  // client away: nobody to wait for
     uint32_t backpressure_timeout = 30;  // seconds a publisher waits for a full queue before it drops
     uint16_t max_client_id_length = 256;
-    uint16_t max_keep_alive = 65535;         // seconds; longer requests are cut (Server Keep Alive)
-    uint16_t topic_alias_maximum = 16;       // aliases a client may use towards the broker
-    uint32_t max_session_expiry = UINT32_MAX;  // seconds; longer requests are cut
-    uint32_t max_message_expiry = 0;           // 0 = no limit
-    uint32_t max_subscriptions_per_client = 0;  // 0 = unlimited
-    uint16_t connect_timeout = 10;              // seconds a new connection has to send CONNECT
+    uint16_t max_keep_alive = 65535;               // seconds; longer requests are cut (Server Keep Alive)
+    uint16_t topic_alias_maximum = 16;             // aliases a client may use towards the broker
+    uint16_t max_topic_alias_out = 10;             // aliases the broker uses towards a client, at most
+    uint32_t max_session_expiry = 1209600;         // seconds (14 days); longer requests are cut, 3.1.1 too
+    uint32_t max_sessions = 0;                     // 0 = unlimited
+    uint32_t max_message_expiry = 0;               // 0 = no limit
+    uint32_t max_subscriptions_per_client = 1000;  // 0 = unlimited
+    uint16_t max_topic_levels = 128;               // levels of a topic name or filter
+    uint16_t max_user_properties = 64;             // MQTT 5 user properties per packet (each block)
+    uint32_t max_output_buffer = 1048576;          // bytes unsent to one client before it is throttled
+    uint64_t max_total_output_buffer = 268435456;  // bytes unsent to all clients; 0 = unlimited
+    uint16_t send_timeout = 15;                    // seconds a client may leave output unread
+    uint32_t max_retained_messages = 100000;       // 0 = unlimited
+    uint32_t max_retained_payload = 1048576;       // bytes of one retained message's payload
+    uint16_t connect_timeout = 10;                 // seconds a new connection has to send CONNECT
 };
 
 struct BrokerConfig {
@@ -62,9 +74,10 @@ struct BrokerConfig {
     bool shared_subscriptions = true;
     bool subscription_identifiers = true;
     uint8_t maximum_qos = 2;
-    uint32_t sys_interval = 10;  // seconds between $SYS updates; 0 = off
-    unsigned workers = 0;        // event-loop threads; 0 = one per core
-    uint32_t plugin_timeout_ms = 5000;  // a PENDING auth or ACL answer not given by then denies
+    uint32_t sys_interval = 10;             // seconds between $SYS updates; 0 = off
+    unsigned workers = 0;                   // event-loop threads; 0 = one per core
+    uint32_t plugin_timeout_ms = 5000;      // a PENDING auth or ACL answer not given by then denies
+    bool allow_control_characters = false;  // in client ids, user names and topics (log safety)
 };
 
 // One [[plugin]] table.
@@ -87,18 +100,18 @@ struct Config {
     BrokerConfig broker;
     LimitsConfig limits;
     LogConfig log;
-    std::vector<ListenerConfig> listeners;  // never empty after load: 0.0.0.0:1883 by default
+    std::vector<ListenerConfig> listeners;  // never empty after load: 127.0.0.1:1883 by default
     std::vector<PluginConfig> plugins;      // in config order: the order hooks are asked in
 };
 
 // A configuration error: one or more lines, each starting "file:line:column: " when known.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // Parses roost.toml. Unknown keys, wrong types and out-of-range values throw ConfigError
-// naming file:line and the key. Listeners default to 0.0.0.0:1883 when the file has none.
+// naming file:line and the key. Listeners default to 127.0.0.1:1883 when the file has none.
 Config load_config_file(const std::string& path);
 
 // Parses TOML text (for tests); `name` stands in for the file name in messages.

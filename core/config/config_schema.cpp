@@ -12,14 +12,24 @@ namespace {
 using namespace std::string_view_literals;
 
 constexpr std::array kBrokerKeys = {
-    "allow_anonymous"sv,          "retain_available"sv, "wildcard_subscriptions"sv, "shared_subscriptions"sv,
-    "subscription_identifiers"sv, "maximum_qos"sv,      "sys_interval"sv,           "workers"sv,
+    "allow_anonymous"sv,
+    "retain_available"sv,
+    "wildcard_subscriptions"sv,
+    "shared_subscriptions"sv,
+    "subscription_identifiers"sv,
+    "maximum_qos"sv,
+    "sys_interval"sv,
+    "workers"sv,
     "plugin_timeout_ms"sv,
+    "allow_control_characters"sv,
 };
 
 constexpr std::array kLimitsKeys = {
     "max_packet_size"sv,
+    "max_connect_packet_size"sv,
     "max_connections"sv,
+    "max_pending_connects"sv,
+    "max_connections_per_address"sv,
     "max_inflight"sv,
     "max_queued_messages"sv,
     "max_queued_bytes"sv,
@@ -29,9 +39,18 @@ constexpr std::array kLimitsKeys = {
     "max_client_id_length"sv,
     "max_keep_alive"sv,
     "topic_alias_maximum"sv,
+    "max_topic_alias_out"sv,
     "max_session_expiry"sv,
+    "max_sessions"sv,
     "max_message_expiry"sv,
     "max_subscriptions_per_client"sv,
+    "max_topic_levels"sv,
+    "max_user_properties"sv,
+    "max_output_buffer"sv,
+    "max_total_output_buffer"sv,
+    "send_timeout"sv,
+    "max_retained_messages"sv,
+    "max_retained_payload"sv,
     "connect_timeout"sv,
 };
 

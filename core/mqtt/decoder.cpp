@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <initializer_list>
+#include <utility>
 
 #include "mqtt/properties_codec.hpp"
 #include "mqtt/topic.hpp"
@@ -50,6 +51,7 @@ struct Ctx {
     ProtocolVersion version;
     DecodeError& error;
     const char* name;
+    const DecodeLimits& limits;
 
     bool v5() const { return version == ProtocolVersion::V5; }
 
@@ -77,7 +79,19 @@ struct Ctx {
         if (id == 0) return protocol("packet identifier is 0");
         return true;
     }
-    bool properties(PropertyContext c, Properties& p) { return !v5() || read_properties(r, c, p, error); }
+    bool properties(PropertyContext c, Properties& p) {
+        return !v5() || read_properties(r, c, p, error, limits.max_user_properties);
+    }
+    // Issue 12: the broker's bounds on a topic name (levels, control characters).
+    bool topic_limits(const std::string& topic, const char* what) {
+        if (limits.max_topic_levels != 0 && topic_levels(topic) > limits.max_topic_levels)
+            return fail(ReasonCode::TopicNameInvalid,
+                        "%s has %zu levels, over [limits] max_topic_levels = %u", what, topic_levels(topic),
+                        limits.max_topic_levels);
+        if (!limits.allow_control_characters && has_control_characters(topic))
+            return fail(ReasonCode::TopicNameInvalid, "%s contains a control character", what);
+        return true;
+    }
     bool end() { return r.empty() || malformed("has trailing bytes after its contents"); }
     template <size_t N>
     bool reason(uint8_t code, const uint8_t (&set)[N]) {
@@ -141,6 +155,7 @@ bool decode_connect(Ctx& c, Connect& out) {
         if (!c.properties(PropertyContext::Will, w.properties)) return false;
         if (!c.utf8(w.topic, "will topic")) return false;
         if (!valid_topic_name(w.topic)) return c.malformed("will topic is not a valid topic name");
+        if (!c.topic_limits(w.topic, "will topic")) return false;
         if (!c.binary(w.payload)) return false;
         out.will = std::move(w);
     }
@@ -181,6 +196,8 @@ bool decode_publish(Ctx& c, uint8_t flags, Publish& out) {
         if (!out.properties.topic_alias) return c.protocol("topic is empty and has no topic alias");
     } else if (out.topic.find_first_of("+#") != std::string::npos) {
         return c.malformed("topic contains wildcard");
+    } else if (!c.topic_limits(out.topic, "topic")) {
+        return false;
     }
     out.payload = c.r.rest();
     return true;
@@ -327,11 +344,11 @@ static bool check_fixed_header(uint8_t header, ProtocolVersion version, DecodeEr
 }
 
 DecodeStatus decode_packet(uint8_t header, std::span<const uint8_t> body, ProtocolVersion version,
-                           Packet& out, DecodeError& error) {
+                           Packet& out, DecodeError& error, const DecodeLimits& limits) {
     const unsigned type = header >> 4;
     // CONNECT brings its own version; its fixed header has the same rules in both.
     if (!check_fixed_header(header, version, error)) return DecodeStatus::Error;
-    Ctx c{wire::Reader(body), version, error, type_name(type)};
+    Ctx c{wire::Reader(body), version, error, type_name(type), limits};
     bool ok = false;
     switch (static_cast<PacketType>(type)) {
         case PacketType::Connect:
@@ -399,6 +416,7 @@ void Decoder::learn_version(const uint8_t* p, size_t avail) {
 }
 
 void Decoder::feed(std::span<const uint8_t> bytes) {
+    keep();
     // Drop the consumed prefix only once it is at least half the buffer: each byte is moved
     // O(1) times on average, and a stream of small packets never shifts per packet.
     if (_offset > 0 && _offset * 2 >= _buffer.size()) {
@@ -406,6 +424,21 @@ void Decoder::feed(std::span<const uint8_t> bytes) {
         _offset = 0;
     }
     _buffer.insert(_buffer.end(), bytes.begin(), bytes.end());
+}
+
+void Decoder::feed_borrowed(std::span<const uint8_t> bytes) {
+    if (bytes.empty()) return;
+    if (_borrowed.empty() && _buffer.size() == _offset) {
+        _borrowed = bytes;
+        return;
+    }
+    feed(bytes);
+}
+
+void Decoder::keep() {
+    if (_borrowed.empty()) return;
+    std::span<const uint8_t> rest = std::exchange(_borrowed, {});
+    feed(rest);
 }
 
 DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
@@ -417,9 +450,10 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
         _failed = true;
         return DecodeStatus::Error;
     };
-    const size_t avail = _buffer.size() - _offset;
+    const bool borrowed = !_borrowed.empty();
+    const size_t avail = borrowed ? _borrowed.size() : _buffer.size() - _offset;
     if (avail < 1) return DecodeStatus::NeedMore;
-    const uint8_t* p = _buffer.data() + _offset;
+    const uint8_t* p = borrowed ? _borrowed.data() : _buffer.data() + _offset;
     // A CONNECT that fails anywhere still tells which CONNACK form its client reads, if its
     // protocol level made it into the buffer.
     auto fail_connect = [&] {
@@ -443,26 +477,34 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
         }
     }
     const uint64_t total = uint64_t{n} + 1 + length;
-    if (total > _max_packet_size) {
+    const bool connect = (p[0] >> 4) == static_cast<unsigned>(PacketType::Connect);
+    const uint32_t limit = connect ? std::min(_max_packet_size, _max_connect_packet_size) : _max_packet_size;
+    if (total > limit) {
         char buf[120];
-        std::snprintf(buf, sizeof buf, "packet of %llu bytes exceeds the maximum packet size %u",
-                      static_cast<unsigned long long>(total), _max_packet_size);
+        std::snprintf(buf, sizeof buf, "packet of %llu bytes exceeds the maximum %s size %u",
+                      static_cast<unsigned long long>(total), limit < _max_packet_size ? "CONNECT" : "packet",
+                      limit);
         error = {ReasonCode::PacketTooLarge, buf};
         return fail_connect();
     }
-    if (avail < total) {
-        _buffer.reserve(_offset + total);
-        return DecodeStatus::NeedMore;
-    }
+    // Nothing is reserved for what the length announces: the buffer grows as the bytes come, so
+    // a header claiming 256 MB costs nothing until 256 MB arrive (and max_packet_size bounds it).
+    if (avail < total) return DecodeStatus::NeedMore;
     const std::span<const uint8_t> body(p + n + 1, length);
-    if (decode_packet(p[0], body, _version, out, error) != DecodeStatus::Packet) return fail_connect();
+    if (decode_packet(p[0], body, _version, out, error, _limits) != DecodeStatus::Packet)
+        return fail_connect();
     if (const auto* connect = std::get_if<Connect>(&out)) {
         _version = connect->version;
         _version_known = true;
     }
+    if (borrowed) {
+        _borrowed = _borrowed.subspan(static_cast<size_t>(total));
+        return DecodeStatus::Packet;
+    }
     _offset += total;
     if (_offset == _buffer.size()) {
-        _buffer.clear();
+        // Empty: the memory goes with the bytes (most packets never need the buffer at all).
+        std::vector<uint8_t>().swap(_buffer);
         _offset = 0;
     }
     return DecodeStatus::Packet;

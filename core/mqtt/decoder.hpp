@@ -21,13 +21,22 @@ struct DecodeError {
 
 enum class DecodeStatus { NeedMore, Packet, Error };
 
+// Bounds a broker sets on what a client may send (issue 12); the defaults bound nothing.
+struct DecodeLimits {
+    uint32_t max_topic_levels = 0;              // topic names in PUBLISH and will topics; 0 = no limit
+    uint32_t max_user_properties = UINT32_MAX;  // per property block
+    bool allow_control_characters = true;       // in topic names
+};
+
 // Decodes one whole packet body. `header` is the first byte of the fixed header, `body` the
 // `remaining length` bytes after the length. Enforces every malformed/protocol-error rule that
 // can be judged from the packet alone (reserved flags, QoS 3, packet id 0, UTF-8, topic rules,
 // duplicated or misplaced properties, ...). Rules that need session state (topic alias range,
 // receive maximum) are the broker's.
+// A topic name over `limits` fails with TopicNameInvalid, too many user properties with
+// QuotaExceeded.
 DecodeStatus decode_packet(uint8_t header, std::span<const uint8_t> body, ProtocolVersion version,
-                           Packet& out, DecodeError& error);
+                           Packet& out, DecodeError& error, const DecodeLimits& limits = {});
 
 class Decoder {
   public:
@@ -48,23 +57,39 @@ class Decoder {
     // only return codes 1 to 5); before that, there is no form to answer in.
     bool version_known() const { return _version_known; }
     void set_max_packet_size(uint32_t n) { _max_packet_size = n; }
+    // A CONNECT (what comes before authentication) may be held to less than other packets.
+    void set_max_connect_packet_size(uint32_t n) { _max_connect_packet_size = n; }
+    void set_limits(const DecodeLimits& limits) { _limits = limits; }
 
+    // Copies `bytes` in.
     void feed(std::span<const uint8_t> bytes);
+    // Borrows `bytes` instead: packets are decoded straight from them, and nothing is copied
+    // unless keep() is called. The caller must call keep() before `bytes` go away.
+    void feed_borrowed(std::span<const uint8_t> bytes);
+    // Copies what is left of borrowed bytes (a partial packet, or packets not taken yet) in.
+    void keep();
 
     // Takes the next whole packet from what was fed. After Error the decoder is unusable (the
     // connection must be closed).
     DecodeStatus next(Packet& out, DecodeError& error);
 
-    size_t buffered() const { return _buffer.size() - _offset; }
+    size_t buffered() const { return _buffer.size() - _offset + _borrowed.size(); }
+    // Heap bytes the decoder holds (its buffer's capacity).
+    size_t capacity() const { return _buffer.capacity(); }
 
   private:
     // After a failed CONNECT: the version its protocol level announces, from the `avail` bytes at
     // `p` (the packet's start), if they reach that far.
     void learn_version(const uint8_t* p, size_t avail);
 
+    // Buffers come when a partial packet does and go when it is taken: an idle connection holds
+    // none, and one large packet leaves nothing behind.
     std::vector<uint8_t> _buffer;
-    size_t _offset = 0;  // bytes of _buffer already consumed
+    size_t _offset = 0;                  // bytes of _buffer already consumed
+    std::span<const uint8_t> _borrowed;  // feed_borrowed(): read before _buffer, which is then empty
     uint32_t _max_packet_size;
+    uint32_t _max_connect_packet_size = UINT32_MAX;
+    DecodeLimits _limits;
     ProtocolVersion _version = ProtocolVersion::V5;
     bool _version_known = false;
     bool _failed = false;

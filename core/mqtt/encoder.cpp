@@ -65,7 +65,10 @@ struct BodyWriter {
     void operator()(const PublishView& p) {
         put_binary(s, p.topic);
         if (p.qos > 0) put_u16(s, p.packet_id);
-        if (v5()) write_properties(s, p.properties ? *p.properties : Properties{});
+        if (v5()) {
+            static const Properties kNone;
+            write_properties(s, p.properties ? *p.properties : kNone, p.extras);
+        }
         s.bytes(p.payload.data(), p.payload.size());
     }
     void operator()(const Ack& a) {

@@ -25,6 +25,7 @@ struct PublishView {
     uint16_t packet_id = 0;
     const Properties* properties = nullptr;  // MQTT 5; nullptr = none
     std::string_view payload;
+    const PublishExtras* extras = nullptr;  // MQTT 5: per-delivery values replacing some of them
 };
 void encode_publish(const PublishView& p, ProtocolVersion version, std::vector<uint8_t>& out);
 size_t encoded_publish_size(const PublishView& p, ProtocolVersion version);

@@ -76,4 +76,13 @@ struct Properties {
     bool operator==(const Properties&) const = default;
 };
 
+// What one delivery of a shared message changes in its properties (MQTT 5): written in place of
+// the message's own values, so the message's properties (user properties and all) are encoded
+// straight from the shared copy, never copied per subscriber.
+struct PublishExtras {
+    const std::vector<uint32_t>* subscription_identifiers = nullptr;  // nullptr = the message's
+    std::optional<uint32_t> message_expiry_interval;                  // set = replaces the message's
+    std::optional<uint16_t> topic_alias;                              // set = replaces the message's
+};
+
 }  // namespace roost::mqtt

@@ -174,7 +174,8 @@ struct PropertyReader {
 
 }  // namespace
 
-bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, DecodeError& error) {
+bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, DecodeError& error,
+                     uint32_t max_user_properties) {
     uint32_t length = 0;
     if (!r.varint(length)) {
         error = {ReasonCode::MalformedPacket, std::string("bad property length in ") + context_name(ctx)};
@@ -277,6 +278,14 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
                 ok = p.byte(out.retain_available);
                 break;
             case PropertyId::UserProperty: {
+                if (out.user_properties.size() >= max_user_properties) {
+                    char buf[120];
+                    std::snprintf(buf, sizeof buf,
+                                  "more than %u user properties in %s ([limits] max_user_properties)",
+                                  max_user_properties, context_name(ctx));
+                    error = {ReasonCode::QuotaExceeded, buf};
+                    return false;
+                }
                 UserProperty up;
                 if (!p.utf8(up.key) || !p.utf8(up.value)) return false;
                 out.user_properties.push_back(std::move(up));
@@ -303,7 +312,7 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
 namespace {
 
 template <class Sink>
-void write_body(Sink& s, const Properties& p) {
+void write_body(Sink& s, const Properties& p, const PublishExtras* extras) {
     using wire::put_binary;
     using wire::put_u16;
     using wire::put_u32;
@@ -322,11 +331,16 @@ void write_body(Sink& s, const Properties& p) {
         if (v) id(i), put_binary(s, *v);
     };
     byte(PropertyId::PayloadFormatIndicator, p.payload_format_indicator);
-    four(PropertyId::MessageExpiryInterval, p.message_expiry_interval);
+    four(PropertyId::MessageExpiryInterval, extras && extras->message_expiry_interval
+                                                ? extras->message_expiry_interval
+                                                : p.message_expiry_interval);
     str(PropertyId::ContentType, p.content_type);
     str(PropertyId::ResponseTopic, p.response_topic);
     str(PropertyId::CorrelationData, p.correlation_data);
-    for (uint32_t sid : p.subscription_identifiers)
+    const std::vector<uint32_t>& sids = extras && extras->subscription_identifiers
+                                            ? *extras->subscription_identifiers
+                                            : p.subscription_identifiers;
+    for (uint32_t sid : sids)
         id(PropertyId::SubscriptionIdentifier), wire::put_varint(s, sid);
     four(PropertyId::SessionExpiryInterval, p.session_expiry_interval);
     str(PropertyId::AssignedClientIdentifier, p.assigned_client_identifier);
@@ -341,7 +355,7 @@ void write_body(Sink& s, const Properties& p) {
     str(PropertyId::ReasonString, p.reason_string);
     two(PropertyId::ReceiveMaximum, p.receive_maximum);
     two(PropertyId::TopicAliasMaximum, p.topic_alias_maximum);
-    two(PropertyId::TopicAlias, p.topic_alias);
+    two(PropertyId::TopicAlias, extras && extras->topic_alias ? extras->topic_alias : p.topic_alias);
     byte(PropertyId::MaximumQos, p.maximum_qos);
     byte(PropertyId::RetainAvailable, p.retain_available);
     for (const UserProperty& up : p.user_properties) {
@@ -358,14 +372,14 @@ void write_body(Sink& s, const Properties& p) {
 }  // namespace
 
 template <class Sink>
-void write_properties(Sink& s, const Properties& p) {
+void write_properties(Sink& s, const Properties& p, const PublishExtras* extras) {
     wire::CountSink count;
-    write_body(count, p);
+    write_body(count, p, extras);
     wire::put_varint(s, static_cast<uint32_t>(count.n));
-    write_body(s, p);
+    write_body(s, p, extras);
 }
 
-template void write_properties<wire::VectorSink>(wire::VectorSink&, const Properties&);
-template void write_properties<wire::CountSink>(wire::CountSink&, const Properties&);
+template void write_properties<wire::VectorSink>(wire::VectorSink&, const Properties&, const PublishExtras*);
+template void write_properties<wire::CountSink>(wire::CountSink&, const Properties&, const PublishExtras*);
 
 }  // namespace roost::mqtt

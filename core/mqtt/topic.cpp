@@ -82,4 +82,19 @@ std::optional<SharedFilter> parse_shared_filter(std::string_view filter) {
     return SharedFilter{rest.substr(0, slash), rest.substr(slash + 1)};
 }
 
+size_t topic_levels(std::string_view topic) {
+    size_t n = 1;
+    for (char c : topic)
+        n += c == '/';
+    return n;
+}
+
+bool has_control_characters(std::string_view text) {
+    for (char ch : text) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) return true;
+    }
+    return false;
+}
+
 }  // namespace roost::mqtt

@@ -1,5 +1,6 @@
 // Topic names and filters: validation and matching (MQTT 5 spec 4.7, 4.8.2).
 #pragma once
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -25,5 +26,12 @@ struct SharedFilter {
 // Splits "$share/group/filter"; nullopt when `filter` is not a shared subscription. Call only on a
 // filter that passed valid_topic_filter.
 std::optional<SharedFilter> parse_shared_filter(std::string_view filter);
+
+// The number of levels: one more than the number of '/' ("a/b" has 2, "" and "a" have 1).
+size_t topic_levels(std::string_view topic);
+
+// Whether `text` holds a control character (U+0001 to U+001F or U+007F; U+0000 is never valid
+// MQTT UTF-8 anyway). Refused in ids and topics unless [broker] allow_control_characters.
+bool has_control_characters(std::string_view text);
 
 }  // namespace roost::mqtt

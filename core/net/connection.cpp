@@ -1,7 +1,11 @@
 #include "net/connection.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
 #include <utility>
 
 #include "net/address.hpp"
@@ -12,13 +16,71 @@ namespace {
 // read a DISCONNECT and close its side, short enough that a peer that never closes costs little.
 constexpr uint64_t kLingerMs = 2000;
 
+// Output buffers larger than this are given back when they empty; smaller ones too once the
+// connection has nothing left to send (an idle connection holds no output buffer).
+constexpr size_t kKeepOutputCapacity = 0;
+
 std::string peer_of(uv_tcp_t* tcp) {
     sockaddr_storage addr{};
     int len = sizeof addr;
     if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
     return format_address(addr);
 }
+
+// "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "[::1]".
+std::string ip_of(const std::string& peer) {
+    size_t colon = peer.rfind(':');
+    return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
+NetLimits g_limits;
+std::atomic<size_t> g_open{0};
+std::atomic<size_t> g_pending{0};
+std::atomic<uint64_t> g_output{0};
+std::mutex g_addresses_mutex;
+std::unordered_map<std::string, uint32_t> g_addresses;  // only while max_connections_per_address
 }  // namespace
+
+const NetLimits& limits() {
+    return g_limits;
+}
+
+std::string configure(const LimitsConfig& config) {
+    std::string note;
+    g_limits.max_connections = config.max_connections;
+    if (config.max_connections == 0) {
+        rlimit rl{};
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 128) {
+            g_limits.max_connections = static_cast<uint32_t>(std::min<rlim_t>(rl.rlim_cur - 64, UINT32_MAX));
+            note = "max_connections = " + std::to_string(g_limits.max_connections) +
+                   " (the open-file limit " + std::to_string(rl.rlim_cur) +
+                   " minus 64; raise it with ulimit -n or set [limits] max_connections)";
+        } else {
+            g_limits.max_connections = 64;
+            note = "max_connections = 64 (the open-file limit is too low to leave room for more)";
+        }
+    }
+    g_limits.max_pending_connects = config.max_pending_connects;
+    g_limits.max_connections_per_address = config.max_connections_per_address;
+    g_limits.max_total_output = config.max_total_output_buffer;
+    g_limits.send_timeout_ms = uint64_t{config.send_timeout} * 1000;
+    return note;
+}
+
+NetCounts counts() {
+    return {g_open.load(std::memory_order_relaxed), g_pending.load(std::memory_order_relaxed),
+            g_output.load(std::memory_order_relaxed)};
+}
+
+// Per-address counts for the listener: how many are open from `ip`, after adding `delta`.
+uint32_t count_address(const std::string& ip, int delta) {
+    std::lock_guard lock(g_addresses_mutex);
+    auto it = g_addresses.try_emplace(ip, 0).first;
+    it->second = static_cast<uint32_t>(static_cast<int64_t>(it->second) + delta);
+    uint32_t n = it->second;
+    if (n == 0) g_addresses.erase(it);
+    return n;
+}
 
 FlushQueue::FlushQueue(uv_loop_t* loop) {
     uv_check_init(loop, &_check);
@@ -48,8 +110,24 @@ void FlushQueue::close() {
         c->close("server stopping");
 }
 
+void FlushQueue::defer(Connection* c) {
+    _deferred.push_back(c);
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&_idle))) uv_idle_start(&_idle, [](uv_idle_t*) {});
+}
+
+void FlushQueue::run_deferred() {
+    // Each deferred handler gets one more turn, in order; what it defers again waits for the
+    // next loop turn, after the other connections' I/O.
+    std::vector<Connection*> batch;
+    batch.swap(_deferred);
+    for (Connection* c : batch)
+        c->run_deferred();
+}
+
 void FlushQueue::flush_all() {
     uv_idle_stop(&_idle);
+    if (!_deferred.empty() && !_closed) run_deferred();
+    if (!_deferred.empty()) uv_idle_start(&_idle, [](uv_idle_t*) {});
     // A flush can queue more (a write error closes, whose handler publishes a will), so swap first.
     while (!_dirty.empty()) {
         std::vector<Connection*> batch;
@@ -65,8 +143,59 @@ Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue) : _flush_queue(
     _write_req.data = this;
 }
 
+Connection::~Connection() {
+    if (!_counted) return;
+    g_open.fetch_sub(1, std::memory_order_relaxed);
+    if (_pending_connect) g_pending.fetch_sub(1, std::memory_order_relaxed);
+    if (g_limits.max_connections_per_address != 0) count_address(_peer_ip, -1);
+}
+
 void Connection::accepted() {
     _peer = peer_of(&_tcp);
+    _peer_ip = ip_of(_peer);
+    if (_counted) return;
+    _counted = true;
+    g_open.fetch_add(1, std::memory_order_relaxed);
+    g_pending.fetch_add(1, std::memory_order_relaxed);
+    if (g_limits.max_connections_per_address != 0) count_address(_peer_ip, 1);
+}
+
+void Connection::established() {
+    if (!std::exchange(_pending_connect, false) || !_counted) return;
+    g_pending.fetch_sub(1, std::memory_order_relaxed);
+}
+
+uint32_t Connection::connections_from(const std::string& ip) {
+    std::lock_guard lock(g_addresses_mutex);
+    auto it = g_addresses.find(ip);
+    return it == g_addresses.end() ? 0 : it->second;
+}
+
+void Connection::count_output(int64_t delta) {
+    g_output.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+}
+
+uint64_t Connection::write_stalled_ms() const {
+    if (_writing.empty()) return 0;
+    return uv_now(_tcp.loop) - _write_started;
+}
+
+void Connection::pause_until_drained() {
+    if (backlog() == 0) return;
+    pause_reading(kPauseOutput);
+}
+
+void Connection::defer(bool pause) {
+    if (_closing || _deferred) return;
+    _deferred = true;
+    if (pause) pause_reading(kPauseBudget);
+    _flush_queue.defer(this);
+}
+
+void Connection::run_deferred() {
+    _deferred = false;
+    resume_reading(kPauseBudget);
+    if (!_closing && !_close_after_flush && _handler) _handler->on_resume();
 }
 
 int Connection::detach_fd() {
@@ -119,6 +248,7 @@ void Connection::write(std::span<const uint8_t> bytes) {
 void Connection::write_wire(std::span<const uint8_t> bytes) {
     if (_closing) return;
     _pending.insert(_pending.end(), bytes.begin(), bytes.end());
+    count_output(static_cast<int64_t>(bytes.size()));
     if (!_queued_for_flush) {
         _queued_for_flush = true;
         _flush_queue.add(this);
@@ -144,31 +274,51 @@ void Connection::write_pending() {
         return;
     }
     _writing.swap(_pending);
+    _write_started = uv_now(_tcp.loop);
     uv_buf_t buf =
         uv_buf_init(reinterpret_cast<char*>(_writing.data()), static_cast<unsigned>(_writing.size()));
     int rc = uv_write(&_write_req, reinterpret_cast<uv_stream_t*>(&_tcp), &buf, 1, on_write);
     if (rc < 0) {
-        _writing.clear();
+        count_output(-static_cast<int64_t>(_writing.size()));
+        std::vector<uint8_t>().swap(_writing);
         close(std::string("write failed: ") + uv_strerror(rc));
     }
 }
 
 void Connection::on_write(uv_write_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
-    self->_writing.clear();
+    self->count_output(-static_cast<int64_t>(self->_writing.size()));
+    // The buffer goes back with its bytes when it was large, or when nothing more waits: after a
+    // burst (one 20 MB message) an idle connection keeps nothing.
+    if (self->_writing.capacity() > kKeepOutputCapacity || self->_pending.empty())
+        std::vector<uint8_t>().swap(self->_writing);
+    else
+        self->_writing.clear();
     if (status < 0) {
         if (status != UV_ECANCELED) self->close(std::string("write failed: ") + uv_strerror(status));
         return;
     }
     if (self->_closing) return;
     self->write_pending();
-    if (self->_transport && self->_writing.empty() && self->_pending.empty() && !self->_close_after_flush)
+    if (self->backlog() == 0 && (self->_paused & kPauseOutput)) {
+        self->resume_reading(kPauseOutput);
+        if (self->_handler && !self->_close_after_flush) self->_handler->on_resume();
+    }
+    if (!self->_closing && self->_transport && self->_writing.empty() && self->_pending.empty() &&
+        !self->_close_after_flush)
         self->_transport->drained(&self->_plugin_handle);
 }
 
 void Connection::close(const std::string& reason) {
     if (_closing) return;
     _closing = true;
+    if (_deferred) {
+        _deferred = false;
+        _flush_queue.undefer(this);
+    }
+    // What was queued is dropped (a write in progress is cancelled by uv_close: on_write counts it).
+    count_output(-static_cast<int64_t>(_pending.size()));
+    std::vector<uint8_t>().swap(_pending);
     // Once closing after a flush, that reason stays the one the handler hears (not the reset or
     // timeout that ends it).
     if (!_close_after_flush) _close_reason = reason;
@@ -203,9 +353,6 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
     if (ConnectionHandler* h = std::exchange(self->_handler, nullptr)) h->on_closed(self->_close_reason);
     if (self->_closing) return;
     if (status < 0 || self->_peer_eof || self->_flush_queue.closed()) return self->close(self->_close_reason);
-    uv_timer_init(self->_tcp.loop, &self->_linger_timer);
-    self->_linger_timer.data = self;
-    ++self->_open_handles;
     self->_flush_queue.lingering(self);
     uv_timer_start(
         &self->_linger_timer,
@@ -214,13 +361,13 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
     self->resume_reading_to_discard();
 }
 
-void Connection::pause_reading(Pauser by) {
-    _paused |= static_cast<uint8_t>(by);
+void Connection::pause_reading(uint8_t reason) {
+    _paused |= reason;
     update_reading();
 }
 
-void Connection::resume_reading(Pauser by) {
-    _paused &= static_cast<uint8_t>(~static_cast<uint8_t>(by));
+void Connection::resume_reading(uint8_t reason) {
+    _paused &= static_cast<uint8_t>(~reason);
     update_reading();
 }
 
@@ -248,6 +395,20 @@ void Connection::close_after_flush(const std::string& reason) {
     resume_reading_to_discard();
     _close_after_flush = true;
     _close_reason = reason;
+    if (_deferred) {
+        _deferred = false;
+        _flush_queue.undefer(this);
+    }
+    // The last packet waits for a peer that reads, but not for ever: send_timeout bounds it.
+    uv_timer_init(_tcp.loop, &_linger_timer);
+    _linger_timer.data = this;
+    ++_open_handles;
+    uv_timer_start(
+        &_linger_timer,
+        [](uv_timer_t* t) {
+            static_cast<Connection*>(t->data)->close("the peer did not read the last packet");
+        },
+        g_limits.send_timeout_ms, 0);
     if (!_queued_for_flush) {
         _queued_for_flush = true;
         _flush_queue.add(this);

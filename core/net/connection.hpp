@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "net/transport_filter.hpp"
 #include "plugin/handles.hpp"
 
@@ -28,12 +29,38 @@ namespace roost::net {
 
 class Connection;
 
+// Bounds on connections and their output, the same for every worker (issue 12). Set once at
+// start, before any connection exists; configure() fills them from [limits].
+struct NetLimits {
+    uint32_t max_connections = 0;              // open sockets, counted from accept; 0 = unlimited
+    uint32_t max_pending_connects = 0;         // accepted, CONNECT not finished; 0 = unlimited
+    uint32_t max_connections_per_address = 0;  // 0 = unlimited
+    uint64_t max_total_output = 0;             // bytes queued to all connections; 0 = unlimited
+    uint64_t send_timeout_ms = 15000;          // output left unwritten this long closes the connection
+};
+const NetLimits& limits();
+// Fills limits() from `config`. max_connections = 0 becomes the open-file limit minus 64 (the
+// fds the broker needs for itself); the returned text says what was chosen, for the log.
+std::string configure(const LimitsConfig& config);
+
+// Counts across all workers, for the limits above and for $SYS.
+struct NetCounts {
+    size_t open = 0;      // accepted sockets not yet closed
+    size_t pending = 0;   // of those, the ones whose CONNECT is not finished
+    uint64_t output = 0;  // bytes queued or being written, all connections
+};
+NetCounts counts();
+
 class ConnectionHandler {
   public:
     virtual ~ConnectionHandler() = default;
     virtual void on_data(std::span<const uint8_t> bytes) = 0;
     // The connection is gone (peer closed, error, or close()); `reason` says which, for the log.
     virtual void on_closed(const std::string& reason) = 0;
+    // Work the handler put off (defer()) may go on now: called once per defer(), in a later loop
+    // turn, after that turn's I/O. Also called when output the handler waited for
+    // (pause_until_drained()) is written.
+    virtual void on_resume() {}
 };
 
 // Where connections with unsent bytes wait for the end of the loop iteration (a uv_check
@@ -47,6 +74,9 @@ class FlushQueue {
     FlushQueue& operator=(const FlushQueue&) = delete;
     void add(Connection* c);
     void flush_all();
+    // Connections whose handler put work off to a later loop turn (Connection::defer()).
+    void defer(Connection* c);
+    void undefer(Connection* c) { std::erase(_deferred, c); }
     void close();  // before the loop ends; also ends every lingering close at once
     bool closed() const { return _closed; }
 
@@ -56,9 +86,12 @@ class FlushQueue {
     void done_lingering(Connection* c) { std::erase(_lingering, c); }
 
   private:
+    void run_deferred();
+
     uv_check_t _check{};
     uv_idle_t _idle{};
     std::vector<Connection*> _dirty;
+    std::vector<Connection*> _deferred;
     std::vector<Connection*> _lingering;
     bool _closed = false;
 };
@@ -66,6 +99,7 @@ class FlushQueue {
 class Connection {
   public:
     Connection(uv_loop_t* loop, FlushQueue& flush_queue);
+    ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
@@ -102,13 +136,34 @@ class Connection {
     void set_listener_address(std::string a) { _listener_address = std::move(a); }
     // Bytes queued or being written; a slow reader shows here.
     size_t backlog() const { return _pending.size() + _writing.size(); }
+    // How long output has waited for the peer to read: since the write in progress began, or 0.
+    uint64_t write_stalled_ms() const;
+    // Heap bytes held by the output buffers (their capacity), for tests and $SYS.
+    size_t buffer_capacity() const { return _pending.capacity() + _writing.capacity(); }
 
-    // Stops and restarts reading from the socket. Two holders, each with its own flag: the
-    // broker (backpressure while it waits for a plugin) and the transport plugin
-    // (conn_pause_reading); the socket is read only while neither holds it.
-    enum class Pauser : uint8_t { Broker = 1, Transport = 2 };
-    void pause_reading(Pauser by = Pauser::Broker);
-    void resume_reading(Pauser by = Pauser::Broker);
+    // Why reading is stopped; reading goes on once no reason is left.
+    enum PauseReason : uint8_t {
+        kPauseWaiting = 1,  // the handler waits for a plugin's answer
+        kPauseOutput = 2,   // the peer does not read what is sent to it (see pause_until_drained)
+        kPauseBudget = 4,   // the handler has work left from this loop turn (see defer)
+        kPauseTransport = 8,  // the transport plugin asked (conn_pause_reading)
+    };
+    // Stops and restarts reading from the socket (backpressure while the broker waits).
+    void pause_reading(uint8_t reason = kPauseWaiting);
+    void resume_reading(uint8_t reason = kPauseWaiting);
+    // Stops reading until everything queued is written; then reading resumes and the handler
+    // hears on_resume().
+    void pause_until_drained();
+    // Asks for handler->on_resume() in a later loop turn, after that turn's I/O (fairness: a
+    // handler that used its budget lets the other connections go first). With `pause`, reading
+    // stops until then.
+    void defer(bool pause = true);
+
+    // The handler finished the CONNECT: the connection no longer counts as pending.
+    void established();
+    // Open connections from `ip` (only counted while max_connections_per_address is set).
+    static uint32_t connections_from(const std::string& ip);
+    const std::string& peer_ip() const { return _peer_ip; }
     TransportFilter* transport() const { return _transport.get(); }
 
     // Closes now; queued bytes are dropped.
@@ -136,10 +191,14 @@ class Connection {
     void linger();
     void resume_reading_to_discard();  // reads during close_after_flush, which on_read drops
 
+    void count_output(int64_t delta);
+    void run_deferred();
+    friend class FlushQueue;
+
     uv_tcp_t _tcp{};
     uv_write_t _write_req{};
     uv_shutdown_t _shutdown_req{};
-    uv_timer_t _linger_timer{};  // initialised only when lingering starts
+    uv_timer_t _linger_timer{};  // initialised by close_after_flush(): bounds the flush, then the linger
     int _open_handles = 1;       // _tcp, plus _linger_timer once initialised: deleted at 0
     FlushQueue& _flush_queue;
     ConnectionHandler* _handler = nullptr;
@@ -149,12 +208,17 @@ class Connection {
     bool _closing = false;
     bool _close_after_flush = false;
     bool _reading = false;
-    uint8_t _paused = 0;    // Pauser bits
-    bool _encoded = false;  // encode() ran since the transport's last flush()
-    bool _lingering = false;  // uv_shutdown issued; the handler may already be gone
-    bool _peer_eof = false;   // the peer shut its write side during close_after_flush
+    uint8_t _paused = 0;           // PauseReason bits
+    bool _encoded = false;         // encode() ran since the transport's last flush()
+    bool _deferred = false;        // in the flush queue's deferred list
+    bool _counted = false;         // counted in counts() (accepted(), until destroyed)
+    bool _pending_connect = true;  // counted as pending until established()
+    uint64_t _write_started = 0;   // uv_now() when the write in progress began
+    bool _lingering = false;       // uv_shutdown issued; the handler may already be gone
+    bool _peer_eof = false;        // the peer shut its write side during close_after_flush
     std::string _close_reason;
     std::string _peer;
+    std::string _peer_ip;  // _peer without the port, for max_connections_per_address
     std::string _listener_address;
     std::unique_ptr<TransportFilter> _transport;
     roost_conn _plugin_handle{this};

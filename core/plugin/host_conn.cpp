@@ -42,14 +42,14 @@ size_t conn_backlog(const roost_conn* conn) {
 int conn_pause_reading(roost_conn* conn) {
     if (!conn) return ROOST_EINVAL;
     if (conn->connection->closing()) return ROOST_EGONE;
-    conn->connection->pause_reading(net::Connection::Pauser::Transport);
+    conn->connection->pause_reading(net::Connection::kPauseTransport);
     return ROOST_OK;
 }
 
 int conn_resume_reading(roost_conn* conn) {
     if (!conn) return ROOST_EINVAL;
     if (conn->connection->closing()) return ROOST_EGONE;
-    conn->connection->resume_reading(net::Connection::Pauser::Transport);
+    conn->connection->resume_reading(net::Connection::kPauseTransport);
     return ROOST_OK;
 }
 

@@ -35,19 +35,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     Decoder d(control & 0x40 ? 512 : 268435460);
     d.set_version(control & 0x80 ? ProtocolVersion::V311 : ProtocolVersion::V5);
+    // Small limits on half the inputs, so the user-property count and topic-level checks run.
+    if (control & 0x40) d.set_limits({4, 3, false});
     uint32_t rng = control | 1u;  // xorshift: chunk sizes from the control byte, reproducible
     size_t pos = 0;
     while (pos < input.size()) {
         rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5;
         const size_t chunk = (control & 0x3F) == 0 ? input.size() : 1 + rng % ((control & 0x3F) + 1);
         const size_t n = std::min(chunk, input.size() - pos);
-        d.feed(input.subspan(pos, n));
+        // Borrowed and copied feeding alternate, as a client's reads do.
+        const bool borrow = rng & 0x100;
+        if (borrow)
+            d.feed_borrowed(input.subspan(pos, n));
+        else
+            d.feed(input.subspan(pos, n));
         pos += n;
         Packet p;
         DecodeError e;
         DecodeStatus st;
         while ((st = d.next(p, e)) == DecodeStatus::Packet)
             check_roundtrip(p, d.version());
+        if (borrow) d.keep();
         if (st == DecodeStatus::Error) {
             if (e.message.empty()) std::abort();
             return 0;

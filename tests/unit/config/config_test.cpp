@@ -29,14 +29,14 @@ std::string error_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("an empty file gives the defaults and one listener on 0.0.0.0:1883") {
+TEST_CASE("an empty file gives the defaults and one listener on 127.0.0.1:1883") {
     Config c = parse_config("", "roost.toml");
     Config d;
     CHECK(c.source_file == "roost.toml");
     CHECK(c.broker.allow_anonymous == d.broker.allow_anonymous);
     CHECK(c.broker.maximum_qos == 2);
     CHECK(c.broker.workers == 0);  // one per core
-    CHECK(c.limits.max_packet_size == 268435460u);
+    CHECK(c.limits.max_packet_size == 1048576u);
     CHECK(c.limits.max_inflight == 32);
     CHECK(c.limits.connect_timeout == 10);
     CHECK(c.limits.queue_full_policy == roost::QueueFullPolicy::Backpressure);
@@ -44,7 +44,7 @@ TEST_CASE("an empty file gives the defaults and one listener on 0.0.0.0:1883") {
     CHECK(c.log.level == roost::LogLevel::Info);
     CHECK(c.log.file.empty());
     REQUIRE(c.listeners.size() == 1);
-    CHECK(c.listeners[0].bind == "0.0.0.0");
+    CHECK(c.listeners[0].bind == "127.0.0.1");
     CHECK(c.listeners[0].port == 1883);
     CHECK(c.listeners[0].transport.empty());
     CHECK(c.listeners[0].auth_default == roost::DefaultDecision::Auto);
@@ -135,7 +135,7 @@ TEST_CASE("[[listener]] tables") {
 port = 1884
 
 [[listener]]
-bind = "127.0.0.1"
+bind = "127.0.0.2"
 
 [[listener]]
 bind = "::"
@@ -143,10 +143,10 @@ port = 8883
 )",
                             "conf/roost.toml");
     REQUIRE(c.listeners.size() == 3);
-    CHECK(c.listeners[0].bind == "0.0.0.0");
+    CHECK(c.listeners[0].bind == "127.0.0.1");  // loopback unless asked
     CHECK(c.listeners[0].port == 1884);
     CHECK(c.listeners[0].source == "conf/roost.toml:2");
-    CHECK(c.listeners[1].bind == "127.0.0.1");
+    CHECK(c.listeners[1].bind == "127.0.0.2");
     CHECK(c.listeners[1].port == 1883);
     CHECK(c.listeners[1].source == "conf/roost.toml:5");
     CHECK(c.listeners[2].bind == "::");
@@ -451,7 +451,7 @@ TEST_CASE("listener bind addresses and duplicates") {
     CHECK(error_of("[[listener]]\nbind = \"\"\n").find("'bind' in [[listener]] must not be empty") !=
           std::string::npos);
     CHECK(error_of("[[listener]]\nport = 1884\n[[listener]]\nport = 1884\n") ==
-          "roost.toml:3:1: [[listener]] 0.0.0.0:1884 is already defined at roost.toml:1");
+          "roost.toml:3:1: [[listener]] 127.0.0.1:1884 is already defined at roost.toml:1");
 }
 
 TEST_CASE("syntax errors carry file:line:column") {

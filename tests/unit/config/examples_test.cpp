@@ -76,6 +76,7 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.broker.sys_interval == d.broker.sys_interval);
     CHECK(c.broker.workers == d.broker.workers);
     CHECK(c.broker.plugin_timeout_ms == d.broker.plugin_timeout_ms);
+    CHECK(c.broker.allow_control_characters == d.broker.allow_control_characters);
     CHECK(c.limits.max_packet_size == d.limits.max_packet_size);
     CHECK(c.limits.max_connections == d.limits.max_connections);
     CHECK(c.limits.max_inflight == d.limits.max_inflight);
@@ -88,6 +89,18 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.limits.max_message_expiry == d.limits.max_message_expiry);
     CHECK(c.limits.max_subscriptions_per_client == d.limits.max_subscriptions_per_client);
     CHECK(c.limits.connect_timeout == d.limits.connect_timeout);
+    CHECK(c.limits.max_connect_packet_size == d.limits.max_connect_packet_size);
+    CHECK(c.limits.max_pending_connects == d.limits.max_pending_connects);
+    CHECK(c.limits.max_connections_per_address == d.limits.max_connections_per_address);
+    CHECK(c.limits.max_topic_alias_out == d.limits.max_topic_alias_out);
+    CHECK(c.limits.max_sessions == d.limits.max_sessions);
+    CHECK(c.limits.max_topic_levels == d.limits.max_topic_levels);
+    CHECK(c.limits.max_user_properties == d.limits.max_user_properties);
+    CHECK(c.limits.max_output_buffer == d.limits.max_output_buffer);
+    CHECK(c.limits.max_total_output_buffer == d.limits.max_total_output_buffer);
+    CHECK(c.limits.send_timeout == d.limits.send_timeout);
+    CHECK(c.limits.max_retained_messages == d.limits.max_retained_messages);
+    CHECK(c.limits.max_retained_payload == d.limits.max_retained_payload);
     CHECK(c.log.level == d.log.level);
     CHECK(c.log.file == d.log.file);
     REQUIRE(c.listeners.size() == 1);

@@ -274,22 +274,24 @@ struct HostTable {
         return host ? host->worker_count() : 1;
     }
 
-    static const char* strerror(int code) {
-        switch (code) {
-            case ROOST_OK:
-                return "ok";
-            case ROOST_EINVAL:
-                return "invalid argument";
-            case ROOST_ENOMEM:
-                return "out of memory";
-            case ROOST_EGONE:
-                return "gone (the client, connection, timer or call is gone, or the broker is stopping)";
-            case ROOST_ENOTSUP:
-                return "not supported";
-        }
-        return "unknown error";
-    }
+    static const char* strerror(int code) { return host_strerror(code); }
 };
+
+const char* host_strerror(int code) {
+    switch (code) {
+        case ROOST_OK:
+            return "ok";
+        case ROOST_EINVAL:
+            return "invalid argument";
+        case ROOST_ENOMEM:
+            return "out of memory";
+        case ROOST_EGONE:
+            return "gone (the client, connection, timer or call is gone, or the broker is stopping)";
+        case ROOST_ENOTSUP:
+            return "not supported";
+    }
+    return "unknown error";
+}
 
 const roost_host* PluginHost::host_table() {
     static const roost_host table = {

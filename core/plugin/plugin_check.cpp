@@ -32,19 +32,7 @@ void check_log(roost_plugin*, int level, const char* fmt, ...) {
 }
 
 const char* check_strerror(int code) {
-    switch (code) {
-        case ROOST_OK:
-            return "ok";
-        case ROOST_EINVAL:
-            return "invalid argument";
-        case ROOST_ENOMEM:
-            return "out of memory";
-        case ROOST_EGONE:
-            return "gone (the client, connection, timer or call is gone, or the broker is stopping)";
-        case ROOST_ENOTSUP:
-            return "not supported";
-    }
-    return "unknown error";
+    return host_strerror(code);
 }
 
 const roost_host* check_table() {

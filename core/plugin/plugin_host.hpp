@@ -73,6 +73,9 @@ struct LoadedPlugin {
 // stay unmarked.
 void set_current_worker(unsigned index);
 
+// What host->strerror answers: the text of a ROOST_E* code (host_table.cpp).
+const char* host_strerror(int code);
+
 class PluginError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;

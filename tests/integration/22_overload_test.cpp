@@ -44,6 +44,14 @@ int publish_until_stalled(RawClient& pub, int from, int count, Millis wait, uint
     return count;
 }
 
+// A subscriber to load/# (QoS 1) that then reads nothing, and a publisher, both connected.
+void slow_subscriber_and_publisher(RawClient& sub, RawClient& pub, uint8_t version) {
+    connect(sub, pkt::conn(version, "slow-sub"));
+    REQUIRE(sub.send(pkt::subscribe(1, "load/#", 1, version)));
+    REQUIRE(sub.read_until(pkt::SUBACK));
+    connect(pub, pkt::conn(version, "fast-pub"));
+}
+
 // Reads and acknowledges every QoS 1 PUBLISH until none comes for `quiet`; returns the payloads.
 std::vector<std::string> drain(RawClient& sub, Millis quiet = 1s) {
     std::vector<std::string> got;
@@ -58,12 +66,8 @@ std::vector<std::string> drain(RawClient& sub, Millis quiet = 1s) {
 TEST_CASE("backpressure (default): a publisher waits for a slow subscriber; nothing acknowledged is lost") {
     ROOST_ONLY();
     Broker b(overload("backpressure"));
-    RawClient sub(b.port());
-    connect(sub, pkt::conn(4, "slow-sub"));
-    REQUIRE(sub.send(pkt::subscribe(1, "load/#", 1)));
-    REQUIRE(sub.read_until(pkt::SUBACK));
-    RawClient pub(b.port());
-    connect(pub, pkt::conn(4, "fast-pub"));
+    RawClient sub(b.port()), pub(b.port());
+    slow_subscriber_and_publisher(sub, pub, 4);
     // The subscriber reads nothing: 10 in flight, 20 queued, and the next publish waits.
     // With two workers the publisher learns of the full queue a loop turn late, so a few more
     // get in (queued, not lost) before it waits.
@@ -89,12 +93,8 @@ TEST_CASE("backpressure (default): a publisher waits for a slow subscriber; noth
 TEST_CASE("drop_oldest: publishers are not slowed; the log warns once and $SYS counts the drops") {
     ROOST_ONLY();
     Broker b(overload("drop_oldest"));
-    RawClient sub(b.port());
-    connect(sub, pkt::conn(4, "slow-sub"));
-    REQUIRE(sub.send(pkt::subscribe(1, "load/#", 1)));
-    REQUIRE(sub.read_until(pkt::SUBACK));
-    RawClient pub(b.port());
-    connect(pub, pkt::conn(4, "fast-pub"));
+    RawClient sub(b.port()), pub(b.port());
+    slow_subscriber_and_publisher(sub, pub, 4);
     CHECK(publish_until_stalled(pub, 0, 100, 2s, 4) == 100);
     CHECK(b.wait_log({"queue full"}, 3s));
     CHECK(b.log_contains("dropping messages (queue_full_policy = \"drop_oldest\")"));
@@ -114,12 +114,8 @@ TEST_CASE("drop_oldest: publishers are not slowed; the log warns once and $SYS c
 TEST_CASE("refuse: an MQTT 5 publisher hears 0x97 Quota exceeded once the queue is full") {
     ROOST_ONLY();
     Broker b(overload("refuse"));
-    RawClient sub(b.port());
-    connect(sub, pkt::conn(5, "slow-sub"));
-    REQUIRE(sub.send(pkt::subscribe(1, "load/#", 1, 5)));
-    REQUIRE(sub.read_until(pkt::SUBACK));
-    RawClient pub(b.port());
-    connect(pub, pkt::conn(5, "fast-pub"));
+    RawClient sub(b.port()), pub(b.port());
+    slow_subscriber_and_publisher(sub, pub, 5);
     std::vector<uint8_t> reasons;
     CHECK(publish_until_stalled(pub, 0, 60, 2s, 5, &reasons) == 60);
     REQUIRE(reasons.size() == 60u);

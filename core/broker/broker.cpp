@@ -232,6 +232,7 @@ void Broker::client_closed(Client& client, const std::string&) {
     s->client = nullptr;
     s->ref.online.store(false);
     relieve(*s);  // nobody waits for a client that is gone: its queue drops from now on
+    hand_shared_to_others(*s);
     std::optional<mqtt::Will> will = client.take_will();
     if (s->expiry_interval == 0) {
         if (will) publish_will(std::move(*will), s->client_id);
@@ -251,6 +252,52 @@ void Broker::client_closed(Client& client, const std::string&) {
         }
     }
     _persistence.save_session(*s);
+}
+
+void Broker::hand_shared_to_others(Session& s) {
+    // Spec 4.8.2 (a SHOULD): QoS 1/2 messages a shared subscription gave to a member that left
+    // go to another member of its group, rather than waiting for this one to come back.
+    auto reroute = [&](Delivery& d) {
+        std::optional<SubscriberMatch> other = _router.choose_member(d.share, s.ref.key);
+        if (!other) return false;
+        Delivery copy{d.message, std::min(d.message->qos, other->options.qos), false, {}};
+        if (other->subscription_id != 0) copy.subscription_ids.push_back(other->subscription_id);
+        copy.share = d.share;
+        _persistence.delete_delivery(s, d);
+        if (other->worker == _index)
+            deliver_routed(other->session, std::move(copy), nullptr);
+        else
+            send_to_worker(other->worker, {other->session, std::move(copy), nullptr});
+        return true;
+    };
+    size_t moved = 0;
+    for (auto it = s.inflight.begin(); it != s.inflight.end();) {
+        // A QoS 2 message past PUBREC was received by this member: its flow stays here.
+        if (!it->second.delivery.share.empty() && it->second.state != OutgoingState::AwaitPubcomp &&
+            reroute(it->second.delivery)) {
+            it = s.erase_inflight(it);
+            ++moved;
+        } else {
+            ++it;
+        }
+    }
+    std::deque<Delivery> kept;
+    for (Delivery& d : s.queue) {
+        if (!d.share.empty() && reroute(d)) {
+            ++moved;
+        } else {
+            kept.push_back(std::move(d));
+        }
+    }
+    if (moved == 0) return;
+    s.queue.clear();
+    s.queued_bytes = 0;
+    for (Delivery& d : kept)
+        push_queued(s, std::move(d));
+    log::info(
+        "client '{}': left its shared subscriptions with {} messages unacknowledged or queued; given to "
+        "other members of their groups",
+        s.client_id, moved);
 }
 
 void Broker::expire_session(Session& s) {
@@ -299,6 +346,7 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
             d.qos = std::max(d.qos, std::min(message->qos, m.options.qos));
             if (m.options.retain_as_published && message->retain) d.retain = true;
             if (m.subscription_id != 0) d.subscription_ids.push_back(m.subscription_id);
+            if (m.shared && d.share.empty()) d.share = m.share;
         }
         i = end;
         if (!any) continue;

@@ -143,6 +143,8 @@ class Broker {
 
   private:
     void end_session(Session& session);
+    // The client of `s` left: QoS 1/2 messages of shared subscriptions go to other members.
+    void hand_shared_to_others(Session& s);
     void expire_session(Session& session);
     // The local part of attach(), for a session in this worker's table (`created` just now).
     void attach_here(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,

@@ -47,8 +47,9 @@ void Client::continue_subscribe() {
                 ReasonCode::TopicFilterInvalid,
                 fmt::format("filter has over [limits] max_topic_levels = {} levels", max_levels));
         } else if (!features.allow_control_characters && mqtt::has_control_characters(ts.filter)) {
-            progress.decisions[i] = HookDecision::deny(
-                ReasonCode::TopicFilterInvalid, "filter contains a control character ([broker] allow_control_characters)");
+            progress.decisions[i] =
+                HookDecision::deny(ReasonCode::TopicFilterInvalid,
+                                   "filter contains a control character ([broker] allow_control_characters)");
         } else if (shared && !features.shared_subscriptions) {
             progress.decisions[i] = HookDecision::deny(ReasonCode::SharedSubscriptionsNotSupported,
                                                        "shared subscriptions are off");

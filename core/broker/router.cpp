@@ -18,6 +18,11 @@ void Router::match(std::string_view topic, std::vector<SubscriberMatch>& out) co
     _subscriptions.match(topic, out);
 }
 
+std::optional<SubscriberMatch> Router::choose_member(std::string_view share, SessionKey except) const {
+    std::shared_lock lock(_subscriptions_lock);
+    return _subscriptions.choose_member(share, except);
+}
+
 size_t Router::subscription_count() const {
     std::shared_lock lock(_subscriptions_lock);
     return _subscriptions.size();

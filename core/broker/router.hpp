@@ -48,6 +48,7 @@ class Router {
     bool unsubscribe(SessionKey session, std::string_view filter);
     void match(std::string_view topic, std::vector<SubscriberMatch>& out) const;
     size_t subscription_count() const;
+    std::optional<SubscriberMatch> choose_member(std::string_view share, SessionKey except) const;
 
     // ---- retained messages
     bool set_retained(MessagePtr message);  // false: refused by the retained store's limits

@@ -32,6 +32,7 @@ struct Delivery {
     bool retain = false;
     std::vector<uint32_t> subscription_ids;
     uint64_t sequence = 0;   // orders a session's deliveries in storage
+    std::string share{};     // "$share/group/filter" when it came through a shared subscription
     bool persisted = false;  // handed to a persistence plugin
 };
 

@@ -27,11 +27,14 @@ struct SubscriptionTree::Node {
     struct SharedGroup {
         SharedGroup() = default;
         SharedGroup(SharedGroup&& other) noexcept
-            : members(std::move(other.members)), next(other.next.load(std::memory_order_relaxed)) {}
+            : members(std::move(other.members)),
+              next(other.next.load(std::memory_order_relaxed)),
+              share(std::move(other.share)) {}
         std::vector<Member> members;  // in subscription order, which is the round-robin order
         // Index of the member to try first. `match` runs under a shared lock on several workers at
         // once and a delivery advances the turn: an atomic, where a lost update only repeats a turn.
         mutable std::atomic<size_t> next{0};
+        std::string share;  // "$share/group/filter", what a delivery from it carries
     };
 
     // Wildcard levels get their own slots: every match looks at them, so no hashing.
@@ -66,7 +69,8 @@ struct SubscriptionTree::Node {
         for (const auto& [name, group] : groups) {
             const Member& chosen = choose(group, available);
             out.push_back({chosen.session, chosen.subscription.worker(), chosen.subscription.congested(),
-                           chosen.subscription.options, chosen.subscription.subscription_id, true});
+                           chosen.subscription.options, chosen.subscription.subscription_id, true,
+                           group.share});
         }
     }
 
@@ -106,6 +110,7 @@ SubscriptionTree::~SubscriptionTree() {
 bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,
                                  const mqtt::SubscriptionOptions& options, uint32_t subscription_id,
                                  const SessionRef* ref) {
+    std::string_view full_filter = filter;
     std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(filter);
     if (shared) filter = shared->filter;
 
@@ -126,6 +131,7 @@ bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,
     auto group = node->groups.find(shared->group);
     if (group == node->groups.end())
         group = node->groups.emplace(std::string(shared->group), Node::SharedGroup{}).first;
+    if (group->second.share.empty()) group->second.share = std::string(full_filter);
     auto& members = group->second.members;
     auto it = std::find_if(members.begin(), members.end(),
                            [&](const Node::Member& m) { return m.session == session; });
@@ -223,6 +229,51 @@ void SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch
         if (node->plus && !(first && dollar)) stack.push_back({node->plus.get(), next});
         if (const Node* exact = node->child(level)) stack.push_back({exact, next});
     }
+}
+
+std::optional<SubscriberMatch> SubscriptionTree::choose_member(std::string_view share,
+                                                               SessionKey except) const {
+    std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(share);
+    if (!shared) return std::nullopt;
+    const Node* node = _root.get();
+    for (std::string_view level : split_levels(shared->filter)) {
+        const std::unique_ptr<Node>* next = level == "+" ? &node->plus : level == "#" ? &node->hash : nullptr;
+        if (!next) {
+            const Node* child = node->child(level);
+            if (!child) return std::nullopt;
+            node = child;
+            continue;
+        }
+        if (!*next) return std::nullopt;
+        node = next->get();
+    }
+    auto group = node->groups.find(shared->group);
+    if (group == node->groups.end()) return std::nullopt;
+    const auto& members = group->second.members;
+    size_t n = members.size();
+    size_t turn = group->second.next.load(std::memory_order_relaxed);
+    std::optional<size_t> pick;
+    for (size_t i = 0; i < n; ++i) {
+        size_t candidate = (turn + i) % n;
+        const Node::Member& m = members[candidate];
+        if (m.session == except) continue;
+        bool online = m.subscription.ref && m.subscription.ref->online.load(std::memory_order_relaxed);
+        if (online) {
+            pick = candidate;
+            break;
+        }
+        if (!pick) pick = candidate;  // an offline member queues it, if none is online
+    }
+    if (!pick) return std::nullopt;
+    group->second.next.store((*pick + 1) % n, std::memory_order_relaxed);
+    const Node::Member& m = members[*pick];
+    return SubscriberMatch{m.session,
+                           m.subscription.worker(),
+                           m.subscription.congested(),
+                           m.subscription.options,
+                           m.subscription.subscription_id,
+                           true,
+                           group->second.share};
 }
 
 }  // namespace roost

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,7 @@ struct SubscriberMatch {
     mqtt::SubscriptionOptions options;
     uint32_t subscription_id = 0;  // 0 = none
     bool shared = false;           // chosen from a $share group (no-local and retain rules differ)
+    std::string share{};           // with shared: "$share/group/filter" (copied: used after the lock)
 };
 
 class SubscriptionTree {
@@ -62,6 +64,10 @@ class SubscriptionTree {
     // appear more than once (overlapping filters); the caller merges.
     void match(std::string_view topic, std::vector<SubscriberMatch>& out,
                const std::function<bool(SessionKey)>& available = {}) const;
+
+    // Another member of the shared group `share` ("$share/group/filter") than `except`, online if
+    // any is, in the group's turn: where a leaving member's messages go (spec 4.8.2 SHOULD).
+    std::optional<SubscriberMatch> choose_member(std::string_view share, SessionKey except) const;
 
     size_t size() const { return _count; }
 

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -223,4 +224,40 @@ TEST_CASE("order per publisher across workers, QoS 0 and 1, to subscribers on bo
             if (qos == 1) REQUIRE(s->send(pkt::ack(pkt::PUBACK, p->packet_id_after_topic())));
         }
     }
+}
+
+TEST_CASE("a shared member that leaves: its unacknowledged QoS 1 messages go to the other member") {
+    ROOST_ONLY();  // spec 4.8.2 says SHOULD; Mosquitto 2.0.11 keeps them for the member's return
+    Broker b(two_workers());
+    auto m1 = std::make_unique<RawClient>(b.port());  // worker 0
+    connect(*m1, pkt::conn(5, "leaver"));
+    subscribe(*m1, "$share/g/work/#", 1, 5);
+    RawClient m2(b.port());  // worker 1
+    connect(m2, pkt::conn(5, "stayer"));
+    subscribe(m2, "$share/g/work/#", 1, 5);
+    RawClient pub(b.port());
+    connect(pub, pkt::conn(5, "work-pub"));
+    for (int i = 0; i < 6; ++i) {
+        REQUIRE(
+            pub.send(pkt::publish("work/x", std::to_string(i), 1, static_cast<uint16_t>(i + 1), false, 5)));
+        REQUIRE(pub.read_until(pkt::PUBACK));
+    }
+    std::set<std::string> to_leaver;
+    while (auto p = m1->read_until(pkt::PUBLISH, 500ms))
+        to_leaver.insert(p->publish_payload(5));  // never acknowledged
+    CHECK(to_leaver.size() == 3);
+    std::set<std::string> to_stayer;
+    while (auto p = m2.read_until(pkt::PUBLISH, 500ms)) {
+        to_stayer.insert(p->publish_payload(5));
+        REQUIRE(m2.send(pkt::ack(pkt::PUBACK, p->packet_id_after_topic())));
+    }
+    CHECK(to_stayer.size() == 3);
+    m1.reset();  // the leaver's socket closes with 3 messages unacknowledged
+    while (auto p = m2.read_until(pkt::PUBLISH, 2s)) {
+        CHECK(to_leaver.count(p->publish_payload(5)) == 1);
+        to_stayer.insert(p->publish_payload(5));
+        REQUIRE(m2.send(pkt::ack(pkt::PUBACK, p->packet_id_after_topic())));
+    }
+    CHECK(to_stayer.size() == 6);  // every message reached a member that acknowledged it
+    CHECK(b.wait_log({"given to other members of their groups"}));
 }

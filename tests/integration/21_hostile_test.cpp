@@ -5,6 +5,8 @@
 // client keeps getting its messages within a stated latency. Every case takes a few seconds.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -34,6 +36,13 @@ size_t rss_bytes(pid_t pid) {
 }
 
 constexpr size_t kMiB = 1024 * 1024;
+
+// A memory bound, scaled by ROOST_TEST_MEMORY_SCALE under sanitizers (their shadow memory and
+// quarantine multiply the broker's resident size; .ci/run sets it for those runs).
+size_t bound(size_t bytes) {
+    const char* scale = std::getenv("ROOST_TEST_MEMORY_SCALE");
+    return scale && *scale ? static_cast<size_t>(static_cast<double>(bytes) * std::atof(scale)) : bytes;
+}
 
 // A publisher and a subscriber (MQTT 3.1.1, QoS 0) that measure, every 50 ms on their own thread,
 // how long one message takes to come round; max() is the worst seen.
@@ -180,7 +189,7 @@ TEST_CASE("1: max_topic_levels refuses deep filters (0x8F) and deep topics (0x90
     CHECK(suback_codes(*ack, 5) == Bytes{char(0x00), char(0x8F)});
     const size_t after = rss_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, after " << after / 1024 << " KiB");
-    CHECK(after < before + 16 * kMiB);
+    CHECK(after < before + bound(16 * kMiB));
     // A topic name of 129 levels ends the connection with 0x90 Topic Name invalid.
     REQUIRE(c.send(pkt::publish(ok_filter + "/a", "x", 0, 0, true, 5)));
     auto d = last_before_close(c, pkt::DISCONNECT);
@@ -230,7 +239,7 @@ TEST_CASE("2: user properties, CONNECT size and announced lengths are bounded be
     }
     const size_t after = rss_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, after " << after / 1024 << " KiB");
-    CHECK(after < before + 16 * kMiB);
+    CHECK(after < before + bound(16 * kMiB));
     CHECK(b.log_contains("max_user_properties"));
     probe.check();
 }
@@ -301,7 +310,7 @@ TEST_CASE("4/5: max_output_buffer and send_timeout bound a client that does not 
     const size_t peak = rss_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, with 20 MB sent to a non-reader " << peak / 1024
                           << " KiB");
-    CHECK(peak < before + 24 * kMiB);
+    CHECK(peak < before + bound(24 * kMiB));
     // send_timeout = 3: the non-readers are disconnected (messages keep coming meanwhile, so
     // that the broker's own output, not only the kernel's socket buffer, waits for the sink).
     bool closed = false;
@@ -422,8 +431,8 @@ TEST_CASE("8: buffers shrink after a large message; idle connections keep little
                           << " KiB");
     // 5 connections held 6 MiB each at the peak (30 MiB); idle again, they keep none of it.
     // Not yet reached: glibc keeps part of the freed memory. Reported, not failed.
-    WARN(after < before + 12 * kMiB);
-    CHECK(after < before + 48 * kMiB);
+    WARN(after < before + bound(12 * kMiB));
+    CHECK(after < before + bound(48 * kMiB));
 }
 
 TEST_CASE("9: max_retained_messages and max_retained_payload: the message routes, is not retained") {

@@ -281,19 +281,18 @@ void Broker::hand_shared_to_others(Session& s) {
             ++it;
         }
     }
-    std::deque<Delivery> kept;
-    for (Delivery& d : s.queue) {
-        if (!d.share.empty() && reroute(d)) {
-            ++moved;
-        } else {
-            kept.push_back(std::move(d));
-        }
+    // Queued ones rerouted leave the queue; the others keep their place and order.
+    size_t queued = s.queue.size();
+    auto kept_end = std::remove_if(s.queue.begin(), s.queue.end(),
+                                   [&](Delivery& d) { return !d.share.empty() && reroute(d); });
+    if (kept_end != s.queue.end()) {
+        s.queue.erase(kept_end, s.queue.end());
+        moved += queued - s.queue.size();
+        s.queued_bytes = 0;
+        for (const Delivery& d : s.queue)
+            s.queued_bytes += d.message->topic.size() + d.message->payload.size();
     }
     if (moved == 0) return;
-    s.queue.clear();
-    s.queued_bytes = 0;
-    for (Delivery& d : kept)
-        push_queued(s, std::move(d));
     log::info(
         "client '{}': left its shared subscriptions with {} messages unacknowledged or queued; given to "
         "other members of their groups",

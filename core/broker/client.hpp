@@ -18,6 +18,7 @@
 #include "net/connection.hpp"
 #include "plugin/handles.hpp"
 #include "plugin/hooks.hpp"
+#include "util/boxed.hpp"
 
 namespace roost {
 
@@ -155,10 +156,11 @@ class Client : public net::ConnectionHandler {
     uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
     std::shared_ptr<Session> _session;
     bool _assigned_id = false;
-    std::optional<mqtt::Connect> _connect;  // while its authentication runs
-    std::string _auth_method;               // MQTT 5 enhanced authentication, from CONNECT
-    size_t _auth_plugin = SIZE_MAX;         // the plugin that runs it
-    bool _reauthenticating = false;         // an AUTH 0x19 exchange is under way
+    // Rare, large state is boxed (util/boxed.hpp): an idle connection pays a pointer for each.
+    Boxed<mqtt::Connect> _connect;   // while its authentication runs
+    std::string _auth_method;        // MQTT 5 enhanced authentication, from CONNECT
+    size_t _auth_plugin = SIZE_MAX;  // the plugin that runs it
+    bool _reauthenticating = false;  // an AUTH 0x19 exchange is under way
     struct SubscribeProgress {
         mqtt::Subscribe packet;
         size_t next = 0;
@@ -168,10 +170,10 @@ class Client : public net::ConnectionHandler {
         size_t waiting = 0;                                  // answers still pending
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
     };
-    std::optional<SubscribeProgress> _subscribing;
-    std::optional<mqtt::Publish> _publish_waiting;                    // for its ACL answer
+    Boxed<SubscribeProgress> _subscribing;
+    Boxed<mqtt::Publish> _publish_waiting;                            // for its ACL answer
     mqtt::ReasonCode _stored_ack_reason = mqtt::ReasonCode::Success;  // for the publish awaiting its stores
-    std::optional<mqtt::Will> _will;
+    Boxed<mqtt::Will> _will;
     uint32_t _will_delay = 0;
     bool _request_problem_information = true;
 

@@ -253,7 +253,6 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
     _session = std::move(session);
     _state = State::Connected;
     if (_connection) _connection->established();
-    _aliases_in.assign(limits.topic_alias_maximum + 1u, std::string());
 
     mqtt::Connack ack;
     ack.session_present = present;

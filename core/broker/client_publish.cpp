@@ -14,12 +14,14 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
         return true;
     }
     uint16_t alias = *p.properties.topic_alias;
-    if (alias == 0 || alias >= _aliases_in.size()) {
-        protocol_error(
-            mqtt::ReasonCode::TopicAliasInvalid,
-            fmt::format("topic alias {} is over the Topic Alias Maximum {}", alias, _aliases_in.size() - 1));
+    const uint16_t maximum = _broker.limits().topic_alias_maximum;
+    if (alias == 0 || alias > maximum) {
+        protocol_error(mqtt::ReasonCode::TopicAliasInvalid,
+                       fmt::format("topic alias {} is over the Topic Alias Maximum {}", alias, maximum));
         return false;
     }
+    // The table grows with the aliases a client uses: a client that uses none pays nothing.
+    if (alias >= _aliases_in.size()) _aliases_in.resize(alias + 1u);
     if (p.topic.empty()) {
         if (_aliases_in[alias].empty()) {
             protocol_error(mqtt::ReasonCode::ProtocolError,

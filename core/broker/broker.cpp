@@ -57,7 +57,7 @@ bool Broker::post_to(unsigned worker, std::function<void()> fn) {
 void Broker::attach(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
                     std::shared_ptr<PendingToken> token, Attached attached) {
     if (_sessions.contains(client_id))
-        return attach_here(client, client_id, clean_start, expiry_interval, attached, false);
+        return attach_here(client, client_id, clean_start, expiry_interval, token, attached, false);
     SessionKey key = _router.next_session_key();
     std::optional<Router::Owner> owner = _router.claim(client_id, _index, key);
     if (!owner) {
@@ -68,7 +68,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
         session->client_id = client_id;
         _sessions_by_key.emplace(key, session.get());
         _sessions.emplace(client_id, session);
-        return attach_here(client, client_id, clean_start, expiry_interval, attached, true);
+        return attach_here(client, client_id, clean_start, expiry_interval, token, attached, true);
     }
     if (owner->worker == _index) {
         // Registered here, but the session is not (yet) in this worker's table: it is on its way
@@ -83,35 +83,35 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
     unsigned me = _index;
     post_to(owner->worker, [from = _router.worker(owner->worker), client_id, me, clean_start, this, &client,
                             expiry_interval, token, attached] {
-        from->hand_over(client_id, me, clean_start,
-                        [this, &client, client_id, clean_start, expiry_interval, token,
-                         attached](std::shared_ptr<Session> session) {
-                            // On this worker again.
-                            if (session) {
-                                session->ref.worker.store(_index);
-                                _sessions_by_key.emplace(session->ref.key, session.get());
-                                _sessions.emplace(client_id, session);
-                                _moved.erase(session->ref.key);
-                            }
-                            if (token->cancelled) {
-                                // The new connection left while its session travelled: the session stays,
-                                // offline.
-                                if (session) {
-                                    auto now = Clock::now();
-                                    session->disconnected_at = now;
-                                    if (session->expiry_interval == 0)
-                                        end_session(*session);
-                                    else if (session->expiry_interval != UINT32_MAX)
-                                        session->expires_at =
-                                            now + std::chrono::seconds(session->expiry_interval);
-                                }
-                                return;
-                            }
-                            if (session)
-                                attach_here(client, client_id, clean_start, expiry_interval, attached, false);
-                            else
-                                attach(client, client_id, clean_start, expiry_interval, token, attached);
-                        });
+        from->hand_over(
+            client_id, me, clean_start,
+            [this, &client, client_id, clean_start, expiry_interval, token,
+             attached](std::shared_ptr<Session> session) {
+                // On this worker again.
+                if (session) {
+                    session->ref.worker.store(_index);
+                    _sessions_by_key.emplace(session->ref.key, session.get());
+                    _sessions.emplace(client_id, session);
+                    _moved.erase(session->ref.key);
+                }
+                if (token->cancelled) {
+                    // The new connection left while its session travelled: the session stays,
+                    // offline.
+                    if (session) {
+                        auto now = Clock::now();
+                        session->disconnected_at = now;
+                        if (session->expiry_interval == 0)
+                            end_session(*session);
+                        else if (session->expiry_interval != UINT32_MAX)
+                            session->expires_at = now + std::chrono::seconds(session->expiry_interval);
+                    }
+                    return;
+                }
+                if (session)
+                    attach_here(client, client_id, clean_start, expiry_interval, token, attached, false);
+                else
+                    attach(client, client_id, clean_start, expiry_interval, token, attached);
+            });
     });
 }
 
@@ -173,15 +173,15 @@ void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_sta
 }
 
 void Broker::attach_here(Client& client, const std::string& client_id, bool clean_start,
-                         uint32_t expiry_interval, const Attached& attached, bool created) {
+                         uint32_t expiry_interval, const std::shared_ptr<PendingToken>& token,
+                         const Attached& attached, bool created) {
     auto it = _sessions.find(client_id);
     if (it != _sessions.end() && !it->second->client && it->second->expires_at &&
         Clock::now() >= *it->second->expires_at) {
         // Expired, but the once-a-second sweep has not come by yet (or it was restored from
         // storage already past its time): it ends now, and the client starts afresh.
         expire_session(*it->second);
-        return attach(client, client_id, clean_start, expiry_interval, std::make_shared<PendingToken>(),
-                      attached);
+        return attach(client, client_id, clean_start, expiry_interval, token, attached);
     }
     Session& existing = *it->second;
     if (!created) {
@@ -194,8 +194,7 @@ void Broker::attach_here(Client& client, const std::string& client_id, bool clea
         }
         if (clean_start) {
             end_session(existing);
-            return attach(client, client_id, clean_start, expiry_interval, std::make_shared<PendingToken>(),
-                          attached);
+            return attach(client, client_id, clean_start, expiry_interval, token, attached);
         }
     }
     existing.client = &client;

@@ -147,8 +147,10 @@ class Broker {
     void hand_shared_to_others(Session& s);
     void expire_session(Session& session);
     // The local part of attach(), for a session in this worker's table (`created` just now).
+    // `token` is the one the client waits on: an attach that goes on elsewhere (the session
+    // ended here and another worker now owns the id) checks it before touching the client.
     void attach_here(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
-                     const Attached& attached, bool created);
+                     const std::shared_ptr<PendingToken>& token, const Attached& attached, bool created);
     // On the owning worker: a connection on worker `to` takes over `client_id`. The old connection
     // is disconnected (0x8E), the will rules of a takeover applied; then the session, or nothing
     // when it ends (clean start), goes to `to` and `done` runs there.

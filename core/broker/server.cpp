@@ -1,5 +1,6 @@
 #include "broker/server.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -22,6 +23,17 @@ constexpr uint64_t kShutdownGraceMs = 3000;
 void close_handle(void* handle) {
     auto* h = static_cast<uv_handle_t*>(handle);
     if (h->loop && !uv_is_closing(h)) uv_close(h, nullptr);
+}
+
+const sigset_t& stop_signals() {
+    static const sigset_t set = [] {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGINT);
+        sigaddset(&s, SIGTERM);
+        return s;
+    }();
+    return set;
 }
 
 unsigned workers_to_run(const Config& config) {
@@ -227,6 +239,7 @@ bool Server::start() {
         };
         uv_signal_start(&_sigint, on_signal, SIGINT);
         uv_signal_start(&_sigterm, on_signal, SIGTERM);
+        pthread_sigmask(SIG_UNBLOCK, &stop_signals(), nullptr);
     }
     try {
         if (!first.broker->restore()) return false;
@@ -346,6 +359,10 @@ void Server::request_stop() {
 
 void Server::stop_on_signals() {
     _stop_on_signals = true;
+    // Held back until start() has worker 0's loop to catch them: a SIGTERM that comes meanwhile
+    // (a supervisor that stops the broker the moment it logs) waits, then stops it cleanly,
+    // instead of killing it with the default action.
+    pthread_sigmask(SIG_BLOCK, &stop_signals(), nullptr);
 }
 
 void Server::run() {

@@ -90,17 +90,10 @@ struct HostTable {
     }
 
     static void log_line(roost_plugin* self, int level, const char* fmt, ...) {
-        char buf[2048];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof buf, fmt ? fmt : "", ap);
+        plugin_log_v(self ? self->plugin->name.c_str() : "?", level, fmt, ap);
         va_end(ap);
-        LogLevel l = level <= ROOST_LOG_ERROR     ? LogLevel::Error
-                     : level == ROOST_LOG_WARNING ? LogLevel::Warning
-                     : level == ROOST_LOG_INFO    ? LogLevel::Info
-                                                  : LogLevel::Debug;
-        if (l > log::level()) return;
-        log::write(l, fmt::format("plugin '{}': {}", self ? self->plugin->name : "?", buf));
     }
 
     static int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
@@ -276,6 +269,17 @@ struct HostTable {
 
     static const char* strerror(int code) { return host_strerror(code); }
 };
+
+void plugin_log_v(const char* plugin, int level, const char* fmt, va_list ap) {
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt ? fmt : "", ap);
+    LogLevel l = level <= ROOST_LOG_ERROR     ? LogLevel::Error
+                 : level == ROOST_LOG_WARNING ? LogLevel::Warning
+                 : level == ROOST_LOG_INFO    ? LogLevel::Info
+                                              : LogLevel::Debug;
+    if (l > log::level()) return;
+    log::write(l, fmt::format("plugin '{}': {}", plugin, buf));
+}
 
 const char* host_strerror(int code) {
     switch (code) {

@@ -18,17 +18,10 @@ thread_local const PluginConfig* t_checking = nullptr;
 unsigned g_check_workers = 1;
 
 void check_log(roost_plugin*, int level, const char* fmt, ...) {
-    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt ? fmt : "", ap);
+    plugin_log_v(t_checking ? t_checking->name.c_str() : "?", level, fmt, ap);
     va_end(ap);
-    LogLevel l = level <= ROOST_LOG_ERROR     ? LogLevel::Error
-                 : level == ROOST_LOG_WARNING ? LogLevel::Warning
-                 : level == ROOST_LOG_INFO    ? LogLevel::Info
-                                              : LogLevel::Debug;
-    if (l > log::level()) return;
-    log::write(l, fmt::format("plugin '{}': {}", t_checking ? t_checking->name : "?", buf));
 }
 
 const char* check_strerror(int code) {

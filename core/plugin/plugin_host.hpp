@@ -12,6 +12,7 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <cstdarg>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,9 @@ struct LoadedPlugin {
 // Marks the calling thread as worker `index`, for host->worker_index(); plugins' own threads
 // stay unmarked.
 void set_current_worker(unsigned index);
+
+// What host->log does, for a plugin named `plugin`: one log line prefixed with its name.
+void plugin_log_v(const char* plugin, int level, const char* fmt, va_list ap);
 
 // What host->strerror answers: the text of a ROOST_E* code (host_table.cpp).
 const char* host_strerror(int code);

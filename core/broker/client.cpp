@@ -272,6 +272,9 @@ void Client::send(const mqtt::Packet& packet) {
 void Client::write_encoded() {
     _broker.stats().bytes_sent += _encode_buffer.size();
     _connection->write(_encode_buffer);
+    // The buffer is reused for every packet, so it keeps the capacity of the largest one sent:
+    // after one 6 MiB message each of its subscribers would hold 6 MiB for good.
+    if (_encode_buffer.capacity() > kKeepEncodeCapacity) std::vector<uint8_t>().swap(_encode_buffer);
 }
 
 bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup) {

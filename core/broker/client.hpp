@@ -184,7 +184,8 @@ class Client : public net::ConnectionHandler {
 
     std::vector<std::string> _aliases_in;  // index = alias the client set, value = topic
     std::unordered_map<std::string, uint16_t> _aliases_out;
-    std::vector<uint8_t> _encode_buffer;  // reused for every packet sent
+    std::vector<uint8_t> _encode_buffer;  // reused for every packet sent, up to kKeepEncodeCapacity
+    static constexpr size_t kKeepEncodeCapacity = 64 * 1024;
 };
 
 }  // namespace roost

@@ -90,6 +90,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                 // On this worker again.
                 if (session) {
                     session->ref.worker.store(_index);
+                    session->deadline_queued.reset();  // its entry, if any, is in the old worker's heap
                     _sessions_by_key.emplace(session->ref.key, session.get());
                     _sessions.emplace(client_id, session);
                     _moved.erase(session->ref.key);
@@ -104,6 +105,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                             end_session(*session);
                         else if (session->expiry_interval != UINT32_MAX)
                             session->expires_at = now + std::chrono::seconds(session->expiry_interval);
+                        if (session->expiry_interval != 0) schedule_deadline(*session);
                     }
                     return;
                 }
@@ -250,6 +252,7 @@ void Broker::client_closed(Client& client, const std::string&) {
             s->will_due = now + std::chrono::seconds(delay);
         }
     }
+    schedule_deadline(*s);
     _persistence.save_session(*s);
 }
 
@@ -545,7 +548,10 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
                 // PUBREC waits for room, and while it waits the broker reads nothing more from it.
                 std::shared_ptr<PublishWait> wait = context ? context->need_wait() : nullptr;
                 if (wait) {
-                    if (s.throttled.empty()) s.throttled_since = Clock::now();
+                    if (s.throttled.empty()) {
+                        s.throttled_since = Clock::now();
+                        _throttled.insert(s.ref.key);
+                    }
                     wait->hold();
                     s.throttled.push_back(std::move(wait));
                     ++_stats.messages_throttled;
@@ -678,32 +684,60 @@ void Broker::tick(Clock::time_point now) {
     _hooks.tick();
     for (Client* c : _clients)
         c->check_timeouts(now);
-    std::vector<Session*> expired;
+    if (!_throttled.empty()) check_throttled(now);
+    SessionDeadlines::Entry entry;
+    while (_deadlines.pop_due(now, entry))
+        run_deadline(entry, now);
+}
+
+void Broker::check_throttled(Clock::time_point now) {
     auto timeout = std::chrono::seconds(_config.limits.backpressure_timeout);
-    for (auto& [id, s] : _sessions) {
-        if (!s->throttled.empty() && now - s->throttled_since > timeout) {
-            // The subscriber takes nothing for too long: its publishers go on, and its queue
-            // drops by offline_queue_policy until it has room again.
-            log::warn(
-                "client '{}': its queue has been full for {} s ([limits] backpressure_timeout); releasing {} "
-                "waiting publishers and dropping by offline_queue_policy until it has room",
-                s->client_id, _config.limits.backpressure_timeout, s->throttled.size());
-            for (auto& wait : s->throttled)
-                wait->release(true);
-            s->throttled.clear();
-            s->backpressure_gave_up = true;
-            s->ref.congested.store(false, std::memory_order_relaxed);
+    for (auto it = _throttled.begin(); it != _throttled.end();) {
+        auto found = _sessions_by_key.find(*it);
+        Session* s = found == _sessions_by_key.end() ? nullptr : found->second;
+        if (!s || s->throttled.empty()) {  // relieved, ended or moved: nothing to watch
+            it = _throttled.erase(it);
+            continue;
         }
-        if (s->client) continue;
-        if (s->pending_will && now >= s->will_due) {
-            publish_will(std::move(*s->pending_will), s->client_id);
-            s->pending_will.reset();
-            _persistence.save_session(*s);
-        }
-        if (s->expires_at && now >= *s->expires_at) expired.push_back(s.get());
+        ++it;
+        if (now - s->throttled_since <= timeout) continue;
+        // The subscriber takes nothing for too long: its publishers go on, and its queue drops
+        // by offline_queue_policy until it has room again.
+        log::warn(
+            "client '{}': its queue has been full for {} s ([limits] backpressure_timeout); releasing {} "
+            "waiting publishers and dropping by offline_queue_policy until it has room",
+            s->client_id, _config.limits.backpressure_timeout, s->throttled.size());
+        for (auto& wait : s->throttled)
+            wait->release(true);
+        s->throttled.clear();
+        s->backpressure_gave_up = true;
+        s->ref.congested.store(false, std::memory_order_relaxed);
     }
-    for (Session* s : expired)
-        expire_session(*s);
+}
+
+void Broker::schedule_deadline(Session& s) {
+    if (s.client) return;
+    std::optional<Clock::time_point> next = s.expires_at;
+    if (s.pending_will && (!next || s.will_due < *next)) next = s.will_due;
+    if (!next || (s.deadline_queued && *s.deadline_queued <= *next)) return;
+    s.deadline_queued = *next;
+    _deadlines.push(*next, s.ref.key);
+}
+
+void Broker::run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now) {
+    auto found = _sessions_by_key.find(entry.session);
+    if (found == _sessions_by_key.end()) return;  // ended, or moved to another worker
+    Session& s = *found->second;
+    if (s.deadline_queued != entry.at) return;  // stale: an earlier entry replaced it
+    s.deadline_queued.reset();
+    if (s.client) return;  // online again; the next disconnect schedules anew
+    if (s.pending_will && now >= s.will_due) {
+        publish_will(std::move(*s.pending_will), s.client_id);
+        s.pending_will.reset();
+        _persistence.save_session(s);
+    }
+    if (s.expires_at && now >= *s.expires_at) return expire_session(s);
+    schedule_deadline(s);  // the expiry, after the will
 }
 
 void Broker::shutdown_wills() {

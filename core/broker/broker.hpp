@@ -20,6 +20,7 @@
 #include "broker/message.hpp"
 #include "broker/router.hpp"
 #include "broker/session.hpp"
+#include "broker/session_deadlines.hpp"
 #include "broker/stats.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
@@ -129,7 +130,8 @@ class Broker {
     // A message a plugin published (host->publish): message hooks, then routing.
     void publish_from_plugin(std::shared_ptr<Message> message);
 
-    // Once a second: keep alive, delayed wills, session expiry.
+    // Once a second: keep alive, and what is due of delayed wills, session expiry and throttled
+    // publishers (from _deadlines and _throttled: no walk over every session).
     void tick(Clock::time_point now);
     // Server shutdown, in two steps that every worker takes together (the Server waits for all
     // to finish the first before any takes the second, so that wills reach clients of every
@@ -146,6 +148,13 @@ class Broker {
     // The client of `s` left: QoS 1/2 messages of shared subscriptions go to other members.
     void hand_shared_to_others(Session& s);
     void expire_session(Session& session);
+    // An offline session's next deadline (its delayed will or its expiry) goes into _deadlines,
+    // unless an entry for an earlier moment is there already.
+    void schedule_deadline(Session& session);
+    // An entry of _deadlines came up: publishes the will or expires the session if due.
+    void run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now);
+    // Throttled publishers waiting longer than [limits] backpressure_timeout are released.
+    void check_throttled(Clock::time_point now);
     // The local part of attach(), for a session in this worker's table (`created` just now).
     // `token` is the one the client waits on: an attach that goes on elsewhere (the session
     // ended here and another worker now owns the id) checks it before touching the client.
@@ -185,6 +194,8 @@ class Broker {
     Stats _stats;
     std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;  // the sessions this worker owns
     std::unordered_map<SessionKey, Session*> _sessions_by_key;
+    SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
+    std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.
     std::unordered_map<SessionKey, unsigned> _moved;
     std::unordered_set<Client*> _clients;

@@ -71,6 +71,7 @@ struct Session {
     size_t queued_bytes = 0;                // topic + payload bytes of `queue` ([limits] max_queued_bytes)
     // Publishers whose acknowledgement waits for room in `queue` (queue_full_policy =
     // "backpressure"), since `throttled_since`; released by Broker::pump() or the timeout.
+    // Non-empty: the session is in its Broker's `_throttled` set, which the tick watches.
     std::vector<std::shared_ptr<PublishWait>> throttled;
     Clock::time_point throttled_since{};
     bool backpressure_gave_up = false;  // the timeout passed: drop by offline_queue_policy until room
@@ -80,6 +81,9 @@ struct Session {
     // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost.
     std::optional<mqtt::Will> pending_will;
     Clock::time_point will_due{};
+    // The moment this session's entry in its worker's SessionDeadlines is for, if it has one
+    // there (reset when the session moves to another worker, whose heap has no entry for it).
+    std::optional<Clock::time_point> deadline_queued;
 
     // The next free packet id for a message to the client, skipping ids still in flight;
     // 0 when all 65535 are in use.

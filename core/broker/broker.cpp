@@ -127,7 +127,7 @@ void Broker::take_over_from(Session& existing, bool clean_start, const std::stri
     if (auto will = old->take_will(); will && (old->will_delay() == 0 || clean_start))
         publish_will(std::move(*will), existing.client_id);
     existing.client = nullptr;
-    existing.ref.online.store(false);
+    set_online(existing, false);
     old->detach_session();
     old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
     // The documented order: the old connection hears first (its DISCONNECT is queued, its
@@ -200,7 +200,7 @@ void Broker::attach_here(Client& client, const std::string& client_id, bool clea
         }
     }
     existing.client = &client;
-    existing.ref.online.store(true);
+    set_online(existing, true);
     existing.expires_at.reset();
     existing.disconnected_at.reset();
     existing.expiry_interval = expiry_interval;
@@ -231,7 +231,7 @@ void Broker::client_closed(Client& client, const std::string&) {
     Session* s = held.get();
     if (!s || s->client != &client) return;
     s->client = nullptr;
-    s->ref.online.store(false);
+    set_online(*s, false);
     relieve(*s);  // nobody waits for a client that is gone: its queue drops from now on
     hand_shared_to_others(*s);
     std::optional<mqtt::Will> will = client.take_will();
@@ -299,6 +299,15 @@ void Broker::hand_shared_to_others(Session& s) {
         "client '{}': left its shared subscriptions with {} messages unacknowledged or queued; given to "
         "other members of their groups",
         s.client_id, moved);
+}
+
+void Broker::set_online(Session& s, bool online) {
+    s.ref.online.store(online);
+    std::vector<std::string_view> shares;
+    for (auto it = s.subscriptions.lower_bound("$share/");
+         it != s.subscriptions.end() && it->first.starts_with("$share/"); ++it)
+        shares.push_back(it->first);
+    if (!shares.empty()) _router.sync_online(s.ref.key, shares);
 }
 
 void Broker::expire_session(Session& s) {

@@ -148,6 +148,9 @@ class Broker {
     // The client of `s` left: QoS 1/2 messages of shared subscriptions go to other members.
     void hand_shared_to_others(Session& s);
     void expire_session(Session& session);
+    // A client attached to or left `session`: its SessionRef says so, and its shared-group
+    // memberships move to the groups' online or offline members.
+    void set_online(Session& session, bool online);
     // An offline session's next deadline (its delayed will or its expiry) goes into _deadlines,
     // unless an entry for an earlier moment is there already.
     void schedule_deadline(Session& session);

@@ -630,14 +630,10 @@ void Broker::pump(Session& s) {
         relieve(s);
 }
 
-void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionRecord& record) {
+std::vector<MessagePtr> Broker::retained_for(std::string_view filter) {
     std::vector<MessagePtr> found;
     _router.match_retained(filter, Clock::now(), found);
-    for (MessagePtr& m : found) {
-        Delivery d{m, std::min(m->qos, record.options.qos), true, {}};
-        if (record.subscription_id != 0) d.subscription_ids.push_back(record.subscription_id);
-        deliver(s, std::move(d));
-    }
+    return found;
 }
 
 bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record) {

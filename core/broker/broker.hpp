@@ -108,8 +108,9 @@ class Broker {
     void flush_outbox();
     // Sends queued deliveries while the client's window has room.
     void pump(Session& session);
-    // Retained messages for a new subscription, in the order of spec 3.3.1.3.
-    void send_retained(Session& session, std::string_view filter, const SubscriptionRecord& record);
+    // The retained messages matching a new subscription's filter (spec 3.3.1.3); the client
+    // sends them over as many loop turns as its output bound and budget need.
+    std::vector<MessagePtr> retained_for(std::string_view filter);
 
     bool subscribe(Session& session, const std::string& filter, const SubscriptionRecord& record);
     bool unsubscribe(Session& session, std::string_view filter);

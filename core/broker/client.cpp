@@ -13,6 +13,8 @@ constexpr size_t kMaxBufferedWhileWaiting = 1024 * 1024;
 // connections of its worker get theirs. The rest waits in the decoder for a later turn.
 constexpr size_t kPacketsPerTurn = 64;
 constexpr size_t kBytesPerTurn = 256 * 1024;
+// Retained messages one SUBSCRIBE matched, sent per loop turn (they cost less than a packet read).
+constexpr size_t kRetainedPerTurn = 256;
 // Under the global output bound, a client with at least this much unsent is not read either.
 constexpr size_t kBacklogUnderGlobalBound = 64 * 1024;
 }  // namespace
@@ -102,6 +104,8 @@ void Client::process() {
     size_t packets = 0;
     const size_t start = _decoder.buffered();
     while (!closing() && !_pending) {
+        // Retained messages of the last SUBSCRIBE go out before the next packet is handled.
+        if (_retained_backlog && !send_retained_backlog(packets)) break;
         if (_decoder.buffered() == 0) break;
         if (packets >= kPacketsPerTurn || start - std::min(start, _decoder.buffered()) >= kBytesPerTurn) {
             _connection->defer();  // the rest in a later loop turn
@@ -128,6 +132,35 @@ void Client::process() {
         ++packets;
         handle(packet);
     }
+}
+
+bool Client::send_retained_backlog(size_t& packets) {
+    std::deque<RetainedBatch>& backlog = *_retained_backlog;
+    while (!backlog.empty()) {
+        RetainedBatch& batch = backlog.front();
+        for (; batch.next < batch.messages.size(); ++batch.next) {
+            if (closing() || !_session) return false;
+            if (output_over_limit()) {
+                // Not dropped, as QoS 0 messages past the bound are: the client asked for these,
+                // and they wait for it to read (on_resume when the output is written).
+                _connection->pause_until_drained();
+                return false;
+            }
+            if (packets >= kRetainedPerTurn) {
+                _connection->defer();  // the rest in a later loop turn, after the other clients
+                return false;
+            }
+            MessagePtr& m = batch.messages[batch.next];
+            uint8_t qos = std::min(m->qos, batch.record.options.qos);
+            Delivery d{std::move(m), qos, true, {}};
+            if (batch.record.subscription_id != 0) d.subscription_ids.push_back(batch.record.subscription_id);
+            _broker.deliver(*_session, std::move(d));
+            ++packets;
+        }
+        backlog.pop_front();
+    }
+    _retained_backlog.reset();
+    return true;
 }
 
 void Client::wait_for(std::shared_ptr<PendingToken> token) {

@@ -115,8 +115,12 @@ class Client : public net::ConnectionHandler {
     // Asks about every filter of _subscribing at once; finishes now, or when the last pending
     // answer arrives.
     void continue_subscribe();
-    // Applies the decisions in the filters' order, sends the SUBACK and the retained messages.
+    // Applies the decisions in the filters' order, sends the SUBACK, and queues the retained
+    // messages into _retained_backlog (process() sends them).
     void finish_subscribe();
+    // Sends what it can of _retained_backlog within this turn's budget (`packets` so far); false
+    // when some is left for a later turn (deferred, or paused until the output drains).
+    bool send_retained_backlog(size_t& packets);
     // Records the answer for the filter at _subscribing->next (granted or refused).
     void apply_subscription(const HookDecision& decision);
     void handle_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
@@ -171,6 +175,14 @@ class Client : public net::ConnectionHandler {
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
     };
     Boxed<SubscribeProgress> _subscribing;
+    // Retained messages matched by a SUBSCRIBE and not yet sent: a SUBSCRIBE to '#' with 100k
+    // retained messages goes out over many loop turns, never past the output bound.
+    struct RetainedBatch {
+        std::vector<MessagePtr> messages;  // matched at SUBSCRIBE time
+        size_t next = 0;                   // the first not yet sent
+        SubscriptionRecord record;         // the subscription's options and identifier
+    };
+    Boxed<std::deque<RetainedBatch>> _retained_backlog;
     Boxed<mqtt::Publish> _publish_waiting;                            // for its ACL answer
     mqtt::ReasonCode _stored_ack_reason = mqtt::ReasonCode::Success;  // for the publish awaiting its stores
     Boxed<mqtt::Will> _will;

@@ -274,6 +274,51 @@ TEST_CASE("3: a client's 2 MiB batch does not stall the others; keep alive count
     probe.check();
 }
 
+TEST_CASE(
+    "3/9: SUBSCRIBE '#' over many retained messages goes out in turns, none dropped, others unstalled") {
+    ROOST_ONLY();
+    Broker b;
+    const int retained = 20000;
+    {
+        RawClient loader(b.port());
+        REQUIRE(loader.handshake(pkt::conn(4, "loader")));
+        Bytes all;
+        for (int i = 0; i < retained; ++i)
+            all += pkt::publish("r/" + std::to_string(i), std::string(200, 'v'), 0, 0, true);
+        REQUIRE(loader.send(all));
+        REQUIRE(loader.send(pkt::pingreq()));
+        REQUIRE(loader.read_until(pkt::PINGRESP, 10s));
+    }
+    Probe probe(b);
+    // A small receive buffer: the 4.5 MB of each walk cannot all sit in the kernel, so the
+    // broker holds the rest back (max_output_buffer) rather than dropping it.
+    RawClient hostile(b.port(), 0, 4096);
+    REQUIRE(hostile.handshake(pkt::conn(4, "walker")));
+    const int rounds = 3;
+    Bytes burst;
+    for (int i = 0; i < rounds; ++i)
+        burst += pkt::subscribe(uint16_t(2 * i + 1), "#", 0) +
+                 pkt::packet(0xA2, pkt::u16(uint16_t(2 * i + 2)) + pkt::str("#"));
+    REQUIRE(hostile.send(burst));
+    settle(1s);  // the broker meets a client that does not read
+    std::vector<int> per_walk;
+    int count = 0;
+    while (auto p = hostile.read_packet(5s)) {
+        if (p->type == pkt::PUBLISH && p->publish_topic().starts_with("r/")) ++count;  // not the probe's
+        if (p->type == pkt::UNSUBACK) {
+            per_walk.push_back(count);
+            count = 0;
+            if (per_walk.size() == rounds) break;
+        }
+    }
+    std::string counts;
+    for (int n : per_walk)
+        counts += std::to_string(n) + " ";
+    MESSAGE("retained messages per SUBSCRIBE '#': " << counts);
+    CHECK(per_walk == std::vector<int>(rounds, retained));
+    probe.check();
+}
+
 TEST_CASE("4/5: max_output_buffer and send_timeout bound a client that does not read") {
     ROOST_ONLY();
     BrokerOptions o;

@@ -62,7 +62,8 @@ void Client::on_data(std::span<const uint8_t> bytes) {
     _decoder.feed_borrowed(bytes);
     // While a plugin's answer is awaited, what the client sends waits in the decoder; past a
     // bound, reading stops (and so does the client, by TCP flow control) until the answer.
-    if (_pending && _decoder.buffered() > kMaxBufferedWhileWaiting) _connection->pause_reading();
+    if ((_pending || acks_full()) && _decoder.buffered() > kMaxBufferedWhileWaiting)
+        _connection->pause_reading();
     process_guarded();
 }
 
@@ -103,7 +104,7 @@ void Client::process() {
     mqtt::DecodeError error;
     size_t packets = 0;
     const size_t start = _decoder.buffered();
-    while (!closing() && !_pending) {
+    while (!closing() && !_pending && !acks_full()) {
         // Retained messages of the last SUBSCRIBE go out before the next packet is handled.
         if (_retained_backlog && !send_retained_backlog(packets)) break;
         if (_decoder.buffered() == 0) break;
@@ -175,6 +176,7 @@ void Client::resume_after_wait() {
 void Client::on_closed(const std::string& reason) {
     _connection = nullptr;
     if (_pending) _broker.hooks().cancel(*_pending);
+    if (_acks) _acks->alive->cancelled = true;
     if (_subscribing)
         for (auto& token : _subscribing->tokens)
             if (token) _broker.hooks().cancel(*token);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker/message.hpp"
+#include "broker/publish_encoding_cache.hpp"
 #include "broker/router.hpp"
 #include "broker/session.hpp"
 #include "broker/session_deadlines.hpp"
@@ -70,6 +71,7 @@ class Broker {
     WorkerInbox& inbox() { return _inbox; }
     Hooks& hooks() { return _hooks; }
     Stats& stats() { return _stats; }
+    PublishEncodingCache& encoding_cache() { return _encoding_cache; }
     const Stats& stats() const { return _stats; }
     size_t connected_clients() const { return _router.connected.load(); }
     size_t session_count() const { return _router.session_count(); }
@@ -196,6 +198,7 @@ class Broker {
     Hooks _hooks;
     Persistence _persistence;
     Stats _stats;
+    PublishEncodingCache _encoding_cache;
     std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;  // the sessions this worker owns
     std::unordered_map<SessionKey, Session*> _sessions_by_key;
     SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time

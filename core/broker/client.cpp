@@ -330,8 +330,8 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         ++_broker.stats().messages_dropped;
         return false;
     }
-    // Encoded straight from the shared message: topic and payload are copied once, into the
-    // wire bytes, however many subscribers there are.
+    // Encoded straight from the shared message (no copy of it per subscriber); the common variant
+    // is encoded once per worker and message (PublishEncodingCache), then copied to each output.
     mqtt::PublishView p{dup, delivery.qos, delivery.retain, m.topic, packet_id, nullptr, m.payload};
     // MQTT 5: the message's properties, encoded from the shared message, with what is per
     // subscriber put in their place (never a copy of the message's user properties per delivery).
@@ -386,6 +386,13 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     }
     if (new_alias != 0) _aliases_out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
+    if (!properties.topic_alias && delivery.subscription_ids.empty() &&
+        size <= PublishEncodingCache::kMaxCached) {
+        std::span<const uint8_t> bytes = _broker.encoding_cache().encode(delivery.message, p, _version);
+        _broker.stats().bytes_sent += bytes.size();
+        _connection->write(bytes);
+        return true;
+    }
     _encode_buffer.clear();
     mqtt::encode_publish(p, _version, _encode_buffer);
     write_encoded();

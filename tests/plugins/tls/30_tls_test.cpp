@@ -227,3 +227,74 @@ TEST_CASE("transport_xor over TLS: socket -> TLS -> transport -> MQTT") {
     CHECK_MESSAGE(b.wait_line({"TLS handshake with 127.0.0.1:", "failed"}, 3s, from), tail(b.log()));
     CHECK_MESSAGE(lines_with(b.log(), {"fixture: WRONG"}).empty(), tail(b.log()));
 }
+
+TEST_CASE("an unfinished handshake counts against [limits] max_pending_connects") {
+    Setup setup = tls_setup({"tls_handshake_timeout = 3"});
+    setup.broker.push_back("[limits]");
+    setup.broker.push_back("max_pending_connects = 1");
+    PluginBroker b(std::move(setup));
+    settle(300ms);  // the harness's start-up probes of the ports are closed (they were pending too)
+    WireClient stalled(b.port(1));
+    REQUIRE(stalled.send(std::string("\x16\x03\x01\x02\x00\x01", 6)));
+    REQUIRE_FALSE(stalled.wait_closed(200ms));  // it holds the slot
+    // The stalled handshake holds the one pending slot: the next connection is refused at once.
+    size_t from = b.log_size();
+    auto r = run(pub(b, tls_args({"-t", "p/1", "-m", "refused"}), 1), 10s);
+    CHECK(r.exit_code != 0);
+    CHECK_MESSAGE(b.wait_line({"over [limits] max_pending_connects = 1"}, 3s, from), tail(b.log()));
+    // Once the handshake timeout closed it, the slot is free again.
+    CHECK(stalled.wait_closed(5s));
+    r = run(pub(b, tls_args({"-t", "p/2", "-m", "accepted"}), 1));
+    CHECK_MESSAGE(r.exit_code == 0, r.err << tail(b.log()));
+}
+
+TEST_CASE("use_identity_as_username = \"san\": the first DNS, email or URI name is the user") {
+    std::vector<std::string> lines = mtls_lines();
+    lines.push_back("use_identity_as_username = \"san\"");
+    PluginBroker b(tls_setup(lines));
+    const Certs& c = certs();
+    auto r =
+        run(pub(b, tls_args({"-t", "s/1", "-m", "1", "-i", "san-user"}, c.client_cert, c.client_key), 1));
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK_MESSAGE(b.wait_line({"san-user", "user 'dev1.example.com'"}), tail(b.log()));
+}
+
+TEST_CASE("transport backpressure over TLS: conn_backlog counts TLS records; pause and drained() work") {
+    Setup setup = tls_setup({});
+    setup.listeners[1].transport = "flow";
+    setup.plugins.push_back({ROOST_PLUGIN_TRANSPORT_FLOW, {{"high", "65536"}}});
+    PluginBroker b(std::move(setup));
+    TlsClient slow(b.port(1));
+    REQUIRE_MESSAGE(slow.connected(), slow.error());
+    REQUIRE(slow.send(connect_with(4, "slow-tls", std::nullopt, std::nullopt)));
+    REQUIRE(slow.read_until(pkt::CONNACK));
+    REQUIRE(slow.send(pkt::subscribe(1, "flood/#", 0, 4)));
+    REQUIRE(slow.read_until(pkt::SUBACK));
+
+    // The subscriber stops reading while a plain publisher floods it (as it_22 does over TCP).
+    WireClient p(b.port(0));
+    REQUIRE(p.send(connect_with(4, "flooder", std::nullopt, std::nullopt)));
+    REQUIRE(p.read_until(pkt::CONNACK));
+    std::string burst;
+    for (int i = 0; i < 16; i++)
+        burst += pkt::publish("flood/a", std::string(32 * 1024, 'x'), 0);
+    auto count = [&](const char* what) { return lines_with(b.log(), {what}).size(); };
+    bool held = false;
+    for (int round = 0; round < 200 && !held; round++) {
+        REQUIRE(p.send(burst));
+        settle(20ms);
+        held = count("fixture: paused at backlog") > count("fixture: resumed after drain (backlog 0) rc=0");
+    }
+    REQUIRE_MESSAGE(held, tail(b.log()));
+    // The subscriber reads everything: the TLS backlog drains, drained() resumes reading.
+    bool resumed = false;
+    for (int round = 0; round < 40 && !resumed; round++) {
+        while (slow.read_packet(300ms)) {
+        }
+        resumed =
+            count("fixture: paused at backlog") == count("fixture: resumed after drain (backlog 0) rc=0");
+    }
+    REQUIRE_MESSAGE(resumed, tail(b.log()));
+    REQUIRE(slow.send(pkt::pingreq()));
+    CHECK(slow.read_until(pkt::PINGRESP, 5s));
+}

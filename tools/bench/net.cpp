@@ -218,8 +218,9 @@ void Net::on_readable(Conn& c, uint64_t now) {
         if (n > 0) {
             // While closing, what still arrives is not counted: the run is over.
             if (c.state != State::Closing) c.in.insert(c.in.end(), buf, buf + n);
-            // TLS hands out a record at a time: read on until it waits for the socket.
-            if (static_cast<size_t>(n) < sizeof buf && !c.tls) break;
+            // A short read emptied the socket (epoll is level-triggered: more will be announced);
+            // TLS hands out a record at a time, so it reads on while it holds bytes.
+            if (c.tls ? !tls::pending(*c.tls) : static_cast<size_t>(n) < sizeof buf) break;
         } else if (n == 0) {
             close(c, "connection closed by the broker");
             return;

@@ -62,6 +62,9 @@ bool init(const Options& o, std::string& error) {
     // Partial writes: send() returns as soon as a record went, like a socket's short write, and
     // the caller may pass the same bytes from a moved buffer.
     SSL_CTX_set_mode(g_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // One recv() for many records, not two (header, then body) per record: the generator must
+    // not spend on syscalls what it should spend on load.
+    SSL_CTX_set_read_ahead(g_ctx, 1);
     if (!o.tls_cafile.empty()) {
         if (SSL_CTX_load_verify_locations(g_ctx, o.tls_cafile.c_str(), nullptr) != 1) {
             error = "--cafile " + o.tls_cafile + ": " + openssl_error();
@@ -123,6 +126,10 @@ ssize_t recv(Session& s, void* data, size_t len, std::string& error) {
     ssize_t r = would_block_or_fail(s, rc, error);
     if (r == 0 || (r < 0 && errno == EPROTO && error.find("unexpected eof") != std::string::npos)) return 0;
     return r;
+}
+
+bool pending(const Session& s) {
+    return SSL_has_pending(s.ssl) == 1;
 }
 
 }  // namespace bench::tls

@@ -35,6 +35,9 @@ std::shared_ptr<Session> start(int fd, std::string& error);
 // errno EPROTO and the reason in `error`.
 ssize_t send(Session& s, const void* data, size_t len, std::string& error);
 ssize_t recv(Session& s, void* data, size_t len, std::string& error);
+// True when TLS holds bytes already taken from the socket (epoll will not announce them): the
+// caller reads on.
+bool pending(const Session& s);
 
 }  // namespace tls
 }  // namespace bench

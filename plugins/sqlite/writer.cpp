@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <string>
+#include <unordered_set>
 
 namespace roost_sqlite {
 
@@ -74,12 +76,40 @@ void Writer::run() {
     }
 }
 
+namespace {
+// Which operations of a batch a later one in the same batch makes moot: a delivery saved and
+// then saved again or deleted, a message stored and then released. Under load most messages to
+// connected subscribers are stored, delivered, acknowledged and released within one batch, and
+// then the commit writes nothing for them. The deletes stay (cheap when the row never existed).
+std::vector<bool> absorbed(const std::vector<Operation>& batch) {
+    std::vector<bool> skip(batch.size());
+    std::unordered_set<std::string> later_delivery;  // client id, NUL, sequence
+    std::unordered_set<uint64_t> later_release;
+    auto key = [](const Operation& op) { return op.client_id + '\0' + std::to_string(op.sequence); };
+    for (size_t i = batch.size(); i-- > 0;) {
+        const Operation& op = batch[i];
+        if (op.kind == OpKind::DeliveryDelete)
+            later_delivery.insert(key(op));
+        else if (op.kind == OpKind::DeliverySave)
+            skip[i] = !later_delivery.insert(key(op)).second;
+        else if (op.kind == OpKind::MessageRelease)
+            later_release.insert(op.message_id);
+        else if (op.kind == OpKind::MessageStore)
+            skip[i] = later_release.count(op.msg.id) != 0;
+        else if (op.kind == OpKind::SessionDelete)
+            break;  // keep it simple around a session's end: nothing before it is absorbed
+    }
+    return skip;
+}
+}  // namespace
+
 void Writer::commit(std::vector<Operation>& batch) {
     int rc = _db.begin();
     uint64_t messages = 0;
+    std::vector<bool> skip = absorbed(batch);
     for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) {
-        rc = _db.apply(batch[i]);
         if (batch[i].kind == OpKind::MessageStore) ++messages;
+        if (!skip[i]) rc = _db.apply(batch[i]);
     }
     if (rc == SQLITE_OK) rc = _db.commit();
 

@@ -107,8 +107,8 @@ roost_call* Persistence::save_session(const Session& s) {
     r.expiry_interval = s.expiry_interval;
     r.disconnected_at_ms = s.disconnected_at ? unix_ms(*s.disconnected_at) : 0;
     std::unique_ptr<StoredMessage> will;
+    Message m;  // the record's bytes point into it: it lives until the hooks returned
     if (s.pending_will) {
-        Message m;
         m.topic = s.pending_will->topic;
         m.payload = s.pending_will->payload;
         m.qos = s.pending_will->qos;

@@ -38,7 +38,9 @@ function on_message(client, msg)
 end
 )LUA";
 
-Setup rules() { return lua_setup(write_script("rules", kRules)); }
+Setup rules() {
+    return lua_setup(write_script("rules", kRules));
+}
 
 // A 3.1.1 CONNECT through Paho C with a user name: MQTTClient_connect returns the return code.
 int paho_connect_rc(uint16_t port, const std::string& user) {
@@ -214,7 +216,8 @@ TEST_CASE("scripts/acl.lua with a password file made by mosquitto_passwd and a M
                "topic deny sensors/secret\n"
                "pattern readwrite users/%u/#\n"
                "pattern write devices/%c/up\n");
-    Setup s = lua_setup(std::string(ROOST_SCRIPTS_DIR) + "/acl.lua", {{"password_file", passwd}, {"acl_file", acl}});
+    Setup s = lua_setup(std::string(ROOST_SCRIPTS_DIR) + "/acl.lua",
+                        {{"password_file", passwd}, {"acl_file", acl}});
     s.listeners[0].auth_default = "allow";
     PluginBroker b(s);
 
@@ -248,27 +251,32 @@ TEST_CASE("scripts/acl.lua with a password file made by mosquitto_passwd and a M
     CHECK(bob.messages() == std::vector<std::string>{"sensors/t1|21.5", "users/bob/note|n"});
 }
 
-TEST_CASE("examples/configs/lua-acl.toml runs as it is: alice publishes, bob reads, a wrong password is refused") {
+TEST_CASE(
+    "examples/configs/lua-acl.toml runs as it is: alice publishes, bob reads, a wrong password is refused") {
     // The example as shipped, on a free port instead of 1883 (-p replaces its listener).
     std::string config = std::string(ROOST_SCRIPTS_DIR) + "/../examples/configs/lua-acl.toml";
     auto check = run({ROOST_BINARY, "-c", config, "--check-config"});
     CHECK_MESSAGE(check.exit_code == 0, check.out << check.err);
+    // What .ci/start runs loads too.
+    auto start = run({ROOST_BINARY, "-c", std::string(ROOST_SCRIPTS_DIR) + "/../examples/configs/start.toml",
+                      "--check-config"});
+    CHECK_MESSAGE(start.exit_code == 0, start.out << start.err);
     uint16_t port = free_port();
     Process broker({ROOST_BINARY, "-c", config, "-p", std::to_string(port)});
     for (int i = 0; i < 200 && !port_accepts(port); ++i)
         settle(20ms);
     REQUIRE_MESSAGE(port_accepts(port), broker.err());
     std::string p = std::to_string(port);
-    Process bob({"mosquitto_sub", "-p", p, "-h", "127.0.0.1", "-u", "bob", "-P", "bob-secret", "-t", "sensors/#",
-                 "-C", "1", "-W", "10"});
+    Process bob({"mosquitto_sub", "-p", p, "-h", "127.0.0.1", "-u", "bob", "-P", "bob-secret", "-t",
+                 "sensors/#", "-C", "1", "-W", "10"});
     settle(300ms);
     auto ok = run({"mosquitto_pub", "-p", p, "-h", "127.0.0.1", "-u", "alice", "-P", "alice-secret", "-t",
                    "sensors/t1", "-m", "21.5", "-q", "1"});
     CHECK_MESSAGE(ok.exit_code == 0, ok.err);
     auto got = bob.wait(10s);
     CHECK(got.out == "21.5\n");
-    auto refused = run({"mosquitto_pub", "-p", p, "-h", "127.0.0.1", "-u", "alice", "-P", "wrong", "-t", "x", "-m",
-                        "1"});
+    auto refused = run(
+        {"mosquitto_pub", "-p", p, "-h", "127.0.0.1", "-u", "alice", "-P", "wrong", "-t", "x", "-m", "1"});
     CHECK(refused.exit_code != 0);
     CHECK(broker.stop(5s) == 0);
 }

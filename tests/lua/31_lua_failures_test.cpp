@@ -58,8 +58,8 @@ TEST_CASE("an endless loop is stopped by the instruction budget: deny, the log n
     CHECK(publish_qos1(*c, 9, "trouble/pcall-loop") == std::optional<uint8_t>(0x83));
     CHECK(canary.wait_messages(5));
     CHECK(success(publish_qos1(*c, 10, "fine/after")));
-    CHECK_MESSAGE(b.wait_line({"trouble.lua in on_acl: ", "trouble.lua:5: instruction budget of 200000 exceeded",
-                               "[answer: deny]"}),
+    CHECK_MESSAGE(b.wait_line({"trouble.lua in on_acl: ",
+                               "trouble.lua:5: instruction budget of 200000 exceeded", "[answer: deny]"}),
                   tail(b.log()));
     CHECK_MESSAGE(b.wait_line({"trouble.lua:7: instruction budget"}), tail(b.log()));
     canary_round_trip(b, "end");
@@ -83,7 +83,8 @@ TEST_CASE("a runtime error denies (fail closed) and logs the traceback; on_error
         auto c = connected(b, 5, "erring-open");
         CHECK(success(publish_qos1(*c, 1, "trouble/error")));
         CHECK(s.finish() == std::vector<std::string>{"trouble/error|m"});
-        CHECK(b.wait_line({"trouble.lua:10: attempt to index a nil value", "[answer: allow (on_error = \"allow\")]"}));
+        CHECK(b.wait_line(
+            {"trouble.lua:10: attempt to index a nil value", "[answer: allow (on_error = \"allow\")]"}));
     }
 }
 
@@ -95,8 +96,9 @@ TEST_CASE("a huge allocation meets the memory cap: deny, and the state keeps wor
     CHECK(success(publish_qos1(*c, 2, "fine/1")));
     CHECK(publish_qos1(*c, 3, "trouble/grow", "m", 10s) == std::optional<uint8_t>(0x83));
     CHECK(success(publish_qos1(*c, 4, "fine/2")));
-    CHECK_MESSAGE(b.wait_line({"trouble.lua in on_acl: ", "not enough memory (memory_limit 16 MiB): stopped"}),
-                  tail(b.log()));
+    CHECK_MESSAGE(
+        b.wait_line({"trouble.lua in on_acl: ", "not enough memory (memory_limit 16 MiB): stopped"}),
+        tail(b.log()));
     canary_round_trip(b, "mem");
 }
 
@@ -118,8 +120,8 @@ TEST_CASE("a script that does not compile at start: a clear error with file:line
     auto missing = start_expecting_failure(lua_setup(temp_path("nowhere.lua")));
     CHECK(missing.result.exit_code == 2);
     CHECK_MESSAGE(contains_ci(missing.result.err, "nowhere.lua\": no such file"), missing.result.err);
-    auto typo = start_expecting_failure(lua_setup(write_script("ok", "function on_acl() return true end\n"),
-                                                  {{"instruction_budgt", "5"}}));
+    auto typo = start_expecting_failure(
+        lua_setup(write_script("ok", "function on_acl() return true end\n"), {{"instruction_budgt", "5"}}));
     CHECK(typo.result.exit_code == 2);
     CHECK_MESSAGE(contains_ci(typo.result.err, "did you mean 'instruction_budget'"), typo.result.err);
 }
@@ -140,7 +142,8 @@ end
     size_t from = b.log_size();
     b.signal(SIGHUP);
     // roost_plugin_check compiles it first: the broker keeps the plugin's old options and script.
-    CHECK_MESSAGE(b.wait_line({"plugin 'lua'", "live.lua:3: <eof> expected near 'end'"}, 5s, from), tail(b.log()));
+    CHECK_MESSAGE(b.wait_line({"plugin 'lua'", "live.lua:3: <eof> expected near 'end'"}, 5s, from),
+                  tail(b.log()));
     CHECK_MESSAGE(b.wait_line({"plugin 'lua'", "refused its new options", "keeps the old ones"}, 5s, from),
                   tail(b.log()));
 
@@ -148,8 +151,9 @@ end
     write_file(path, "function on_acl() return true end\nlocal t = nil\nt.x = 1\n");
     from = b.log_size();
     b.signal(SIGHUP);
-    CHECK_MESSAGE(b.wait_line({"reload refused", "live.lua:3: attempt to index", "the running script stays"}, 5s, from),
-                  tail(b.log()));
+    CHECK_MESSAGE(
+        b.wait_line({"reload refused", "live.lua:3: attempt to index", "the running script stays"}, 5s, from),
+        tail(b.log()));
     CHECK(publish_qos1(*c, 2, "switch/x") == std::optional<uint8_t>(0x87));
     canary_round_trip(b, "after-bad-reload");
 

@@ -23,7 +23,8 @@ inline std::string write_script(const std::string& name, const std::string& sour
 }
 
 // A Setup with the lua plugin running `script_path`, plus `options` (key, TOML string value).
-inline Setup lua_setup(const std::string& script_path, std::vector<std::pair<std::string, std::string>> options = {}) {
+inline Setup lua_setup(const std::string& script_path,
+                       std::vector<std::pair<std::string, std::string>> options = {}) {
     Setup s;
     options.insert(options.begin(), {"script", script_path});
     s.plugins.push_back({ROOST_PLUGIN_LUA, std::move(options)});
@@ -52,7 +53,8 @@ inline std::unique_ptr<WireClient> connected(const PluginBroker& b, uint8_t vers
     return c;
 }
 
-inline std::vector<uint8_t> subscribe(WireClient& c, uint16_t id, const std::string& filter, uint8_t version) {
+inline std::vector<uint8_t> subscribe(WireClient& c, uint16_t id, const std::string& filter,
+                                      uint8_t version) {
     REQUIRE(c.send(pkt::subscribe(id, filter, 1, version)));
     auto p = c.read_until(pkt::SUBACK);
     REQUIRE(p);
@@ -68,6 +70,8 @@ inline std::optional<uint8_t> publish_qos1(WireClient& c, uint16_t id, const std
     return ack_reason(*p);
 }
 
-inline bool success(std::optional<uint8_t> code) { return code && (*code == 0x00 || *code == 0x10); }
+inline bool success(std::optional<uint8_t> code) {
+    return code && (*code == 0x00 || *code == 0x10);
+}
 
 }  // namespace lua_test

@@ -14,15 +14,15 @@ std::string sha256(std::string_view data) {
 }
 
 std::optional<std::string> hmac(std::string_view digest, std::string_view key, std::string_view data) {
-    const EVP_MD* md = digest == "sha256" ? EVP_sha256()
+    const EVP_MD* md = digest == "sha256"   ? EVP_sha256()
                        : digest == "sha384" ? EVP_sha384()
                        : digest == "sha512" ? EVP_sha512()
                                             : nullptr;
     if (md == nullptr) return std::nullopt;
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-             data.size(), out, &len) == nullptr) {
+    if (HMAC(md, key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len) == nullptr) {
         return std::nullopt;
     }
     return std::string(reinterpret_cast<char*>(out), len);
@@ -59,7 +59,8 @@ std::string base64_encode(std::string_view data, bool url) {
     out.reserve((data.size() + 2) / 3 * 4);
     size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
-        uint32_t v = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8) | uint8_t(data[i + 2]);
+        uint32_t v =
+            (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8) | uint8_t(data[i + 2]);
         out += alphabet[v >> 18];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];

@@ -12,19 +12,24 @@ namespace {
 
 roost_verdict failed(const Script& s, uint8_t* reason_code) {
     switch (s.settings().on_error) {
-        case OnError::allow: return ROOST_ALLOW;
-        case OnError::next: return ROOST_NEXT;
-        case OnError::deny: break;
+        case OnError::allow:
+            return ROOST_ALLOW;
+        case OnError::next:
+            return ROOST_NEXT;
+        case OnError::deny:
+            break;
     }
     *reason_code = ROOST_RC_IMPLEMENTATION_SPECIFIC_ERROR;
     return ROOST_DENY;
 }
 
 // The verdict in the results at `first` (and the reason code at first + 1).
-roost_verdict read_verdict(Script& s, Script::Hook hook, int first, uint8_t default_reason, uint8_t* reason_code) {
+roost_verdict read_verdict(Script& s, Script::Hook hook, int first, uint8_t default_reason,
+                           uint8_t* reason_code) {
     lua_State* L = s.L();
     switch (lua_type(L, first)) {
-        case LUA_TNIL: return ROOST_NEXT;
+        case LUA_TNIL:
+            return ROOST_NEXT;
         case LUA_TBOOLEAN:
             if (lua_toboolean(L, first)) return ROOST_ALLOW;
             *reason_code = default_reason;
@@ -43,10 +48,11 @@ roost_verdict read_verdict(Script& s, Script::Hook hook, int first, uint8_t defa
             }
             return ROOST_DENY;
         default:
-            s.host().host->log(s.host().self, ROOST_LOG_ERROR,
-                               "%s: %s returned a %s: answer true (allow), false [, reason code] (deny) or nil "
-                               "(next plugin)",
-                               s.settings().script.c_str(), Script::hook_name(hook), luaL_typename(L, first));
+            s.host().host->log(
+                s.host().self, ROOST_LOG_ERROR,
+                "%s: %s returned a %s: answer true (allow), false [, reason code] (deny) or nil "
+                "(next plugin)",
+                s.settings().script.c_str(), Script::hook_name(hook), luaL_typename(L, first));
             return failed(s, reason_code);
     }
 }
@@ -54,11 +60,13 @@ roost_verdict read_verdict(Script& s, Script::Hook hook, int first, uint8_t defa
 // Calls `hook` with the client (pushed as an object cleared afterwards) and what `push_more`
 // pushes; returns whether it ran, its `nresults` results above `top` + 1 (the client object).
 template <typename PushMore>
-bool call_with_client(Script& s, Script::Hook hook, roost_client* client, const roost_auth_event* auth, int top,
-                      int nresults, PushMore push_more) {
+bool call_with_client(Script& s, Script::Hook hook, roost_client* client, const roost_auth_event* auth,
+                      int top, int nresults, PushMore push_more) {
     lua_State* L = s.L();
-    if (client) push_client(L, client, auth);
-    else lua_pushnil(L);
+    if (client)
+        push_client(L, client, auth);
+    else
+        lua_pushnil(L);
     s.push_hook(hook);
     lua_pushvalue(L, top + 1);
     int n = 1 + push_more(L);
@@ -67,7 +75,9 @@ bool call_with_client(Script& s, Script::Hook hook, roost_client* client, const 
     return ok;
 }
 
-int no_more(lua_State*) { return 0; }
+int no_more(lua_State*) {
+    return 0;
+}
 
 }  // namespace
 
@@ -148,7 +158,8 @@ std::string_view field_bytes(lua_State* L, int table, const char* name, bool* pr
 }
 
 bool valid_topic_name(std::string_view t) {
-    return !t.empty() && t.size() <= 65535 && t.find_first_of(std::string_view("+#\0", 3)) == std::string_view::npos;
+    return !t.empty() && t.size() <= 65535 &&
+           t.find_first_of(std::string_view("+#\0", 3)) == std::string_view::npos;
 }
 
 // Reads the rewrite from the table at `index` into the event's out-fields (buffers in `w`).
@@ -168,7 +179,8 @@ bool read_rewrite(Worker& w, Script& s, int index, roost_message_event* ev) {
         ev->new_topic = {reinterpret_cast<const uint8_t*>(w.new_topic.data()), w.new_topic.size()};
     }
     std::string_view payload = field_bytes(L, index, "payload", &present);
-    if (present && payload != std::string_view(reinterpret_cast<const char*>(ev->payload.data), ev->payload.len)) {
+    if (present &&
+        payload != std::string_view(reinterpret_cast<const char*>(ev->payload.data), ev->payload.len)) {
         w.new_payload.assign(payload);
         // A non-NULL pointer even for an empty payload: NULL would mean "unchanged".
         ev->new_payload = {reinterpret_cast<const uint8_t*>(w.new_payload.c_str()), w.new_payload.size()};

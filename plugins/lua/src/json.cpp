@@ -35,7 +35,8 @@ class Parser {
         return false;
     }
     void skip_space() {
-        while (_pos < _s.size() && (_s[_pos] == ' ' || _s[_pos] == '\t' || _s[_pos] == '\n' || _s[_pos] == '\r'))
+        while (_pos < _s.size() &&
+               (_s[_pos] == ' ' || _s[_pos] == '\t' || _s[_pos] == '\n' || _s[_pos] == '\r'))
             ++_pos;
     }
     bool literal(std::string_view word) {
@@ -77,7 +78,8 @@ class Parser {
             return _pos > from;
         };
         if (!digits()) return fail("expected a value");
-        if (_pos < _s.size() && _s[_pos] == '.' && (++_pos, !digits())) return fail("expected digits after '.'");
+        if (_pos < _s.size() && _s[_pos] == '.' && (++_pos, !digits()))
+            return fail("expected digits after '.'");
         if (_pos < _s.size() && (_s[_pos] == 'e' || _s[_pos] == 'E')) {
             ++_pos;
             if (_pos < _s.size() && (_s[_pos] == '+' || _s[_pos] == '-')) ++_pos;
@@ -114,10 +116,14 @@ class Parser {
         for (int i = 0; i < 4; ++i) {
             char c = _s[_pos++];
             cp <<= 4;
-            if (c >= '0' && c <= '9') cp |= uint32_t(c - '0');
-            else if (c >= 'a' && c <= 'f') cp |= uint32_t(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') cp |= uint32_t(c - 'A' + 10);
-            else return fail("bad \\u escape");
+            if (c >= '0' && c <= '9')
+                cp |= uint32_t(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                cp |= uint32_t(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                cp |= uint32_t(c - 'A' + 10);
+            else
+                return fail("bad \\u escape");
         }
         return true;
     }
@@ -136,14 +142,30 @@ class Parser {
             if (_pos >= _s.size()) return fail("unterminated string");
             char e = _s[_pos++];
             switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     uint32_t cp = 0;
                     if (!hex4(cp)) return false;
@@ -159,7 +181,8 @@ class Parser {
                     put_utf8(out, cp);
                     break;
                 }
-                default: return fail("bad escape");
+                default:
+                    return fail("bad escape");
             }
         }
     }

@@ -22,11 +22,12 @@ JwtKey JwtKey::secret(std::string bytes) {
 }
 
 std::optional<JwtKey> JwtKey::public_pem(std::string_view pem, std::string* error) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                                  BIO_free);
     EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
     if (raw == nullptr) {
-        std::unique_ptr<BIO, decltype(&BIO_free)> again(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                        BIO_free);
+        std::unique_ptr<BIO, decltype(&BIO_free)> again(
+            BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
         if (X509* cert = PEM_read_bio_X509(again.get(), nullptr, nullptr, nullptr)) {
             raw = X509_get_pubkey(cert);
             X509_free(cert);
@@ -68,8 +69,10 @@ std::optional<std::string> ecdsa_raw_to_der(std::string_view raw, int bits) {
     size_t half = static_cast<size_t>((bits + 7) / 8);
     if (raw.size() != 2 * half) return std::nullopt;
     ECDSA_SIG* sig = ECDSA_SIG_new();
-    BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(half), nullptr);
-    BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data() + half), static_cast<int>(half), nullptr);
+    BIGNUM* r =
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(half), nullptr);
+    BIGNUM* s =
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data() + half), static_cast<int>(half), nullptr);
     ECDSA_SIG_set0(sig, r, s);
     unsigned char* der = nullptr;
     int len = i2d_ECDSA_SIG(sig, &der);
@@ -102,7 +105,10 @@ struct JwtVerifier {
         const EVP_MD* md = digest_of(alg);
         if (md == nullptr) return false;
         if (key.is_secret()) {
-            auto mac = hmac(alg == "HS256" ? "sha256" : alg == "HS384" ? "sha384" : "sha512", key._secret, signed_part);
+            auto mac = hmac(alg == "HS256"   ? "sha256"
+                            : alg == "HS384" ? "sha384"
+                                             : "sha512",
+                            key._secret, signed_part);
             return mac && constant_time_equal(*mac, sig);
         }
         std::string der;
@@ -115,7 +121,8 @@ struct JwtVerifier {
         std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
         if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key._pkey.get()) != 1) return false;
         return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                                reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+                                reinterpret_cast<const unsigned char*>(signed_part.data()),
+                                signed_part.size()) == 1;
     }
 };
 
@@ -138,10 +145,11 @@ JwtResult jwt_verify(std::string_view token, const JwtKey& key, const JwtOptions
     // The key decides the family: an HS token is never checked against a public key (the
     // algorithm-confusion attack), and "none" is never accepted.
     if (!key.accepts(alg->string)) return refuse("algorithm " + alg->string + " does not fit the key");
-    if (!options.algorithms.empty() &&
-        std::find(options.algorithms.begin(), options.algorithms.end(), alg->string) == options.algorithms.end())
+    if (!options.algorithms.empty() && std::find(options.algorithms.begin(), options.algorithms.end(),
+                                                 alg->string) == options.algorithms.end())
         return refuse("algorithm " + alg->string + " not allowed");
-    if (!JwtVerifier::signature(key, alg->string, token.substr(0, dot2), *sig)) return refuse("bad signature");
+    if (!JwtVerifier::signature(key, alg->string, token.substr(0, dot2), *sig))
+        return refuse("bad signature");
 
     auto claims = json::parse(*claims_text, &error, 32);
     if (!claims || claims->type != json::Value::Type::object) return refuse("claims are not a JSON object");
@@ -155,7 +163,8 @@ JwtResult jwt_verify(std::string_view token, const JwtKey& key, const JwtOptions
     }
     if (const json::Value* nbf = claims->get("nbf")) {
         if (nbf->type != json::Value::Type::number) return refuse("\"nbf\" is not a number");
-        if (static_cast<double>(now + options.leeway_s) < nbf->number) return refuse("token not valid yet (nbf)");
+        if (static_cast<double>(now + options.leeway_s) < nbf->number)
+            return refuse("token not valid yet (nbf)");
     }
     if (!options.audience.empty()) {
         const json::Value* aud = claims->get("aud");

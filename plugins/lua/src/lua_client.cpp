@@ -23,8 +23,10 @@ LuaClient* check_object(lua_State* L, int arg) {
 }
 
 void push_bytes(lua_State* L, int rc, const roost_bytes& b) {
-    if (rc == ROOST_OK) lua_pushlstring(L, reinterpret_cast<const char*>(b.data), b.len);
-    else lua_pushnil(L);
+    if (rc == ROOST_OK)
+        lua_pushlstring(L, reinterpret_cast<const char*>(b.data), b.len);
+    else
+        lua_pushnil(L);
 }
 
 // client:attribute(name): a transport or TLS attribute ("tls.peer.subject", "ws.header.origin").
@@ -61,7 +63,8 @@ int client_index(lua_State* L) {
     } else if (std::strcmp(key, "password") == 0) {
         if (c->auth && c->auth->has_password)
             lua_pushlstring(L, reinterpret_cast<const char*>(c->auth->password.data), c->auth->password.len);
-        else lua_pushnil(L);
+        else
+            lua_pushnil(L);
     } else if (std::strcmp(key, "address") == 0) {
         push_bytes(L, host->client_info(c->client, ROOST_CLIENT_ADDRESS, &out), out);
     } else if (std::strcmp(key, "listener") == 0) {
@@ -88,8 +91,10 @@ int client_tostring(lua_State* L) {
     auto* c = static_cast<LuaClient*>(luaL_checkudata(L, 1, kClientType));
     roost_bytes id{};
     if (c->client && Script::of(L)->host().host->client_info(c->client, ROOST_CLIENT_ID, &id) == ROOST_OK)
-        lua_pushfstring(L, "client '%s'", std::string(reinterpret_cast<const char*>(id.data), id.len).c_str());
-    else lua_pushliteral(L, "client (gone)");
+        lua_pushfstring(L, "client '%s'",
+                        std::string(reinterpret_cast<const char*>(id.data), id.len).c_str());
+    else
+        lua_pushliteral(L, "client (gone)");
     return 1;
 }
 
@@ -121,6 +126,8 @@ void invalidate_client(lua_State* L, int index) {
     }
 }
 
-roost_client* check_client(lua_State* L, int arg) { return check_object(L, arg)->client; }
+roost_client* check_client(lua_State* L, int arg) {
+    return check_object(L, arg)->client;
+}
 
 }  // namespace roost_lua

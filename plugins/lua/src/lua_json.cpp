@@ -10,14 +10,21 @@ void push_json(lua_State* L, const json::Value& v) {
     using T = json::Value::Type;
     luaL_checkstack(L, 4, "JSON nested too deeply");
     switch (v.type) {
-        case T::null: lua_pushnil(L); break;
-        case T::boolean: lua_pushboolean(L, v.boolean); break;
+        case T::null:
+            lua_pushnil(L);
+            break;
+        case T::boolean:
+            lua_pushboolean(L, v.boolean);
+            break;
         case T::number:
             if (std::floor(v.number) == v.number && std::fabs(v.number) < 9007199254740992.0)
                 lua_pushinteger(L, static_cast<lua_Integer>(v.number));
-            else lua_pushnumber(L, v.number);
+            else
+                lua_pushnumber(L, v.number);
             break;
-        case T::string: lua_pushlstring(L, v.string.data(), v.string.size()); break;
+        case T::string:
+            lua_pushlstring(L, v.string.data(), v.string.size());
+            break;
         case T::array:
             lua_createtable(L, static_cast<int>(v.array.size()), 0);
             for (size_t i = 0; i < v.array.size(); ++i) {
@@ -43,11 +50,21 @@ void encode_string(std::string& out, const char* s, size_t len) {
     for (size_t i = 0; i < len; ++i) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char esc[8];
@@ -68,8 +85,12 @@ void encode(lua_State* L, std::string& out, int index, int depth) {
     if (depth > 64) luaL_error(L, "json_encode: nested more than 64 levels (a cycle?)");
     luaL_checkstack(L, 4, "json_encode: nested too deeply");
     switch (lua_type(L, index)) {
-        case LUA_TNIL: out += "null"; return;
-        case LUA_TBOOLEAN: out += lua_toboolean(L, index) ? "true" : "false"; return;
+        case LUA_TNIL:
+            out += "null";
+            return;
+        case LUA_TBOOLEAN:
+            out += lua_toboolean(L, index) ? "true" : "false";
+            return;
         case LUA_TNUMBER: {
             char num[64];
             if (lua_isinteger(L, index)) {
@@ -88,8 +109,10 @@ void encode(lua_State* L, std::string& out, int index, int depth) {
             encode_string(out, s, len);
             return;
         }
-        case LUA_TTABLE: break;
-        default: luaL_error(L, "json_encode: a %s has no JSON form", luaL_typename(L, index));
+        case LUA_TTABLE:
+            break;
+        default:
+            luaL_error(L, "json_encode: a %s has no JSON form", luaL_typename(L, index));
     }
     lua_Unsigned n = lua_rawlen(L, index);
     size_t keys = 0;

@@ -3,15 +3,15 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include <roost/plugin.hpp>
 #include <algorithm>
+#include <roost/plugin.hpp>
 #include <stdexcept>
 
 namespace roost_lua {
 namespace {
 
-const char* const known_keys[] = {"script",      "read_dirs",     "instruction_budget", "memory_limit",
-                                  "cache_ttl",   "cache_entries", "on_error"};
+const char* const known_keys[] = {
+    "script", "read_dirs", "instruction_budget", "memory_limit", "cache_ttl", "cache_entries", "on_error"};
 
 // Levenshtein distance, for "did you mean" on a misspelt plugin option.
 size_t distance(const std::string& a, const std::string& b) {
@@ -53,17 +53,18 @@ size_t parse_size(const roost::options& o, const char* key, size_t fallback) {
     char* end = nullptr;
     unsigned long long n = std::strtoull(text.c_str(), &end, 10);
     std::string unit(end);
-    unsigned long long scale = unit.empty() || unit == "B"                        ? 1
-                               : unit == "K" || unit == "KB" || unit == "KiB"     ? 1024ull
-                               : unit == "M" || unit == "MB" || unit == "MiB"     ? 1024ull * 1024
-                               : unit == "G" || unit == "GB" || unit == "GiB"     ? 1024ull * 1024 * 1024
-                                                                                  : 0;
+    unsigned long long scale = unit.empty() || unit == "B"                    ? 1
+                               : unit == "K" || unit == "KB" || unit == "KiB" ? 1024ull
+                               : unit == "M" || unit == "MB" || unit == "MiB" ? 1024ull * 1024
+                               : unit == "G" || unit == "GB" || unit == "GiB" ? 1024ull * 1024 * 1024
+                                                                              : 0;
     if (end == text.c_str() || text[0] == '-' || scale == 0)
         throw std::invalid_argument(o.where(key) + "option " + key + " = \"" + text +
                                     "\": not a size (bytes, or with KiB, MiB, GiB)");
     unsigned long long bytes = n * scale;
     if (bytes < (1u << 20) || bytes > (1ull << 40))
-        throw std::invalid_argument(o.where(key) + "option " + key + " = \"" + text + "\": from 1MiB to 1TiB");
+        throw std::invalid_argument(o.where(key) + "option " + key + " = \"" + text +
+                                    "\": from 1MiB to 1TiB");
     return static_cast<size_t>(bytes);
 }
 
@@ -79,7 +80,8 @@ std::shared_ptr<const Settings> parse_settings(const roost_option* array, size_t
 
     auto script = o.get("script");
     if (!script || script->empty())
-        throw std::invalid_argument("option script is required: the Lua file to run, e.g. script = \"scripts/acl.lua\"");
+        throw std::invalid_argument(
+            "option script is required: the Lua file to run, e.g. script = \"scripts/acl.lua\"");
     s->script = std::string(*script);
     s->script_path = canonical(resolve(s->config_dir, s->script));
     if (s->script_path.empty())
@@ -94,7 +96,8 @@ std::shared_ptr<const Settings> parse_settings(const roost_option* array, size_t
         size_t start = 0;
         while (start <= list.size()) {
             size_t comma = list.find(',', start);
-            std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            std::string item =
+                list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
             while (!item.empty() && item.front() == ' ')
                 item.erase(0, 1);
             while (!item.empty() && item.back() == ' ')
@@ -113,12 +116,16 @@ std::shared_ptr<const Settings> parse_settings(const roost_option* array, size_t
     s->instruction_budget =
         static_cast<uint64_t>(o.get_int("instruction_budget", 1000000, 10000, 10000000000LL));
     s->memory_limit = parse_size(o, "memory_limit", 64u << 20);
-    s->cache_ttl_ms = static_cast<uint64_t>(o.get_duration("cache_ttl", std::chrono::milliseconds(5000)).count());
+    s->cache_ttl_ms =
+        static_cast<uint64_t>(o.get_duration("cache_ttl", std::chrono::milliseconds(5000)).count());
     s->cache_entries = static_cast<size_t>(o.get_int("cache_entries", 1024, 1, 1000000));
     std::string on_error = o.get_or("on_error", "deny");
-    if (on_error == "deny") s->on_error = OnError::deny;
-    else if (on_error == "allow") s->on_error = OnError::allow;
-    else if (on_error == "next") s->on_error = OnError::next;
+    if (on_error == "deny")
+        s->on_error = OnError::deny;
+    else if (on_error == "allow")
+        s->on_error = OnError::allow;
+    else if (on_error == "next")
+        s->on_error = OnError::next;
     else
         throw std::invalid_argument(o.where("on_error") + "option on_error = \"" + on_error +
                                     "\": must be \"deny\" (fail closed), \"allow\" (fail open) or \"next\"");
@@ -131,8 +138,9 @@ std::shared_ptr<const Settings> parse_settings(const roost_option* array, size_t
         if (ours) continue;
         for (const char* k : known_keys)
             if (distance(key, k) <= 2)
-                throw std::invalid_argument(o.where(key) + "option " + key + ": unknown (did you mean '" + k +
-                                            "'? Options the plugin does not know go to the script as roost.options)");
+                throw std::invalid_argument(
+                    o.where(key) + "option " + key + ": unknown (did you mean '" + k +
+                    "'? Options the plugin does not know go to the script as roost.options)");
         s->script_options[key] = value;
     }
     return s;

@@ -14,9 +14,9 @@ namespace roost_lua {
 enum class OnError { deny, allow, next };
 
 struct Settings {
-    std::string script;       // the path as written in the option
-    std::string script_path;  // resolved (relative to the config file's folder), canonical
-    std::string config_dir;   // the config file's folder: relative paths in scripts start here
+    std::string script;                  // the path as written in the option
+    std::string script_path;             // resolved (relative to the config file's folder), canonical
+    std::string config_dir;              // the config file's folder: relative paths in scripts start here
     std::vector<std::string> read_dirs;  // canonical folders scripts may read files under
     uint64_t instruction_budget = 1000000;
     size_t memory_limit = 64u << 20;

@@ -32,13 +32,14 @@ PasswdCheck passwd_verify(std::string_view encoded, std::string_view password) {
         long iterations = std::strtol(iterations_text.c_str(), &end, 10);
         auto salt = base64_decode(parts[3]);
         auto hash = base64_decode(parts[4]);
-        if (iterations_text.empty() || *end != '\0' || iterations < 1 || iterations > 10000000 || !salt || !hash ||
-            hash->empty() || hash->size() > 64)
+        if (iterations_text.empty() || *end != '\0' || iterations < 1 || iterations > 10000000 || !salt ||
+            !hash || hash->empty() || hash->size() > 64)
             return PasswdCheck::bad_format;
         unsigned char out[64];
         if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                              reinterpret_cast<const unsigned char*>(salt->data()), static_cast<int>(salt->size()),
-                              static_cast<int>(iterations), EVP_sha512(), static_cast<int>(hash->size()), out) != 1)
+                              reinterpret_cast<const unsigned char*>(salt->data()),
+                              static_cast<int>(salt->size()), static_cast<int>(iterations), EVP_sha512(),
+                              static_cast<int>(hash->size()), out) != 1)
             return PasswdCheck::bad_format;
         return constant_time_equal(std::string_view(reinterpret_cast<char*>(out), hash->size()), *hash)
                    ? PasswdCheck::match
@@ -55,8 +56,9 @@ PasswdCheck passwd_verify(std::string_view encoded, std::string_view password) {
         EVP_DigestUpdate(ctx.get(), password.data(), password.size());
         EVP_DigestUpdate(ctx.get(), salt->data(), salt->size());
         EVP_DigestFinal_ex(ctx.get(), out, &len);
-        return constant_time_equal(std::string_view(reinterpret_cast<char*>(out), len), *hash) ? PasswdCheck::match
-                                                                                               : PasswdCheck::mismatch;
+        return constant_time_equal(std::string_view(reinterpret_cast<char*>(out), len), *hash)
+                   ? PasswdCheck::match
+                   : PasswdCheck::mismatch;
     }
     return PasswdCheck::bad_format;
 }

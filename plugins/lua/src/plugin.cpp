@@ -11,8 +11,9 @@ using namespace roost_lua;
 namespace {
 
 // The options and the script's text, checked: compiled (check) or also run (init). Logs why not.
-std::shared_ptr<const Settings> load_settings(const roost_host* host, roost_plugin* self, const roost_option* options,
-                                              size_t count, std::string* source, std::unique_ptr<Script>* run) {
+std::shared_ptr<const Settings> load_settings(const roost_host* host, roost_plugin* self,
+                                              const roost_option* options, size_t count, std::string* source,
+                                              std::unique_ptr<Script>* run) {
     std::shared_ptr<const Settings> settings;
     try {
         settings = parse_settings(options, count);
@@ -109,7 +110,8 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     std::string hooks;
     for (int h = 0; h < Script::hook_count; ++h) {
         p->registered[h] = check->has(static_cast<Script::Hook>(h));
-        if (p->registered[h]) hooks += std::string(hooks.empty() ? "" : ", ") + Script::hook_name(static_cast<Script::Hook>(h));
+        if (p->registered[h])
+            hooks += std::string(hooks.empty() ? "" : ", ") + Script::hook_name(static_cast<Script::Hook>(h));
     }
     int rc = ROOST_OK;
     if (p->registered[Script::on_auth]) {
@@ -148,17 +150,23 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     std::string script_options;
     for (auto& [k, v] : settings->script_options)
         script_options += (script_options.empty() ? "" : ", ") + k;
-    const char* on_error = settings->on_error == OnError::deny ? "deny" : settings->on_error == OnError::allow ? "allow" : "next";
-    host->log(self, ROOST_LOG_INFO,
-              "%s: %s; instruction_budget %llu, memory_limit %zu MiB per worker, cache_ttl %llu ms, on_error %s; "
-              "roost.options: %s",
-              settings->script.c_str(), hooks.c_str(), static_cast<unsigned long long>(settings->instruction_budget),
-              settings->memory_limit >> 20, static_cast<unsigned long long>(settings->cache_ttl_ms), on_error,
-              script_options.empty() ? "(none)" : script_options.c_str());
+    const char* on_error = settings->on_error == OnError::deny    ? "deny"
+                           : settings->on_error == OnError::allow ? "allow"
+                                                                  : "next";
+    host->log(
+        self, ROOST_LOG_INFO,
+        "%s: %s; instruction_budget %llu, memory_limit %zu MiB per worker, cache_ttl %llu ms, on_error %s; "
+        "roost.options: %s",
+        settings->script.c_str(), hooks.c_str(),
+        static_cast<unsigned long long>(settings->instruction_budget), settings->memory_limit >> 20,
+        static_cast<unsigned long long>(settings->cache_ttl_ms), on_error,
+        script_options.empty() ? "(none)" : script_options.c_str());
     *plugin_data = p.release();
     return ROOST_OK;
 }
 
-ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) { delete static_cast<Plugin*>(plugin_data); }
+ROOST_EXPORT void roost_plugin_cleanup(void* plugin_data) {
+    delete static_cast<Plugin*>(plugin_data);
+}
 
 }  // extern "C"

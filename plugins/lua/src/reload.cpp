@@ -52,7 +52,8 @@ void prepared(const std::shared_ptr<Round>& round) {
     if (round->remaining.fetch_sub(1) != 1) return;
     Plugin* p = round->plugin;
     if (round->failed) {
-        p->host.host->log(p->host.self, ROOST_LOG_ERROR, "reload of %s refused: %s; every worker keeps the running script",
+        p->host.host->log(p->host.self, ROOST_LOG_ERROR,
+                          "reload of %s refused: %s; every worker keeps the running script",
                           round->settings->script.c_str(), round->error.c_str());
         post_to_all(round, Step::abort);
         return;
@@ -74,7 +75,8 @@ void run_job(void* arg) {
     switch (job->step) {
         case Step::prepare: {
             std::string error;
-            std::unique_ptr<Script> s = w ? Script::load(r.settings, r.source, r.plugin->host, &error) : nullptr;
+            std::unique_ptr<Script> s =
+                w ? Script::load(r.settings, r.source, r.plugin->host, &error) : nullptr;
             if (s) {
                 w->pending = std::move(s);
                 w->pending_round = r.id;
@@ -115,7 +117,8 @@ int reload_script(Plugin* p, const roost_option* options, size_t count) {
     std::unique_ptr<Script> check;
     if (!Script::read_source(*settings, &source, &error) ||
         !(check = Script::load(settings, source, HostContext{}, &error))) {
-        host->log(p->host.self, ROOST_LOG_ERROR, "reload refused: %s; the running script stays", error.c_str());
+        host->log(p->host.self, ROOST_LOG_ERROR, "reload refused: %s; the running script stays",
+                  error.c_str());
         return ROOST_EINVAL;
     }
     {
@@ -123,10 +126,11 @@ int reload_script(Plugin* p, const roost_option* options, size_t count) {
         for (int h = 0; h < Script::hook_count; ++h) {
             auto hook = static_cast<Script::Hook>(h);
             if (check->has(hook) && !p->registered[h])
-                host->log(p->host.self, ROOST_LOG_WARNING,
-                          "reload: %s now defines %s, which the script at start did not: it takes effect at the "
-                          "next start",
-                          settings->script.c_str(), Script::hook_name(hook));
+                host->log(
+                    p->host.self, ROOST_LOG_WARNING,
+                    "reload: %s now defines %s, which the script at start did not: it takes effect at the "
+                    "next start",
+                    settings->script.c_str(), Script::hook_name(hook));
         }
         check.reset();
     }
@@ -144,7 +148,8 @@ int reload_script(Plugin* p, const roost_option* options, size_t count) {
             delete job;
             {
                 std::lock_guard<std::mutex> lock(round->mutex);
-                if (!round->failed.exchange(true)) round->error = "worker " + std::to_string(i) + " is stopping";
+                if (!round->failed.exchange(true))
+                    round->error = "worker " + std::to_string(i) + " is stopping";
             }
             prepared(round);
         }

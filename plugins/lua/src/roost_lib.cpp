@@ -24,7 +24,9 @@ std::string_view check_view(lua_State* L, int arg) {
     return {s, len};
 }
 
-void push_view(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
+void push_view(lua_State* L, std::string_view s) {
+    lua_pushlstring(L, s.data(), s.size());
+}
 
 // Binary digests come back as hex unless the last argument is "raw".
 bool wants_raw(lua_State* L, int arg) {
@@ -180,9 +182,14 @@ int l_passwd_verify(lua_State* L) {
     std::string_view hash = check_view(L, 1);
     std::string_view password = check_view(L, 2);
     switch (passwd_verify(hash, password)) {
-        case PasswdCheck::match: lua_pushboolean(L, 1); return 1;
-        case PasswdCheck::mismatch: lua_pushboolean(L, 0); return 1;
-        case PasswdCheck::bad_format: break;
+        case PasswdCheck::match:
+            lua_pushboolean(L, 1);
+            return 1;
+        case PasswdCheck::mismatch:
+            lua_pushboolean(L, 0);
+            return 1;
+        case PasswdCheck::bad_format:
+            break;
     }
     lua_pushnil(L);
     lua_pushliteral(L, "not a mosquitto_passwd hash ($7$iterations$salt$hash or $6$salt$hash)");
@@ -203,7 +210,8 @@ int l_passwd_load(lua_State* L) {
     if (!bad.empty()) {
         const HostContext& h = Script::of(L)->host();
         if (h.host)
-            h.host->log(h.self, ROOST_LOG_WARNING, "%s:%d: not a \"user:hash\" line (skipped)", path.c_str(), bad[0]);
+            h.host->log(h.self, ROOST_LOG_WARNING, "%s:%d: not a \"user:hash\" line (skipped)", path.c_str(),
+                        bad[0]);
     }
     lua_createtable(L, 0, static_cast<int>(entries.size()));
     for (auto& e : entries) {

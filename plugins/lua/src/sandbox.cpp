@@ -87,8 +87,10 @@ int safe_load(lua_State* L) {
     int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 1);
-    if (n >= 2) lua_pushvalue(L, 2);
-    else lua_pushnil(L);
+    if (n >= 2)
+        lua_pushvalue(L, 2);
+    else
+        lua_pushnil(L);
     lua_pushliteral(L, "t");
     if (n >= 4) lua_pushvalue(L, 4);
     lua_call(L, n >= 4 ? 4 : 3, LUA_MULTRET);
@@ -143,7 +145,8 @@ int safe_require(lua_State* L) {
     lua_pop(L, 1);
     for (char c : name)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
-            return luaL_error(L, "require \"%s\": module names are letters, digits, '_', '-' and '.'", name.c_str());
+            return luaL_error(L, "require \"%s\": module names are letters, digits, '_', '-' and '.'",
+                              name.c_str());
     std::string relative = name;
     for (char& c : relative)
         if (c == '.') c = '/';
@@ -218,10 +221,10 @@ void keep_only(lua_State* L, const char* table, std::initializer_list<const char
 }  // namespace
 
 void open_sandbox(lua_State* L) {
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
-                                    {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
-                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine},
-                                    {LUA_OSLIBNAME, luaopen_os},      {LUA_IOLIBNAME, luaopen_io}};
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+                                    {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
+                                    {LUA_OSLIBNAME, luaopen_os},     {LUA_IOLIBNAME, luaopen_io}};
     for (const luaL_Reg& lib : libs) {
         luaL_requiref(L, lib.name, lib.func, 1);
         lua_pop(L, 1);

@@ -146,15 +146,18 @@ std::unique_ptr<Script> Script::load(std::shared_ptr<const Settings> settings, c
     }
     if (!s->has(on_auth) && !s->has(on_acl) && !s->has(on_message) && !s->has(on_connect) &&
         !s->has(on_disconnect)) {
-        *error = s->settings().script +
-                 ": defines none of on_auth, on_acl, on_message, on_connect, on_disconnect (global functions)";
+        *error =
+            s->settings().script +
+            ": defines none of on_auth, on_acl, on_message, on_connect, on_disconnect (global functions)";
         return nullptr;
     }
     lua_gc(L, LUA_GCCOLLECT);
     return s;
 }
 
-void Script::push_hook(Hook h) const { lua_rawgeti(_L, LUA_REGISTRYINDEX, _hooks[h]); }
+void Script::push_hook(Hook h) const {
+    lua_rawgeti(_L, LUA_REGISTRYINDEX, _hooks[h]);
+}
 
 bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
     lua_State* L = _L;
@@ -203,7 +206,8 @@ bool Script::call(Hook h, int nargs, int nresults) {
         frames.erase(std::remove(frames.begin(), frames.end(), '\t'), frames.end());
     }
     _host.host->log(_host.self, ROOST_LOG_ERROR, "%s in %s: %s [answer: %s]%s%s", _settings->script.c_str(),
-                    hook_name(h), message.c_str(), answer, frames.empty() ? "" : "; traceback: ", frames.c_str());
+                    hook_name(h), message.c_str(), answer,
+                    frames.empty() ? "" : "; traceback: ", frames.c_str());
     return false;
 }
 
@@ -212,10 +216,14 @@ bool Script::call(Hook h, int nargs, int nresults) {
 static void copy_value(lua_State* from, int index, lua_State* to, int depth) {
     index = lua_absindex(from, index);
     switch (lua_type(from, index)) {
-        case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, index)); break;
+        case LUA_TBOOLEAN:
+            lua_pushboolean(to, lua_toboolean(from, index));
+            break;
         case LUA_TNUMBER:
-            if (lua_isinteger(from, index)) lua_pushinteger(to, lua_tointeger(from, index));
-            else lua_pushnumber(to, lua_tonumber(from, index));
+            if (lua_isinteger(from, index))
+                lua_pushinteger(to, lua_tointeger(from, index));
+            else
+                lua_pushnumber(to, lua_tonumber(from, index));
             break;
         case LUA_TSTRING: {
             size_t len = 0;
@@ -233,12 +241,16 @@ static void copy_value(lua_State* from, int index, lua_State* to, int depth) {
             while (lua_next(from, index) != 0) {
                 copy_value(from, -2, to, depth + 1);
                 copy_value(from, -1, to, depth + 1);
-                if (lua_isnil(to, -2)) lua_pop(to, 2);
-                else lua_rawset(to, -3);
+                if (lua_isnil(to, -2))
+                    lua_pop(to, 2);
+                else
+                    lua_rawset(to, -3);
                 lua_pop(from, 1);
             }
             break;
-        default: lua_pushnil(to); break;
+        default:
+            lua_pushnil(to);
+            break;
     }
 }
 

@@ -75,7 +75,7 @@ class Script {
     std::shared_ptr<const Settings> _settings;
     HostContext _host;
     lua_State* _L = nullptr;
-    size_t _used = 0;       // bytes the state holds
+    size_t _used = 0;        // bytes the state holds
     uint64_t _executed = 0;  // instructions of the current call, in steps of the hook's count
     uint64_t _budget = 0;
     bool _stopped = false;  // the current call ran out of budget

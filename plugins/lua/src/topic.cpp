@@ -10,7 +10,8 @@ struct Levels {
     bool done = false;
     std::string_view next() {
         size_t slash = s.find('/', pos);
-        std::string_view level = s.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        std::string_view level =
+            s.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
         if (slash == std::string_view::npos) {
             done = true;
         } else {

@@ -36,7 +36,8 @@ TEST_CASE("constant_time_equal") {
 
 TEST_CASE("json::parse: values, escapes, errors, depth") {
     std::string error;
-    auto v = json::parse(R"({"a":[1,2.5,-3e2,true,false,null],"s":"x\"\u00e9\ud83d\ude00\n","o":{}})", &error);
+    auto v =
+        json::parse(R"({"a":[1,2.5,-3e2,true,false,null],"s":"x\"\u00e9\ud83d\ude00\n","o":{}})", &error);
     REQUIRE_MESSAGE(v, error);
     REQUIRE(v->get("a"));
     CHECK(v->get("a")->array.size() == 6);

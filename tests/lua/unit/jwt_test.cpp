@@ -21,7 +21,9 @@ namespace {
 
 const int64_t kNow = 1800000000;
 
-std::string b64(const std::string& s) { return base64_encode(s, true); }
+std::string b64(const std::string& s) {
+    return base64_encode(s, true);
+}
 
 struct KeyPair {
     std::shared_ptr<EVP_PKEY> key;
@@ -129,7 +131,9 @@ TEST_CASE("the key decides the algorithm: no HS256 with a public key, no none, a
 
 TEST_CASE("exp, nbf, leeway, aud, iss") {
     JwtKey key = JwtKey::secret("k");
-    auto check = [&](const std::string& claims, JwtOptions o) { return jwt_verify(token("HS256", claims, "k"), key, o); };
+    auto check = [&](const std::string& claims, JwtOptions o) {
+        return jwt_verify(token("HS256", claims, "k"), key, o);
+    };
     CHECK(check("{\"exp\":1799999999}", at_now()).error == "token expired");
     CHECK(check("{\"exp\":1800000000}", at_now()).error == "token expired");
     CHECK(check("{\"exp\":1800000001}", at_now()).ok);
@@ -161,7 +165,8 @@ TEST_CASE("malformed tokens are refused with a reason") {
     CHECK(jwt_verify("a.b", key, at_now()).error.find("not a JWT") == 0);
     CHECK(jwt_verify("a.b.c.d", key, at_now()).error.find("not a JWT") == 0);
     CHECK(jwt_verify("!!.b.c", key, at_now()).error == "a part is not base64url");
-    CHECK(jwt_verify(b64("[1]") + "." + b64("{}") + ".", key, at_now()).error == "header is not a JSON object");
+    CHECK(jwt_verify(b64("[1]") + "." + b64("{}") + ".", key, at_now()).error ==
+          "header is not a JSON object");
     CHECK(jwt_verify(b64("{\"typ\":\"JWT\"}") + "." + b64("{}") + ".", key, at_now()).error ==
           "header has no \"alg\"");
     auto not_object = token("HS256", "[1,2]", "k");

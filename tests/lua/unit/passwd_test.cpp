@@ -2,12 +2,12 @@
 // made by it during the test when it is installed.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "passwd.hpp"
 
@@ -16,7 +16,8 @@ using namespace roost_lua;
 TEST_CASE("passwd_verify: $7$ (PBKDF2-SHA512, 101 iterations) from mosquitto_passwd") {
     // mosquitto_passwd -c -b file alice secret
     const char* hash =
-        "$7$101$L8OemhyhcvitKI8F$fL/7eGKUPVD41n3JkPY+SbXoNIEYOGaTv3/Oa5gCnCBmkKO985SM7B52mJ6/3yqK/sj1MGndGEVtcrxmZ2hpLg==";
+        "$7$101$L8OemhyhcvitKI8F$fL/7eGKUPVD41n3JkPY+SbXoNIEYOGaTv3/Oa5gCnCBmkKO985SM7B52mJ6/3yqK/"
+        "sj1MGndGEVtcrxmZ2hpLg==";
     CHECK(passwd_verify(hash, "secret") == PasswdCheck::match);
     CHECK(passwd_verify(hash, "Secret") == PasswdCheck::mismatch);
     CHECK(passwd_verify(hash, "") == PasswdCheck::mismatch);
@@ -26,7 +27,8 @@ TEST_CASE("passwd_verify: $7$ (PBKDF2-SHA512, 101 iterations) from mosquitto_pas
 TEST_CASE("passwd_verify: $6$ (salted SHA-512) from mosquitto_passwd -H sha512") {
     // mosquitto_passwd -H sha512 -c -b file bob hunter2
     const char* hash =
-        "$6$ZkcpWBSG43m/Cbru$24HTOuLNAvmNyphNhbf9+ekvXGve1HEgHFnD7+XSeQEf5fpeTtDnU/gSRngemNdncXwEQnrkXGdnDNvnYBgwIg==";
+        "$6$ZkcpWBSG43m/Cbru$24HTOuLNAvmNyphNhbf9+ekvXGve1HEgHFnD7+XSeQEf5fpeTtDnU/"
+        "gSRngemNdncXwEQnrkXGdnDNvnYBgwIg==";
     CHECK(passwd_verify(hash, "hunter2") == PasswdCheck::match);
     CHECK(passwd_verify(hash, "hunter3") == PasswdCheck::mismatch);
 }
@@ -57,8 +59,9 @@ TEST_CASE("a password file made by mosquitto_passwd now, with several users") {
         return;
     }
     std::string path = "/tmp/roost-lua-passwd-" + std::to_string(getpid());
-    std::string cmd = "mosquitto_passwd -c -b " + path + " alice 'correct horse' && mosquitto_passwd -b " + path +
-                      " bob 'b0b:with:colons' && mosquitto_passwd -H sha512 -b " + path + " carol 'é ü'";
+    std::string cmd = "mosquitto_passwd -c -b " + path + " alice 'correct horse' && mosquitto_passwd -b " +
+                      path + " bob 'b0b:with:colons' && mosquitto_passwd -H sha512 -b " + path +
+                      " carol 'é ü'";
     REQUIRE(std::system(cmd.c_str()) == 0);
     std::ifstream in(path);
     std::stringstream text;

@@ -28,6 +28,23 @@ void ClientState::store(std::string_view key, CachedAnswer answer, uint64_t gene
     cache.insert_or_assign(std::string(key), answer);
 }
 
+void ClientState::remember(int slot, std::string_view topic, uint8_t qos, uint8_t retain, CachedAnswer answer,
+                           uint64_t generation) {
+    LastAnswer& l = last[slot];
+    l.valid = true;
+    l.topic.assign(topic);
+    l.qos = qos;
+    l.retain = retain;
+    l.answer = answer;
+    l.generation = generation;
+}
+
+void ClientState::clear() {
+    cache.clear();
+    for (LastAnswer& l : last)
+        l.valid = false;
+}
+
 ClientState* client_state(const roost_host* host, roost_plugin* self, roost_client* client, bool create) {
     auto* state = static_cast<ClientState*>(host->client_data_get(self, client));
     if (state || !create) return state;

@@ -2,6 +2,7 @@
 // and the script's answer into a verdict. Answers: true = allow, false [, reason code] = deny,
 // nil = next plugin. A script that fails (error, budget, memory) answers by on_error.
 #include <cstring>
+#include <string_view>
 
 #include "client_state.hpp"
 #include "lua_client.hpp"
@@ -57,6 +58,14 @@ roost_verdict read_verdict(Script& s, Script::Hook hook, int first, uint8_t defa
     }
 }
 
+// The decision cache's key: action, QoS, retain flag, topic.
+void cache_key(std::string& key, char action, uint8_t qos, uint8_t retain, std::string_view topic) {
+    key.assign(1, action);
+    key += static_cast<char>('0' + qos);
+    key += retain ? 'r' : '-';
+    key.append(topic);
+}
+
 // Calls `hook` with the client (pushed as an object cleared afterwards) and what `push_more`
 // pushes; returns whether it ran, its `nresults` results above `top` + 1 (the client object).
 template <typename PushMore>
@@ -106,17 +115,22 @@ roost_verdict hook_acl_check(void* worker_data, roost_acl_event* ev) {
     const char* action = ev->action == ROOST_ACL_PUBLISH     ? "publish"
                          : ev->action == ROOST_ACL_SUBSCRIBE ? "subscribe"
                                                              : "deliver";
-    // The decision cache: one key per (action, QoS, retain, topic) of this client.
+    // The decision cache: the client's last answer for this action, then one entry per (action,
+    // QoS, retain, topic) of this client.
     bool cached = settings.cache_ttl_ms > 0;
     uint64_t now = 0;
+    int slot = static_cast<int>(ev->action) - 1;
+    std::string_view topic(reinterpret_cast<const char*>(ev->topic.data), ev->topic.len);
     if (cached) {
-        w->cache_key.assign(1, action[0]);
-        w->cache_key += static_cast<char>('0' + ev->qos);
-        w->cache_key += ev->retain ? 'r' : '-';
-        w->cache_key.append(reinterpret_cast<const char*>(ev->topic.data), ev->topic.len);
         now = monotonic_ms();
         if (ClientState* state = client_state(h.host, h.self, ev->client, false)) {
-            if (const CachedAnswer* a = state->find(w->cache_key, w->generation, now)) {
+            const CachedAnswer* a = state->recall(slot, topic, ev->qos, ev->retain, w->generation, now);
+            if (a == nullptr) {
+                cache_key(w->cache_key, action[0], ev->qos, ev->retain, topic);
+                a = state->find(w->cache_key, w->generation, now);
+                if (a) state->remember(slot, topic, ev->qos, ev->retain, *a, w->generation);
+            }
+            if (a) {
                 if (a->verdict == ROOST_DENY) ev->reason_code = a->reason_code;
                 return a->verdict;
             }
@@ -135,9 +149,12 @@ roost_verdict hook_acl_check(void* worker_data, roost_acl_event* ev) {
     if (ok) {
         v = read_verdict(s, Script::on_acl, top + 2, ROOST_RC_NOT_AUTHORIZED, &ev->reason_code);
         if (cached && !s.no_cache) {
-            if (ClientState* state = client_state(h.host, h.self, ev->client, true))
-                state->store(w->cache_key, {v, ev->reason_code, now + settings.cache_ttl_ms}, w->generation,
-                             settings.cache_entries);
+            if (ClientState* state = client_state(h.host, h.self, ev->client, true)) {
+                CachedAnswer answer{v, ev->reason_code, now + settings.cache_ttl_ms};
+                cache_key(w->cache_key, action[0], ev->qos, ev->retain, topic);
+                state->store(w->cache_key, answer, w->generation, settings.cache_entries);
+                state->remember(slot, topic, ev->qos, ev->retain, answer, w->generation);
+            }
         }
     } else {
         v = failed(s, &ev->reason_code);

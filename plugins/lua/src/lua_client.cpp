@@ -112,10 +112,22 @@ void open_client_type(lua_State* L) {
 }
 
 void push_client(lua_State* L, roost_client* client, const roost_auth_event* auth) {
-    auto* c = static_cast<LuaClient*>(lua_newuserdatauv(L, sizeof(LuaClient), 0));
+    Script* s = Script::of(L);
+    LuaClient* c = nullptr;
+    if (s->client_depth == 0 && s->client_object != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->client_object);
+        c = static_cast<LuaClient*>(lua_touserdata(L, -1));
+    } else {
+        c = static_cast<LuaClient*>(lua_newuserdatauv(L, sizeof(LuaClient), 0));
+        luaL_setmetatable(L, kClientType);
+        if (s->client_depth == 0) {
+            lua_pushvalue(L, -1);
+            s->client_object = luaL_ref(L, LUA_REGISTRYINDEX);
+        }
+    }
+    ++s->client_depth;
     c->client = client;
     c->auth = auth;
-    luaL_setmetatable(L, kClientType);
 }
 
 void invalidate_client(lua_State* L, int index) {
@@ -124,6 +136,7 @@ void invalidate_client(lua_State* L, int index) {
         c->client = nullptr;
         c->auth = nullptr;
     }
+    --Script::of(L)->client_depth;
 }
 
 roost_client* check_client(lua_State* L, int arg) {

@@ -124,7 +124,7 @@ int l_no_cache(lua_State* L) {
 int l_cache_clear(lua_State* L) {
     roost_client* client = check_client(L, 1);
     const HostContext& h = Script::of(L)->host();
-    if (ClientState* state = client_state(h.host, h.self, client, false)) state->cache.clear();
+    if (ClientState* state = client_state(h.host, h.self, client, false)) state->clear();
     return 0;
 }
 

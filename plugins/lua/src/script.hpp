@@ -56,6 +56,10 @@ class Script {
 
     // roost.no_cache() sets it: the answer of this call must not be cached.
     bool no_cache = false;
+    // The client object hooks pass (lua_client.cpp): one userdata reused by the outermost call
+    // (a registry ref), a new one for a call made from inside another (roost.publish).
+    int client_object = LUA_NOREF;
+    int client_depth = 0;
     // Per-script cache of keys read from files for roost.jwt_verify.
     std::map<std::string, std::shared_ptr<JwtKey>> jwt_keys;
 

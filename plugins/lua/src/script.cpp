@@ -167,14 +167,22 @@ void Script::push_hook(Hook h) const {
 bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
     lua_State* L = _L;
     int base = lua_gettop(L) - nargs;  // the function
-    _executed = 0;
-    _budget = budget;
-    _stopped = false;
-    _strict = true;
+    // A call made from inside another (none is today: host->publish is queued) runs within the
+    // outer call's budget instead of starting a fresh one.
+    bool outermost = _depth++ == 0;
+    if (outermost) {
+        _executed = 0;
+        _budget = budget;
+        _stopped = false;
+        _strict = true;
+    }
     // The message handler stays at stack slot 1 for the state's life: nothing to push per call.
     int status = lua_pcall(L, nargs, nresults, kTracebackSlot);
-    _strict = false;
-    if (_stopped) lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);  // back from count 1
+    --_depth;
+    if (outermost) {
+        _strict = false;
+        if (_stopped) lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);  // back from count 1
+    }
     if (status == LUA_OK) return true;
     if (status == LUA_ERRMEM) {
         *error = "not enough memory (memory_limit " + std::to_string(_settings->memory_limit >> 20) +

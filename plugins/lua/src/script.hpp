@@ -84,6 +84,7 @@ class Script {
     uint64_t _budget = 0;
     bool _stopped = false;  // the current call ran out of budget
     bool _strict = false;   // inside a script call: memory_limit holds without the reserve
+    int _depth = 0;         // calls in progress (nested ones share the outermost's budget)
     int _hooks[hook_count];
 };
 

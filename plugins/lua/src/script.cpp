@@ -119,9 +119,6 @@ std::unique_ptr<Script> Script::load(std::shared_ptr<const Settings> settings, c
     lua_State* L = s->_L;
     *static_cast<Script**>(lua_getextraspace(L)) = s.get();
     lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);
-    // Generational collection: what a call makes (its topic string, a result) dies young, and a
-    // young collection does not walk the script's long-lived tables every cycle.
-    lua_gc(L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(L, traceback);  // kTracebackSlot
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, kClientsKey);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <roost/plugin.h>
 
@@ -16,6 +17,13 @@
 #include "options.hpp"
 
 namespace roost_lua {
+
+// The client of a hook call in progress (see lua_client.hpp).
+struct ActiveClient {
+    uintptr_t serial;
+    roost_client* client;
+    const roost_auth_event* auth;
+};
 
 // What the Lua side needs of the broker; copied into each Script.
 struct HostContext {
@@ -56,10 +64,10 @@ class Script {
 
     // roost.no_cache() sets it: the answer of this call must not be cached.
     bool no_cache = false;
-    // The client object hooks pass (lua_client.cpp): one userdata reused by the outermost call
-    // (a registry ref), a new one for a call made from inside another (roost.publish).
-    int client_object = LUA_NOREF;
-    int client_depth = 0;
+    // The clients of the calls in progress (lua_client.cpp): a serial per call, the client it
+    // stands for. Usually one; more only for a call made from inside another.
+    std::vector<ActiveClient> active_clients;
+    uintptr_t next_client_serial = 1;
     // Per-script cache of keys read from files for roost.jwt_verify.
     std::map<std::string, std::shared_ptr<JwtKey>> jwt_keys;
 

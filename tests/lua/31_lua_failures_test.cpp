@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "lua_test_util.hpp"
 
@@ -156,6 +157,24 @@ end
         tail(b.log()));
     CHECK(publish_qos1(*c, 2, "switch/x") == std::optional<uint8_t>(0x87));
     canary_round_trip(b, "after-bad-reload");
+
+    // Compiles and runs on the main thread, but fails on worker 1: no worker switches.
+    if (const char* workers = std::getenv("ROOST_TEST_WORKERS"); workers && std::string(workers) == "2") {
+        write_file(path,
+                   "if roost.worker == 1 then error('worker 1 refuses this version') end\n"
+                   "function on_acl() return true end\n");
+        from = b.log_size();
+        b.signal(SIGHUP);
+        CHECK_MESSAGE(
+            b.wait_line({"reload of", "refused: worker 1:", "live.lua:1: worker 1 refuses this version",
+                         "every worker keeps the running script"},
+                        5s, from),
+            tail(b.log()));
+        settle(200ms);
+        CHECK(publish_qos1(*c, 30, "switch/x") == std::optional<uint8_t>(0x87));
+        auto other = connected(b, 5, "reloader-2");  // the other worker, by the accept rotation
+        CHECK(publish_qos1(*other, 1, "switch/x") == std::optional<uint8_t>(0x87));
+    }
 
     // Fixed: every worker compiles it, then all switch; the cached denial is forgotten.
     write_file(path, "function on_acl(client, action, topic)\n  return true\nend\n");

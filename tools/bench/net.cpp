@@ -125,6 +125,7 @@ bool Net::start_connect(Conn& c) {
 void Net::close(Conn& c, const std::string& why) {
     if (c.fd >= 0) {
         epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+        c.tls.reset();
         ::close(c.fd);
         c.fd = -1;
     }
@@ -154,7 +155,9 @@ void Net::update_epoll(Conn& c) {
 void Net::flush(Conn& c) {
     if (c.fd < 0 || c.state == State::Connecting) return;
     while (c.out_off < c.out.size()) {
-        ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        std::string tls_error;
+        ssize_t n = c.tls ? tls::send(*c.tls, c.out.data() + c.out_off, c.out.size() - c.out_off, tls_error)
+                          : ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c.out_off += static_cast<size_t>(n);
             c.last_send = now_ns();
@@ -163,7 +166,7 @@ void Net::flush(Conn& c) {
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             break;
         } else {
-            close(c, std::string("write: ") + std::strerror(errno));
+            close(c, tls_error.empty() ? std::string("write: ") + std::strerror(errno) : tls_error);
             return;
         }
     }
@@ -196,6 +199,10 @@ void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
             return;
         }
         c.state = State::WaitConnack;
+        if (o_.tls) {
+            std::string error;
+            if (!(c.tls = tls::start(c.fd, error))) return close(c, error);
+        }
         flush(c);
         return;
     }
@@ -206,11 +213,14 @@ void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
 void Net::on_readable(Conn& c, uint64_t now) {
     uint8_t buf[65536];
     for (;;) {
-        ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        std::string tls_error;
+        ssize_t n = c.tls ? tls::recv(*c.tls, buf, sizeof buf, tls_error) : ::recv(c.fd, buf, sizeof buf, 0);
         if (n > 0) {
             // While closing, what still arrives is not counted: the run is over.
             if (c.state != State::Closing) c.in.insert(c.in.end(), buf, buf + n);
-            if (static_cast<size_t>(n) < sizeof buf) break;
+            // A short read emptied the socket (epoll is level-triggered: more will be announced);
+            // TLS hands out a record at a time, so it reads on while it holds bytes.
+            if (c.tls ? !tls::pending(*c.tls) : static_cast<size_t>(n) < sizeof buf) break;
         } else if (n == 0) {
             close(c, "connection closed by the broker");
             return;
@@ -219,7 +229,7 @@ void Net::on_readable(Conn& c, uint64_t now) {
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             break;
         } else {
-            close(c, std::string("read: ") + std::strerror(errno));
+            close(c, tls_error.empty() ? std::string("read: ") + std::strerror(errno) : tls_error);
             return;
         }
     }

@@ -14,6 +14,7 @@
 
 #include "mqtt.hpp"
 #include "options.hpp"
+#include "tls.hpp"
 
 namespace bench {
 
@@ -48,6 +49,8 @@ struct Conn {
 
     // Subscriber
     std::string filter;
+
+    std::shared_ptr<tls::Session> tls;  // --tls: the TLS session over fd
 };
 
 class Net {

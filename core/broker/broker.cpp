@@ -199,13 +199,36 @@ void Broker::attach_here(Client& client, const std::string& client_id, bool clea
             return attach(client, client_id, clean_start, expiry_interval, token, attached);
         }
     }
-    existing.client = &client;
-    set_online(existing, true);
     existing.expires_at.reset();
     existing.disconnected_at.reset();
     existing.expiry_interval = expiry_interval;
-    _persistence.save_session(existing);
-    attached(it->second, !created);
+    roost_call* store = _persistence.save_session(existing);
+    if (!store || !created) {
+        existing.client = &client;
+        set_online(existing, true);
+        return attached(it->second, !created);
+    }
+    // A new stored session: its CONNACK promises the session exists, so it waits until the
+    // persistence plugin has it (PENDING). Meanwhile the session is offline: what is routed to
+    // it queues.
+    _persistence.when_done({store}, [this, &client, token, attached, session = it->second](bool ok, uint8_t) {
+        if (!ok)
+            log::warn("client '{}': a persistence plugin could not store the new session; it lives in memory",
+                      session->client_id);
+        if (token->cancelled) {
+            // The client left before its CONNACK: the session stays, offline, as after a disconnect.
+            if (!session->client && !session->disconnected_at) {
+                session->disconnected_at = Clock::now();
+                if (session->expiry_interval != UINT32_MAX)
+                    session->expires_at =
+                        *session->disconnected_at + std::chrono::seconds(session->expiry_interval);
+            }
+            return;
+        }
+        session->client = &client;
+        set_online(*session, true);
+        attached(session, false);
+    });
 }
 
 void Broker::client_connected(Client& client) {
@@ -331,7 +354,11 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
     if (message->retain && _config.broker.retain_available) {
         // $SYS values are the broker's own and made anew every interval: nothing to keep.
         if (_router.set_retained(message) && !message->topic.starts_with("$SYS/"))
-            _persistence.set_retained(*message);
+            if (roost_call* store = _persistence.set_retained(*message); store && context)
+                if (const std::shared_ptr<PublishWait>& wait = context->need_wait()) {
+                    wait->hold();
+                    _persistence.when_done({store}, [wait](bool ok, uint8_t why) { wait->release(ok, why); });
+                }
     }
     _match_scratch.clear();
     _router.match(message->topic, _match_scratch);
@@ -540,7 +567,8 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
         std::shared_ptr<PublishWait> wait = context->need_wait();
         if (!wait) return;
         wait->hold();
-        _persistence.when_done(std::move(waits), [wait](bool ok) { wait->release(ok); });
+        _persistence.when_done(std::move(waits),
+                               [wait](bool ok, uint8_t reason) { wait->release(ok, reason); });
     };
     if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum()) &&
         send_new(s, d, collect)) {
@@ -636,10 +664,12 @@ std::vector<MessagePtr> Broker::retained_for(std::string_view filter) {
     return found;
 }
 
-bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record) {
+bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record,
+                       roost_call** store_wait) {
     auto [it, is_new] = s.subscriptions.insert_or_assign(filter, record);
     _router.subscribe(s.ref, filter, record.options, record.subscription_id);
-    _persistence.save_subscription(s, filter, record);
+    roost_call* wait = _persistence.save_subscription(s, filter, record);
+    if (store_wait) *store_wait = wait;
     return is_new;
 }
 

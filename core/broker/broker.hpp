@@ -114,7 +114,9 @@ class Broker {
     // sends them over as many loop turns as its output bound and budget need.
     std::vector<MessagePtr> retained_for(std::string_view filter);
 
-    bool subscribe(Session& session, const std::string& filter, const SubscriptionRecord& record);
+    // `store_wait` (may be null) gets the persistence call the SUBACK must wait for, if any.
+    bool subscribe(Session& session, const std::string& filter, const SubscriptionRecord& record,
+                   roost_call** store_wait = nullptr);
     bool unsubscribe(Session& session, std::string_view filter);
 
     // An outgoing QoS 1/2 flow ended (acknowledged, or refused by the client): forget it.

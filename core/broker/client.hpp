@@ -114,6 +114,10 @@ class Client : public net::ConnectionHandler {
     void ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason);
     // As many acknowledgements wait as the client may have: its next PUBLISHes wait unread.
     bool acks_full() const;
+    // A publish's durable store failed (`failure`: the store's reason code, 0 if none): MQTT 5
+    // answers with it (else 0x80) in `reason`; MQTT 3.1.1, whose PUBACK/PUBREC carry no code,
+    // is disconnected (false) so that the client sends the message again.
+    bool store_failed(const std::string& topic, uint8_t qos, uint8_t failure, mqtt::ReasonCode& reason);
     void handle_publish(mqtt::Publish& publish);
     void finish_publish(mqtt::Publish& publish, const HookDecision& acl);
     void handle_ack(const mqtt::Ack& ack);
@@ -129,6 +133,7 @@ class Client : public net::ConnectionHandler {
     bool send_retained_backlog(size_t& packets);
     // Records the answer for the filter at _subscribing->next (granted or refused).
     void apply_subscription(const HookDecision& decision);
+    void send_suback();
     void handle_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
     void handle_disconnect(const mqtt::Disconnect& disconnect);
     void handle_auth(const mqtt::Auth& auth);
@@ -179,6 +184,7 @@ class Client : public net::ConnectionHandler {
         std::vector<std::optional<HookDecision>> decisions;  // by filter, as they come in
         size_t waiting = 0;                                  // answers still pending
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
+        std::vector<std::pair<size_t, roost_call*>> stores;  // (index into ack codes, durable store)
     };
     Boxed<SubscribeProgress> _subscribing;
     // Retained messages matched by a SUBSCRIBE and not yet sent: a SUBSCRIBE to '#' with 100k

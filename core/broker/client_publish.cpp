@@ -172,21 +172,29 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
             ticket = _acks->queue.add_waiting({p.qos, p.packet_id, ReasonCode::Success},
                                               message->topic.size() + message->payload.size());
             return std::make_shared<PublishWait>(
-                _broker.inbox(),
-                [this, alive = _acks->alive, ticket, topic = message->topic](bool ok, bool quota) {
+                _broker.inbox(), [this, alive = _acks->alive, ticket, qos = p.qos, topic = message->topic](
+                                     bool ok, bool quota, uint8_t failure) {
                     if (alive->cancelled) return;
-                    if (!ok)
-                        log::warn(
-                            "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway "
-                            "(it is delivered from memory)",
-                            describe(), topic);
-                    ack_done(ticket, quota ? std::optional(ReasonCode::QuotaExceeded) : std::nullopt);
+                    ReasonCode failed = ReasonCode::Success;
+                    if (!ok && !store_failed(topic, qos, failure, failed)) return;
+                    ack_done(ticket, !ok     ? std::optional(failed)
+                                     : quota ? std::optional(ReasonCode::QuotaExceeded)
+                                             : std::nullopt);
                 });
         };
     }
     size_t matched = _broker.publish(message, &context);
     _broker.hooks().on_routed(this, *message, matched);
-    if (p.qos == 2) _session->incoming_qos2.insert(p.packet_id);
+    if (p.qos == 2) {
+        _session->incoming_qos2.insert(p.packet_id);
+        // Stored with the message: after a crash, a resend of this PUBLISH is known (exactly once).
+        if (roost_call* store = _broker.persistence().save_incoming_qos2(*_session, p.packet_id))
+            if (const std::shared_ptr<PublishWait>& wait = context.need_wait()) {
+                wait->hold();
+                _broker.persistence().when_done({store},
+                                                [wait](bool ok, uint8_t why) { wait->release(ok, why); });
+            }
+    }
     ReasonCode reason = context.quota_exceeded ? ReasonCode::QuotaExceeded
                         : matched == 0         ? ReasonCode::NoMatchingSubscribers
                                                : ReasonCode::Success;
@@ -194,11 +202,32 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     if (context.wait->was_quota_exceeded()) reason = ReasonCode::QuotaExceeded;
     if (context.wait->release_here()) {
         // Every part it waited for finished while routing: no callback comes.
+        if (!context.wait->ok() &&
+            !store_failed(message->topic, p.qos, context.wait->failure_reason(), reason))
+            return;
         std::vector<AckQueue::Ack> ready;
         _acks->queue.complete(ticket, reason, ready);
         return send_acks(ready);
     }
     _acks->queue.set_reason(ticket, reason);
+}
+
+bool Client::store_failed(const std::string& topic, uint8_t qos, uint8_t failure, mqtt::ReasonCode& reason) {
+    // The message was routed in memory, but the store that was to keep it failed (a full disk,
+    // the size bound): the publisher must not believe it is safe.
+    reason = failure ? static_cast<mqtt::ReasonCode>(failure) : mqtt::ReasonCode::UnspecifiedError;
+    const char* ack = qos == 1 ? "PUBACK" : "PUBREC";
+    if (_version != mqtt::ProtocolVersion::V5) {
+        log::warn(
+            "{}: a persistence plugin could not store a message on '{}' (0x{:02x}); MQTT 3.1.1 has no "
+            "failure code for {}, so the connection closes and the client sends it again",
+            describe(), topic, failure, ack);
+        disconnect(reason, "a persistence plugin could not store a message");
+        return false;
+    }
+    log::warn("{}: a persistence plugin could not store a message on '{}': {} 0x{:02x}", describe(), topic,
+              ack, static_cast<unsigned>(reason));
+    return true;
 }
 
 void Client::handle_ack(const mqtt::Ack& a) {
@@ -227,9 +256,22 @@ void Client::handle_ack(const mqtt::Ack& a) {
         }
         case mqtt::PacketType::Pubrel: {
             mqtt::Ack comp{mqtt::PacketType::Pubcomp, a.packet_id, 0, {}};
-            if (s.incoming_qos2.erase(a.packet_id) == 0)
+            if (s.incoming_qos2.erase(a.packet_id) == 0) {
                 comp.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::PacketIdentifierNotFound);
-            return send(std::move(comp));
+                return send(std::move(comp));
+            }
+            roost_call* store = _broker.persistence().delete_incoming_qos2(s, a.packet_id);
+            if (!store) return send(std::move(comp));
+            // The PUBCOMP frees the id for the publisher: it goes once the store forgot the id too.
+            auto token = std::make_shared<PendingToken>();
+            wait_for(token);
+            _broker.persistence().when_done({store}, [this, token, comp](bool, uint8_t) mutable {
+                if (token->cancelled) return;
+                resume_after_wait();
+                send(std::move(comp));
+                process();
+            });
+            return;
         }
         case mqtt::PacketType::Pubcomp:
             if (it == s.inflight.end() || it->second.state != OutgoingState::AwaitPubcomp) {

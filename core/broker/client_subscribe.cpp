@@ -89,7 +89,40 @@ void Client::finish_subscribe() {
     SubscribeProgress& progress = *_subscribing;
     for (progress.next = 0; progress.next < progress.packet.subscriptions.size(); ++progress.next)
         apply_subscription(*progress.decisions[progress.next]);
+    if (progress.stores.empty()) return send_suback();
 
+    // A stored session's subscriptions are durable before the SUBACK says so (a persistence
+    // plugin answered PENDING): the SUBACK, and the packets behind it, wait for every store.
+    struct StoreWait {
+        size_t left;
+        bool returned = false;  // finish_subscribe() returned before the last store completed
+    };
+    auto wait = std::make_shared<StoreWait>(StoreWait{progress.stores.size() + 1});
+    auto token = std::make_shared<PendingToken>();
+    auto finish = [this, wait] {
+        if (wait->returned) resume_after_wait();
+        send_suback();
+        if (wait->returned) process();
+    };
+    for (auto [index, call] : progress.stores) {
+        _broker.persistence().when_done({call}, [this, wait, token, index, finish](bool ok, uint8_t) {
+            if (token->cancelled || !_subscribing) return;
+            if (!ok) {
+                log::warn("{}: a persistence plugin could not store a subscription: SUBACK 0x80", describe());
+                _subscribing->ack.reason_codes[index] =
+                    static_cast<uint8_t>(mqtt::ReasonCode::UnspecifiedError);
+            }
+            if (--wait->left == 0) finish();
+        });
+    }
+    progress.stores.clear();
+    if (--wait->left == 0) return send_suback();
+    wait->returned = true;
+    wait_for(token);
+}
+
+void Client::send_suback() {
+    SubscribeProgress& progress = *_subscribing;
     mqtt::Suback ack = std::move(progress.ack);
     std::vector<std::pair<size_t, bool>> granted = std::move(progress.granted);
     mqtt::Subscribe packet = std::move(progress.packet);
@@ -132,7 +165,9 @@ void Client::apply_subscription(const HookDecision& d) {
                                    : progress.packet.properties.subscription_identifiers.front();
     SubscriptionRecord record{ts.options, subscription_id};
     record.options.qos = std::min(ts.options.qos, _broker.config().broker.maximum_qos);
-    bool is_new = _broker.subscribe(*_session, ts.filter, record);
+    roost_call* store = nullptr;
+    bool is_new = _broker.subscribe(*_session, ts.filter, record, &store);
+    if (store) progress.stores.emplace_back(progress.ack.reason_codes.size(), store);
     progress.ack.reason_codes.push_back(record.options.qos);
     progress.granted.emplace_back(progress.next, is_new);
     log::debug("{}: subscribed to '{}' (QoS {})", describe(), ts.filter, record.options.qos);

@@ -113,6 +113,13 @@ struct RestoreSink {
         return ROOST_OK;
     }
 
+    static int incoming_qos2(void* ctx, roost_bytes client_id, uint16_t packet_id) {
+        auto s = self(ctx).broker._sessions.find(string_of(client_id));
+        if (s == self(ctx).broker._sessions.end() || packet_id == 0) return ROOST_EGONE;
+        s->second->incoming_qos2.insert(packet_id);
+        return ROOST_OK;
+    }
+
     static int delivery(void* ctx, const roost_delivery_record* r) {
         if (!r) return ROOST_EINVAL;
         RestoreSink& sink = self(ctx);
@@ -145,10 +152,10 @@ struct RestoreSink {
 bool Broker::restore() {
     if (!_persistence.enabled()) return true;
     RestoreSink sink{*this, {}};
-    roost_restore_sink table{sizeof table,         &sink,
-                             RestoreSink::message, RestoreSink::retained_message,
-                             RestoreSink::session, RestoreSink::subscription,
-                             RestoreSink::delivery};
+    roost_restore_sink table{sizeof table,          &sink,
+                             RestoreSink::message,  RestoreSink::retained_message,
+                             RestoreSink::session,  RestoreSink::subscription,
+                             RestoreSink::delivery, RestoreSink::incoming_qos2};
     if (_persistence.restore(table) < 0) return false;
     // Queues in the order the messages came, whatever order the plugin handed them back in.
     for (auto& [id, s] : _sessions)

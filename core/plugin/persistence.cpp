@@ -48,11 +48,16 @@ bool decode_message_properties(roost_bytes block, mqtt::Properties& out) {
     return mqtt::read_properties(r, mqtt::PropertyContext::Publish, out, error) && r.empty();
 }
 
-void PublishWait::release(bool ok) {
-    if (!ok) _failed.store(true, std::memory_order_relaxed);
+void PublishWait::release(bool ok, uint8_t reason) {
+    if (!ok) {
+        _failed.store(true, std::memory_order_relaxed);
+        if (reason) _failure_reason.store(reason, std::memory_order_relaxed);
+    }
     if (_holds.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     // The last part: `done` runs on the publisher's worker. A worker that stopped runs nothing.
-    _home.post([self = shared_from_this()] { self->_done(self->ok(), self->was_quota_exceeded()); });
+    _home.post([self = shared_from_this()] {
+        self->_done(self->ok(), self->was_quota_exceeded(), self->failure_reason());
+    });
 }
 
 void Persistence::note_restored(const Delivery& d) {
@@ -102,8 +107,8 @@ roost_call* Persistence::save_session(const Session& s) {
     r.expiry_interval = s.expiry_interval;
     r.disconnected_at_ms = s.disconnected_at ? unix_ms(*s.disconnected_at) : 0;
     std::unique_ptr<StoredMessage> will;
+    Message m;  // the record's bytes point into it: it lives until the hooks returned
     if (s.pending_will) {
-        Message m;
         m.topic = s.pending_will->topic;
         m.payload = s.pending_will->payload;
         m.qos = s.pending_will->qos;
@@ -136,9 +141,9 @@ void Persistence::delete_session(const std::string& client_id) {
     });
 }
 
-void Persistence::save_subscription(const Session& s, const std::string& filter,
-                                    const SubscriptionRecord& rec) {
-    if (_plugins.empty() || s.expiry_interval == 0) return;
+roost_call* Persistence::save_subscription(const Session& s, const std::string& filter,
+                                           const SubscriptionRecord& rec) {
+    if (_plugins.empty() || s.expiry_interval == 0) return nullptr;
     roost_subscription_record r{};
     r.struct_size = sizeof r;
     r.client_id = bytes_of(s.client_id);
@@ -148,8 +153,24 @@ void Persistence::save_subscription(const Session& s, const std::string& filter,
     r.retain_as_published = rec.options.retain_as_published;
     r.retain_handling = rec.options.retain_handling;
     r.subscription_id = rec.subscription_id;
-    run("subscription_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+    return run("subscription_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.subscription_save ? h.subscription_save(data, call, &r) : ROOST_NEXT;
+    });
+}
+
+roost_call* Persistence::save_incoming_qos2(const Session& s, uint16_t packet_id) {
+    if (_plugins.empty() || s.expiry_interval == 0) return nullptr;
+    return run("incoming_qos2_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.incoming_qos2_save ? h.incoming_qos2_save(data, call, bytes_of(s.client_id), packet_id)
+                                    : ROOST_NEXT;
+    });
+}
+
+roost_call* Persistence::delete_incoming_qos2(const Session& s, uint16_t packet_id) {
+    if (_plugins.empty() || s.expiry_interval == 0) return nullptr;
+    return run("incoming_qos2_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.incoming_qos2_delete ? h.incoming_qos2_delete(data, call, bytes_of(s.client_id), packet_id)
+                                      : ROOST_NEXT;
     });
 }
 
@@ -162,10 +183,10 @@ void Persistence::delete_subscription(const Session& s, const std::string& filte
     });
 }
 
-void Persistence::set_retained(const Message& m) {
-    if (_plugins.empty()) return;
+roost_call* Persistence::set_retained(const Message& m) {
+    if (_plugins.empty()) return nullptr;
     StoredMessage stored(m);
-    run("retained_set", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+    return run("retained_set", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.retained_set ? h.retained_set(data, call, &stored.record) : ROOST_NEXT;
     });
 }
@@ -242,19 +263,24 @@ void Persistence::end_session(const Session& s) {
         if (out.delivery.persisted) release_message(out.delivery);
 }
 
-void Persistence::when_done(std::vector<roost_call*> calls, std::function<void(bool ok)> done) {
-    if (calls.empty()) return done(true);
+void Persistence::when_done(std::vector<roost_call*> calls,
+                            std::function<void(bool ok, uint8_t reason)> done) {
+    if (calls.empty()) return done(true, 0);
     struct Barrier {
         size_t left;
         bool ok = true;
-        std::function<void(bool)> done;
+        uint8_t reason = 0;
+        std::function<void(bool, uint8_t)> done;
     };
-    auto barrier = std::make_shared<Barrier>(Barrier{calls.size(), true, std::move(done)});
+    auto barrier = std::make_shared<Barrier>(Barrier{calls.size(), true, 0, std::move(done)});
     for (roost_call* call : calls) {
         // Each call was awaited by run() already: this replaces its resume, name and deadline stay.
         _host->calls().await(call, {}, _host->call_timeout(), [barrier](const CallResult& r) {
-            if (r.timed_out || r.verdict != ROOST_ALLOW) barrier->ok = false;
-            if (--barrier->left == 0) barrier->done(barrier->ok);
+            if (r.timed_out || r.verdict != ROOST_ALLOW) {
+                barrier->ok = false;
+                if (!r.timed_out && r.reason_code) barrier->reason = r.reason_code;
+            }
+            if (--barrier->left == 0) barrier->done(barrier->ok, barrier->reason);
         });
     }
 }

@@ -36,14 +36,17 @@ struct StoredMessageRefs {
 class PublishWait : public std::enable_shared_from_this<PublishWait> {
   public:
     // `done(ok, quota_exceeded)`: ok = every store was durable; quota_exceeded = a worker's full
-    // queue refused the message (queue_full_policy = "refuse").
-    PublishWait(WorkerInbox& home, std::function<void(bool ok, bool quota_exceeded)> done)
+    // queue refused the message (queue_full_policy = "refuse"). With !ok, failure_reason() is
+    // what a store answered (0x97 for a full disk, 0x80 when it gave none).
+    PublishWait(WorkerInbox& home,
+                std::function<void(bool ok, bool quota_exceeded, uint8_t failure_reason)> done)
         : _home(home), _done(std::move(done)) {}
 
     // One more part to wait for.
     void hold() { _holds.fetch_add(1, std::memory_order_relaxed); }
     // A part is durable (ok) or failed, from any thread: the last one posts `done` home.
-    void release(bool ok);
+    void release(bool ok, uint8_t reason = 0);
+    uint8_t failure_reason() const { return _failure_reason.load(std::memory_order_relaxed); }
     // The publisher's own part, on its worker: true when it was the last, and the caller then
     // acknowledges at once with ok() (`done` does not run).
     bool release_here() { return _holds.fetch_sub(1, std::memory_order_acq_rel) == 1; }
@@ -56,8 +59,9 @@ class PublishWait : public std::enable_shared_from_this<PublishWait> {
     std::atomic<int> _holds{1};  // the publisher's own part
     std::atomic<bool> _failed{false};
     std::atomic<bool> _quota_exceeded{false};
+    std::atomic<uint8_t> _failure_reason{0};
     WorkerInbox& _home;
-    std::function<void(bool, bool)> _done;
+    std::function<void(bool, bool, uint8_t)> _done;
 };
 
 class Persistence {
@@ -76,9 +80,15 @@ class Persistence {
     // The session is gone for good: session_delete, then message_release for every stored
     // message only its deliveries referred to.
     void end_session(const Session& s);
-    void save_subscription(const Session& s, const std::string& filter, const SubscriptionRecord& r);
+    // The call the SUBACK waits for (PENDING), else nullptr.
+    roost_call* save_subscription(const Session& s, const std::string& filter, const SubscriptionRecord& r);
+    // An incoming QoS 2 id awaiting PUBREL (the PUBREC waits for the call) and its release by
+    // PUBREL (the PUBCOMP waits). nullptr when nothing is to wait for.
+    roost_call* save_incoming_qos2(const Session& s, uint16_t packet_id);
+    roost_call* delete_incoming_qos2(const Session& s, uint16_t packet_id);
     void delete_subscription(const Session& s, const std::string& filter);
-    void set_retained(const Message& m);
+    // The call a retained PUBLISH's acknowledgement waits for (PENDING), else nullptr.
+    roost_call* set_retained(const Message& m);
     // A delivery to a stored session: stores its message first if this is the first reference.
     // Marks `d` persisted the first time. Calls still PENDING are appended to `waits` (if given).
     void save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
@@ -87,8 +97,9 @@ class Persistence {
     // A delivery handed back by restore(): counts as a reference to its stored message.
     void note_restored(const Delivery& d);
 
-    // Runs `done` on the worker once every call in `calls` completed (at once if none).
-    void when_done(std::vector<roost_call*> calls, std::function<void(bool ok)> done);
+    // Runs `done` on the worker once every call in `calls` completed (at once if none). With
+    // !ok, `reason` is the reason code of a failed call (0 if it gave none or timed out).
+    void when_done(std::vector<roost_call*> calls, std::function<void(bool ok, uint8_t reason)> done);
 
   private:
     template <class Invoke>

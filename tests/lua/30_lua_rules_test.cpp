@@ -258,7 +258,7 @@ TEST_CASE(
     auto check = run({ROOST_BINARY, "-c", config, "--check-config"});
     CHECK_MESSAGE(check.exit_code == 0, check.out << check.err);
     // What .ci/start runs loads too.
-    auto start = run({ROOST_BINARY, "-c", std::string(ROOST_SCRIPTS_DIR) + "/../examples/configs/start.toml",
+    auto start = run({ROOST_BINARY, "-c", std::string(ROOST_SCRIPTS_DIR) + "/../examples/configs/roost.toml",
                       "--check-config"});
     CHECK_MESSAGE(start.exit_code == 0, start.out << start.err);
     uint16_t port = free_port();

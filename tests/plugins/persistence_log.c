@@ -161,7 +161,9 @@ static const roost_persistence_hooks persistence_hooks = {sizeof(roost_persisten
                                                           message_release,
                                                           delivery_save,
                                                           delivery_delete,
-                                                          retained_set};
+                                                          retained_set,
+                                                          NULL /* incoming_qos2_save: not kept */,
+                                                          NULL /* incoming_qos2_delete */};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

@@ -226,9 +226,20 @@ typedef struct roost_message_hooks {
 /* ---- persistence ------------------------------------------------------------------------ */
 /* What must outlive the process. The host calls these as state changes, for sessions that
  * outlive their connection (expiry > 0) and for retained messages; a store hook answers ALLOW
- * (stored), PENDING (host->complete when durable: the broker holds the PUBACK or PUBREC of the
- * publish that caused message_store and delivery_save until then), DENY (failed; the host logs
- * it and goes on in memory) or NEXT. A store that writes from a thread of its own completes a
+ * (stored), PENDING (host->complete when durable), DENY (failed) or NEXT. What PENDING holds back
+ * until the plugin completes the call:
+ *   message_store, delivery_save, incoming_qos2_save,  the PUBACK or PUBREC of the publish
+ *   retained_set
+ *   subscription_save                                  the SUBACK (a stored session's SUBSCRIBE)
+ *   session_save                                       the CONNACK that creates a stored session
+ *   incoming_qos2_delete                               the PUBCOMP that releases the id
+ * (since 0.2; before, only the PUBACK/PUBREC waited for message_store and delivery_save). A
+ * PENDING completed with DENY for a publish's stores makes its acknowledgement a failure (MQTT 5:
+ * the reason code given, e.g. 0x97 Quota exceeded for a full disk, else 0x80; MQTT 3.1.1
+ * PUBACK/PUBREC carry no code, so the connection is closed instead and the client sends the
+ * message again); for a SUBSCRIBE, that filter's SUBACK code is 0x80 (the subscription stays in
+ * memory); elsewhere it is logged and the broker goes on in memory. A DENY answered at once is
+ * logged only. A store that writes from a thread of its own completes a
  * whole committed batch with host->complete_many. At start the host calls restore() once, on the
  * main thread, before any listener opens. Times are milliseconds since the Unix epoch; 0 means
  * none. */
@@ -294,6 +305,11 @@ typedef struct roost_restore_sink {
     int (*session)(void *ctx, const roost_session_record *s);
     int (*subscription)(void *ctx, const roost_subscription_record *s);
     int (*delivery)(void *ctx, const roost_delivery_record *d);
+    /* Appended in 0.2 (test with ROOST_HAS(sink, roost_restore_sink, incoming_qos2)), after the
+     * sessions: a QoS 2 packet id the client sent, answered with PUBREC, and not yet released by
+     * its PUBREL (incoming_qos2_save). A PUBLISH the client sends again with that id is not
+     * routed a second time. */
+    int (*incoming_qos2)(void *ctx, roost_bytes client_id, uint16_t packet_id);
 } roost_restore_sink;
 
 typedef struct roost_persistence_hooks {
@@ -313,6 +329,16 @@ typedef struct roost_persistence_hooks {
     roost_verdict (*delivery_delete)(void *worker_data, roost_call *call, roost_bytes client_id, uint64_t sequence);
     /* An empty payload clears the topic. */
     roost_verdict (*retained_set)(void *worker_data, roost_call *call, const roost_stored_message *m);
+    /* Appended in 0.2 (NULL in an older plugin's table: not stored). A client of a stored session
+     * sent a QoS 2 PUBLISH with `packet_id`: the id awaits its PUBREL. Called with the publish's
+     * other stores; PENDING holds the PUBREC like theirs, so that after a crash a resend of the
+     * PUBLISH is recognised and not routed twice (exactly once). */
+    roost_verdict (*incoming_qos2_save)(void *worker_data, roost_call *call, roost_bytes client_id,
+                                        uint16_t packet_id);
+    /* Its PUBREL came: the id is free again. PENDING holds the PUBCOMP until the delete is
+     * durable. */
+    roost_verdict (*incoming_qos2_delete)(void *worker_data, roost_call *call, roost_bytes client_id,
+                                          uint16_t packet_id);
 } roost_persistence_hooks;
 
 /* ---- transport -------------------------------------------------------------------------- */

@@ -1,0 +1,191 @@
+#include "writer.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <string>
+#include <unordered_set>
+
+namespace roost_sqlite {
+
+using SteadyClock = std::chrono::steady_clock;
+
+void Writer::start() {
+    _started = _last_stats = SteadyClock::now();
+    _thread = std::thread([this] { run(); });
+}
+
+void Writer::stop() {
+    if (!_thread.joinable()) return;
+    {
+        std::lock_guard lock(_lock);
+        _stopping = true;
+    }
+    _wake.notify_one();
+    _thread.join();
+    log_stats(true);
+}
+
+void Writer::push(Operation&& op) {
+    bool first;
+    {
+        std::lock_guard lock(_lock);
+        first = _queue.empty();
+        _queue.push_back(std::move(op));
+    }
+    // The writer sleeps only on an empty queue; periodic mode wakes on its own clock.
+    if (first && _options.sync != SyncMode::Periodic) _wake.notify_one();
+}
+
+void Writer::run() {
+    std::vector<Operation> batch;
+    const auto interval = std::chrono::milliseconds(_options.commit_interval_ms);
+    auto last_vacuum = SteadyClock::now();
+    for (;;) {
+        bool stopping;
+        {
+            std::unique_lock lock(_lock);
+            if (_options.sync == SyncMode::Periodic) {
+                // Commit on the clock: what arrived meanwhile is one transaction.
+                _wake.wait_for(lock, interval, [&] { return _stopping; });
+            } else {
+                // Durable modes: at once. While a commit runs the next batch gathers, so the busier
+                // the broker, the more each commit carries (group commit).
+                _wake.wait(lock, [&] { return _stopping || !_queue.empty(); });
+            }
+            batch.swap(_queue);
+            stopping = _stopping;
+        }
+        if (!batch.empty()) commit(batch);
+        batch.clear();
+        auto now = SteadyClock::now();
+        if (now - last_vacuum >= std::chrono::seconds(1)) {
+            last_vacuum = now;
+            if (_db.begin() == SQLITE_OK) {
+                _db.vacuum_if_worthwhile();
+                if (_db.commit() != SQLITE_OK) _db.rollback();
+            }
+        }
+        if (_options.stats_interval_ms &&
+            now - _last_stats >= std::chrono::milliseconds(_options.stats_interval_ms))
+            log_stats(false);
+        if (stopping) {
+            std::lock_guard lock(_lock);
+            if (_queue.empty()) return;
+        }
+    }
+}
+
+namespace {
+// Which operations of a batch a later one in the same batch makes moot: a delivery saved and
+// then saved again or deleted, a message stored and then released. Under load most messages to
+// connected subscribers are stored, delivered, acknowledged and released within one batch, and
+// then the commit writes nothing for them. The deletes stay (cheap when the row never existed).
+std::vector<bool> absorbed(const std::vector<Operation>& batch) {
+    std::vector<bool> skip(batch.size());
+    std::unordered_set<std::string> later_delivery;  // client id, NUL, sequence
+    std::unordered_set<uint64_t> later_release;
+    auto key = [](const Operation& op) { return op.client_id + '\0' + std::to_string(op.sequence); };
+    for (size_t i = batch.size(); i-- > 0;) {
+        const Operation& op = batch[i];
+        if (op.kind == OpKind::DeliveryDelete)
+            later_delivery.insert(key(op));
+        else if (op.kind == OpKind::DeliverySave)
+            skip[i] = !later_delivery.insert(key(op)).second;
+        else if (op.kind == OpKind::MessageRelease)
+            later_release.insert(op.message_id);
+        else if (op.kind == OpKind::MessageStore)
+            skip[i] = later_release.count(op.msg.id) != 0;
+        else if (op.kind == OpKind::SessionDelete)
+            break;  // keep it simple around a session's end: nothing before it is absorbed
+    }
+    return skip;
+}
+}  // namespace
+
+void Writer::commit(std::vector<Operation>& batch) {
+    int rc = _db.begin();
+    uint64_t messages = 0;
+    std::vector<bool> skip = absorbed(batch);
+    for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) {
+        if (batch[i].kind == OpKind::MessageStore) ++messages;
+        if (!skip[i]) rc = _db.apply(batch[i]);
+    }
+    if (rc == SQLITE_OK) rc = _db.commit();
+
+    std::vector<roost_call*> ok, failed;
+    ok.reserve(batch.size());
+    if (rc == SQLITE_OK) {
+        for (const Operation& op : batch)
+            if (op.call) ok.push_back(op.call);
+        ++_commits;
+        _operations += batch.size();
+        _messages += messages;
+        if (_disk_full) {
+            _disk_full = false;
+            _host->log(_self, ROOST_LOG_WARNING,
+                       "%s: writing again: new QoS 1/2 messages are stored once more", _db.path().c_str());
+        }
+    } else {
+        std::string why = _db.errmsg();
+        _db.rollback();
+        ++_failed_batches;
+        // What only removes rows goes in on its own, so that delivered messages still free their
+        // space while the disk is full, and the store recovers by itself when space returns.
+        int shrink_rc = _db.begin();
+        for (size_t i = 0; shrink_rc == SQLITE_OK && i < batch.size(); ++i)
+            if (shrinks(batch[i].kind)) shrink_rc = _db.apply(batch[i]);
+        if (shrink_rc == SQLITE_OK) shrink_rc = _db.commit();
+        if (shrink_rc != SQLITE_OK) _db.rollback();
+        for (const Operation& op : batch) {
+            if (!op.call) continue;
+            (shrink_rc == SQLITE_OK && shrinks(op.kind) ? ok : failed).push_back(op.call);
+        }
+        bool full = rc == SQLITE_FULL;
+        if (!_disk_full || !full)
+            _host->log(_self, ROOST_LOG_ERROR,
+                       "%s: a commit of %zu operations failed (%s%s): %s. New QoS 1/2 messages are refused "
+                       "(MQTT 5: 0x97 Quota exceeded) until a commit succeeds again; QoS 0 goes on",
+                       _db.path().c_str(), batch.size(), why.c_str(),
+                       full && _options.max_size_bytes ? ", or max_size reached" : "",
+                       full ? "free some space (or raise max_size)" : "see the file system's state");
+        _disk_full = _disk_full || full;
+    }
+    if (!ok.empty()) _host->complete_many(ok.data(), ok.size(), ROOST_ALLOW, 0, nullptr);
+    if (!failed.empty())
+        _host->complete_many(failed.data(), failed.size(), ROOST_DENY,
+                             rc == SQLITE_FULL ? ROOST_RC_QUOTA_EXCEEDED : ROOST_RC_UNSPECIFIED_ERROR,
+                             nullptr);
+}
+
+void Writer::log_stats(bool final) {
+    auto now = SteadyClock::now();
+    if (final) {
+        double seconds = std::chrono::duration<double>(now - _started).count();
+        _host->log(_self, ROOST_LOG_INFO,
+                   "%s: stopped after %.1f s: %llu commits (%.1f/s), %llu operations (%.1f per commit), %llu "
+                   "messages stored (%.1f per commit), %llu failed commits",
+                   _db.path().c_str(), seconds, (unsigned long long)_commits,
+                   seconds > 0 ? double(_commits) / seconds : 0.0, (unsigned long long)_operations,
+                   _commits ? double(_operations) / double(_commits) : 0.0, (unsigned long long)_messages,
+                   _commits ? double(_messages) / double(_commits) : 0.0,
+                   (unsigned long long)_failed_batches);
+        return;
+    }
+    double seconds = std::chrono::duration<double>(now - _last_stats).count();
+    uint64_t commits = _commits - _last_commits, ops = _operations - _last_operations,
+             messages = _messages - _last_messages;
+    _last_stats = now;
+    _last_commits = _commits;
+    _last_operations = _operations;
+    _last_messages = _messages;
+    if (commits == 0) return;
+    _host->log(
+        _self, ROOST_LOG_INFO,
+        "%s: last %.0f s: %llu commits (%.1f/s), %.1f operations and %.1f messages per commit; file %.1f MB",
+        _db.path().c_str(), seconds, (unsigned long long)commits, double(commits) / seconds,
+        double(ops) / double(commits), double(messages) / double(commits),
+        double(_db.size_bytes()) / (1024.0 * 1024.0));
+}
+
+}  // namespace roost_sqlite

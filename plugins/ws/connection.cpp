@@ -257,6 +257,7 @@ void Connection::drained() {
     }
     if (_paused) {
         _paused = false;
+        _host->log(_shared.self, ROOST_LOG_DEBUG, "%s: everything sent: reading resumed", _peer.c_str());
         _host->conn_resume_reading(_conn);
     }
 }

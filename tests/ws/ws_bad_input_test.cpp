@@ -107,51 +107,61 @@ TEST_CASE("what is not a valid upgrade gets a clear HTTP error; the canary carri
     Canary canary(b);
     uint16_t port = b.port(1);
 
-    SUBCASE("wrong subprotocol: 400") {
+    {  // one broker for every case: each one must leave it working
+        INFO("wrong subprotocol: 400");
         WsClient c(port);
         expect_refused(b, c, c.upgrade("/mqtt", {{"Sec-WebSocket-Protocol", "chat, superchat"}}), 400,
                        "unsupported Sec-WebSocket-Protocol");
     }
-    SUBCASE("an Origin of another site: 403 (cross-site WebSocket hijacking)") {
+    {  // one broker for every case: each one must leave it working
+        INFO("an Origin of another site: 403 (cross-site WebSocket hijacking)");
         WsClient c(port);
         expect_refused(b, c, c.upgrade("/mqtt", {{"Origin", "http://evil.example"}}), 403, "Origin");
     }
-    SUBCASE("no upgrade on the MQTT path: 426 with the version") {
+    {  // one broker for every case: each one must leave it working
+        INFO("no upgrade on the MQTT path: 426 with the version");
         WsClient c(port);
         REQUIRE(c.send_raw("GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
         auto r = c.read_response();
         expect_refused(b, c, r, 426, "WebSocket upgrade");
         CHECK(r->headers["sec-websocket-version"] == "13");
     }
-    SUBCASE("an unsupported WebSocket version: 426") {
+    {  // one broker for every case: each one must leave it working
+        INFO("an unsupported WebSocket version: 426");
         WsClient c(port);
         expect_refused(b, c, c.upgrade("/mqtt", {{"Sec-WebSocket-Version", "8"}}), 426,
                        "Sec-WebSocket-Version");
     }
-    SUBCASE("a malformed key: 400") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a malformed key: 400");
         WsClient c(port);
         expect_refused(b, c, c.upgrade("/mqtt", {{"Sec-WebSocket-Key", "short"}}), 400, "Sec-WebSocket-Key");
     }
-    SUBCASE("another path: 404") {
+    {  // one broker for every case: each one must leave it working
+        INFO("another path: 404");
         WsClient c(port);
         expect_refused(b, c, c.upgrade("/other"), 404, "not found");
     }
-    SUBCASE("garbage before the upgrade (an MQTT CONNECT on the WebSocket port): 400 at once") {
+    {  // one broker for every case: each one must leave it working
+        INFO("garbage before the upgrade (an MQTT CONNECT on the WebSocket port): 400 at once");
         WsClient c(port);
         REQUIRE(c.send_raw(pkt::connect(pkt::conn(4, "lost"))));
         expect_refused(b, c, c.read_response(), 400, "not an HTTP request");
     }
-    SUBCASE("garbage before the upgrade (binary noise): 400 at once") {
+    {  // one broker for every case: each one must leave it working
+        INFO("garbage before the upgrade (binary noise): 400 at once");
         WsClient c(port);
         REQUIRE(c.send_raw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
         expect_refused(b, c, c.read_response(), 400, "not an HTTP request");
     }
-    SUBCASE("a request head over max_request_size: 431") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a request head over max_request_size: 431");
         WsClient c(port);
         expect_refused(b, c, c.upgrade("/mqtt", {{"Cookie", std::string(4000, 'c')}}), 431,
                        "max_request_size");
     }
-    SUBCASE("a malformed header line: 400") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a malformed header line: 400");
         WsClient c(port);
         REQUIRE(c.send_raw("GET /mqtt HTTP/1.1\r\nHost: x\r\n bad fold\r\n\r\n"));
         expect_refused(b, c, c.read_response(), 400, "malformed header");
@@ -221,19 +231,23 @@ TEST_CASE("bad frames get the right close code; the canary carries on") {
         CHECK_MESSAGE(b.wait_line({"plugin 'ws'", std::to_string(code), log_words}, 3s, from), tail(b.log()));
         canary.check();
     };
-    SUBCASE("an unmasked client frame: 1002") {
+    {  // one broker for every case: each one must leave it working
+        INFO("an unmasked client frame: 1002");
         bad(1002, "protocol error", [](WsClient& c) { c.send_frame(0x2, pkt::pingreq(), true, false); });
     }
-    SUBCASE("a text frame: 1003") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a text frame: 1003");
         bad(1003, "text frame", [](WsClient& c) { c.send_frame(0x1, "hello"); });
     }
-    SUBCASE("a frame over max_frame_size (1 GiB announced, refused at its first bytes): 1009") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a frame over max_frame_size (1 GiB announced, refused at its first bytes): 1009");
         bad(1009, "max_frame_size", [](WsClient& c) {
             c.send_frame_header(0x2, 1u << 30);
             c.send_raw(std::string(64, 'z'));
         });
     }
-    SUBCASE("a message over max_message_size in frames under max_frame_size: 1009") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a message over max_message_size in frames under max_frame_size: 1009");
         bad(1009, "max_message_size", [](WsClient& c) {
             // One PUBLISH of 12 KB (so the broker waits for the rest of it) in three frames.
             std::string whole = pkt::publish("big/t", std::string(12000, 'x'));
@@ -242,7 +256,8 @@ TEST_CASE("bad frames get the right close code; the canary carries on") {
             c.send_frame(0x0, whole.substr(8000), true);
         });
     }
-    SUBCASE("a close frame with a reserved status code: 1002") {
+    {  // one broker for every case: each one must leave it working
+        INFO("a close frame with a reserved status code: 1002");
         bad(1002, "protocol error", [](WsClient& c) { c.send_frame(0x8, std::string("\x03\xec", 2)); });
     }
 }
@@ -394,9 +409,7 @@ TEST_CASE("forwarding headers from a peer that is not a trusted proxy are ignore
 
 TEST_CASE("backpressure: a WebSocket client that does not read stops being read past max_backlog") {
     PluginBroker b(ws_setup({{"max_backlog", "65536"}}));
-    WsClient slow(b.port(1));
-    int small = 4096;
-    setsockopt(slow.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    WsClient slow(b.port(1), 65536);
     REQUIRE(slow.upgrade());
     REQUIRE(slow.send_mqtt(pkt::connect(pkt::conn(4, "slow"))));
     REQUIRE(slow.read_mqtt_until(pkt::CONNACK));

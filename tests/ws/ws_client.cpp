@@ -26,8 +26,9 @@ uint16_t Frame::close_code() const {
     return static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) | static_cast<uint8_t>(payload[1]));
 }
 
-WsClient::WsClient(uint16_t port) {
-    _fd = ::socket(AF_INET, SOCK_STREAM, 0);
+WsClient::WsClient(uint16_t port, int receive_buffer) {
+    _fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (receive_buffer > 0) ::setsockopt(_fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);

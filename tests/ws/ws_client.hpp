@@ -32,7 +32,8 @@ struct Frame {
 
 class WsClient {
   public:
-    explicit WsClient(uint16_t port);
+    // A non-zero receive_buffer sets SO_RCVBUF (before connect, so the window starts small).
+    explicit WsClient(uint16_t port, int receive_buffer = 0);
     ~WsClient();
     WsClient(const WsClient&) = delete;
     WsClient& operator=(const WsClient&) = delete;

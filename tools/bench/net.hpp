@@ -14,6 +14,7 @@
 
 #include "mqtt.hpp"
 #include "options.hpp"
+#include "ws.hpp"
 
 namespace bench {
 
@@ -48,6 +49,8 @@ struct Conn {
 
     // Subscriber
     std::string filter;
+
+    ws::ConnWs ws;  // --ws only
 };
 
 class Net {

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# MQTT over WebSocket against plain TCP, Roost and Mosquitto side by side, in one run on
+# loopback: for each broker and scenario, throughput and p99 latency over ws as a ratio of the
+# same scenario over TCP. Roost: the ws plugin (`transport = "ws"`); Mosquitto 2.0.11: its own
+# `protocol websockets` listener. roost-bench drives both (--ws: HTTP upgrade, masked frames).
+#
+#   tests/bench/ws_bench.sh                  3 rounds, 3 s measured + 1 s warm-up per run (~4 minutes)
+#   tests/bench/ws_bench.sh --rounds 1 --duration 1    a quick look
+#   options: --rounds R  --duration SECONDS  --roost BIN  --bench BIN (roost-bench)
+#
+# Brokers, each on free 127.0.0.1 ports, started by this script and stopped by PID:
+#   roost      Roost with its defaults (workers = one per core), [limits] max_queued_messages =
+#              1000000, a TCP listener and a ws listener (ws plugin, path /mqtt)
+#   mosquitto  /usr/sbin/mosquitto: persistence false, max_queued_messages 1000000, a TCP
+#              listener and a `protocol websockets` listener, allow_anonymous true
+# Scenarios (closed loop, MQTT 3.1.1): pairs N=20 QoS 0, pairs N=20 QoS 1, fan-out S=50 QoS 1.
+# Rounds alternate which broker goes first, and within a broker whether TCP or ws goes first.
+# Output: a Markdown table of medians (and ranges) on stdout and in tests/bench/results/ws.md;
+# each run's JSON in results/ws-runs.jsonl.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+rounds=3
+duration=3
+warmup=1
+roost_bin="$root/build/core/roost"
+bench_bin="$root/build/tools/bench/roost-bench"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --roost) roost_bin=$(realpath "$2"); shift ;;
+    --bench) bench_bin=$(realpath "$2"); shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "ws_bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+for f in "$roost_bin" "$bench_bin" /usr/sbin/mosquitto; do
+  [[ -x $f ]] || { echo "ws_bench.sh: $f not found (build first: cmake --build build --target roost ws roost-bench)" >&2; exit 1; }
+done
+
+results="$here/results"
+mkdir -p "$results/logs"
+runs_file="$results/ws-runs.jsonl"
+: >"$runs_file"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "ws_bench.sh: nothing listens on $1" >&2; return 1
+}
+
+# Roost: TCP + ws listeners; the ws plugin is found by name next to the binary's build tree.
+roost_tcp=$(free_port); roost_ws=$(free_port)
+cat >"$work/roost.toml" <<TOML
+[limits]
+max_queued_messages = 1000000
+[[listener]]
+bind = "127.0.0.1"
+port = $roost_tcp
+[[listener]]
+bind = "127.0.0.1"
+port = $roost_ws
+transport = "ws"
+[[plugin]]
+name = "ws"
+TOML
+"$roost_bin" -c "$work/roost.toml" 2>"$results/logs/ws-roost.log" &
+roost_pid=$!; pids+=("$roost_pid")
+
+mosq_tcp=$(free_port); mosq_ws=$(free_port)
+cat >"$work/mosquitto.conf" <<CONF
+persistence false
+max_queued_messages 1000000
+allow_anonymous true
+listener $mosq_tcp 127.0.0.1
+listener $mosq_ws 127.0.0.1
+protocol websockets
+CONF
+/usr/sbin/mosquitto -c "$work/mosquitto.conf" 2>"$results/logs/ws-mosquitto.log" &
+mosq_pid=$!; pids+=("$mosq_pid")
+for p in "$roost_tcp" "$roost_ws" "$mosq_tcp" "$mosq_ws"; do wait_port "$p"; done
+
+scenarios=("pairs-q0|--scenario pairs --pairs 20 --qos 0"
+           "pairs-q1|--scenario pairs --pairs 20 --qos 1"
+           "fanout-q1|--scenario fan-out --subscribers 50 --qos 1")
+
+run() {  # run BROKER TRANSPORT SCENARIO-NAME ARGS...
+  local broker=$1 transport=$2 name=$3; shift 3
+  local port pid extra=()
+  if [[ $broker == roost ]]; then pid=$roost_pid; [[ $transport == ws ]] && port=$roost_ws || port=$roost_tcp
+  else pid=$mosq_pid; [[ $transport == ws ]] && port=$mosq_ws || port=$mosq_tcp; fi
+  [[ $transport == ws ]] && extra=(--ws)
+  # shellcheck disable=SC2068
+  "$bench_bin" --port "$port" ${extra[@]+"${extra[@]}"} $@ --duration "$duration" --warmup "$warmup" \
+    --broker-pid "$pid" --quiet --label "$broker|$transport|$name" >>"$runs_file" ||
+    echo "ws_bench.sh: $broker $transport $name failed (see $runs_file)" >&2
+}
+
+for ((r = 0; r < rounds; r++)); do
+  for entry in "${scenarios[@]}"; do
+    name=${entry%%|*}; args=${entry#*|}
+    if ((r % 2 == 0)); then brokers=(roost mosquitto); transports=(tcp ws)
+    else brokers=(mosquitto roost); transports=(ws tcp); fi
+    for b in "${brokers[@]}"; do
+      for t in "${transports[@]}"; do
+        echo "== round $((r + 1))/$rounds $name $b $t" >&2
+        # shellcheck disable=SC2086
+        run "$b" "$t" "$name" $args
+      done
+    done
+  done
+done
+
+python3 - "$runs_file" "$rounds" "$duration" >"$results/ws.md" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in runs:
+    broker, transport, name = r["label"].split("|")
+    by.setdefault((name, broker, transport), []).append(r)
+def med(xs): return statistics.median(xs) if xs else float("nan")
+print(f"Medians of {sys.argv[2]} alternating rounds, {sys.argv[3]} s measured per run, MQTT 3.1.1, closed loop; "
+      "ratio = ws / TCP for the same broker and scenario (throughput: higher is better; p99: lower is better).\n")
+print("| scenario | broker | TCP deliveries/s | ws deliveries/s | **ws/TCP throughput** | TCP p99 ms | ws p99 ms | **ws/TCP p99** | lost (ws) |")
+print("|---|---|---|---|---|---|---|---|---|")
+names = []
+for (name, _, _) in by:
+    if name not in names: names.append(name)
+for name in names:
+    for broker in ("roost", "mosquitto"):
+        tcp = by.get((name, broker, "tcp"), []); ws = by.get((name, broker, "ws"), [])
+        ok = lambda rs: [x for x in rs if x.get("ok")]
+        t_tp = med([x["deliveries_per_s"] for x in ok(tcp)]); w_tp = med([x["deliveries_per_s"] for x in ok(ws)])
+        t_99 = med([x["latency_us"]["p99"] / 1000 for x in ok(tcp)]); w_99 = med([x["latency_us"]["p99"] / 1000 for x in ok(ws)])
+        # The ratio of each round's pair, then the median of those ratios.
+        pairs = list(zip(tcp, ws))
+        r_tp = med([w["deliveries_per_s"] / t["deliveries_per_s"] for t, w in pairs if t.get("ok") and w.get("ok") and t["deliveries_per_s"]])
+        r_99 = med([w["latency_us"]["p99"] / t["latency_us"]["p99"] for t, w in pairs if t.get("ok") and w.get("ok") and t["latency_us"]["p99"]])
+        lost = sum(x.get("lost", 0) for x in ws)
+        failed = len(tcp) - len(ok(tcp)) + len(ws) - len(ok(ws))
+        note = f" ({failed} runs failed)" if failed else ""
+        print(f"| {name} | {broker} | {t_tp:,.0f} | {w_tp:,.0f} | **{r_tp:.2f}x** | {t_99:.1f} | {w_99:.1f} | **{r_99:.2f}x** | {lost}{note} |")
+PY
+cat "$results/ws.md"

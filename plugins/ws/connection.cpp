@@ -193,7 +193,8 @@ void Connection::after_frames() {
     if (!_frames || !_frames->close_sent()) return;
     if (_frames->finished()) {
         uint16_t code = _frames->close_code_sent();
-        int level = (code == 1000 || code == 1001) ? ROOST_LOG_DEBUG : ROOST_LOG_WARNING;
+        int level =
+            (_frames->client_closed() || code == 1000 || code == 1001) ? ROOST_LOG_DEBUG : ROOST_LOG_WARNING;
         _host->log(_shared.self, level, "%s: WebSocket closed with %u: %s", _peer.c_str(), code,
                    _frames->close_reason().c_str());
         finish();

@@ -105,6 +105,12 @@ void Frames::pump() {
     if (!_ctx) return;
     if (wslay_event_want_write(_ctx)) wslay_event_send(_ctx);
     if (close_sent() && _close_reason.empty()) {
+        if (close_received() && !_close_queued) {
+            // The client began the close handshake and wslay answered it.
+            _client_closed = true;
+            _close_reason = "the client closed (code " + std::to_string(close_code_received()) + ")";
+            return;
+        }
         switch (close_code_sent()) {
             case 1000:
                 _close_reason = close_received() ? "the client closed" : "normal closure";

@@ -51,6 +51,8 @@ class Frames {
     uint16_t close_code_sent() const;
     const std::string& close_reason() const { return _close_reason; }
     uint16_t close_code_received() const;
+    // The client began the close handshake (we only answered it).
+    bool client_closed() const { return _client_closed; }
     // Everything is said: our close went out and either the peer's came or we read no more.
     bool finished() const { return close_sent() && (close_received() || !reading()); }
     uint64_t pongs() const { return _pongs; }

@@ -4,7 +4,7 @@
 # same scenario over TCP. Roost: the ws plugin (`transport = "ws"`); Mosquitto 2.0.11: its own
 # `protocol websockets` listener. roost-bench drives both (--ws: HTTP upgrade, masked frames).
 #
-#   tests/bench/ws_bench.sh                  3 rounds, 3 s measured + 1 s warm-up per run (~4 minutes)
+#   tests/bench/ws_bench.sh                  3 rounds, 3 s measured + 1 s warm-up per run (~5 minutes)
 #   tests/bench/ws_bench.sh --rounds 1 --duration 1    a quick look
 #   options: --rounds R  --duration SECONDS  --roost BIN  --bench BIN (roost-bench)
 #
@@ -13,7 +13,8 @@
 #              1000000, a TCP listener and a ws listener (ws plugin, path /mqtt)
 #   mosquitto  /usr/sbin/mosquitto: persistence false, max_queued_messages 1000000, a TCP
 #              listener and a `protocol websockets` listener, allow_anonymous true
-# Scenarios (closed loop, MQTT 3.1.1): pairs N=20 QoS 0, pairs N=20 QoS 1, fan-out S=50 QoS 1.
+# Scenarios (MQTT 3.1.1): closed loop pairs N=20 QoS 0, pairs N=20 QoS 1, fan-out S=50 QoS 1;
+# pairs N=20 QoS 1 at a fixed 5,000 msg/s (latency).
 # Rounds alternate which broker goes first, and within a broker whether TCP or ws goes first.
 # Output: a Markdown table of medians (and ranges) on stdout and in tests/bench/results/ws.md;
 # each run's JSON in results/ws-runs.jsonl.
@@ -92,9 +93,12 @@ CONF
 mosq_pid=$!; pids+=("$mosq_pid")
 for p in "$roost_tcp" "$roost_ws" "$mosq_tcp" "$mosq_ws"; do wait_port "$p"; done
 
+# The closed-loop scenarios measure throughput (each broker as fast as it goes); the fixed-rate
+# one (5,000 msg/s, which both brokers keep up with) isolates what WebSocket adds to latency.
 scenarios=("pairs-q0|--scenario pairs --pairs 20 --qos 0"
            "pairs-q1|--scenario pairs --pairs 20 --qos 1"
-           "fanout-q1|--scenario fan-out --subscribers 50 --qos 1")
+           "fanout-q1|--scenario fan-out --subscribers 50 --qos 1"
+           "rate-q1|--scenario pairs --pairs 20 --qos 1 --rate 5000")
 
 run() {  # run BROKER TRANSPORT SCENARIO-NAME ARGS...
   local broker=$1 transport=$2 name=$3; shift 3
@@ -131,7 +135,7 @@ for r in runs:
     broker, transport, name = r["label"].split("|")
     by.setdefault((name, broker, transport), []).append(r)
 def med(xs): return statistics.median(xs) if xs else float("nan")
-print(f"Medians of {sys.argv[2]} alternating rounds, {sys.argv[3]} s measured per run, MQTT 3.1.1, closed loop; "
+print(f"Medians of {sys.argv[2]} alternating rounds, {sys.argv[3]} s measured per run, MQTT 3.1.1 (rate-q1: 5,000 msg/s, the others closed loop); "
       "ratio = ws / TCP for the same broker and scenario (throughput: higher is better; p99: lower is better).\n")
 print("| scenario | broker | TCP deliveries/s | ws deliveries/s | **ws/TCP throughput** | TCP p99 ms | ws p99 ms | **ws/TCP p99** | lost (ws) |")
 print("|---|---|---|---|---|---|---|---|---|")

@@ -76,6 +76,7 @@ class Frames {
     bool _frame_is_data = false;  // the frame being received is text/binary/continuation
     bool _rejected = false;       // we refused something: deliver nothing more
     bool _close_queued = false;   // a close frame is queued or sent: send no more data
+    bool _client_closed = false;  // the client's close came before ours
     uint64_t _message_bytes = 0;  // payload of the data message being received
     std::string _close_reason;
     uint64_t _pongs = 0;

@@ -16,7 +16,7 @@
 # Scenarios (MQTT 3.1.1): closed loop pairs N=20 QoS 0, pairs N=20 QoS 1, fan-out S=50 QoS 1;
 # pairs N=20 QoS 1 at a fixed 5,000 msg/s (latency).
 # Rounds alternate which broker goes first, and within a broker whether TCP or ws goes first.
-# Output: a Markdown table of medians (and ranges) on stdout and in tests/bench/results/ws.md;
+# Output: a Markdown table of medians on stdout and in tests/bench/results/ws.md (ws_report.py);
 # each run's JSON in results/ws-runs.jsonl.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -127,34 +127,5 @@ for ((r = 0; r < rounds; r++)); do
   done
 done
 
-python3 - "$runs_file" "$rounds" "$duration" >"$results/ws.md" <<'PY'
-import json, statistics, sys
-runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {}
-for r in runs:
-    broker, transport, name = r["label"].split("|")
-    by.setdefault((name, broker, transport), []).append(r)
-def med(xs): return statistics.median(xs) if xs else float("nan")
-print(f"Medians of {sys.argv[2]} alternating rounds, {sys.argv[3]} s measured per run, MQTT 3.1.1 (rate-q1: 5,000 msg/s, the others closed loop); "
-      "ratio = ws / TCP for the same broker and scenario (throughput: higher is better; p99: lower is better).\n")
-print("| scenario | broker | TCP deliveries/s | ws deliveries/s | **ws/TCP throughput** | TCP p99 ms | ws p99 ms | **ws/TCP p99** | lost (ws) |")
-print("|---|---|---|---|---|---|---|---|---|")
-names = []
-for (name, _, _) in by:
-    if name not in names: names.append(name)
-for name in names:
-    for broker in ("roost", "mosquitto"):
-        tcp = by.get((name, broker, "tcp"), []); ws = by.get((name, broker, "ws"), [])
-        ok = lambda rs: [x for x in rs if x.get("ok")]
-        t_tp = med([x["deliveries_per_s"] for x in ok(tcp)]); w_tp = med([x["deliveries_per_s"] for x in ok(ws)])
-        t_99 = med([x["latency_us"]["p99"] / 1000 for x in ok(tcp)]); w_99 = med([x["latency_us"]["p99"] / 1000 for x in ok(ws)])
-        # The ratio of each round's pair, then the median of those ratios.
-        pairs = list(zip(tcp, ws))
-        r_tp = med([w["deliveries_per_s"] / t["deliveries_per_s"] for t, w in pairs if t.get("ok") and w.get("ok") and t["deliveries_per_s"]])
-        r_99 = med([w["latency_us"]["p99"] / t["latency_us"]["p99"] for t, w in pairs if t.get("ok") and w.get("ok") and t["latency_us"]["p99"]])
-        lost = sum(x.get("lost", 0) for x in ws)
-        failed = len(tcp) - len(ok(tcp)) + len(ws) - len(ok(ws))
-        note = f" ({failed} runs failed)" if failed else ""
-        print(f"| {name} | {broker} | {t_tp:,.0f} | {w_tp:,.0f} | **{r_tp:.2f}x** | {t_99:.1f} | {w_99:.1f} | **{r_99:.2f}x** | {lost}{note} |")
-PY
+python3 "$here/ws_report.py" "$runs_file" "$rounds" "$duration" >"$results/ws.md"
 cat "$results/ws.md"

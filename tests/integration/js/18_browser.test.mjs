@@ -1,7 +1,9 @@
 // A real browser: Debian's chromium (/usr/bin/chromium, never a download), driven by
 // playwright-core, loads examples/web/ from the broker's ws listener (http_dir), connects over
-// ws://, and shows a message that mosquitto_pub sent over TCP and the $SYS statistics. The
-// screenshot goes to <build>/tests/screenshots/.
+// ws://, and shows a message that mosquitto_pub sent over TCP and the $SYS statistics; then the
+// same from the wss listener over https:// and wss://, the test's certificate trusted by its
+// public key (--ignore-certificate-errors-spki-list, nothing else relaxed). The screenshots go
+// to <build>/tests/screenshots/.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,26 +33,30 @@ before(async () => {
   assert.ok(fs.existsSync(path.join(webDir, 'node_modules/mqtt/dist/mqtt.min.js')),
     'MQTT.js for the page is missing: run `npm ci` in examples/web');
   assert.ok(fs.existsSync(chromiumPath), 'chromium is missing: apt-get install chromium (.ci/install-deps)');
+  broker = await startWsBroker({ tls: true });
   const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
-  broker = await startWsBroker();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${broker.certs.spki}`],
+  });
 });
 after(async () => {
   if (browser) await browser.close();
   if (broker) assert.equal(await broker.stop(), 0, 'broker exit code');
 });
 
-test('the page served over HTTP connects over ws:// and shows a message from mosquitto_pub', { skip }, async () => {
+async function pageShowsMessages(pageUrl, shot, scheme) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const response = await page.goto(broker.httpUrl);
+  const response = await page.goto(pageUrl);
   assert.equal(response.status(), 200);
   assert.match(response.headers()['content-type'], /^text\/html/);
   await page.waitForFunction(() => document.getElementById('status').textContent === 'connected', null, { timeout: 10000 });
   await page.waitForFunction(() => document.getElementById('subscriptions').textContent.includes('demo/#'), null, { timeout: 5000 });
 
-  const text = `hello from mosquitto_pub ${process.pid}`;
+  const text = `hello from mosquitto_pub ${process.pid} over ${scheme}`;
   await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.tcpPort), '-t', 'demo/browser', '-m', text, '-q', '1'],
     { timeout: 10000 });
   await page.waitForFunction((t) => document.getElementById('messages').textContent.includes(t), text, { timeout: 5000 });
@@ -67,8 +73,17 @@ test('the page served over HTTP connects over ws:// and shows a message from mos
   const { stdout } = await sub;
   assert.equal(stdout.trim(), 'typed in the browser');
 
-  await page.screenshot({ path: screenshotPath('ws_page'), fullPage: true });
+  assert.equal(await page.inputValue('#url'), `${scheme}://${new URL(pageUrl).host}/mqtt`);
+  await page.screenshot({ path: screenshotPath(shot), fullPage: true });
   assert.deepEqual(errors, [], 'no script errors in the page');
   assert.match(broker.log(), /WebSocket upgrade on \/mqtt \(subprotocol mqtt\)/);
   await page.close();
+}
+
+test('the page served over HTTP connects over ws:// and shows a message from mosquitto_pub', { skip }, async () => {
+  await pageShowsMessages(broker.httpUrl, 'ws_page', 'ws');
+});
+
+test('the page served over HTTPS connects over wss:// (the test CA\'s certificate trusted)', { skip }, async () => {
+  await pageShowsMessages(broker.httpsUrl, 'wss_page', 'wss');
 });

@@ -90,6 +90,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                 // On this worker again.
                 if (session) {
                     session->ref.worker.store(_index);
+                    session->deadline_queued.reset();  // its entry, if any, is in the old worker's heap
                     _sessions_by_key.emplace(session->ref.key, session.get());
                     _sessions.emplace(client_id, session);
                     _moved.erase(session->ref.key);
@@ -104,6 +105,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                             end_session(*session);
                         else if (session->expiry_interval != UINT32_MAX)
                             session->expires_at = now + std::chrono::seconds(session->expiry_interval);
+                        if (session->expiry_interval != 0) schedule_deadline(*session);
                     }
                     return;
                 }
@@ -125,7 +127,7 @@ void Broker::take_over_from(Session& existing, bool clean_start, const std::stri
     if (auto will = old->take_will(); will && (old->will_delay() == 0 || clean_start))
         publish_will(std::move(*will), existing.client_id);
     existing.client = nullptr;
-    existing.ref.online.store(false);
+    set_online(existing, false);
     old->detach_session();
     old->disconnect(mqtt::ReasonCode::SessionTakenOver, "session taken over by another connection");
     // The documented order: the old connection hears first (its DISCONNECT is queued, its
@@ -198,7 +200,7 @@ void Broker::attach_here(Client& client, const std::string& client_id, bool clea
         }
     }
     existing.client = &client;
-    existing.ref.online.store(true);
+    set_online(existing, true);
     existing.expires_at.reset();
     existing.disconnected_at.reset();
     existing.expiry_interval = expiry_interval;
@@ -229,7 +231,7 @@ void Broker::client_closed(Client& client, const std::string&) {
     Session* s = held.get();
     if (!s || s->client != &client) return;
     s->client = nullptr;
-    s->ref.online.store(false);
+    set_online(*s, false);
     relieve(*s);  // nobody waits for a client that is gone: its queue drops from now on
     hand_shared_to_others(*s);
     std::optional<mqtt::Will> will = client.take_will();
@@ -250,6 +252,7 @@ void Broker::client_closed(Client& client, const std::string&) {
             s->will_due = now + std::chrono::seconds(delay);
         }
     }
+    schedule_deadline(*s);
     _persistence.save_session(*s);
 }
 
@@ -296,6 +299,15 @@ void Broker::hand_shared_to_others(Session& s) {
         "client '{}': left its shared subscriptions with {} messages unacknowledged or queued; given to "
         "other members of their groups",
         s.client_id, moved);
+}
+
+void Broker::set_online(Session& s, bool online) {
+    s.ref.online.store(online);
+    std::vector<std::string_view> shares;
+    for (auto it = s.subscriptions.lower_bound("$share/");
+         it != s.subscriptions.end() && it->first.starts_with("$share/"); ++it)
+        shares.push_back(it->first);
+    if (!shares.empty()) _router.sync_online(s.ref.key, shares);
 }
 
 void Broker::expire_session(Session& s) {
@@ -545,7 +557,10 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
                 // PUBREC waits for room, and while it waits the broker reads nothing more from it.
                 std::shared_ptr<PublishWait> wait = context ? context->need_wait() : nullptr;
                 if (wait) {
-                    if (s.throttled.empty()) s.throttled_since = Clock::now();
+                    if (s.throttled.empty()) {
+                        s.throttled_since = Clock::now();
+                        _throttled.insert(s.ref.key);
+                    }
                     wait->hold();
                     s.throttled.push_back(std::move(wait));
                     ++_stats.messages_throttled;
@@ -615,14 +630,10 @@ void Broker::pump(Session& s) {
         relieve(s);
 }
 
-void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionRecord& record) {
+std::vector<MessagePtr> Broker::retained_for(std::string_view filter) {
     std::vector<MessagePtr> found;
     _router.match_retained(filter, Clock::now(), found);
-    for (MessagePtr& m : found) {
-        Delivery d{m, std::min(m->qos, record.options.qos), true, {}};
-        if (record.subscription_id != 0) d.subscription_ids.push_back(record.subscription_id);
-        deliver(s, std::move(d));
-    }
+    return found;
 }
 
 bool Broker::subscribe(Session& s, const std::string& filter, const SubscriptionRecord& record) {
@@ -678,32 +689,60 @@ void Broker::tick(Clock::time_point now) {
     _hooks.tick();
     for (Client* c : _clients)
         c->check_timeouts(now);
-    std::vector<Session*> expired;
+    if (!_throttled.empty()) check_throttled(now);
+    SessionDeadlines::Entry entry;
+    while (_deadlines.pop_due(now, entry))
+        run_deadline(entry, now);
+}
+
+void Broker::check_throttled(Clock::time_point now) {
     auto timeout = std::chrono::seconds(_config.limits.backpressure_timeout);
-    for (auto& [id, s] : _sessions) {
-        if (!s->throttled.empty() && now - s->throttled_since > timeout) {
-            // The subscriber takes nothing for too long: its publishers go on, and its queue
-            // drops by offline_queue_policy until it has room again.
-            log::warn(
-                "client '{}': its queue has been full for {} s ([limits] backpressure_timeout); releasing {} "
-                "waiting publishers and dropping by offline_queue_policy until it has room",
-                s->client_id, _config.limits.backpressure_timeout, s->throttled.size());
-            for (auto& wait : s->throttled)
-                wait->release(true);
-            s->throttled.clear();
-            s->backpressure_gave_up = true;
-            s->ref.congested.store(false, std::memory_order_relaxed);
+    for (auto it = _throttled.begin(); it != _throttled.end();) {
+        auto found = _sessions_by_key.find(*it);
+        Session* s = found == _sessions_by_key.end() ? nullptr : found->second;
+        if (!s || s->throttled.empty()) {  // relieved, ended or moved: nothing to watch
+            it = _throttled.erase(it);
+            continue;
         }
-        if (s->client) continue;
-        if (s->pending_will && now >= s->will_due) {
-            publish_will(std::move(*s->pending_will), s->client_id);
-            s->pending_will.reset();
-            _persistence.save_session(*s);
-        }
-        if (s->expires_at && now >= *s->expires_at) expired.push_back(s.get());
+        ++it;
+        if (now - s->throttled_since <= timeout) continue;
+        // The subscriber takes nothing for too long: its publishers go on, and its queue drops
+        // by offline_queue_policy until it has room again.
+        log::warn(
+            "client '{}': its queue has been full for {} s ([limits] backpressure_timeout); releasing {} "
+            "waiting publishers and dropping by offline_queue_policy until it has room",
+            s->client_id, _config.limits.backpressure_timeout, s->throttled.size());
+        for (auto& wait : s->throttled)
+            wait->release(true);
+        s->throttled.clear();
+        s->backpressure_gave_up = true;
+        s->ref.congested.store(false, std::memory_order_relaxed);
     }
-    for (Session* s : expired)
-        expire_session(*s);
+}
+
+void Broker::schedule_deadline(Session& s) {
+    if (s.client) return;
+    std::optional<Clock::time_point> next = s.expires_at;
+    if (s.pending_will && (!next || s.will_due < *next)) next = s.will_due;
+    if (!next || (s.deadline_queued && *s.deadline_queued <= *next)) return;
+    s.deadline_queued = *next;
+    _deadlines.push(*next, s.ref.key);
+}
+
+void Broker::run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now) {
+    auto found = _sessions_by_key.find(entry.session);
+    if (found == _sessions_by_key.end()) return;  // ended, or moved to another worker
+    Session& s = *found->second;
+    if (s.deadline_queued != entry.at) return;  // stale: an earlier entry replaced it
+    s.deadline_queued.reset();
+    if (s.client) return;  // online again; the next disconnect schedules anew
+    if (s.pending_will && now >= s.will_due) {
+        publish_will(std::move(*s.pending_will), s.client_id);
+        s.pending_will.reset();
+        _persistence.save_session(s);
+    }
+    if (s.expires_at && now >= *s.expires_at) return expire_session(s);
+    schedule_deadline(s);  // the expiry, after the will
 }
 
 void Broker::shutdown_wills() {

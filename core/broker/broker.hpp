@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "broker/message.hpp"
+#include "broker/publish_encoding_cache.hpp"
 #include "broker/router.hpp"
 #include "broker/session.hpp"
+#include "broker/session_deadlines.hpp"
 #include "broker/stats.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
@@ -69,6 +71,7 @@ class Broker {
     WorkerInbox& inbox() { return _inbox; }
     Hooks& hooks() { return _hooks; }
     Stats& stats() { return _stats; }
+    PublishEncodingCache& encoding_cache() { return _encoding_cache; }
     const Stats& stats() const { return _stats; }
     size_t connected_clients() const { return _router.connected.load(); }
     size_t session_count() const { return _router.session_count(); }
@@ -107,8 +110,9 @@ class Broker {
     void flush_outbox();
     // Sends queued deliveries while the client's window has room.
     void pump(Session& session);
-    // Retained messages for a new subscription, in the order of spec 3.3.1.3.
-    void send_retained(Session& session, std::string_view filter, const SubscriptionRecord& record);
+    // The retained messages matching a new subscription's filter (spec 3.3.1.3); the client
+    // sends them over as many loop turns as its output bound and budget need.
+    std::vector<MessagePtr> retained_for(std::string_view filter);
 
     bool subscribe(Session& session, const std::string& filter, const SubscriptionRecord& record);
     bool unsubscribe(Session& session, std::string_view filter);
@@ -129,7 +133,8 @@ class Broker {
     // A message a plugin published (host->publish): message hooks, then routing.
     void publish_from_plugin(std::shared_ptr<Message> message);
 
-    // Once a second: keep alive, delayed wills, session expiry.
+    // Once a second: keep alive, and what is due of delayed wills, session expiry and throttled
+    // publishers (from _deadlines and _throttled: no walk over every session).
     void tick(Clock::time_point now);
     // Server shutdown, in two steps that every worker takes together (the Server waits for all
     // to finish the first before any takes the second, so that wills reach clients of every
@@ -146,6 +151,16 @@ class Broker {
     // The client of `s` left: QoS 1/2 messages of shared subscriptions go to other members.
     void hand_shared_to_others(Session& s);
     void expire_session(Session& session);
+    // A client attached to or left `session`: its SessionRef says so, and its shared-group
+    // memberships move to the groups' online or offline members.
+    void set_online(Session& session, bool online);
+    // An offline session's next deadline (its delayed will or its expiry) goes into _deadlines,
+    // unless an entry for an earlier moment is there already.
+    void schedule_deadline(Session& session);
+    // An entry of _deadlines came up: publishes the will or expires the session if due.
+    void run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now);
+    // Throttled publishers waiting longer than [limits] backpressure_timeout are released.
+    void check_throttled(Clock::time_point now);
     // The local part of attach(), for a session in this worker's table (`created` just now).
     // `token` is the one the client waits on: an attach that goes on elsewhere (the session
     // ended here and another worker now owns the id) checks it before touching the client.
@@ -183,8 +198,11 @@ class Broker {
     Hooks _hooks;
     Persistence _persistence;
     Stats _stats;
+    PublishEncodingCache _encoding_cache;
     std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;  // the sessions this worker owns
     std::unordered_map<SessionKey, Session*> _sessions_by_key;
+    SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
+    std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.
     std::unordered_map<SessionKey, unsigned> _moved;
     std::unordered_set<Client*> _clients;

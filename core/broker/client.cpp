@@ -13,6 +13,8 @@ constexpr size_t kMaxBufferedWhileWaiting = 1024 * 1024;
 // connections of its worker get theirs. The rest waits in the decoder for a later turn.
 constexpr size_t kPacketsPerTurn = 64;
 constexpr size_t kBytesPerTurn = 256 * 1024;
+// Retained messages one SUBSCRIBE matched, sent per loop turn (they cost less than a packet read).
+constexpr size_t kRetainedPerTurn = 256;
 // Under the global output bound, a client with at least this much unsent is not read either.
 constexpr size_t kBacklogUnderGlobalBound = 64 * 1024;
 }  // namespace
@@ -60,7 +62,8 @@ void Client::on_data(std::span<const uint8_t> bytes) {
     _decoder.feed_borrowed(bytes);
     // While a plugin's answer is awaited, what the client sends waits in the decoder; past a
     // bound, reading stops (and so does the client, by TCP flow control) until the answer.
-    if (_pending && _decoder.buffered() > kMaxBufferedWhileWaiting) _connection->pause_reading();
+    if ((_pending || acks_full()) && _decoder.buffered() > kMaxBufferedWhileWaiting)
+        _connection->pause_reading();
     process_guarded();
 }
 
@@ -101,7 +104,9 @@ void Client::process() {
     mqtt::DecodeError error;
     size_t packets = 0;
     const size_t start = _decoder.buffered();
-    while (!closing() && !_pending) {
+    while (!closing() && !_pending && !acks_full()) {
+        // Retained messages of the last SUBSCRIBE go out before the next packet is handled.
+        if (_retained_backlog && !send_retained_backlog(packets)) break;
         if (_decoder.buffered() == 0) break;
         if (packets >= kPacketsPerTurn || start - std::min(start, _decoder.buffered()) >= kBytesPerTurn) {
             _connection->defer();  // the rest in a later loop turn
@@ -130,6 +135,35 @@ void Client::process() {
     }
 }
 
+bool Client::send_retained_backlog(size_t& packets) {
+    std::deque<RetainedBatch>& backlog = *_retained_backlog;
+    while (!backlog.empty()) {
+        RetainedBatch& batch = backlog.front();
+        for (; batch.next < batch.messages.size(); ++batch.next) {
+            if (closing() || !_session) return false;
+            if (output_over_limit()) {
+                // Not dropped, as QoS 0 messages past the bound are: the client asked for these,
+                // and they wait for it to read (on_resume when the output is written).
+                _connection->pause_until_drained();
+                return false;
+            }
+            if (packets >= kRetainedPerTurn) {
+                _connection->defer();  // the rest in a later loop turn, after the other clients
+                return false;
+            }
+            MessagePtr& m = batch.messages[batch.next];
+            uint8_t qos = std::min(m->qos, batch.record.options.qos);
+            Delivery d{std::move(m), qos, true, {}};
+            if (batch.record.subscription_id != 0) d.subscription_ids.push_back(batch.record.subscription_id);
+            _broker.deliver(*_session, std::move(d));
+            ++packets;
+        }
+        backlog.pop_front();
+    }
+    _retained_backlog.reset();
+    return true;
+}
+
 void Client::wait_for(std::shared_ptr<PendingToken> token) {
     _pending = std::move(token);
 }
@@ -142,6 +176,7 @@ void Client::resume_after_wait() {
 void Client::on_closed(const std::string& reason) {
     _connection = nullptr;
     if (_pending) _broker.hooks().cancel(*_pending);
+    if (_acks) _acks->alive->cancelled = true;
     if (_subscribing)
         for (auto& token : _subscribing->tokens)
             if (token) _broker.hooks().cancel(*token);
@@ -272,6 +307,9 @@ void Client::send(const mqtt::Packet& packet) {
 void Client::write_encoded() {
     _broker.stats().bytes_sent += _encode_buffer.size();
     _connection->write(_encode_buffer);
+    // The buffer is reused for every packet, so it keeps the capacity of the largest one sent:
+    // after one 6 MiB message each of its subscribers would hold 6 MiB for good.
+    if (_encode_buffer.capacity() > kKeepEncodeCapacity) std::vector<uint8_t>().swap(_encode_buffer);
 }
 
 bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup) {
@@ -292,8 +330,8 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         ++_broker.stats().messages_dropped;
         return false;
     }
-    // Encoded straight from the shared message: topic and payload are copied once, into the
-    // wire bytes, however many subscribers there are.
+    // Encoded straight from the shared message (no copy of it per subscriber); the common variant
+    // is encoded once per worker and message (PublishEncodingCache), then copied to each output.
     mqtt::PublishView p{dup, delivery.qos, delivery.retain, m.topic, packet_id, nullptr, m.payload};
     // MQTT 5: the message's properties, encoded from the shared message, with what is per
     // subscriber put in their place (never a copy of the message's user properties per delivery).
@@ -348,6 +386,13 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     }
     if (new_alias != 0) _aliases_out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
+    if (!properties.topic_alias && delivery.subscription_ids.empty() &&
+        size <= PublishEncodingCache::kMaxCached) {
+        std::span<const uint8_t> bytes = _broker.encoding_cache().encode(delivery.message, p, _version);
+        _broker.stats().bytes_sent += bytes.size();
+        _connection->write(bytes);
+        return true;
+    }
     _encode_buffer.clear();
     mqtt::encode_publish(p, _version, _encode_buffer);
     write_encoded();

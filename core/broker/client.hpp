@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/ack_queue.hpp"
 #include "broker/session.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
@@ -107,8 +108,13 @@ class Client : public net::ConnectionHandler {
         bool keep_alive_cut = false;
     };
     void send_connack(std::shared_ptr<Session> session, bool present, const ConnectOutcome& outcome);
-    // PUBACK/PUBREC of a publish whose stores a persistence plugin finished (`ok`: durably).
-    void acknowledge_stored(const mqtt::Publish& ack, bool ok, const std::string& topic);
+    // PUBACK/PUBREC: sent now, or queued behind acknowledgements that wait (_acks).
+    void send_ack(const AckQueue::Ack& ack);
+    void send_acks(const std::vector<AckQueue::Ack>& ready);
+    // The wait of the acknowledgement `ticket` ended (QuotaExceeded: a full queue refused it).
+    void ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason);
+    // As many acknowledgements wait as the client may have: its next PUBLISHes wait unread.
+    bool acks_full() const;
     void handle_publish(mqtt::Publish& publish);
     void finish_publish(mqtt::Publish& publish, const HookDecision& acl);
     void handle_ack(const mqtt::Ack& ack);
@@ -116,8 +122,12 @@ class Client : public net::ConnectionHandler {
     // Asks about every filter of _subscribing at once; finishes now, or when the last pending
     // answer arrives.
     void continue_subscribe();
-    // Applies the decisions in the filters' order, sends the SUBACK and the retained messages.
+    // Applies the decisions in the filters' order, sends the SUBACK, and queues the retained
+    // messages into _retained_backlog (process() sends them).
     void finish_subscribe();
+    // Sends what it can of _retained_backlog within this turn's budget (`packets` so far); false
+    // when some is left for a later turn (deferred, or paused until the output drains).
+    bool send_retained_backlog(size_t& packets);
     // Records the answer for the filter at _subscribing->next (granted or refused).
     void apply_subscription(const HookDecision& decision);
     void handle_unsubscribe(const mqtt::Unsubscribe& unsubscribe);
@@ -172,8 +182,27 @@ class Client : public net::ConnectionHandler {
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
     };
     Boxed<SubscribeProgress> _subscribing;
-    Boxed<mqtt::Publish> _publish_waiting;                            // for its ACL answer
-    mqtt::ReasonCode _stored_ack_reason = mqtt::ReasonCode::Success;  // for the publish awaiting its stores
+    // Retained messages matched by a SUBSCRIBE and not yet sent: a SUBSCRIBE to '#' with 100k
+    // retained messages goes out over many loop turns, never past the output bound.
+    struct RetainedBatch {
+        std::vector<MessagePtr> messages;  // matched at SUBSCRIBE time
+        size_t next = 0;                   // the first not yet sent
+        SubscriptionRecord record;         // the subscription's options and identifier
+    };
+    Boxed<std::deque<RetainedBatch>> _retained_backlog;
+    Boxed<mqtt::Publish> _publish_waiting;  // for its ACL answer
+    // Acknowledgements owed in order while some wait; `alive` tells late answers whether this
+    // client and this queue are still there.
+    struct WaitingAcks {
+        AckQueue queue;
+        std::shared_ptr<PendingToken> alive = std::make_shared<PendingToken>();
+    };
+    Boxed<WaitingAcks> _acks;
+    // How far a publisher gets ahead of its waiting acknowledgements: enough for many of its
+    // messages to share one commit, little enough to bound what a full subscriber queue takes
+    // beyond its limit under queue_full_policy = "backpressure".
+    static constexpr size_t kMaxWaitingAcks = 256;
+    static constexpr size_t kMaxWaitingAckBytes = 1024 * 1024;
     Boxed<mqtt::Will> _will;
     uint32_t _will_delay = 0;
     bool _request_problem_information = true;
@@ -185,7 +214,8 @@ class Client : public net::ConnectionHandler {
 
     std::vector<std::string> _aliases_in;  // index = alias the client set, value = topic
     std::unordered_map<std::string, uint16_t> _aliases_out;
-    std::vector<uint8_t> _encode_buffer;  // reused for every packet sent
+    std::vector<uint8_t> _encode_buffer;  // reused for every packet sent, up to kKeepEncodeCapacity
+    static constexpr size_t kKeepEncodeCapacity = 64 * 1024;
 };
 
 }  // namespace roost

@@ -38,11 +38,46 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
 
 void Client::acknowledge(const mqtt::Publish& p, mqtt::ReasonCode reason) {
     if (p.qos == 0) return;
+    AckQueue::Ack ack{p.qos, p.packet_id, reason};
+    if (!_acks) return send_ack(ack);
+    // Behind acknowledgements that still wait: it goes when they have (spec 4.6.0-2/3).
+    std::vector<AckQueue::Ack> ready;
+    _acks->queue.add_ready(ack, ready);
+    send_acks(ready);
+}
+
+void Client::send_ack(const AckQueue::Ack& a) {
     mqtt::Ack ack;
-    ack.type = p.qos == 1 ? mqtt::PacketType::Puback : mqtt::PacketType::Pubrec;
-    ack.packet_id = p.packet_id;
-    ack.reason_code = static_cast<uint8_t>(reason);
+    ack.type = a.qos == 1 ? mqtt::PacketType::Puback : mqtt::PacketType::Pubrec;
+    ack.packet_id = a.packet_id;
+    ack.reason_code = static_cast<uint8_t>(a.reason);
     send(std::move(ack));
+}
+
+void Client::send_acks(const std::vector<AckQueue::Ack>& ready) {
+    for (const AckQueue::Ack& a : ready)
+        send_ack(a);
+    if (_acks && _acks->queue.empty()) {
+        _acks->alive->cancelled = true;  // nothing can still answer it
+        _acks.reset();
+    }
+}
+
+bool Client::acks_full() const {
+    return _acks &&
+           (_acks->queue.waiting() >= kMaxWaitingAcks || _acks->queue.bytes_held() >= kMaxWaitingAckBytes);
+}
+
+void Client::ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason) {
+    const bool was_full = acks_full();
+    std::vector<AckQueue::Ack> ready;
+    _acks->queue.complete(ticket, reason, ready);
+    send_acks(ready);
+    if (was_full && !acks_full() && !closing()) {
+        // Room again for PUBLISHes that wait: reading goes on where the bound stopped it.
+        if (!_pending) _connection->resume_reading();
+        process_guarded();
+    }
 }
 
 void Client::handle_publish(mqtt::Publish& p) {
@@ -126,24 +161,27 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     message->id = _broker.next_message_id();
     // The acknowledgement may have to wait: for durable stores (DESIGN.md "Durability") or for
     // room in a subscriber's full queue (queue_full_policy = "backpressure"). Routing makes the
-    // wait when it finds the first reason, on any worker it reaches.
-    std::shared_ptr<PendingToken> token;
+    // wait when it finds the first reason, on any worker it reaches. The publisher's next
+    // packets do not wait for it (AckQueue keeps the acknowledgements in order), up to
+    // kMaxWaitingAcks and kMaxWaitingAckBytes.
     PublishContext context;
+    uint64_t ticket = 0;
     if (p.qos > 0) {
-        mqtt::Publish ack;
-        ack.qos = p.qos;
-        ack.packet_id = p.packet_id;
-        context.make_wait = [this, &token, ack, topic = message->topic] {
-            token = std::make_shared<PendingToken>();
-            return std::make_shared<PublishWait>(_broker.inbox(),
-                                                 [this, token = token, ack, topic](bool ok, bool quota) {
-                                                     if (token->cancelled) return;
-                                                     resume_after_wait();
-                                                     if (quota)
-                                                         _stored_ack_reason = ReasonCode::QuotaExceeded;
-                                                     acknowledge_stored(ack, ok, topic);
-                                                     process();
-                                                 });
+        context.make_wait = [this, &ticket, &p, &message] {
+            if (!_acks) _acks.emplace();
+            ticket = _acks->queue.add_waiting({p.qos, p.packet_id, ReasonCode::Success},
+                                              message->topic.size() + message->payload.size());
+            return std::make_shared<PublishWait>(
+                _broker.inbox(),
+                [this, alive = _acks->alive, ticket, topic = message->topic](bool ok, bool quota) {
+                    if (alive->cancelled) return;
+                    if (!ok)
+                        log::warn(
+                            "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway "
+                            "(it is delivered from memory)",
+                            describe(), topic);
+                    ack_done(ticket, quota ? std::optional(ReasonCode::QuotaExceeded) : std::nullopt);
+                });
         };
     }
     size_t matched = _broker.publish(message, &context);
@@ -152,23 +190,15 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     ReasonCode reason = context.quota_exceeded ? ReasonCode::QuotaExceeded
                         : matched == 0         ? ReasonCode::NoMatchingSubscribers
                                                : ReasonCode::Success;
-    _stored_ack_reason = reason;
-    if (!context.wait || context.wait->release_here())
-        return acknowledge(
-            p, context.wait && context.wait->was_quota_exceeded() ? ReasonCode::QuotaExceeded : reason);
-    // Its next packets wait too (and reading stops past a bound), so acknowledgements keep the
-    // order of their PUBLISHes and a publisher slows to what its subscribers take.
-    wait_for(token);
-}
-
-void Client::acknowledge_stored(const mqtt::Publish& ack, bool ok, const std::string& topic) {
-    if (!ok)
-        log::warn(
-            "{}: a persistence plugin could not store a message on '{}'; acknowledged anyway (it is "
-            "delivered "
-            "from memory)",
-            describe(), topic);
-    acknowledge(ack, _stored_ack_reason);
+    if (!context.wait) return acknowledge(p, reason);
+    if (context.wait->was_quota_exceeded()) reason = ReasonCode::QuotaExceeded;
+    if (context.wait->release_here()) {
+        // Every part it waited for finished while routing: no callback comes.
+        std::vector<AckQueue::Ack> ready;
+        _acks->queue.complete(ticket, reason, ready);
+        return send_acks(ready);
+    }
+    _acks->queue.set_reason(ticket, reason);
 }
 
 void Client::handle_ack(const mqtt::Ack& a) {

@@ -101,8 +101,13 @@ void Client::finish_subscribe() {
         uint8_t handling = ts.options.retain_handling;
         if (mqtt::parse_shared_filter(ts.filter) || handling == 2 || (handling == 1 && !is_new)) continue;
         auto it = _session->subscriptions.find(ts.filter);
-        if (it != _session->subscriptions.end()) _broker.send_retained(*_session, ts.filter, it->second);
+        if (it == _session->subscriptions.end()) continue;
+        std::vector<MessagePtr> found = _broker.retained_for(ts.filter);
+        if (found.empty()) continue;
+        if (!_retained_backlog) _retained_backlog.emplace();
+        _retained_backlog->push_back({std::move(found), 0, it->second});
     }
+    // Sent by process() before the next packet is read, a budget per loop turn.
 }
 
 void Client::apply_subscription(const HookDecision& d) {

@@ -89,6 +89,7 @@ struct RestoreSink {
             s->will_due = from_unix_ms(r->will_due_ms);
         }
         b._sessions_by_key.emplace(s->ref.key, s.get());
+        b.schedule_deadline(*s);
         b._sessions.emplace(id, std::move(s));
         ++self(ctx).sessions;
         return ROOST_OK;

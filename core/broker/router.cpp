@@ -23,6 +23,12 @@ std::optional<SubscriberMatch> Router::choose_member(std::string_view share, Ses
     return _subscriptions.choose_member(share, except);
 }
 
+void Router::sync_online(SessionKey session, const std::vector<std::string_view>& shares) {
+    std::unique_lock lock(_subscriptions_lock);
+    for (std::string_view share : shares)
+        _subscriptions.sync_online(session, share);
+}
+
 size_t Router::subscription_count() const {
     std::shared_lock lock(_subscriptions_lock);
     return _subscriptions.size();

@@ -49,6 +49,8 @@ class Router {
     void match(std::string_view topic, std::vector<SubscriberMatch>& out) const;
     size_t subscription_count() const;
     std::optional<SubscriberMatch> choose_member(std::string_view share, SessionKey except) const;
+    // The session's SessionRef::online flipped: its shared-group memberships `shares` follow.
+    void sync_online(SessionKey session, const std::vector<std::string_view>& shares);
 
     // ---- retained messages
     bool set_retained(MessagePtr message);  // false: refused by the retained store's limits

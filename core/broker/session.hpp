@@ -18,6 +18,8 @@
 
 #include "broker/message.hpp"
 #include "broker/subscription_tree.hpp"
+#include "util/boxed.hpp"
+#include "util/lazy_deque.hpp"
 #include "mqtt/packet.hpp"
 
 namespace roost {
@@ -67,10 +69,11 @@ struct Session {
 
     std::map<uint16_t, Outgoing> inflight;  // server → client, by packet id
     size_t resend_pending = 0;              // entries of `inflight` with resend set
-    std::deque<Delivery> queue;             // waiting for the client or for room in its window
+    LazyDeque<Delivery> queue;              // waiting for the client or for room in its window
     size_t queued_bytes = 0;                // topic + payload bytes of `queue` ([limits] max_queued_bytes)
     // Publishers whose acknowledgement waits for room in `queue` (queue_full_policy =
     // "backpressure"), since `throttled_since`; released by Broker::pump() or the timeout.
+    // Non-empty: the session is in its Broker's `_throttled` set, which the tick watches.
     std::vector<std::shared_ptr<PublishWait>> throttled;
     Clock::time_point throttled_since{};
     bool backpressure_gave_up = false;  // the timeout passed: drop by offline_queue_policy until room
@@ -78,8 +81,11 @@ struct Session {
     std::unordered_set<uint16_t> incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
 
     // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost.
-    std::optional<mqtt::Will> pending_will;
+    Boxed<mqtt::Will> pending_will;  // boxed: 8 bytes instead of 568 for every session without one
     Clock::time_point will_due{};
+    // The moment this session's entry in its worker's SessionDeadlines is for, if it has one
+    // there (reset when the session moves to another worker, whose heap has no entry for it).
+    std::optional<Clock::time_point> deadline_queued;
 
     // The next free packet id for a message to the client, skipping ids still in flight;
     // 0 when all 65535 are in use.

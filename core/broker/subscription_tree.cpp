@@ -24,17 +24,60 @@ struct SubscriptionTree::Node {
         SessionKey session = 0;
         Subscription subscription;
     };
+    // Members are kept in two runs: members[0, online) have a client attached, the rest do not
+    // (a member without a SessionRef counts as online). A publish picks from the first run in
+    // O(1), however many offline members the group holds (20k offline members cost 0.35 ms per
+    // publish when every pick scanned them). The owning worker moves a member between the runs
+    // after its SessionRef::online flips (SubscriptionTree::sync_online, under the exclusive
+    // lock); until then the atomic itself may already say otherwise, which only means that one
+    // message queues for a member that just left, as it could a moment earlier.
     struct SharedGroup {
         SharedGroup() = default;
         SharedGroup(SharedGroup&& other) noexcept
             : members(std::move(other.members)),
+              index(std::move(other.index)),
+              online(other.online),
               next(other.next.load(std::memory_order_relaxed)),
               share(std::move(other.share)) {}
-        std::vector<Member> members;  // in subscription order, which is the round-robin order
-        // Index of the member to try first. `match` runs under a shared lock on several workers at
-        // once and a delivery advances the turn: an atomic, where a lost update only repeats a turn.
+        std::vector<Member> members;
+        std::unordered_map<SessionKey, size_t> index;  // session -> its position in `members`
+        size_t online = 0;                             // members[0, online) are online
+        // The round-robin turn. `match` runs under a shared lock on several workers at once and a
+        // delivery advances the turn: an atomic, where a lost update only repeats a turn.
         mutable std::atomic<size_t> next{0};
         std::string share;  // "$share/group/filter", what a delivery from it carries
+
+        void swap_members(size_t a, size_t b) {
+            if (a == b) return;
+            std::swap(members[a], members[b]);
+            index[members[a].session] = a;
+            index[members[b].session] = b;
+        }
+        // Moves the member at `i` into the run its SessionRef says; returns its new position.
+        size_t place(size_t i) {
+            const SessionRef* ref = members[i].subscription.ref;
+            bool is_online = !ref || ref->online.load(std::memory_order_relaxed);
+            if (is_online && i >= online) {
+                swap_members(i, online);
+                return online++;
+            }
+            if (!is_online && i < online) {
+                swap_members(i, --online);
+                return online;
+            }
+            return i;
+        }
+        void add(Member m) {
+            members.push_back(std::move(m));
+            index[members.back().session] = members.size() - 1;
+            place(members.size() - 1);
+        }
+        void remove(size_t i) {
+            if (i < online) swap_members(i, --online), i = online;  // now the first offline one
+            swap_members(i, members.size() - 1);
+            index.erase(members.back().session);
+            members.pop_back();
+        }
     };
 
     // Wildcard levels get their own slots: every match looks at them, so no hashing.
@@ -74,24 +117,21 @@ struct SubscriptionTree::Node {
         }
     }
 
-    // Round robin over the members `available` accepts; when it accepts none, the member whose turn
-    // it is gets the message anyway (queued in its session), so a group never drops a message.
+    // Round robin over the online members (those `available` accepts, for members without a
+    // SessionRef); when none is, an offline member gets the message anyway (queued in its
+    // session), so a group never drops a message.
     static const Member& choose(const SharedGroup& group, const std::function<bool(SessionKey)>& available) {
-        size_t n = group.members.size();
         size_t turn = group.next.load(std::memory_order_relaxed);
-        size_t pick = turn % n;
-        for (size_t i = 0; i < n; ++i) {
-            size_t candidate = (turn + i) % n;
+        size_t pick = turn % group.members.size();
+        for (size_t i = 0; i < group.online; ++i) {
+            size_t candidate = (turn + i) % group.online;
             const Member& m = group.members[candidate];
-            bool online = m.subscription.ref ? m.subscription.ref->online.load(std::memory_order_relaxed)
-                          : available        ? available(m.session)
-                                             : true;
-            if (online) {
+            if (m.subscription.ref || !available || available(m.session)) {
                 pick = candidate;
                 break;
             }
         }
-        group.next.store((pick + 1) % n, std::memory_order_relaxed);
+        group.next.store(pick + 1, std::memory_order_relaxed);
         return group.members[pick];
     }
 };
@@ -132,14 +172,12 @@ bool SubscriptionTree::subscribe(SessionKey session, std::string_view filter,
     if (group == node->groups.end())
         group = node->groups.emplace(std::string(shared->group), Node::SharedGroup{}).first;
     if (group->second.share.empty()) group->second.share = std::string(full_filter);
-    auto& members = group->second.members;
-    auto it = std::find_if(members.begin(), members.end(),
-                           [&](const Node::Member& m) { return m.session == session; });
-    if (it != members.end()) {
-        it->subscription = sub;  // keeps its place in the round robin
+    Node::SharedGroup& g = group->second;
+    if (auto it = g.index.find(session); it != g.index.end()) {
+        g.members[it->second].subscription = sub;  // keeps its place in the round robin
         return false;
     }
-    members.push_back({session, sub});
+    g.add({session, sub});
     ++_count;
     return true;
 }
@@ -163,21 +201,11 @@ bool SubscriptionTree::unsubscribe(SessionKey session, std::string_view filter) 
     } else {
         auto group = node->groups.find(shared->group);
         if (group == node->groups.end()) return false;
-        auto& members = group->second.members;
-        auto it = std::find_if(members.begin(), members.end(),
-                               [&](const Node::Member& m) { return m.session == session; });
-        if (it == members.end()) return false;
-        // Keep the turn with the member that had it: removing one before it shifts it down.
-        size_t index = static_cast<size_t>(it - members.begin());
-        std::atomic<size_t>& next = group->second.next;
-        size_t turn = next.load(std::memory_order_relaxed);
-        if (index < turn) --turn;
-        members.erase(it);
-        if (members.empty()) {
-            node->groups.erase(group);
-        } else {
-            next.store(turn % members.size(), std::memory_order_relaxed);
-        }
+        Node::SharedGroup& g = group->second;
+        auto it = g.index.find(session);
+        if (it == g.index.end()) return false;
+        g.remove(it->second);
+        if (g.members.empty()) node->groups.erase(group);
     }
     --_count;
 
@@ -249,23 +277,17 @@ std::optional<SubscriberMatch> SubscriptionTree::choose_member(std::string_view 
     }
     auto group = node->groups.find(shared->group);
     if (group == node->groups.end()) return std::nullopt;
-    const auto& members = group->second.members;
-    size_t n = members.size();
-    size_t turn = group->second.next.load(std::memory_order_relaxed);
+    const Node::SharedGroup& g = group->second;
+    const auto& members = g.members;
+    // An online member other than `except` in the group's turn, else any offline one.
+    size_t turn = g.next.load(std::memory_order_relaxed);
     std::optional<size_t> pick;
-    for (size_t i = 0; i < n; ++i) {
-        size_t candidate = (turn + i) % n;
-        const Node::Member& m = members[candidate];
-        if (m.session == except) continue;
-        bool online = m.subscription.ref && m.subscription.ref->online.load(std::memory_order_relaxed);
-        if (online) {
-            pick = candidate;
-            break;
-        }
-        if (!pick) pick = candidate;  // an offline member queues it, if none is online
-    }
+    for (size_t i = 0; i < g.online && !pick; ++i)
+        if (size_t candidate = (turn + i) % g.online; members[candidate].session != except) pick = candidate;
+    for (size_t i = g.online; i < members.size() && !pick; ++i)
+        if (members[i].session != except) pick = i;
     if (!pick) return std::nullopt;
-    group->second.next.store((*pick + 1) % n, std::memory_order_relaxed);
+    g.next.store(*pick + 1, std::memory_order_relaxed);
     const Node::Member& m = members[*pick];
     return SubscriberMatch{m.session,
                            m.subscription.worker(),
@@ -273,7 +295,22 @@ std::optional<SubscriberMatch> SubscriptionTree::choose_member(std::string_view 
                            m.subscription.options,
                            m.subscription.subscription_id,
                            true,
-                           group->second.share};
+                           g.share};
+}
+
+void SubscriptionTree::sync_online(SessionKey session, std::string_view share) {
+    std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(share);
+    if (!shared) return;
+    Node* node = _root.get();
+    for (std::string_view level : split_levels(shared->filter)) {
+        std::unique_ptr<Node>* next = node->slot(level, false);
+        if (!next || !*next) return;
+        node = next->get();
+    }
+    auto group = node->groups.find(shared->group);
+    if (group == node->groups.end()) return;
+    if (auto it = group->second.index.find(session); it != group->second.index.end())
+        group->second.place(it->second);
 }
 
 }  // namespace roost

@@ -69,6 +69,10 @@ class SubscriptionTree {
     // any is, in the group's turn: where a leaving member's messages go (spec 4.8.2 SHOULD).
     std::optional<SubscriberMatch> choose_member(std::string_view share, SessionKey except) const;
 
+    // `session`'s SessionRef::online flipped: its member of the group `share` moves to the run
+    // of online or offline members (a writer: the owning worker calls it after the flip).
+    void sync_online(SessionKey session, std::string_view share);
+
     size_t size() const { return _count; }
 
   private:

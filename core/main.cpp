@@ -11,8 +11,9 @@
 #include "broker/retained_store.hpp"
 #include "broker/server.hpp"
 #include "config/config.hpp"
-#include "plugin/plugin_check.hpp"
 #include "net/connection.hpp"
+#include "net/tls_listeners.hpp"
+#include "plugin/plugin_check.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -153,6 +154,14 @@ int main(int argc, char** argv) {
                 return kExitUsageError;
             }
             if (had_check) ++checked;
+        }
+        // Each TLS listener's certificate, key and CA files, loaded as at start.
+        {
+            roost::net::TlsListeners tls;
+            std::vector<std::string> errors = tls.load(config.listeners);
+            for (const std::string& e : errors)
+                std::cerr << e << "\n";
+            if (!errors.empty()) return kExitUsageError;
         }
         std::string name = config_file.empty() ? "built-in defaults" : config_file;
         std::cout << name << ": OK (" << plural(config.listeners.size(), "listener")

@@ -67,6 +67,21 @@ void Client::handle_connect(mqtt::Connect& c) {
                                   "retained will, but retain is not available");
     }
 
+    // A TLS listener with use_identity_as_username: the verified certificate names the user,
+    // whatever the CONNECT says (auth and ACL plugins see that name).
+    if (_listener.tls.identity_as_username != TlsIdentity::None) {
+        const std::string* identity = _connection->tls_identity();
+        if (!identity || identity->empty())
+            return refuse_connect(ReasonCode::NotAuthorized,
+                                  fmt::format("the client certificate has no {} to use as the user name "
+                                              "([[listener]] use_identity_as_username)",
+                                              _listener.tls.identity_as_username == TlsIdentity::CommonName
+                                                  ? "CN"
+                                                  : "DNS, email or URI subject alternative name"));
+        c.username = *identity;
+        _username = c.username;
+    }
+
     AuthRequest request;
     request.stage = ROOST_AUTH_CONNECT;
     request.username = c.username;

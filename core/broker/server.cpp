@@ -12,6 +12,7 @@
 #include "broker/broker.hpp"
 #include "broker/sys_topics.hpp"
 #include "net/listener.hpp"
+#include "net/tls_listeners.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -83,8 +84,15 @@ struct Server::Worker {
             log::warn("worker {}: event loop closed with handles open: {}", index, uv_err_name(rc));
     }
 
-    // A connection accepted (by worker 0's listener) for this worker, on this worker's thread.
-    void accept(net::Connection* c, const ListenerConfig& lc, const LoadedPlugin* transport) {
+    // A connection accepted (by worker 0's listener) for this worker, on this worker's thread:
+    // the layers go on bottom up (TLS, then the transport), so the SSL is made here, on the
+    // worker that will run every handshake step and record of it.
+    void accept(net::Connection* c, const ListenerConfig& lc, const LoadedPlugin* transport,
+                const net::TlsContextSlot* tls) {
+        if (tls && !c->start_tls(*tls->current(), lc.tls)) {
+            c->close("cannot start TLS");
+            return;
+        }
         if (transport) {
             auto filter =
                 std::make_unique<net::TransportFilter>(transport->transport, plugins->hook_data(*transport));
@@ -231,6 +239,7 @@ bool Server::start() {
                 return;
             }
             server->_plugins->reload(fresh);
+            server->_tls->reload(fresh.listeners);
         },
         SIGHUP);
     if (_stop_on_signals) {
@@ -248,8 +257,17 @@ bool Server::start() {
         log::error("{}", e.what());
         return false;
     }
+    _tls = std::make_unique<net::TlsListeners>();
+    if (auto errors = _tls->load(_config.listeners); !errors.empty()) {
+        for (const std::string& e : errors)
+            log::error("{}", e);
+        _config_error = true;
+        return false;
+    }
     bool ok = true;
-    for (const ListenerConfig& lc : _config.listeners) {
+    for (size_t index = 0; index < _config.listeners.size(); ++index) {
+        const ListenerConfig& lc = _config.listeners[index];
+        const net::TlsContextSlot* tls = _tls->slot(index);
         const LoadedPlugin* transport = nullptr;
         if (!lc.transport.empty() && !(transport = _plugins->transport(lc.transport))) {
             log::error(
@@ -262,15 +280,15 @@ bool Server::start() {
         // Worker 0 accepts for every worker, in turn: an even spread whatever the number of
         // clients (SO_REUSEPORT's hash is uneven for a few), and no second process can bind the
         // same port unnoticed, as it could with SO_REUSEPORT.
-        auto on_accept = [this, &lc, transport](net::Connection* c) {
+        auto on_accept = [this, &lc, transport, tls](net::Connection* c) {
             Worker& w = *_workers[_next_accept];
             _next_accept = (_next_accept + 1) % _worker_count;
-            if (w.index == 0) return w.accept(c, lc, transport);
+            if (w.index == 0) return w.accept(c, lc, transport, tls);
             int fd = c->detach_fd();
             std::string listener_address = c->listener_address();
             c->close("handed to another worker");
             if (fd < 0) return;
-            bool posted = w.plugins->inbox().post([&w, fd, &lc, transport, listener_address] {
+            bool posted = w.plugins->inbox().post([&w, fd, &lc, transport, tls, listener_address] {
                 auto* moved = new net::Connection(&w.loop, *w.flush_queue);
                 if (int rc = moved->open(fd); rc != 0) {
                     log::warn("worker {}: cannot take a connection: {}", w.index, uv_strerror(rc));
@@ -279,7 +297,7 @@ bool Server::start() {
                     return;
                 }
                 moved->set_listener_address(listener_address);
-                w.accept(moved, lc, transport);
+                w.accept(moved, lc, transport, tls);
             });
             if (!posted) ::close(fd);
         };
@@ -288,8 +306,8 @@ bool Server::start() {
             log::error("{}", error);
             ok = false;
         } else {
-            log::info("listening on {} ({})", listener->address(),
-                      lc.transport.empty() ? "MQTT over TCP" : "transport '" + lc.transport + "'");
+            std::string what = lc.transport.empty() ? "MQTT" : "transport '" + lc.transport + "'";
+            log::info("listening on {} ({} over {})", listener->address(), what, tls ? "TLS" : "TCP");
         }
         first.listeners.push_back(std::move(listener));
     }

@@ -14,6 +14,9 @@ namespace roost {
 
 class PluginHost;
 class Router;
+namespace net {
+class TlsListeners;
+}
 struct StoredMessageRefs;
 
 class Server {
@@ -48,7 +51,8 @@ class Server {
     std::unique_ptr<Router> _router;
     std::unique_ptr<StoredMessageRefs> _stored;
     std::vector<std::unique_ptr<Worker>> _workers;
-    unsigned _next_accept = 0;  // worker 0's listeners hand connections out in turn
+    std::unique_ptr<net::TlsListeners> _tls;  // the TLS listeners' contexts (SIGHUP reloads them)
+    unsigned _next_accept = 0;                // worker 0's listeners hand connections out in turn
     bool _stop_on_signals = false;
     bool _stopping = false;  // worker 0's thread only
     uv_signal_t _sigint{};   // on worker 0's loop
@@ -59,7 +63,8 @@ class Server {
 
 // What `roost` runs: start, run until SIGINT or SIGTERM, stop cleanly. Returns the process exit
 // code: 0 after a clean stop, 1 when a listener could not start, 2 when a plugin refused its
-// options. SIGHUP re-reads the config file and reloads the plugins' options.
+// options. SIGHUP re-reads the config file, reloads the plugins' options and the TLS listeners'
+// certificates.
 int run_server(const Config& config);
 
 }  // namespace roost

@@ -212,8 +212,6 @@ class TableReader {
                 message += fmt::format(" (did you mean '{}'?)", hint);
             } else if (const Section* home = section_with_key(name)) {
                 message += fmt::format(" (it belongs in {})", config_schema::header(*home));
-            } else if (_section.name == "listener" && name == "tls") {
-                message += " (TLS listeners are not supported yet)";
             }
             // A key written on a line of its own has a source; one made implicitly by a dotted header
             // ([limits.x]) points at the node instead.
@@ -298,6 +296,72 @@ void read_log(Reader& reader, const toml::table& table, LogConfig& out) {
     t.string("file", out.file);
 }
 
+// A path from the config file, made absolute against the file's folder (as a plugin's path).
+std::string path_from_config(const Reader& reader, const std::string& text) {
+    namespace fs = std::filesystem;
+    fs::path file(text);
+    if (file.is_relative()) file = fs::absolute(fs::path(reader.file()).parent_path() / file);
+    return file.lexically_normal().string();
+}
+
+// The tls_* keys of a [[listener]]. Whether the files load is checked when the listener starts
+// (and by --check-config), where OpenSSL can say why not.
+void read_listener_tls(Reader& reader, TableReader& t, const toml::table& table, TlsConfig& tls) {
+    constexpr std::array kFiles = {std::pair{std::string_view("tls_cert_file"), &TlsConfig::cert_file},
+                                   std::pair{std::string_view("tls_key_file"), &TlsConfig::key_file},
+                                   std::pair{std::string_view("tls_ca_file"), &TlsConfig::ca_file},
+                                   std::pair{std::string_view("tls_ca_dir"), &TlsConfig::ca_dir}};
+    for (const auto& [key, field] : kFiles) {
+        std::string& value = tls.*field;
+        t.string(key, value);
+        if (const toml::node* node = table.get(key); node && node->is_string()) {
+            if (value.empty())
+                t.fail(*node, key, "must not be empty (leave it out instead)");
+            else
+                value = path_from_config(reader, value);
+        }
+    }
+    t.choice(
+        "tls_min_version", tls.min_version,
+        std::array{std::pair{std::string_view("1.2"), 0x0303}, std::pair{std::string_view("1.3"), 0x0304}});
+    t.string("tls_ciphers", tls.ciphers);
+    t.string("tls_ciphersuites", tls.ciphersuites);
+    t.boolean("require_client_cert", tls.require_client_cert);
+    // false reads as "none", so that `use_identity_as_username = false` says what it looks like.
+    if (const toml::node* node = table.get("use_identity_as_username"); node && node->is_boolean()) {
+        if (*node->value_exact<bool>())
+            t.fail(*node, "use_identity_as_username", "must be \"cn\", \"san\" or false (which field?)");
+    } else {
+        t.choice("use_identity_as_username", tls.identity_as_username,
+                 std::array{std::pair{std::string_view("cn"), TlsIdentity::CommonName},
+                            std::pair{std::string_view("san"), TlsIdentity::SubjectAltName},
+                            std::pair{std::string_view("none"), TlsIdentity::None}});
+    }
+    t.integer("tls_handshake_timeout", tls.handshake_timeout, 1, 3600);
+
+    // Keys that mean nothing without a certificate, and combinations that cannot work.
+    const toml::node* cert = table.get("tls_cert_file");
+    for (std::string_view key :
+         {"tls_key_file", "tls_ca_file", "tls_ca_dir", "tls_min_version", "tls_ciphers", "tls_ciphersuites",
+          "require_client_cert", "use_identity_as_username", "tls_handshake_timeout"}) {
+        const toml::node* node = table.get(key);
+        if (node && !cert)
+            t.fail(*node, key,
+                   "needs tls_cert_file (and tls_key_file) in the same [[listener]]: without "
+                   "them the listener has no TLS");
+    }
+    if (cert && !table.get("tls_key_file"))
+        t.fail(*cert, "tls_cert_file", "needs tls_key_file, the certificate's private key");
+    if (const toml::node* node = table.get("require_client_cert");
+        node && tls.require_client_cert && tls.ca_file.empty() && tls.ca_dir.empty())
+        t.fail(*node, "require_client_cert",
+               "needs tls_ca_file or tls_ca_dir: the CA that signs the client certificates");
+    if (const toml::node* node = table.get("use_identity_as_username");
+        node && tls.identity_as_username != TlsIdentity::None && !tls.require_client_cert)
+        t.fail(*node, "use_identity_as_username",
+               "needs require_client_cert = true: only a verified certificate can name the user");
+}
+
 void read_listener(Reader& reader, const toml::table& table, std::vector<ListenerConfig>& out) {
     TableReader t(reader, table, *config_schema::find_section("listener"));
     ListenerConfig listener;
@@ -316,6 +380,7 @@ void read_listener(Reader& reader, const toml::table& table, std::vector<Listene
     if (const toml::node* bind = table.get("bind"); bind && bind->is_string()) {
         if (std::string why = check_bind_address(listener.bind); !why.empty()) t.fail(*bind, "bind", why);
     }
+    read_listener_tls(reader, t, table, listener.tls);
     listener.source = fmt::format("{}:{}", reader.file(), table.source().begin.line);
     for (const ListenerConfig& other : out) {
         if (other.bind == listener.bind && other.port == listener.port) {
@@ -403,12 +468,9 @@ void read_plugin(Reader& reader, const toml::table& table, std::vector<PluginCon
             t.fail(*path, "path", "must not be empty");
             ok = false;
         } else {
-            namespace fs = std::filesystem;
-            fs::path file(plugin.path);
-            if (file.is_relative()) file = fs::absolute(fs::path(reader.file()).parent_path() / file);
-            plugin.path = file.lexically_normal().string();
+            plugin.path = path_from_config(reader, plugin.path);
             if (!name) {
-                std::string stem = fs::path(plugin.path).filename().string();
+                std::string stem = std::filesystem::path(plugin.path).filename().string();
                 if (stem.size() >= 3 && stem.ends_with(".so")) stem.resize(stem.size() - 3);
                 plugin.name = stem;
                 if (!is_plugin_name(stem)) {

@@ -28,6 +28,29 @@ enum class DefaultDecision {
     Deny,
 };
 
+// Where a TLS listener takes the MQTT user name from (use_identity_as_username).
+enum class TlsIdentity {
+    None,            // the CONNECT's user name, as on any listener
+    CommonName,      // the client certificate's subject CN
+    SubjectAltName,  // its first DNS, email or URI subject alternative name
+};
+
+// A listener's TLS settings (the tls_* keys of its [[listener]] table). TLS is on when cert_file
+// is set. Paths are absolute (made so against the config file's folder).
+struct TlsConfig {
+    std::string cert_file{};           // PEM certificate chain, the server's first
+    std::string key_file{};            // PEM private key of that certificate
+    std::string ca_file{};             // PEM CA certificates that verify client certificates
+    std::string ca_dir{};              // a c_rehash'ed folder of CA certificates, the same use
+    int min_version = 0x0303;          // TLS1_2_VERSION; or TLS1_3_VERSION (0x0304)
+    std::string ciphers{};             // TLS 1.2 cipher list (OpenSSL syntax); empty = OpenSSL's default
+    std::string ciphersuites{};        // TLS 1.3 suites; empty = OpenSSL's default
+    bool require_client_cert = false;  // mTLS: a client without a trusted certificate is refused
+    TlsIdentity identity_as_username = TlsIdentity::None;
+    uint32_t handshake_timeout = 10;  // seconds from accept to a finished handshake
+    bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ListenerConfig {
     std::string bind = "127.0.0.1";  // loopback only unless asked: a safe default (issue 12)
     uint16_t port = 1883;
@@ -35,6 +58,7 @@ struct ListenerConfig {
     std::string transport{};  // empty = plain MQTT; else a transport plugin's name ("ws")
     DefaultDecision auth_default = DefaultDecision::Auto;
     DefaultDecision acl_default = DefaultDecision::Allow;
+    TlsConfig tls{};  // off unless tls_cert_file is set
 };
 
 struct LimitsConfig {
@@ -46,7 +70,7 @@ struct LimitsConfig {
     uint16_t max_inflight = 32;                // per client, each direction (MQTT 5 Receive Maximum)
     uint32_t max_queued_messages = 1000;       // per offline or slow session; at least 1
     uint64_t max_queued_bytes = 16 * 1024 * 1024;  // payload + topic bytes per session; 0 = no bound
-    QueueFullPolicy queue_full_policy = QueueFullPolicy::Backpressure;  // client connected
+    QueueFullPolicy queue_full_policy = QueueFullPolicy::Backpressure;   // client connected
     QueueFullPolicy offline_queue_policy = QueueFullPolicy::DropNewest;  // client away: nobody to wait for
     uint32_t backpressure_timeout = 30;  // seconds a publisher waits for a full queue before it drops
     uint16_t max_client_id_length = 256;

@@ -56,7 +56,24 @@ constexpr std::array kLimitsKeys = {
 
 constexpr std::array kLogKeys = {"level"sv, "file"sv};
 
-constexpr std::array kListenerKeys = {"bind"sv, "port"sv, "transport"sv, "auth_default"sv, "acl_default"sv};
+constexpr std::array kListenerKeys = {
+    "bind"sv,
+    "port"sv,
+    "transport"sv,
+    "auth_default"sv,
+    "acl_default"sv,
+    // TLS (issue 9): on when tls_cert_file is set.
+    "tls_cert_file"sv,
+    "tls_key_file"sv,
+    "tls_ca_file"sv,
+    "tls_ca_dir"sv,
+    "tls_min_version"sv,
+    "tls_ciphers"sv,
+    "tls_ciphersuites"sv,
+    "require_client_cert"sv,
+    "use_identity_as_username"sv,
+    "tls_handshake_timeout"sv,
+};
 
 constexpr std::array kPluginKeys = {"name"sv, "path"sv, "options"sv};
 

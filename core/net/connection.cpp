@@ -9,6 +9,10 @@
 #include <utility>
 
 #include "net/address.hpp"
+#include "net/tls_context.hpp"
+#include "net/tls_peer.hpp"
+#include "net/tls_stream.hpp"
+#include "util/log.hpp"
 
 namespace roost::net {
 namespace {
@@ -137,6 +141,17 @@ void FlushQueue::flush_all() {
     }
 }
 
+// Boxed, so that a plain TCP connection pays one null pointer for TLS.
+struct Connection::Tls {
+    explicit Tls(SSL_CTX* ctx) : stream(ctx) {}
+    TlsStream stream;
+    std::vector<uint8_t> plain_out;  // written since the last flush; encrypted there, in one go
+    TlsIdentity identity_field = TlsIdentity::None;
+    std::string identity;  // the certificate's field for use_identity_as_username
+    uint32_t handshake_timeout_s = 0;
+    bool close_notify_sent = false;
+};
+
 Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue) : _flush_queue(flush_queue) {
     uv_tcp_init(loop, &_tcp);
     _tcp.data = this;
@@ -221,6 +236,7 @@ int Connection::start(ConnectionHandler* handler) {
 
 bool Connection::set_transport(std::unique_ptr<TransportFilter> filter) {
     _transport = std::move(filter);
+    if (_tls && !_tls->stream.established()) return true;  // tls_established() opens it
     return _transport->open(&_plugin_handle) == ROOST_OK;
 }
 
@@ -247,6 +263,16 @@ void Connection::write(std::span<const uint8_t> bytes) {
 
 void Connection::write_wire(std::span<const uint8_t> bytes) {
     if (_closing) return;
+    if (_tls) {
+        // Encrypted at the flush: one SSL_write (records of up to 16 KiB) for all of this turn's
+        // packets, not a record per packet.
+        _tls->plain_out.insert(_tls->plain_out.end(), bytes.begin(), bytes.end());
+        if (!_queued_for_flush) {
+            _queued_for_flush = true;
+            _flush_queue.add(this);
+        }
+        return;
+    }
     _pending.insert(_pending.end(), bytes.begin(), bytes.end());
     count_output(static_cast<int64_t>(bytes.size()));
     if (!_queued_for_flush) {
@@ -263,8 +289,131 @@ void Connection::flush() {
         int rc = _transport->flush(&_plugin_handle);
         if (rc < 0) return close(std::string("transport '") + _transport->name() + "' failed to flush");
     }
+    if (_tls && !_closing) {
+        encrypt_pending();
+        if (_closing) return;
+    }
     _queued_for_flush = false;
     write_pending();
+}
+
+size_t Connection::backlog() const {
+    return _pending.size() + _writing.size() + (_tls ? _tls->plain_out.size() : 0);
+}
+
+void Connection::queued_wire(size_t before) {
+    if (_pending.size() == before) return;
+    count_output(static_cast<int64_t>(_pending.size() - before));
+    if (!_queued_for_flush) {
+        _queued_for_flush = true;
+        _flush_queue.add(this);
+    }
+}
+
+void Connection::start_timer(uint64_t ms, uv_timer_cb cb) {
+    if (_open_handles == 1) {
+        uv_timer_init(_tcp.loop, &_linger_timer);
+        _linger_timer.data = this;
+        ++_open_handles;
+    }
+    uv_timer_start(&_linger_timer, cb, ms, 0);
+}
+
+bool Connection::start_tls(const TlsContext& context, const TlsConfig& config) {
+    _tls = std::make_unique<Tls>(context.get());
+    if (!_tls->stream.ok()) {
+        log::error("listener {}: cannot start TLS for {}: {}", _listener_address, _peer, openssl_errors());
+        return false;
+    }
+    _tls->identity_field = config.identity_as_username;
+    _tls->handshake_timeout_s = config.handshake_timeout;
+    start_timer(uint64_t{config.handshake_timeout} * 1000, [](uv_timer_t* t) {
+        auto* self = static_cast<Connection*>(t->data);
+        log::limit("tls_handshake",
+                   "listener {}: TLS handshake with {} not finished within {} s ([[listener]] "
+                   "tls_handshake_timeout); closing",
+                   self->_listener_address, self->_peer, self->_tls->handshake_timeout_s);
+        self->close("TLS handshake timed out");
+    });
+    return true;
+}
+
+const std::string* Connection::tls_identity() const {
+    return _tls ? &_tls->identity : nullptr;
+}
+
+void Connection::read_tls(std::span<const uint8_t> cipher) {
+    // Plaintext of one socket read, handed up in one piece as a plain read would be (the handler
+    // keeps what it needs before it returns). One buffer per worker thread.
+    thread_local std::vector<uint8_t> plain;
+    plain.clear();
+    const bool was_established = _tls->stream.established();
+    size_t before = _pending.size();
+    TlsStream::Result result = _tls->stream.receive(cipher, plain, _pending);
+    queued_wire(before);  // handshake flights, alerts, session tickets
+    if (result == TlsStream::Result::Failed) {
+        if (!was_established && !_tls->stream.established())
+            log::limit("tls_handshake", "listener {}: TLS handshake with {} failed: {}", _listener_address,
+                       _peer, _tls->stream.error());
+        else
+            log::limit("tls_handshake", "listener {}: TLS error from {}: {}", _listener_address, _peer,
+                       _tls->stream.error());
+        // The alert OpenSSL queued goes out first, then the socket closes.
+        return close_after_flush("TLS: " + _tls->stream.error());
+    }
+    if (result == TlsStream::Result::Handshaking) return;
+    if (!was_established) {
+        tls_established();
+        if (closing()) return;
+    }
+    if (!plain.empty()) {
+        std::span<const uint8_t> bytes{plain.data(), plain.size()};
+        if (!_transport) {
+            _handler->on_data(bytes);
+        } else if (_transport->decode(&_plugin_handle, {bytes.data(), bytes.size()}) < 0) {
+            return close(std::string("transport '") + _transport->name() + "' rejected the bytes");
+        }
+    }
+    if (result == TlsStream::Result::PeerClosed && !closing())
+        close("connection closed by peer (TLS close_notify)");
+}
+
+void Connection::tls_established() {
+    if (!_close_after_flush) uv_timer_stop(&_linger_timer);
+    const SSL* ssl = _tls->stream.ssl();
+    for (auto& [name, value] : tls_attributes(ssl))
+        set_attribute(std::move(name), std::move(value));
+    _tls->identity = net::tls_identity(ssl, _tls->identity_field);
+    log::debug("listener {}: TLS with {} established ({}, {}){}", _listener_address, _peer,
+               SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+               attribute("tls.peer.subject") ? ", client " + *attribute("tls.peer.subject") : "");
+    // The transport opens now, above TLS, and sees the tls.* attributes.
+    if (_transport && _transport->open(&_plugin_handle) != ROOST_OK) {
+        log::info("connection from {} refused by transport '{}'", _peer, _transport->name());
+        close("refused by its transport");
+    }
+}
+
+void Connection::encrypt_pending() {
+    if (!_tls->stream.established()) return;  // nothing is written before; kept until it is
+    size_t before = _pending.size();
+    if (!_tls->plain_out.empty()) {
+        bool ok = _tls->stream.send({_tls->plain_out.data(), _tls->plain_out.size()}, _pending);
+        // A burst's buffer is given back; an everyday one is kept for the next turn.
+        if (_tls->plain_out.capacity() > 64 * 1024)
+            std::vector<uint8_t>().swap(_tls->plain_out);
+        else
+            _tls->plain_out.clear();
+        if (!ok) {
+            count_output(static_cast<int64_t>(_pending.size() - before));
+            return close("TLS: " + _tls->stream.error());
+        }
+    }
+    if (_close_after_flush && !_tls->close_notify_sent) {
+        _tls->close_notify_sent = true;
+        _tls->stream.shutdown(_pending);
+    }
+    count_output(static_cast<int64_t>(_pending.size() - before));
 }
 
 void Connection::write_pending() {
@@ -304,8 +453,7 @@ void Connection::on_write(uv_write_t* req, int status) {
         self->resume_reading(kPauseOutput);
         if (self->_handler && !self->_close_after_flush) self->_handler->on_resume();
     }
-    if (!self->_closing && self->_transport && self->_writing.empty() && self->_pending.empty() &&
-        !self->_close_after_flush)
+    if (!self->_closing && self->_transport && self->backlog() == 0 && !self->_close_after_flush)
         self->_transport->drained(&self->_plugin_handle);
 }
 
@@ -400,15 +548,9 @@ void Connection::close_after_flush(const std::string& reason) {
         _flush_queue.undefer(this);
     }
     // The last packet waits for a peer that reads, but not for ever: send_timeout bounds it.
-    uv_timer_init(_tcp.loop, &_linger_timer);
-    _linger_timer.data = this;
-    ++_open_handles;
-    uv_timer_start(
-        &_linger_timer,
-        [](uv_timer_t* t) {
-            static_cast<Connection*>(t->data)->close("the peer did not read the last packet");
-        },
-        g_limits.send_timeout_ms, 0);
+    start_timer(g_limits.send_timeout_ms, [](uv_timer_t* t) {
+        static_cast<Connection*>(t->data)->close("the peer did not read the last packet");
+    });
     if (!_queued_for_flush) {
         _queued_for_flush = true;
         _flush_queue.add(this);
@@ -428,6 +570,7 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     if (n > 0) {
         if (self->_closing || self->_close_after_flush) return;
         std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)};
+        if (self->_tls) return self->read_tls(bytes);
         if (!self->_transport) return self->_handler->on_data(bytes);
         if (self->_transport->decode(&self->_plugin_handle, {bytes.data(), bytes.size()}) < 0)
             self->close(std::string("transport '") + self->_transport->name() + "' rejected the bytes");

@@ -28,6 +28,7 @@
 namespace roost::net {
 
 class Connection;
+class TlsContext;
 
 // Bounds on connections and their output, the same for every worker (issue 12). Set once at
 // start, before any connection exists; configure() fills them from [limits].
@@ -114,8 +115,17 @@ class Connection {
     int detach_fd();
     // Takes a socket another worker accepted (detach_fd()); before start(). 0 or a libuv error.
     int open(int fd);
-    // Puts a transport plugin between the socket and the broker; before start(). False when
-    // the plugin refused the connection.
+    // Puts TLS between the socket and the rest (the transport, if any, then the broker); before
+    // start(), on the connection's worker. The handshake runs as bytes arrive, bounded by
+    // `config.handshake_timeout`; the handler hears nothing before it is done. False (and a log
+    // line) when OpenSSL cannot make the session: the caller closes the connection.
+    bool start_tls(const TlsContext& context, const TlsConfig& config);
+    // The client certificate's field named by use_identity_as_username once the handshake is
+    // done ("" when the certificate lacks it); nullptr without TLS.
+    const std::string* tls_identity() const;
+    // Puts a transport plugin between the socket (or TLS) and the broker; before start(). False
+    // when the plugin refused the connection. Over TLS the plugin's open() runs once the
+    // handshake is done (so it sees the tls.* attributes); a refusal then closes the connection.
     bool set_transport(std::unique_ptr<TransportFilter> filter);
     const char* transport_name() const { return _transport ? _transport->name() : "tcp"; }
     roost_conn* handle_for_plugins() { return &_plugin_handle; }
@@ -124,7 +134,7 @@ class Connection {
 
     // Queues MQTT bytes (through the transport, if any); written at the end of this loop iteration.
     void write(std::span<const uint8_t> bytes);
-    // For a transport: wire bytes to the socket, MQTT bytes up to the broker.
+    // For a transport: wire bytes to the socket (through TLS, if on), MQTT bytes up to the broker.
     void write_wire(std::span<const uint8_t> bytes);
     void deliver_up(std::span<const uint8_t> bytes);
     // Facts a transport learnt (e.g. WebSocket headers), for auth and ACL plugins.
@@ -137,8 +147,9 @@ class Connection {
     }
     const std::string& listener_address() const { return _listener_address; }
     void set_listener_address(std::string a) { _listener_address = std::move(a); }
-    // Bytes queued or being written; a slow reader shows here.
-    size_t backlog() const { return _pending.size() + _writing.size(); }
+    // Bytes queued or being written; a slow reader shows here. Over TLS these are TLS records
+    // (plus plaintext written in this loop turn, encrypted at its flush).
+    size_t backlog() const;
     // How long output has waited for the peer to read: since the write in progress began, or 0.
     uint64_t write_stalled_ms() const;
     // Heap bytes held by the output buffers (their capacity), for tests and $SYS.
@@ -202,14 +213,24 @@ class Connection {
     void resume_reading_to_discard();  // reads during close_after_flush, which on_read drops
 
     void count_output(int64_t delta);
+    // Counts what was appended to _pending since it held `before` bytes, and queues the flush.
+    void queued_wire(size_t before);
+    // Starts (or restarts) _linger_timer, initialising it on first use.
+    void start_timer(uint64_t ms, uv_timer_cb cb);
+    // TLS: ciphertext read from the socket; the handshake done; plaintext to encrypt at flush.
+    void read_tls(std::span<const uint8_t> cipher);
+    void tls_established();
+    void encrypt_pending();
     void run_deferred();
     friend class FlushQueue;
 
     uv_tcp_t _tcp{};
     uv_write_t _write_req{};
     uv_shutdown_t _shutdown_req{};
-    uv_timer_t _linger_timer{};  // initialised by close_after_flush(): bounds the flush, then the linger
-    int _open_handles = 1;       // _tcp, plus _linger_timer once initialised: deleted at 0
+    // Initialised on first use: bounds a TLS handshake, then (close_after_flush) the flush and
+    // the linger.
+    uv_timer_t _linger_timer{};
+    int _open_handles = 1;  // _tcp, plus _linger_timer once initialised: deleted at 0
     FlushQueue& _flush_queue;
     ConnectionHandler* _handler = nullptr;
     std::vector<uint8_t> _pending;  // queued, not yet handed to libuv
@@ -231,6 +252,8 @@ class Connection {
     std::string _peer_ip;  // _peer without the port, for max_connections_per_address
     std::string _listener_address;
     std::unique_ptr<TransportFilter> _transport;
+    struct Tls;  // connection.cpp: the TLS session and its buffers, only on TLS listeners
+    std::unique_ptr<Tls> _tls;
     roost_conn _plugin_handle{this};
     std::map<std::string, std::string> _attributes;
 };

@@ -51,7 +51,8 @@ WrittenConfig write_config(Setup& setup) {
         lines.push_back(std::string("workers = ") + workers);
     for (auto& l : setup.broker)
         lines.push_back(l);
-    for (auto& l : setup.listeners) {
+    for (size_t i = 0; i < setup.listeners.size(); ++i) {
+        auto& l = setup.listeners[i];
         if (l.port == 0) {
             // Two listeners must not draw the same free port.
             do {
@@ -66,6 +67,9 @@ WrittenConfig write_config(Setup& setup) {
         if (!l.transport.empty()) lines.push_back("transport = " + toml_string(l.transport));
         if (!l.auth_default.empty()) lines.push_back("auth_default = " + toml_string(l.auth_default));
         if (!l.acl_default.empty()) lines.push_back("acl_default = " + toml_string(l.acl_default));
+        if (i < setup.listener_lines.size())
+            for (auto& extra : setup.listener_lines[i])
+                lines.push_back(extra);
     }
     for (auto& p : setup.plugins) {
         lines.push_back("");

@@ -32,6 +32,8 @@ struct Setup {
     std::vector<std::string> broker;  // lines for [broker], e.g. "plugin_timeout_ms = 500"
     std::vector<ListenerSpec> listeners{ListenerSpec{}};
     std::vector<PluginSpec> plugins;
+    // More lines for listener i's [[listener]] table (e.g. its tls_* keys), by index.
+    std::vector<std::vector<std::string>> listener_lines;
 };
 
 // The roost.toml for `setup` (ports filled in), and the line of each [[plugin]] table.

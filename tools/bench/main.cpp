@@ -9,12 +9,17 @@
 #include "idle.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "tls.hpp"
 #include "traffic.hpp"
 
 int main(int argc, char** argv) {
     using namespace bench;
     Options o = parse_options(argc, argv);
     std::signal(SIGPIPE, SIG_IGN);
+    if (std::string error; !tls::init(o, error)) {
+        std::fprintf(stderr, "roost-bench: %s\n", error.c_str());
+        return 2;
+    }
     // A hard bound on the whole run, whatever the broker does: set-up, warm-up, measurement,
     // drain and disconnect, with room to spare.
     alarm(static_cast<unsigned>(o.connect_timeout + o.warmup + o.duration + o.drain + 30));

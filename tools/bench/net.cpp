@@ -127,6 +127,7 @@ bool Net::start_connect(Conn& c) {
 void Net::close(Conn& c, const std::string& why) {
     if (c.fd >= 0) {
         epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+        c.tls.reset();
         ::close(c.fd);
         c.fd = -1;
     }
@@ -157,7 +158,9 @@ void Net::flush(Conn& c) {
     if (c.fd < 0 || c.state == State::Connecting) return;
     if (o_.ws) ws::frame_out(c);
     while (c.out_off < c.out.size()) {
-        ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        std::string tls_error;
+        ssize_t n = c.tls ? tls::send(*c.tls, c.out.data() + c.out_off, c.out.size() - c.out_off, tls_error)
+                          : ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c.out_off += static_cast<size_t>(n);
             c.last_send = now_ns();
@@ -166,7 +169,7 @@ void Net::flush(Conn& c) {
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             break;
         } else {
-            close(c, std::string("write: ") + std::strerror(errno));
+            close(c, tls_error.empty() ? std::string("write: ") + std::strerror(errno) : tls_error);
             return;
         }
     }
@@ -200,6 +203,10 @@ void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
             return;
         }
         c.state = State::WaitConnack;
+        if (o_.tls) {
+            std::string error;
+            if (!(c.tls = tls::start(c.fd, error))) return close(c, error);
+        }
         flush(c);
         return;
     }
@@ -210,7 +217,8 @@ void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
 void Net::on_readable(Conn& c, uint64_t now) {
     uint8_t buf[65536];
     for (;;) {
-        ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        std::string tls_error;
+        ssize_t n = c.tls ? tls::recv(*c.tls, buf, sizeof buf, tls_error) : ::recv(c.fd, buf, sizeof buf, 0);
         if (n > 0) {
             // While closing, what still arrives is not counted: the run is over.
             if (c.state != State::Closing) {
@@ -221,7 +229,9 @@ void Net::on_readable(Conn& c, uint64_t now) {
                     return;
                 }
             }
-            if (static_cast<size_t>(n) < sizeof buf) break;
+            // A short read emptied the socket (epoll is level-triggered: more will be announced);
+            // TLS hands out a record at a time, so it reads on while it holds bytes.
+            if (c.tls ? !tls::pending(*c.tls) : static_cast<size_t>(n) < sizeof buf) break;
         } else if (n == 0) {
             close(c, "connection closed by the broker");
             return;
@@ -230,7 +240,7 @@ void Net::on_readable(Conn& c, uint64_t now) {
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             break;
         } else {
-            close(c, std::string("read: ") + std::strerror(errno));
+            close(c, tls_error.empty() ? std::string("read: ") + std::strerror(errno) : tls_error);
             return;
         }
     }

@@ -15,6 +15,7 @@
 #include "mqtt.hpp"
 #include "options.hpp"
 #include "ws.hpp"
+#include "tls.hpp"
 
 namespace bench {
 
@@ -51,6 +52,7 @@ struct Conn {
     std::string filter;
 
     ws::ConnWs ws;  // --ws only
+    std::shared_ptr<tls::Session> tls;  // --tls: the TLS session over fd
 };
 
 class Net {

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "tls.hpp"
+
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -232,6 +234,8 @@ Options parse_options(int argc, char** argv) {
         ->capture_default_str()
         ->check(range(0, 254))
         ->group(g);
+
+    tls::add_options(app, o);
 
     g = "Output";
     app.add_option("--json", o.json_file, "Also write the JSON result to FILE")->type_name("FILE")->group(g);

@@ -55,6 +55,12 @@ struct Options {
     double max_loss = -1;  // -1 = not checked
     bool max_loss_percent = false;
     bool quiet = false;
+
+    // TLS (tls.cpp)
+    bool tls = false;
+    std::string tls_cafile;
+    std::string tls_cert;
+    std::string tls_key;
 };
 
 // Parses argv. On --help prints the help and exits 0; on a usage error prints why and exits 2.

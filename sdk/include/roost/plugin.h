@@ -333,8 +333,10 @@ typedef struct roost_persistence_hooks {
  *   "tls.peer.san"      its subject alternative names, comma-separated, each with its type:
  *                       "DNS:dev1.example.com,IP:10.0.0.7,URI:spiffe://acme/dev1,email:a@b.c"
  *   "tls.peer.serial"   its serial number, hex
- * (Reserved: this release has no TLS listener yet, so nothing sets them.) A transport's own
- * attributes start with its name ("ws.header.origin", "ws.path"). */
+ * They are set once the handshake is done, before the first MQTT byte (and before a transport's
+ * open()); the "tls.peer.*" ones only when the client sent a certificate, and "tls.peer.san" only
+ * lists DNS, IP, URI and email names. A transport's own attributes start with its name
+ * ("ws.header.origin", "ws.path"). */
 
 typedef struct roost_transport_hooks {
     uint32_t struct_size;

@@ -210,7 +210,7 @@ TEST_CASE("unknown keys are errors with file:line:column and a suggestion") {
     CHECK(error_of("[broker]\nmax_connections = 1\n") ==
           "roost.toml:2:1: unknown key 'max_connections' in [broker] (it belongs in [limits])");
     CHECK(error_of("[[listener]]\ntls = true\n") ==
-          "roost.toml:2:1: unknown key 'tls' in [[listener]] (TLS listeners are not supported yet)");
+          "roost.toml:2:1: unknown key 'tls' in [[listener]] (did you mean 'tls_cert_file'?)");
     CHECK(error_of("[log]\nlevel = \"info\"\n[log.sub]\nx = 1\n").find("unknown key 'sub' in [log]") !=
           std::string::npos);
 }
@@ -436,7 +436,8 @@ TEST_CASE("strings outside their set of values") {
           "\"warn\" (did "
           "you mean \"warning\"?)");
     CHECK(error_of("[limits]\nqueue_full_policy = \"oldest\"\n") ==
-          "roost.toml:2:21: 'queue_full_policy' in [limits] must be \"backpressure\", \"drop_newest\", \"drop_oldest\" or \"refuse\", got "
+          "roost.toml:2:21: 'queue_full_policy' in [limits] must be \"backpressure\", \"drop_newest\", "
+          "\"drop_oldest\" or \"refuse\", got "
           "\"oldest\"");
 }
 

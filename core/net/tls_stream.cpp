@@ -1,0 +1,165 @@
+#include "net/tls_stream.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "net/tls_context.hpp"
+
+namespace roost::net {
+
+// The BIO between OpenSSL and the Connection: reads come from TlsStream::_in (the current libuv
+// read), writes go to *TlsStream::_out. Running out of input is "try again", as EAGAIN on a
+// non-blocking socket: OpenSSL keeps a partial record in its own buffer until the next read.
+struct TlsBio {
+    static int read(BIO* b, char* out, int len) {
+        auto* s = static_cast<TlsStream*>(BIO_get_data(b));
+        BIO_clear_retry_flags(b);
+        if (s->_in.empty() || len <= 0) {
+            BIO_set_retry_read(b);
+            return -1;
+        }
+        size_t n = std::min(s->_in.size(), static_cast<size_t>(len));
+        std::memcpy(out, s->_in.data(), n);
+        s->_in = s->_in.subspan(n);
+        return static_cast<int>(n);
+    }
+    static int write(BIO* b, const char* in, int len) {
+        auto* s = static_cast<TlsStream*>(BIO_get_data(b));
+        BIO_clear_retry_flags(b);
+        if (!s->_out) {  // not inside a call that can take output: cannot happen, but never lose it
+            BIO_set_retry_write(b);
+            return -1;
+        }
+        s->_out->insert(s->_out->end(), in, in + len);
+        return len;
+    }
+    static long ctrl(BIO* b, int cmd, long, void*) {
+        auto* s = static_cast<TlsStream*>(BIO_get_data(b));
+        switch (cmd) {
+            case BIO_CTRL_FLUSH:
+                return 1;
+            case BIO_CTRL_PENDING:
+                return s ? static_cast<long>(s->_in.size()) : 0;
+            default:
+                return 0;
+        }
+    }
+    static int create(BIO* b) {
+        BIO_set_init(b, 1);
+        return 1;
+    }
+    // One method table for the process, made on first use (thread-safe static initialisation).
+    static const BIO_METHOD* method() {
+        static BIO_METHOD* m = [] {
+            BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "roost connection");
+            if (!meth) return meth;
+            BIO_meth_set_read(meth, read);
+            BIO_meth_set_write(meth, write);
+            BIO_meth_set_ctrl(meth, ctrl);
+            BIO_meth_set_create(meth, create);
+            return meth;
+        }();
+        return m;
+    }
+};
+
+TlsStream::TlsStream(SSL_CTX* ctx) {
+    const BIO_METHOD* method = TlsBio::method();
+    if (!method) return;
+    BIO* bio = BIO_new(method);
+    if (!bio) return;
+    _ssl = SSL_new(ctx);
+    if (!_ssl) {
+        BIO_free(bio);
+        return;
+    }
+    BIO_set_data(bio, this);
+    SSL_set_bio(_ssl, bio, bio);  // one BIO both ways; the SSL owns it
+    SSL_set_accept_state(_ssl);
+}
+
+TlsStream::~TlsStream() {
+    SSL_free(_ssl);
+}
+
+std::string TlsStream::failure(int rc) {
+    int code = SSL_get_error(_ssl, rc);
+    std::string why;
+    if (code == SSL_ERROR_SSL) {
+        why = openssl_errors();
+        long verify = SSL_get_verify_result(_ssl);
+        if (verify != X509_V_OK)
+            why += std::string(" (client certificate: ") + X509_verify_cert_error_string(verify) + ")";
+    } else if (code == SSL_ERROR_SYSCALL) {
+        why = openssl_errors("unexpected end of the stream");
+    } else {
+        why = "SSL error " + std::to_string(code);
+        ERR_clear_error();
+    }
+    return why;
+}
+
+TlsStream::Result TlsStream::receive(std::span<const uint8_t> cipher, std::vector<uint8_t>& plain,
+                                     std::vector<uint8_t>& wire) {
+    _in = cipher;
+    _out = &wire;
+    struct Done {  // the BIO must not keep pointers into this call's buffers
+        TlsStream* s;
+        ~Done() {
+            s->_in = {};
+            s->_out = nullptr;
+        }
+    } done{this};
+    if (!_established) {
+        int rc = SSL_do_handshake(_ssl);
+        if (rc != 1) {
+            if (SSL_get_error(_ssl, rc) == SSL_ERROR_WANT_READ) return Result::Handshaking;
+            _error = failure(rc);
+            return Result::Failed;
+        }
+        _established = true;
+    }
+    // Everything this read holds, decrypted: OpenSSL returns at most a record per call.
+    for (;;) {
+        thread_local uint8_t record[16 * 1024];
+        size_t n = 0;
+        int rc = SSL_read_ex(_ssl, record, sizeof record, &n);
+        if (rc == 1) {
+            plain.insert(plain.end(), record, record + n);
+            continue;
+        }
+        int code = SSL_get_error(_ssl, rc);
+        if (code == SSL_ERROR_WANT_READ) return Result::Open;
+        if (code == SSL_ERROR_ZERO_RETURN) return Result::PeerClosed;
+        _error = failure(rc);
+        return Result::Failed;
+    }
+}
+
+bool TlsStream::send(std::span<const uint8_t> plain, std::vector<uint8_t>& wire) {
+    _out = &wire;
+    bool ok = true;
+    while (!plain.empty() && ok) {
+        size_t n = 0;
+        int rc = SSL_write_ex(_ssl, plain.data(), std::min(plain.size(), size_t{INT_MAX}), &n);
+        ok = rc == 1;
+        if (!ok) _error = failure(rc);
+        plain = plain.subspan(ok ? n : plain.size());
+    }
+    _out = nullptr;
+    return ok;
+}
+
+void TlsStream::shutdown(std::vector<uint8_t>& wire) {
+    if (!_established) return;
+    _out = &wire;
+    SSL_shutdown(_ssl);  // sends close_notify; the peer's we do not wait for
+    ERR_clear_error();
+    _out = nullptr;
+}
+
+}  // namespace roost::net

@@ -1,0 +1,58 @@
+// One connection's TLS session, over bytes the Connection moves (DESIGN.md: socket -> TLS ->
+// transport filter -> MQTT). OpenSSL never sees the socket: its BIO reads the ciphertext of the
+// current libuv read straight from that read's buffer, and writes ciphertext straight into the
+// vector the Connection sends, so TLS adds no buffer of its own and works on any libuv stream.
+//
+// Lifetime and threads: made on the connection's worker, when the worker takes the connection
+// (the SSL is never touched by another thread), destroyed with the Connection.
+#pragma once
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace roost::net {
+
+class TlsStream {
+  public:
+    // An SSL in server mode on `ctx` (SSL_new takes its own reference to it). Check ok().
+    explicit TlsStream(SSL_CTX* ctx);
+    ~TlsStream();
+    TlsStream(const TlsStream&) = delete;
+    TlsStream& operator=(const TlsStream&) = delete;
+    bool ok() const { return _ssl != nullptr; }
+
+    enum class Result {
+        Handshaking,  // more bytes are needed before the handshake is done
+        Open,         // established; plaintext (if any) was appended
+        PeerClosed,   // the peer sent close_notify
+        Failed,       // handshake or record error: error() says why
+    };
+    // Ciphertext read from the socket, all of it consumed before this returns: drives the
+    // handshake while it lasts, then decrypts into `plain` (appended). Whatever TLS has to send
+    // (handshake flights, alerts, session tickets) is appended to `wire`.
+    Result receive(std::span<const uint8_t> cipher, std::vector<uint8_t>& plain, std::vector<uint8_t>& wire);
+    // Encrypts `plain` into records appended to `wire` (after the handshake). False on failure.
+    bool send(std::span<const uint8_t> plain, std::vector<uint8_t>& wire);
+    // Appends a close_notify alert to `wire` (a clean end the peer can tell from a cut).
+    void shutdown(std::vector<uint8_t>& wire);
+
+    bool established() const { return _established; }
+    const SSL* ssl() const { return _ssl; }
+    // Why the last call failed: OpenSSL's reason, with the certificate check's when it failed.
+    const std::string& error() const { return _error; }
+
+  private:
+    friend struct TlsBio;
+    std::string failure(int rc);  // the reason for SSL_get_error(rc), OpenSSL's queue emptied
+
+    SSL* _ssl = nullptr;
+    bool _established = false;
+    std::span<const uint8_t> _in;          // ciphertext not yet taken by OpenSSL
+    std::vector<uint8_t>* _out = nullptr;  // where OpenSSL's output goes, during a call
+    std::string _error;
+};
+
+}  // namespace roost::net

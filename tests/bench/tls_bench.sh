@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# TLS against plain TCP, Roost and Mosquitto side by side, in one run on loopback (issue 9,
+# "must show" 5): throughput and p99 latency over TLS as a ratio of plain TCP on the same
+# scenario, for each broker.
+#
+#   tests/bench/tls_bench.sh                 3 rounds, pairs N=50 QoS 1, 64-byte payload, 5 s
+#   options: --rounds R  --duration SECONDS  --pairs N  --qos Q  --payload BYTES  --rate MSGS
+#
+# Two loads per (broker, transport): closed loop (each publisher keeps --window messages
+# outstanding) for throughput, and a fixed --rate (messages/s over all publishers, default
+# 4000, below what every case sustains) for latency: in a closed loop p99 mostly measures the
+# queue the window builds (a slower case shows a lower p99), at a fixed rate it measures the
+# broker's time per message.
+#            --roost BIN (default build/core/roost)  --bench BIN (default build/tools/bench/roost-bench)
+#
+# Certificates: examples/certs/make-certs.sh into a temporary folder (EC P-256, TLS 1.3 with
+# OpenSSL's default suite on both brokers). Brokers, each started here and stopped by PID:
+#   roost      one process, default workers (one per core), [[listener]] TCP and [[listener]] TLS
+#   mosquitto  /usr/sbin/mosquitto, one process, `listener` TCP and `listener` TLS
+#              (certfile/keyfile), persistence false, max_queued_messages 1000000
+# Each round runs the four (broker, transport) cases in turn, the order reversed every other
+# round; the table gives medians over the rounds. Output: a Markdown table on stdout and in
+# tests/bench/results/tls.md, per-run JSON in results/tls-*.json.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+rounds=3 duration=5 warmup=1 pairs=50 qos=1 payload=64 rate=4000
+roost_bin="$root/build/core/roost"
+bench_bin="$root/build/tools/bench/roost-bench"
+mosquitto_bin=/usr/sbin/mosquitto
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --pairs) pairs=$2; shift ;;
+    --qos) qos=$2; shift ;;
+    --payload) payload=$2; shift ;;
+    --rate) rate=$2; shift ;;
+    --roost) roost_bin=$(realpath "$2"); shift ;;
+    --bench) bench_bin=$(realpath "$2"); shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "tls_bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+for f in "$roost_bin" "$bench_bin" "$mosquitto_bin"; do
+  [[ -x $f ]] || { echo "tls_bench.sh: $f not found (build first)" >&2; exit 1; }
+done
+
+results="$here/results"
+mkdir -p "$results"
+rm -f "$results"/tls-*.json
+work=$(mktemp -d /tmp/roost-tls-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {  # wait_port PORT: up to 10 s
+  for _ in $(seq 100); do
+    (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "tls_bench.sh: nothing listens on $1" >&2
+  exit 1
+}
+
+"$root/examples/certs/make-certs.sh" "$work" >/dev/null 2>&1
+# Mosquitto started as root drops to the `mosquitto` user before it reads its certificate files:
+# these throw-away ones must be readable by it.
+chmod 755 "$work"
+chmod 644 "$work"/*
+
+r_tcp=$(free_port) r_tls=$(free_port) m_tcp=$(free_port) m_tls=$(free_port)
+cat >"$work/roost.toml" <<TOML
+[broker]
+sys_interval = 0
+[limits]
+max_queued_messages = 1000000
+[log]
+level = "warning"
+[[listener]]
+bind = "127.0.0.1"
+port = $r_tcp
+[[listener]]
+bind = "127.0.0.1"
+port = $r_tls
+tls_cert_file = "$work/server.crt"
+tls_key_file = "$work/server.key"
+TOML
+cat >"$work/mosquitto.conf" <<CONF
+persistence false
+max_queued_messages 1000000
+allow_anonymous true
+log_dest none
+listener $m_tcp 127.0.0.1
+listener $m_tls 127.0.0.1
+certfile $work/server.crt
+keyfile $work/server.key
+CONF
+"$roost_bin" -c "$work/roost.toml" 2>"$work/roost.log" &
+roost_pid=$!
+pids+=("$roost_pid")
+"$mosquitto_bin" -c "$work/mosquitto.conf" 2>"$work/mosquitto.log" &
+mosq_pid=$!
+pids+=("$mosq_pid")
+for p in "$r_tcp" "$r_tls" "$m_tcp" "$m_tls"; do wait_port "$p"; done
+
+# run_case NAME PORT PID ROUND [--tls ...] [--rate R]
+run_case() {
+  local name=$1 port=$2 pid=$3 round=$4
+  shift 4
+  "$bench_bin" --port "$port" --scenario pairs --pairs "$pairs" --qos "$qos" --payload "$payload" \
+    --duration "$duration" --warmup "$warmup" --broker-pid "$pid" --label "$name" --quiet "$@" \
+    --json "$results/tls-$name-$round.json" >/dev/null ||
+    echo "tls_bench.sh: $name round $round: roost-bench exited $?" >&2
+}
+cases=(roost-tcp roost-tls mosquitto-tcp mosquitto-tls)
+for round in $(seq "$rounds"); do
+  order=("${cases[@]}")
+  if (( round % 2 == 0 )); then order=(mosquitto-tls mosquitto-tcp roost-tls roost-tcp); fi
+  for load in loop rate; do
+    extra=()
+    if [[ $load == rate ]]; then extra=(--rate "$rate"); fi
+    for c in "${order[@]}"; do
+      echo "== round $round: $c, $load" >&2
+      case $c in
+        roost-tcp) run_case "$c-$load" "$r_tcp" "$roost_pid" "$round" "${extra[@]}" ;;
+        roost-tls) run_case "$c-$load" "$r_tls" "$roost_pid" "$round" --tls --cafile "$work/ca.crt" "${extra[@]}" ;;
+        mosquitto-tcp) run_case "$c-$load" "$m_tcp" "$mosq_pid" "$round" "${extra[@]}" ;;
+        mosquitto-tls) run_case "$c-$load" "$m_tls" "$mosq_pid" "$round" --tls --cafile "$work/ca.crt" "${extra[@]}" ;;
+      esac
+    done
+  done
+done
+
+python3 - "$results" "$rounds" "$pairs" "$qos" "$payload" "$duration" "$rate" <<'PY' | tee "$results/tls.md"
+import json, statistics, sys, glob, os
+results, rounds, pairs, qos, payload, duration, rate = sys.argv[1:]
+def runs(name):
+    out = []
+    for f in sorted(glob.glob(os.path.join(results, f"tls-{name}-[0-9]*.json"))):
+        with open(f) as fh:
+            out.append(json.load(fh))
+    return out
+def med(name, key):
+    vals = []
+    for r in runs(name):
+        v = r["deliveries_per_s"] if key == "rate" else r["latency_us"][key]
+        if v: vals.append(v)
+    return (statistics.median(vals), min(vals), max(vals)) if vals else (float("nan"),) * 3
+def lost(name):
+    return sum(r.get("lost", 0) for r in runs(name))
+def cpu(name):
+    vals = [r["broker"]["cpu_us_per_delivery"] for r in runs(name) if r.get("broker", {}).get("cpu_us_per_delivery")]
+    return statistics.median(vals) if vals else float("nan")
+print(f"pairs N={pairs} QoS {qos}, {payload}-byte payload, {duration} s measured, medians of {rounds} "
+      f"alternating rounds (min-max)\n")
+print("Closed loop (throughput):\n")
+print("| broker | TCP deliveries/s | TLS deliveries/s | TLS/TCP throughput | CPU us/delivery TCP | TLS | lost (TCP/TLS) |")
+print("|---|---|---|---|---|---|---|")
+ratios = {}
+for b in ("roost", "mosquitto"):
+    t, s = med(f"{b}-tcp-loop", "rate"), med(f"{b}-tls-loop", "rate")
+    ratios[b] = [s[0] / t[0]]
+    print(f"| {b} | {t[0]:,.0f} ({t[1]:,.0f}-{t[2]:,.0f}) | {s[0]:,.0f} ({s[1]:,.0f}-{s[2]:,.0f}) | "
+          f"{ratios[b][0]:.2f}x | {cpu(b+'-tcp-loop'):.2f} | {cpu(b+'-tls-loop'):.2f} | "
+          f"{lost(b+'-tcp-loop')}/{lost(b+'-tls-loop')} |")
+print(f"\nFixed rate {rate} msg/s (latency):\n")
+print("| broker | TCP p50 ms | TLS p50 ms | TCP p99 ms | TLS p99 ms | TLS/TCP p99 | broker CPU us/delivery TCP | TLS | TLS/TCP CPU | lost (TCP/TLS) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for b in ("roost", "mosquitto"):
+    p5t, p5s = med(f"{b}-tcp-rate", "p50"), med(f"{b}-tls-rate", "p50")
+    pt, ps = med(f"{b}-tcp-rate", "p99"), med(f"{b}-tls-rate", "p99")
+    ratios[b].append(ps[0] / pt[0])
+    print(f"| {b} | {p5t[0]/1000:.2f} | {p5s[0]/1000:.2f} | {pt[0]/1000:.2f} ({pt[1]/1000:.2f}-{pt[2]/1000:.2f}) | "
+          f"{ps[0]/1000:.2f} ({ps[1]/1000:.2f}-{ps[2]/1000:.2f}) | {ratios[b][1]:.2f}x | "
+          f"{cpu(b+'-tcp-rate'):.1f} | {cpu(b+'-tls-rate'):.1f} | {cpu(b+'-tls-rate')/cpu(b+'-tcp-rate'):.2f}x | "
+          f"{lost(b+'-tcp-rate')}/{lost(b+'-tls-rate')} |")
+r, m = ratios["roost"], ratios["mosquitto"]
+print(f"\nTarget (Roost's TLS/TCP ratio no worse than Mosquitto's): throughput {r[0]:.2f}x vs {m[0]:.2f}x "
+      f"({'met' if r[0] >= m[0] else 'NOT met'}); p99 at {rate} msg/s {r[1]:.2f}x vs {m[1]:.2f}x "
+      f"({'met' if r[1] <= m[1] else 'NOT met'})")
+PY

@@ -1,0 +1,61 @@
+// What the TLS tests need besides the plugin harness: certificates made with the `openssl` CLI
+// into the test's temporary folder, and a raw MQTT client over TLS (OpenSSL, blocking) that can
+// XOR its bytes, for transport_xor over TLS (the layering `wss` uses).
+#pragma once
+#include <openssl/ssl.h>
+
+#include <optional>
+#include <string>
+
+#include "plugin_harness.hpp"
+
+namespace roost_tls {
+
+using namespace roost_pt;
+
+// Made once per test process: a CA, the broker's certificate from it (CN=broker-1, serial 0x1001,
+// SAN IP:127.0.0.1 and DNS:localhost), a second one (CN=broker-2, serial 0x2002) for reloads, a
+// client certificate (CN=dev1,O=Acme, SAN DNS:dev1.example.com and URI:spiffe://acme/dev1), and
+// a client certificate from another CA the broker does not trust (CN=mallory).
+struct Certs {
+    std::string dir;
+    std::string ca;                         // ca.crt
+    std::string server_cert, server_key;    // broker-1
+    std::string server2_cert, server2_key;  // broker-2
+    std::string client_cert, client_key;    // dev1, signed by ca
+    std::string rogue_cert, rogue_key;      // mallory, signed by an untrusted CA
+};
+const Certs& certs();
+
+// [[listener]] lines for TLS with `cert`/`key` (default: broker-1) and more keys after.
+std::vector<std::string> tls_lines(std::vector<std::string> more = {}, const std::string& cert = "",
+                                   const std::string& key = "");
+
+// mosquitto_pub / _sub arguments for TLS with the test CA (and a client certificate when given).
+std::vector<std::string> tls_args(std::vector<std::string> args, const std::string& cert = "",
+                                  const std::string& key = "");
+
+// A raw TLS client on 127.0.0.1 trusting the test CA; bytes XORed with `key` both ways (0: none).
+class TlsClient {
+  public:
+    TlsClient(uint16_t port, uint8_t key = 0, const std::string& cert = "", const std::string& cert_key = "");
+    ~TlsClient();
+    TlsClient(const TlsClient&) = delete;
+    TlsClient& operator=(const TlsClient&) = delete;
+
+    bool connected() const { return _ssl != nullptr; }
+    const std::string& error() const { return _error; }  // why the handshake failed
+    bool send(std::string_view bytes);
+    std::optional<Packet> read_packet(Millis timeout = 3s);
+    std::optional<Packet> read_until(uint8_t type, Millis timeout = 3s);
+
+  private:
+    int _fd = -1;
+    SSL_CTX* _ctx = nullptr;
+    SSL* _ssl = nullptr;
+    uint8_t _key = 0;
+    std::string _buf;  // received, decrypted and un-XORed
+    std::string _error;
+};
+
+}  // namespace roost_tls

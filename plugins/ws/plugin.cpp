@@ -25,20 +25,25 @@ int ws_open(void* worker_data, roost_conn* conn, void* state) {
     return ROOST_OK;
 }
 
+// Each hook checks for its Connection: the ABI promises calls only between open() and close(),
+// and a host that slips (a hook before open()) must not crash the broker.
 int ws_decode(void* state, roost_conn*, roost_bytes wire) {
-    return conn_of(state)->decode(wire);
+    Connection* c = conn_of(state);
+    return c ? c->decode(wire) : ROOST_EINVAL;
 }
 
 int ws_encode(void* state, roost_conn*, roost_bytes mqtt) {
-    return conn_of(state)->encode(mqtt);
+    Connection* c = conn_of(state);
+    return c ? c->encode(mqtt) : ROOST_EINVAL;
 }
 
 int ws_flush(void* state, roost_conn*) {
-    return conn_of(state)->flush();
+    Connection* c = conn_of(state);
+    return c ? c->flush() : ROOST_OK;
 }
 
 void ws_drained(void* state, roost_conn*) {
-    conn_of(state)->drained();
+    if (Connection* c = conn_of(state)) c->drained();
 }
 
 void ws_close(void* state, roost_conn*) {

@@ -33,6 +33,7 @@ class Client : public net::ConnectionHandler {
     void on_data(std::span<const uint8_t> bytes) override;
     void on_closed(const std::string& reason) override;
     void on_resume() override;
+    void on_address_changed(const std::string& address) override { _address = address; }
 
     // Sends a DISCONNECT with `reason` (MQTT 5 only; 3.1.1 has none) and closes after it is
     // written. `why` goes to the log.

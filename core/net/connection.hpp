@@ -62,6 +62,9 @@ class ConnectionHandler {
     // turn, after that turn's I/O. Also called when output the handler waited for
     // (pause_until_drained()) is written.
     virtual void on_resume() {}
+    // The transport learnt the client's real address (Connection::set_peer): log lines and
+    // ROOST_CLIENT_ADDRESS name it from now on.
+    virtual void on_address_changed(const std::string& address) { (void)address; }
 };
 
 // Where connections with unsent bytes wait for the end of the loop iteration (a uv_check
@@ -185,6 +188,13 @@ class Connection {
     bool closing() const { return _closing || _close_after_flush; }
 
     const std::string& peer() const { return _peer; }
+    // The client's real address as a transport learnt it (a trusted proxy's X-Forwarded-For):
+    // replaces peer() and tells the handler. peer_ip(), which the per-address limit counts,
+    // stays the socket's peer.
+    void set_peer(std::string address) {
+        _peer = std::move(address);
+        if (_handler) _handler->on_address_changed(_peer);
+    }
 
     // FlushQueue's, at the end of a loop iteration: the transport's flush() if it encoded since
     // the last one, then write_pending().

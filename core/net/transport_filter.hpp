@@ -25,10 +25,14 @@ class TransportFilter {
     int decode(roost_conn* conn, roost_bytes wire) { return _hooks->decode(_state.get(), conn, wire); }
     int encode(roost_conn* conn, roost_bytes mqtt) { return _hooks->encode(_state.get(), conn, mqtt); }
     // The end of a batch of encode() calls; ROOST_OK when the plugin has no flush hook.
-    int flush(roost_conn* conn) { return _hooks->flush ? _hooks->flush(_state.get(), conn) : ROOST_OK; }
+    // flush() and drained() reach the plugin only between its open() and close(): over TLS the
+    // handshake's own writes drain before open() ran.
+    int flush(roost_conn* conn) {
+        return _hooks->flush && _conn ? _hooks->flush(_state.get(), conn) : ROOST_OK;
+    }
     bool has_flush() const { return _hooks->flush != nullptr; }
     void drained(roost_conn* conn) {
-        if (_hooks->drained) _hooks->drained(_state.get(), conn);
+        if (_hooks->drained && _conn) _hooks->drained(_state.get(), conn);
     }
     const char* name() const { return _hooks->name; }
     // Runs before the plugin's close(): what must stop with the connection (its timers).

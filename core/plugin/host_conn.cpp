@@ -5,6 +5,7 @@
 #include "net/connection.hpp"
 #include "plugin/host_functions.hpp"
 #include "plugin/plugin_host.hpp"
+#include "util/log.hpp"
 
 namespace roost::host_v1 {
 namespace {
@@ -70,6 +71,18 @@ int conn_info(const roost_conn* conn, roost_client_field field, roost_bytes* out
         }
     }
     return ROOST_EINVAL;
+}
+
+int conn_set_address(roost_conn* conn, roost_bytes address) {
+    constexpr size_t kMaxAddress = 255;
+    if (!conn || !address.data || address.len == 0 || address.len > kMaxAddress) return ROOST_EINVAL;
+    net::Connection& c = *conn->connection;
+    if (c.closing()) return ROOST_EGONE;
+    std::string text(reinterpret_cast<const char*>(address.data), address.len);
+    log::debug("connection from {}: its transport '{}' says the client is {}", c.peer(), c.transport_name(),
+               text);
+    c.set_peer(std::move(text));
+    return ROOST_OK;
 }
 
 }  // namespace roost::host_v1

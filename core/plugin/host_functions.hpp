@@ -22,6 +22,8 @@ size_t conn_backlog(const roost_conn* conn);
 int conn_pause_reading(roost_conn* conn);
 int conn_resume_reading(roost_conn* conn);
 int conn_info(const roost_conn* conn, roost_client_field field, roost_bytes* out);
+// Appended after v1's release: the address a transport learnt (a trusted proxy's header).
+int conn_set_address(roost_conn* conn, roost_bytes address);
 
 int client_data_set(roost_plugin* self, roost_client* client, void* data);
 void* client_data_get(roost_plugin* self, const roost_client* client);

@@ -331,6 +331,7 @@ const roost_host* PluginHost::host_table() {
         host_v1::client_from_ref,
         host_v1::client_ref_disconnect,
         HostTable::complete_many,
+        host_v1::conn_set_address,
     };
     return &table;
 }

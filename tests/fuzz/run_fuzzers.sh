@@ -11,13 +11,13 @@ jobs="${JOBS:-2}"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DROOST_FUZZ=ON -DROOST_TESTS=ON >/dev/null
-cmake --build "$build" --target decoder_fuzz topic_fuzz config_fuzz -j"$jobs"
+cmake --build "$build" --target decoder_fuzz topic_fuzz config_fuzz ws_http_fuzz ws_frames_fuzz -j"$jobs"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 status=0
-for target in decoder topic config; do
+for target in decoder topic config ws_http ws_frames; do
     corpus="$work/corpus-$target"
     artifacts="$work/artifacts-$target/"
     mkdir -p "$corpus" "$artifacts"

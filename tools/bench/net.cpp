@@ -118,7 +118,9 @@ bool Net::start_connect(Conn& c) {
     // Unique per process and connection, so two runs against one broker do not take over each
     // other's sessions.
     std::string id = "rb" + std::to_string(getpid()) + "-" + name(c).substr(0, 1) + std::to_string(c.index);
+    size_t mqtt_from = c.out.size();
     mqtt::encode_connect(c.out, o_.version, id, o_.keep_alive, o_.clean);
+    if (o_.ws) ws::begin(c, mqtt_from, o_.host, o_.port, o_.ws_path);
     return true;
 }
 
@@ -154,6 +156,7 @@ void Net::update_epoll(Conn& c) {
 
 void Net::flush(Conn& c) {
     if (c.fd < 0 || c.state == State::Connecting) return;
+    if (o_.ws) ws::frame_out(c);
     while (c.out_off < c.out.size()) {
         std::string tls_error;
         ssize_t n = c.tls ? tls::send(*c.tls, c.out.data() + c.out_off, c.out.size() - c.out_off, tls_error)
@@ -177,6 +180,7 @@ void Net::flush(Conn& c) {
         c.out.erase(0, c.out_off);
         c.out_off = 0;
     }
+    c.ws.framed = c.out.size();  // --ws: all of it is framed now
     update_epoll(c);
 }
 
@@ -217,7 +221,14 @@ void Net::on_readable(Conn& c, uint64_t now) {
         ssize_t n = c.tls ? tls::recv(*c.tls, buf, sizeof buf, tls_error) : ::recv(c.fd, buf, sizeof buf, 0);
         if (n > 0) {
             // While closing, what still arrives is not counted: the run is over.
-            if (c.state != State::Closing) c.in.insert(c.in.end(), buf, buf + n);
+            if (c.state != State::Closing) {
+                if (!o_.ws) {
+                    c.in.insert(c.in.end(), buf, buf + n);
+                } else if (std::string err = ws::on_bytes(c, buf, static_cast<size_t>(n)); !err.empty()) {
+                    close(c, err);
+                    return;
+                }
+            }
             // A short read emptied the socket (epoll is level-triggered: more will be announced);
             // TLS hands out a record at a time, so it reads on while it holds bytes.
             if (c.tls ? !tls::pending(*c.tls) : static_cast<size_t>(n) < sizeof buf) break;

@@ -14,6 +14,7 @@
 
 #include "mqtt.hpp"
 #include "options.hpp"
+#include "ws.hpp"
 #include "tls.hpp"
 
 namespace bench {
@@ -50,6 +51,7 @@ struct Conn {
     // Subscriber
     std::string filter;
 
+    ws::ConnWs ws;  // --ws only
     std::shared_ptr<tls::Session> tls;  // --tls: the TLS session over fd
 };
 

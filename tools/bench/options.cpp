@@ -103,6 +103,14 @@ Options parse_options(int argc, char** argv) {
         ->check(member({"3.1.1", "5", "5.0"}))
         ->type_name("3.1.1|5")
         ->group(g);
+    app.add_flag(
+           "--ws", o.ws,
+           "MQTT over WebSocket: an HTTP upgrade (subprotocol mqtt) on --port, then masked binary frames")
+        ->group(g);
+    app.add_option("--ws-path", o.ws_path, "The upgrade path with --ws")
+        ->capture_default_str()
+        ->type_name("PATH")
+        ->group(g);
     app.add_option("-k,--keep-alive", o.keep_alive,
                    "Keep alive in seconds sent in CONNECT; idle connections send PINGREQ well within it "
                    "(0 = off)")

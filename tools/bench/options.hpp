@@ -20,6 +20,8 @@ struct Options {
     int version = 4;  // MQTT protocol level: 4 = 3.1.1, 5 = 5.0
     uint16_t keep_alive = 60;
     bool clean = true;
+    bool ws = false;                // --ws: MQTT over WebSocket (ws.hpp)
+    std::string ws_path = "/mqtt";  // --ws-path
 
     // Scenario and its shape
     Scenario scenario = Scenario::Pairs;

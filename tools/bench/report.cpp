@@ -30,6 +30,7 @@ double per_s(uint64_t n, double s) {
 void parameters(Json& j, const Options& o) {
     j.begin("parameters");
     j.str("host", o.host).num("port", o.port);
+    if (o.ws) j.str("transport", "ws").str("ws_path", o.ws_path);
     j.str("mqtt", o.version == 5 ? "5" : "3.1.1").num("protocol", o.version);
     if (o.scenario == Scenario::Conn) {
         j.num("connections", o.connections);

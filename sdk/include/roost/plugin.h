@@ -554,6 +554,17 @@ typedef struct roost_host {
      * ROOST_OK when every call was taken, else the first error among the results. */
     int (*complete_many)(roost_call *const *calls, size_t n, roost_verdict verdict, uint8_t reason_code,
                          int *results);
+
+    /* Appended after v1's release (test with ROOST_HAS(host, roost_host, conn_set_address)). */
+
+    /* Transport hooks only: the client's real address, when the transport learnt it from the
+     * protocol it carries (e.g. X-Forwarded-For or Forwarded from a proxy it trusts). From then
+     * on ROOST_CLIENT_ADDRESS (client_info and conn_info) and the broker's log lines about the
+     * client name this address; limits per address still count the socket's peer. Set it before
+     * the client's CONNECT is delivered (auth hooks see it). Any text up to 255 bytes, written
+     * as the host writes addresses ("203.0.113.7", "[2001:db8::1]:4711"); ROOST_EINVAL for an
+     * empty or longer one, ROOST_EGONE once the connection is closing. */
+    int (*conn_set_address)(roost_conn *conn, roost_bytes address);
     /* Appended in later releases only; test with ROOST_HAS(host, roost_host, member). */
 } roost_host;
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# MQTT over WebSocket against plain TCP, Roost and Mosquitto side by side, in one run on
+# loopback: for each broker and scenario, throughput and p99 latency over ws as a ratio of the
+# same scenario over TCP. Roost: the ws plugin (`transport = "ws"`); Mosquitto 2.0.11: its own
+# `protocol websockets` listener. roost-bench drives both (--ws: HTTP upgrade, masked frames).
+#
+#   tests/bench/ws_bench.sh                  3 rounds, 3 s measured + 1 s warm-up per run (~5 minutes)
+#   tests/bench/ws_bench.sh --rounds 1 --duration 1    a quick look
+#   options: --rounds R  --duration SECONDS  --roost BIN  --bench BIN (roost-bench)
+#
+# Brokers, each on free 127.0.0.1 ports, started by this script and stopped by PID:
+#   roost      Roost with its defaults (workers = one per core), [limits] max_queued_messages =
+#              1000000, a TCP listener and a ws listener (ws plugin, path /mqtt)
+#   mosquitto  /usr/sbin/mosquitto: persistence false, max_queued_messages 1000000, a TCP
+#              listener and a `protocol websockets` listener, allow_anonymous true
+# Scenarios (MQTT 3.1.1): closed loop pairs N=20 QoS 0, pairs N=20 QoS 1, fan-out S=50 QoS 1;
+# pairs N=20 QoS 1 at a fixed 5,000 msg/s (latency).
+# Rounds alternate which broker goes first, and within a broker whether TCP or ws goes first.
+# Output: a Markdown table of medians on stdout and in tests/bench/results/ws.md (ws_report.py);
+# each run's JSON in results/ws-runs.jsonl.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+rounds=3
+duration=3
+warmup=1
+roost_bin="$root/build/core/roost"
+bench_bin="$root/build/tools/bench/roost-bench"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --roost) roost_bin=$(realpath "$2"); shift ;;
+    --bench) bench_bin=$(realpath "$2"); shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "ws_bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+for f in "$roost_bin" "$bench_bin" /usr/sbin/mosquitto; do
+  [[ -x $f ]] || { echo "ws_bench.sh: $f not found (build first: cmake --build build --target roost ws roost-bench)" >&2; exit 1; }
+done
+
+results="$here/results"
+mkdir -p "$results/logs"
+runs_file="$results/ws-runs.jsonl"
+: >"$runs_file"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "ws_bench.sh: nothing listens on $1" >&2; return 1
+}
+
+# Roost: TCP + ws listeners; the ws plugin is found by name next to the binary's build tree.
+roost_tcp=$(free_port); roost_ws=$(free_port)
+cat >"$work/roost.toml" <<TOML
+[limits]
+max_queued_messages = 1000000
+[[listener]]
+bind = "127.0.0.1"
+port = $roost_tcp
+[[listener]]
+bind = "127.0.0.1"
+port = $roost_ws
+transport = "ws"
+[[plugin]]
+name = "ws"
+TOML
+"$roost_bin" -c "$work/roost.toml" 2>"$results/logs/ws-roost.log" &
+roost_pid=$!; pids+=("$roost_pid")
+
+mosq_tcp=$(free_port); mosq_ws=$(free_port)
+cat >"$work/mosquitto.conf" <<CONF
+persistence false
+max_queued_messages 1000000
+allow_anonymous true
+listener $mosq_tcp 127.0.0.1
+listener $mosq_ws 127.0.0.1
+protocol websockets
+CONF
+/usr/sbin/mosquitto -c "$work/mosquitto.conf" 2>"$results/logs/ws-mosquitto.log" &
+mosq_pid=$!; pids+=("$mosq_pid")
+for p in "$roost_tcp" "$roost_ws" "$mosq_tcp" "$mosq_ws"; do wait_port "$p"; done
+
+# The closed-loop scenarios measure throughput (each broker as fast as it goes); the fixed-rate
+# one (5,000 msg/s, which both brokers keep up with) isolates what WebSocket adds to latency.
+scenarios=("pairs-q0|--scenario pairs --pairs 20 --qos 0"
+           "pairs-q1|--scenario pairs --pairs 20 --qos 1"
+           "fanout-q1|--scenario fan-out --subscribers 50 --qos 1"
+           "rate-q1|--scenario pairs --pairs 20 --qos 1 --rate 5000")
+
+run() {  # run BROKER TRANSPORT SCENARIO-NAME ARGS...
+  local broker=$1 transport=$2 name=$3; shift 3
+  local port pid extra=()
+  if [[ $broker == roost ]]; then pid=$roost_pid; [[ $transport == ws ]] && port=$roost_ws || port=$roost_tcp
+  else pid=$mosq_pid; [[ $transport == ws ]] && port=$mosq_ws || port=$mosq_tcp; fi
+  [[ $transport == ws ]] && extra=(--ws)
+  # shellcheck disable=SC2068
+  "$bench_bin" --port "$port" ${extra[@]+"${extra[@]}"} $@ --duration "$duration" --warmup "$warmup" \
+    --broker-pid "$pid" --quiet --label "$broker|$transport|$name" >>"$runs_file" ||
+    echo "ws_bench.sh: $broker $transport $name failed (see $runs_file)" >&2
+}
+
+for ((r = 0; r < rounds; r++)); do
+  for entry in "${scenarios[@]}"; do
+    name=${entry%%|*}; args=${entry#*|}
+    if ((r % 2 == 0)); then brokers=(roost mosquitto); transports=(tcp ws)
+    else brokers=(mosquitto roost); transports=(ws tcp); fi
+    for b in "${brokers[@]}"; do
+      for t in "${transports[@]}"; do
+        echo "== round $((r + 1))/$rounds $name $b $t" >&2
+        # shellcheck disable=SC2086
+        run "$b" "$t" "$name" $args
+      done
+    done
+  done
+done
+
+python3 "$here/ws_report.py" "$runs_file" "$rounds" "$duration" >"$results/ws.md"
+cat "$results/ws.md"

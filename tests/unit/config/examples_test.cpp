@@ -114,7 +114,10 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.limits.max_retained_payload == d.limits.max_retained_payload);
     CHECK(c.log.level == d.log.level);
     CHECK(c.log.file == d.log.file);
-    REQUIRE(c.listeners.size() == 1);
+    // The first listener documents the defaults; the second is the WebSocket one .ci/start serves.
+    REQUIRE(c.listeners.size() == 2);
+    CHECK(c.listeners[1].port == 8083);
+    CHECK(c.listeners[1].transport == "ws");
     CHECK(c.listeners[0].bind == roost::ListenerConfig{}.bind);
     CHECK(c.listeners[0].port == roost::ListenerConfig{}.port);
     CHECK(c.listeners[0].transport == roost::ListenerConfig{}.transport);

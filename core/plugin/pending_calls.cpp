@@ -41,12 +41,14 @@ void PendingCalls::await(roost_call* call, const std::string& plugin, std::chron
 int PendingCalls::complete_locked(uint64_t id, CallResult& result, bool& post) {
     post = false;
     if (_closed) return ROOST_EGONE;
-    if (_done.count(id) || _done_older.count(id)) {
+    auto [it, inserted] = _entries.try_emplace(id);
+    Entry& e = it->second;
+    if (inserted && (_done.count(id) || _done_older.count(id))) {
+        // Completed and run already (its entry is gone): only looked up for unknown ids.
+        _entries.erase(it);
         log::warn("a plugin completed call {} a second time; ignored (complete is owed exactly once)", id);
         return ROOST_EINVAL;
     }
-    auto [it, inserted] = _entries.try_emplace(id);
-    Entry& e = it->second;
     if (inserted) {
         // Not awaited (yet): either its hook has not returned PENDING so far, or it answered
         // synchronously and this completion is one too many. Keep the answer for await();

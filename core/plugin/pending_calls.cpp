@@ -43,11 +43,19 @@ int PendingCalls::complete_locked(uint64_t id, CallResult& result, bool& post) {
     if (_closed) return ROOST_EGONE;
     auto [it, inserted] = _entries.try_emplace(id);
     Entry& e = it->second;
-    if (inserted && (_done.count(id) || _done_older.count(id))) {
-        // Completed and run already (its entry is gone): only looked up for unknown ids.
-        _entries.erase(it);
-        log::warn("a plugin completed call {} a second time; ignored (complete is owed exactly once)", id);
-        return ROOST_EINVAL;
+    if (inserted) {
+        // Completed and run already (its entry is gone)? Only looked up for unknown ids.
+        const uint16_t* name = nullptr;
+        if (auto d = _done.find(id); d != _done.end())
+            name = &d->second;
+        else if (auto o = _done_older.find(id); o != _done_older.end())
+            name = &o->second;
+        if (name) {
+            _entries.erase(it);
+            log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
+                      _names[*name], id);
+            return ROOST_EINVAL;
+        }
     }
     if (inserted) {
         // Not awaited (yet): either its hook has not returned PENDING so far, or it answered
@@ -144,9 +152,13 @@ void PendingCalls::run(uint64_t id, CallResult result) {
         auto it = _entries.find(id);
         if (it == _entries.end()) return;
         resume = std::move(it->second.resume);
-        // Done with: only its id is kept, to name a second completion.
+        // Done with: only its id (and its plugin, as an index) is kept, to name a second completion.
+        uint16_t name = 0;
+        while (name < _names.size() && _names[name] != it->second.plugin)
+            ++name;
+        if (name == _names.size()) _names.push_back(it->second.plugin);
         _entries.erase(it);
-        _done.insert(id);
+        _done.emplace(id, name);
     }
     if (resume) resume(result);
 }

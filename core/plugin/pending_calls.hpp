@@ -14,7 +14,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 #include "roost/plugin.h"
 
@@ -88,8 +88,10 @@ class PendingCalls {
     unsigned _worker;
     mutable std::mutex _mutex;
     std::unordered_map<uint64_t, Entry> _entries;  // awaited, early or abandoned calls
-    // Ids of calls completed and run in the last 5 s (_done) and the 5 s before (_done_older).
-    std::unordered_set<uint64_t> _done, _done_older;
+    // Ids of calls completed and run in the last 5 s (_done) and the 5 s before (_done_older),
+    // each with its plugin's name as an index into _names (a handful of names, never shrinks).
+    std::unordered_map<uint64_t, uint16_t> _done, _done_older;
+    std::vector<std::string> _names;
     Clock::time_point _done_since = Clock::now();
     std::atomic<uint64_t> _next_id{1};
     bool _closed = false;  // under _mutex

@@ -5,8 +5,8 @@
 // freed memory. Handing out a number costs one atomic increment; bookkeeping starts only when a
 // hook answers PENDING (await) or a plugin completes early, from its own thread, before the hook
 // even returned. Abandoned entries (timed out, client gone) stay until the plugin completes
-// them, answered with ROOST_EGONE; completed ones linger a minute so a second completion can be
-// named in the log.
+// them, answered with ROOST_EGONE; completed ones are dropped once their resume ran, their ids
+// remembered 5 to 10 s so that a second completion can be named in the log (ROOST_EINVAL).
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "roost/plugin.h"
 
@@ -86,7 +87,12 @@ class PendingCalls {
     WorkerInbox& _inbox;
     unsigned _worker;
     mutable std::mutex _mutex;
-    std::unordered_map<uint64_t, Entry> _entries;
+    std::unordered_map<uint64_t, Entry> _entries;  // awaited, early or abandoned calls
+    // Ids of calls completed and run in the last 5 s (_done) and the 5 s before (_done_older),
+    // each with its plugin's name as an index into _names (a handful of names, never shrinks).
+    std::unordered_map<uint64_t, uint16_t> _done, _done_older;
+    std::vector<std::string> _names;
+    Clock::time_point _done_since = Clock::now();
     std::atomic<uint64_t> _next_id{1};
     bool _closed = false;  // under _mutex
 };

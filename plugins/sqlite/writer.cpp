@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 namespace roost_sqlite {
@@ -81,11 +82,24 @@ namespace {
 // then saved again or deleted, a message stored and then released. Under load most messages to
 // connected subscribers are stored, delivered, acknowledged and released within one batch, and
 // then the commit writes nothing for them. The deletes stay (cheap when the row never existed).
+// A delivery's key, borrowed from the batch's operations (no string built per operation).
+struct DeliveryKey {
+    std::string_view client_id;
+    uint64_t sequence;
+    bool operator==(const DeliveryKey&) const = default;
+};
+struct DeliveryKeyHash {
+    size_t operator()(const DeliveryKey& k) const {
+        return std::hash<std::string_view>()(k.client_id) ^ (k.sequence * 0x9e3779b97f4a7c15ull);
+    }
+};
+
 std::vector<bool> absorbed(const std::vector<Operation>& batch) {
     std::vector<bool> skip(batch.size());
-    std::unordered_set<std::string> later_delivery;  // client id, NUL, sequence
+    std::unordered_set<DeliveryKey, DeliveryKeyHash> later_delivery;
     std::unordered_set<uint64_t> later_release;
-    auto key = [](const Operation& op) { return op.client_id + '\0' + std::to_string(op.sequence); };
+    later_delivery.reserve(batch.size());
+    auto key = [](const Operation& op) { return DeliveryKey{op.client_id, op.sequence}; };
     for (size_t i = batch.size(); i-- > 0;) {
         const Operation& op = batch[i];
         if (op.kind == OpKind::DeliveryDelete)

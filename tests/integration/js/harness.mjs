@@ -38,7 +38,8 @@ export function freePort() {
   });
 }
 
-function accepts(port) {
+// True once something accepts a TCP connection on 127.0.0.1:port (a broker that is up).
+export function portAccepts(port) {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' });
     s.once('connect', () => { s.destroy(); resolve(true); });
@@ -77,7 +78,7 @@ export async function startBroker(options = {}) {
     resolve(exited);
   }));
   const deadline = Date.now() + 10000;
-  while (!(await accepts(port))) {
+  while (!(await portAccepts(port))) {
     if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
     if (Date.now() > deadline) throw new Error('broker did not accept within 10 s');
     await sleep(20);

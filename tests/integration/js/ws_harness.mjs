@@ -6,21 +6,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 
-import { freePort, isMosquitto, mqtt, sleep } from './harness.mjs';
+import { freePort, isMosquitto, mqtt, portAccepts, sleep } from './harness.mjs';
 import { makeCerts } from './tls_certs.mjs';
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 export const webDir = path.join(repoRoot, 'examples/web');
-
-function accepts(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 function tomlString(v) {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
@@ -72,7 +63,7 @@ export async function startWsBroker(options = {}) {
     resolve(exited);
   }));
   const deadline = Date.now() + 10000;
-  while (!(await accepts(tcpPort)) || !(await accepts(wsPort)) || (wssPort && !(await accepts(wssPort)))) {
+  while (!(await portAccepts(tcpPort)) || !(await portAccepts(wsPort)) || (wssPort && !(await portAccepts(wssPort)))) {
     if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
     if (Date.now() > deadline) throw new Error('broker did not accept within 10 s');
     await sleep(20);

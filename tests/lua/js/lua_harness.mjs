@@ -2,42 +2,15 @@
 // (ROOST_PLUGIN_LUA) on free loopback ports, from a generated roost.toml. MQTT.js itself comes
 // from tests/integration/js (run `npm ci` there once).
 import { spawn, execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-const require = createRequire(new URL('../../integration/js/package.json', import.meta.url));
-let mqtt;
-try {
-  mqtt = require('mqtt');
-} catch (e) {
-  throw new Error(`MQTT.js is missing: run \`npm ci\` in tests/integration/js (${e.message})`);
-}
-export { mqtt };
+import { freePort, mqtt, portAccepts, sleep } from '../../integration/js/harness.mjs';
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { freePort, mqtt, sleep };
+
 export const scriptsDir = new URL('../../../scripts/', import.meta.url).pathname;
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export function tempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'roost-lua-js-'));
@@ -79,7 +52,7 @@ export async function startBroker(options) {
   const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
   const deadline = Date.now() + 10000;
   for (const l of listeners) {
-    while (!(await accepts(l.port))) {
+    while (!(await portAccepts(l.port))) {
       if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
       if (Date.now() > deadline) throw new Error('broker did not accept within 10 s');
       await sleep(20);

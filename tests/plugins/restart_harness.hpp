@@ -14,7 +14,20 @@
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "plugin_harness.hpp"
+
+// SIGTERM, then check the exit code was 0; on failure the broker's log says why (a sanitizer's
+// report, a shutdown that hung, an error at exit).
+#define CHECK_STOPS_CLEANLY(node)                                                           \
+    do {                                                                                    \
+        int stop_code_ = (node).term();                                                     \
+        CHECK_MESSAGE(stop_code_ == 0, "exit code " << stop_code_                           \
+                                                    << " after SIGTERM (-1: still running " \
+                                                       "after 10 s); the broker's log:\n"   \
+                                                    << roost_pt::tail((node).log()));       \
+    } while (0)
 
 namespace roost_pt {
 

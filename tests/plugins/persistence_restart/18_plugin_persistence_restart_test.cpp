@@ -82,7 +82,7 @@ void offline_messages_survive(uint8_t version, bool kill) {
             b.kill9();  // right after the last acknowledgement
         } else {
             p.disconnect();
-            CHECK(b.term() == 0);
+            CHECK_STOPS_CLEANLY(b);
         }
     }
     b.start();
@@ -108,7 +108,7 @@ void offline_messages_survive(uint8_t version, bool kill) {
     s.disconnect();
     // Everything was acknowledged: after one more restart nothing is delivered again.
     REQUIRE(b.wait_line({"fixture: session_save client=" + id, "connected=no"}));
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     b.start();
     Mqtt again(b.port(), version);
     auto present2 = version == 5 ? again.connect(id, false, 300) : again.connect(id, false);
@@ -152,7 +152,7 @@ TEST_CASE("3. a retained message survives a restart, with its properties; a clea
         p.disconnect();
     }
     REQUIRE(b.wait_line({"fixture: retained_set topic=ret/gone len=0"}));
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     b.start();
     Mqtt s(b.port(), 5);
     REQUIRE(s.connect("ret-sub", true));
@@ -189,7 +189,7 @@ TEST_CASE("4. an unacknowledged QoS 1 message goes again with DUP after a restar
         if (kill)
             b.kill9();
         else
-            CHECK(b.term() == 0);
+            CHECK_STOPS_CLEANLY(b);
         s.drop();
         b.start();
         Mqtt again(b.port(), 5);
@@ -205,7 +205,7 @@ TEST_CASE("4. an unacknowledged QoS 1 message goes again with DUP after a restar
         again.disconnect();
         REQUIRE(b.wait_line({"fixture: delivery_delete client=" + id}));
         // Acknowledged now: not again after another restart.
-        CHECK(b.term() == 0);
+        CHECK_STOPS_CLEANLY(b);
         b.start();
         Mqtt third(b.port(), 5);
         REQUIRE(third.connect(id, false, 300));
@@ -260,7 +260,7 @@ TEST_CASE("5. a session whose expiry passed while the broker was down is gone af
         REQUIRE(
             b.wait_line({std::string("fixture: session_save client=") + id + " expiry=2", "connected=no"}));
     }
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     std::this_thread::sleep_for(3s);
     b.start();
     {
@@ -344,7 +344,7 @@ TEST_CASE("7. a restored retained message and a new message do not share a store
     auto line = lines_with(b.current_log(), {"fixture: retained_set topic=ids/r"});
     REQUIRE(line.size() == 1);
     uint64_t retained_id = std::stoull(line[0].substr(line[0].rfind("id=") + 3));
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     b.start();
     // A persistent session gets the restored retained message and does not acknowledge it, so
     // the broker stores it (message_store) under its id...
@@ -364,7 +364,7 @@ TEST_CASE("7. a restored retained message and a new message do not share a store
     }
     auto live = s.receive(retained_id + 1, 3s, false);
     CHECK(live.size() == retained_id + 1);
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     s.drop();
     b.start();
     Mqtt again(b.port(), 5);
@@ -413,7 +413,7 @@ TEST_CASE("8. messages stored for a session that ends are released (no leak in t
     CHECK_MESSAGE(b.wait_line({"fixture: message_release id="}, 2s),
                   stores.size() << " messages stored for the session, none released after it ended\n"
                                 << tail(b.current_log(), 3000));
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     b.start();
     CHECK_MESSAGE(b.wait_line({"fixture: loaded snapshot: 0 messages"}), tail(b.current_log(), 2000));
 }

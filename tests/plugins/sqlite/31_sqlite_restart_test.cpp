@@ -51,7 +51,7 @@ TEST_CASE("retained messages come back with their properties; an expired one doe
         REQUIRE(p.publish("ret/cleared", "", 1, true));
         p.disconnect();
     }
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     std::this_thread::sleep_for(1500ms);  // ret/short expires while the broker is down
     b.start();
     Mqtt s(b.port(), 5);
@@ -88,7 +88,7 @@ TEST_CASE("subscriptions keep their options and identifiers") {
         REQUIRE(s.subscribe(2, "sub/b", 2));
         s.disconnect();
     }
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     b.start();
     Mqtt s(b.port(), 5);
     auto present = s.connect("subs", false, 600);
@@ -123,7 +123,7 @@ TEST_CASE("session expiry counts the downtime") {
         REQUIRE(s.subscribe(1, "exp/#", 1));
         s.disconnect();
     }
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     std::this_thread::sleep_for(2500ms);
     b.start();
     Mqtt s1(b.port(), 5);
@@ -161,7 +161,7 @@ TEST_CASE("a delayed will is published when its delay ends, restart or not") {
     }
     auto dropped = SteadyClock::now();
     std::this_thread::sleep_for(500ms);
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     b.start();
     Mqtt s(b.port(), 5);
     REQUIRE(s.connect("will-watch", false, 600));
@@ -192,7 +192,7 @@ TEST_CASE("queued messages expire by wall clock across the downtime") {
         REQUIRE(p.publish("mexp/long", "long", 1, false, pkt::prop_u32(0x02, 600)));
         p.disconnect();
     }
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
     std::this_thread::sleep_for(1500ms);
     b.start();
     Mqtt s(b.port(), 5);

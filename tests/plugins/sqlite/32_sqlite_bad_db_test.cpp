@@ -111,7 +111,7 @@ void full_then_recovers(const std::string& db, std::vector<std::pair<std::string
     CHECK(b.wait_line({"sqlite", "writing again"}));
     p.disconnect();
     online.disconnect();
-    CHECK(b.term() == 0);
+    CHECK_STOPS_CLEANLY(b);
 }
 
 }  // namespace
@@ -128,7 +128,7 @@ TEST_CASE("a file another broker holds: locked, naming the other one") {
     std::remove(db.c_str());
     RestartNode first(sqlite_setup(db));
     refuses_to_start(sqlite_setup(db), db, {"locked", "another roost"});
-    CHECK(first.term() == 0);
+    CHECK_STOPS_CLEANLY(first);
 }
 
 TEST_CASE("a read-only file: says to give write access") {

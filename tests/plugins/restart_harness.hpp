@@ -116,6 +116,12 @@ inline std::string publish_properties(const Packet& p) {
     return p.body.substr(pos, plen);
 }
 
+// How long a client here waits for an acknowledgement that waits for a commit (CONNACK of a
+// persistent session, SUBACK, PUBACK/PUBREC, PUBCOMP, UNSUBACK). Generous: under the sanitizers,
+// with other tests writing to the same disk, one fsync has taken seconds. Only a failure waits
+// this long.
+inline constexpr Millis durable_ack_timeout = 15s;
+
 // A raw MQTT client (3.1.1 or 5.0) that does the QoS handshakes itself.
 class Mqtt {
   public:
@@ -125,13 +131,13 @@ class Mqtt {
     std::optional<bool> connect(const std::string& id, bool clean, uint32_t expiry = 0) {
         pkt::Connect c = pkt::conn(_v, id, clean);
         if (_v == 5 && expiry) c.properties = pkt::prop_u32(0x11, expiry);
-        auto ack = _c.handshake(c);
+        auto ack = _c.handshake(c, durable_ack_timeout);
         if (!ack || ack->reason() != 0 || ack->body.empty()) return std::nullopt;
         return (uint8_t(ack->body[0]) & 1) != 0;
     }
     bool subscribe(uint16_t id, const std::string& filter, uint8_t qos) {
         if (!_c.send(pkt::subscribe(id, filter, qos, _v))) return false;
-        auto ack = _c.read_until(pkt::SUBACK);
+        auto ack = _c.read_until(pkt::SUBACK, durable_ack_timeout);
         return ack && suback_codes(*ack, _v) == std::vector<uint8_t>{qos};
     }
     // PUBLISH and the whole handshake (QoS 1: PUBACK; QoS 2: PUBREC, PUBREL, PUBCOMP). `acked`
@@ -141,12 +147,12 @@ class Mqtt {
         uint16_t id = qos ? ++_next_id : 0;
         if (!_c.send(pkt::publish(topic, payload, qos, id, retain, _v, props))) return false;
         if (qos == 0) return true;
-        auto ack = _c.read_until(qos == 1 ? pkt::PUBACK : pkt::PUBREC, 5s);
+        auto ack = _c.read_until(qos == 1 ? pkt::PUBACK : pkt::PUBREC, durable_ack_timeout);
         if (acked) *acked = SteadyClock::now();
         if (!ack || ack->packet_id() != id || ack_reason(*ack) >= 0x80) return false;
         if (qos == 1) return true;
         if (!_c.send(pkt::ack(pkt::PUBREL, id))) return false;
-        auto comp = _c.read_until(pkt::PUBCOMP, 5s);
+        auto comp = _c.read_until(pkt::PUBCOMP, durable_ack_timeout);
         return comp && comp->packet_id() == id;
     }
     // Reads until `n` PUBLISH arrived or `timeout` passed. With ack, answers each (PUBACK or
@@ -191,7 +197,7 @@ class Mqtt {
         if (_v == 5) body += pkt::varint(0);
         body += pkt::str(filter);
         if (!_c.send(pkt::packet(0xA2, body))) return false;
-        auto ack = _c.read_until(pkt::UNSUBACK);
+        auto ack = _c.read_until(pkt::UNSUBACK, durable_ack_timeout);
         return ack && ack->packet_id() == id;
     }
     bool send(const Bytes& b) { return _c.send(b); }

@@ -71,7 +71,7 @@ pkt::Connect persistent_connect(const std::string& id) {
 bool drain(Receiver& r, uint16_t port, Millis quiet, std::set<std::string> outstanding,
            Millis patience = Millis(5000)) {
     RawClient c(port);
-    auto ack = c.handshake(persistent_connect(r.id));
+    auto ack = c.handshake(persistent_connect(r.id), durable_ack_timeout);
     if (!ack || ack->reason() != 0) return false;
     ++r.drains;
     const auto give_up = std::chrono::steady_clock::now() + patience;
@@ -110,7 +110,8 @@ bool drain(Receiver& r, uint16_t port, Millis quiet, std::set<std::string> outst
     // acknowledged publishes and SUBACKed subscriptions, not this drain's last instant. (A kill
     // between a QoS 2 send and the commit of its packet id resends it under a new id:
     // plugins/sqlite/README.md says so.)
-    if (!c.send(pkt::subscribe(1, "crash-barrier/" + r.id, 0, 5)) || !c.read_until(pkt::SUBACK, 10s))
+    if (!c.send(pkt::subscribe(1, "crash-barrier/" + r.id, 0, 5)) ||
+        !c.read_until(pkt::SUBACK, durable_ack_timeout))
         return false;
     c.send(pkt::disconnect(5));
     c.wait_closed(1s);

@@ -83,7 +83,7 @@ TEST_CASE("subscriptions keep their options and identifiers") {
         Bytes body = pkt::u16(1) + pkt::varint(2) + Bytes{char(0x0B)} + pkt::varint(7) + pkt::str("sub/a/#") +
                      char(0x01 | 0x04);
         REQUIRE(s.send(pkt::packet(0x82, body)));
-        auto ack = s.raw().read_until(pkt::SUBACK);
+        auto ack = s.raw().read_until(pkt::SUBACK, durable_ack_timeout);
         REQUIRE(ack);
         REQUIRE(s.subscribe(2, "sub/b", 2));
         s.disconnect();
@@ -155,7 +155,7 @@ TEST_CASE("a delayed will is published when its delay ends, restart or not") {
         will.properties = pkt::prop_u32(0x18, 3);
         c.will = will;
         RawClient raw(b.port());
-        auto ack = raw.handshake(c);
+        auto ack = raw.handshake(c, durable_ack_timeout);
         REQUIRE(ack);
         raw.close();  // no DISCONNECT: the will is due
     }

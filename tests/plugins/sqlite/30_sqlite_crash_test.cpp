@@ -204,7 +204,8 @@ void crash_run(const std::string& sync) {
             Mqtt churn(node.port(), 5);
             auto present = churn.connect("crash-churn", false, 3600);
             REQUIRE(present);
-            CHECK(*present);
+            // "periodic" may lose the session itself if it was created inside the lost window.
+            if (sync != "periodic") CHECK(*present);
             Mqtt checker(node.port(), 5);
             REQUIRE(checker.connect("crash-checker", true));
             for (int k : churn_expected)

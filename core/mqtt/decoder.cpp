@@ -194,7 +194,7 @@ bool decode_publish(Ctx& c, uint8_t flags, Publish& out) {
     if (out.topic.empty()) {
         // Spec 3.3.2.3.4: an empty topic is how a topic alias is used alone.
         if (!out.properties.topic_alias) return c.protocol("topic is empty and has no topic alias");
-    } else if (out.topic.find_first_of("+#") != std::string::npos) {
+    } else if (has_wildcard(out.topic)) {
         return c.malformed("topic contains wildcard");
     } else if (!c.topic_limits(out.topic, "topic")) {
         return false;

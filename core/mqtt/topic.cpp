@@ -28,8 +28,14 @@ bool valid_plain_filter(std::string_view f) {
 
 }  // namespace
 
+bool has_wildcard(std::string_view text) {
+    for (char c : text)
+        if (c == '+' || c == '#') return true;
+    return false;
+}
+
 bool valid_topic_name(std::string_view name) {
-    return !name.empty() && name.find_first_of("+#") == std::string_view::npos && valid_mqtt_utf8(name);
+    return !name.empty() && !has_wildcard(name) && valid_mqtt_utf8(name);
 }
 
 bool valid_topic_filter(std::string_view filter) {
@@ -39,7 +45,7 @@ bool valid_topic_filter(std::string_view filter) {
         const size_t slash = rest.find('/');
         if (slash == std::string_view::npos) return false;  // "$share/group" has no filter
         const std::string_view group = rest.substr(0, slash);
-        if (group.empty() || group.find_first_of("+#") != std::string_view::npos) return false;
+        if (group.empty() || has_wildcard(group)) return false;
         return valid_plain_filter(rest.substr(slash + 1));
     }
     return valid_plain_filter(filter);

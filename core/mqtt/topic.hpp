@@ -6,6 +6,10 @@
 
 namespace roost::mqtt {
 
+// Whether `text` holds '+' or '#'. One pass: std::string_view::find_first_of calls memchr on
+// its set once per character of `text`, which was 5 % of a worker's time in a QoS 0 relay.
+bool has_wildcard(std::string_view text);
+
 // A topic name as a PUBLISH carries it: at least one character, no '+' or '#', valid UTF-8.
 bool valid_topic_name(std::string_view name);
 

@@ -69,8 +69,9 @@ class RestartNode {
     uint16_t port() const { return _setup.listeners.at(0).port; }
     std::string current_log() const { return _process.err(); }
     std::string log() const { return _past + _process.err(); }
-    // A line of the current run's log with every one of `all`, within `timeout`.
-    bool wait_line(std::vector<std::string> all, Millis timeout = 3s) const {
+    // A line of the current run's log with every one of `all`, within `timeout` (generous: a
+    // line that follows a commit can take seconds under the sanitizers; found, it returns at once).
+    bool wait_line(std::vector<std::string> all, Millis timeout = 10s) const {
         auto deadline = SteadyClock::now() + timeout;
         for (;;) {
             if (!lines_with(current_log(), all).empty()) return true;

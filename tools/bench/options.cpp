@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -235,6 +237,14 @@ Options parse_options(int argc, char** argv) {
         ->check(range(0, 254))
         ->group(g);
 
+    app.add_option("-t,--threads", o.threads,
+                   "Event-loop threads for a message scenario, each with its share of the connections "
+                   "(0 = one per CPU this process may use, at most one per connection pair; conn: always 1)")
+        ->capture_default_str()
+        ->check(range(0, 256))
+        ->type_name("N")
+        ->group("Load");
+
     tls::add_options(app, o);
 
     g = "Output";
@@ -321,6 +331,11 @@ Options parse_options(int argc, char** argv) {
     }
     if (o.source_ips > 1 && o.host.rfind("127.", 0) != 0) usage_error("--source-ips needs a 127.x --host");
     if (o.prefix.empty()) o.prefix = "bench/" + std::to_string(getpid());
+    // One thread per CPU: the generator must outrun the broker even when it has all the cores.
+    // A thread with nothing to carry is of no use, and the idle scenario is not CPU-bound.
+    if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (o.scenario == Scenario::Conn) o.threads = 1;
+    o.threads = std::min(o.threads, std::max(1, std::max(o.publishers, o.subscribers)));
     return o;
 }
 

@@ -238,8 +238,8 @@ Options parse_options(int argc, char** argv) {
         ->group(g);
 
     app.add_option("-t,--threads", o.threads,
-                   "Event-loop threads for a message scenario, each with its share of the connections "
-                   "(0 = one per CPU this process may use, at most one per connection pair; conn: always 1)")
+                   "Event-loop threads for pairs, fan-in and fan-out, each with its share of the connections "
+                   "(0 = one per CPU, at most one per publisher or subscriber; conn always uses one)")
         ->capture_default_str()
         ->check(range(0, 256))
         ->type_name("N")

@@ -2,6 +2,7 @@
 
 #include "tls.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -330,6 +331,9 @@ Options parse_options(int argc, char** argv) {
         o.source_ips = o.host.rfind("127.", 0) == 0 && total > 8000 ? 8 : 1;
     }
     if (o.source_ips > 1 && o.host.rfind("127.", 0) != 0) usage_error("--source-ips needs a 127.x --host");
+    // Checked here once, rather than by each traffic thread as it starts.
+    if (in_addr a{}; inet_pton(AF_INET, o.host.c_str(), &a) != 1)
+        usage_error("--host must be an IPv4 address: " + o.host);
     if (o.prefix.empty()) o.prefix = "bench/" + std::to_string(getpid());
     // One thread per CPU: the generator must outrun the broker even when it has all the cores.
     // A thread with nothing to carry is of no use, and the idle scenario is not CPU-bound.

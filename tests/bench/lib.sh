@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Shared by run_bench.sh and run_plugin_bench.sh; sourced, not run. See tests/bench/README.md.
+# Shared by run_bench.sh, run_plugin_bench.sh and run_targets.sh; sourced, not run. See
+# tests/bench/README.md.
 #
 # Sets: here root results logs roost_bin bench_bin plugin_so, and the options (runs duration warmup
-# drain_idle build only). Functions: bench_parse_args, bench_build, free_port, wait_port,
+# drain_idle build only bench_threads). Functions: bench_parse_args, bench_build, free_port, wait_port,
 # start_roost, alive, run_one, run_alternating. Every broker started with start_roost (or added to
 # bench_pids) is stopped, by PID, when the script exits. The generator is roost-bench
 # (tools/bench/), run with --broker-pid so each JSON result carries the broker's CPU and RSS.
@@ -24,6 +25,7 @@ quick_duration=0.5
 quick_warmup=0.2
 build=1
 only=""
+bench_threads=""  # --threads: passed to roost-bench as --threads N (empty: its default, one per CPU)
 roost_bin="$root/build-bench-roost/core/roost"
 roost_given=0
 bench_bin="$root/build-bench/roost-bench/roost-bench"
@@ -44,6 +46,7 @@ bench_parse_args() {
       --duration) duration=$2; shift ;;
       --no-build) build=0 ;;
       --only) only=$2; shift ;;
+      --threads) bench_threads=$2; shift ;;
       --roost) roost_bin=$(realpath "$2"); roost_given=1; shift ;;
       --bench) bench_bin=$(realpath "$2"); bench_given=1; shift ;;
       -h|--help) bench_usage; exit 0 ;;
@@ -133,8 +136,11 @@ run_one() {
   fi
   local out rc=0
   # shellcheck disable=SC2068
+  local threads=()
+  [[ -n $bench_threads ]] && threads=(--threads "$bench_threads")
   out=$("$bench_bin" --host 127.0.0.1 --port "$port" --duration "$duration" --warmup "$warmup" \
-        --drain-idle "$drain_idle" --quiet --broker-pid "$pid" --label "$broker|$name|$round" $@ \
+        --drain-idle "$drain_idle" --quiet --broker-pid "$pid" --label "$broker|$name|$round" \
+        ${threads[@]+"${threads[@]}"} $@ \
         2>>"$logs/roost-bench.stderr") || rc=$?
   if [[ -z $out ]]; then
     out="{\"label\":\"$broker|$name|$round\",\"ok\":false,\"exit\":$rc}"
@@ -154,8 +160,10 @@ if r.get("scenario") == "conn":
           f"  RSS {b.get('rss_bytes_per_connection', 0):,.0f} B/conn"
           f"  CPU {b.get('connect_cpu_us_per_connection', 0):.1f} us/conn{fail}")
 elif "deliveries_per_s" in r:
+    g = r.get("generator") or {}
     print(f"  {r['label']:<40} {r['deliveries_per_s']:>11.0f} msgs/s  p99 {r['latency_us']['p99']:>8.0f} us"
-          f"  cpu {b.get('cpu_us_per_delivery', 0):5.2f} us/msg  lost {r['lost']}{fail}")
+          f"  cpu {b.get('cpu_us_per_delivery', 0):5.2f} us/msg  lost {r['lost']}"
+          f"  broker {b.get('cpu_utilization', 0):.2f} / roost-bench {g.get('cpu_utilization', 0):.2f} cores{fail}")
 else:
     print(f"  {r['label']:<34} FAILED (exit {r.get('exit')})")
 EOF

@@ -5,8 +5,12 @@
 #
 #   tests/bench/run_targets.sh            3 rounds, 3 s measured + 1 s warm-up per run (~8-10 minutes)
 #   tests/bench/run_targets.sh --quick    1 round, 1 s + 0.3 s per run (~3 minutes)
+#   tests/bench/run_targets.sh --targets workers --rounds 5 --no-build --roost build/core/roost \
+#            --bench build/tools/bench/roost-bench      only workers = 2 vs workers = 1
 #   options: --rounds R  --duration SECONDS (measured)  --conn N (idle connections, default 19900)
-#            --only REGEX (scenario names)  --no-build  --roost BIN  --bench BIN (roost-bench)
+#            --targets LIST (comma-separated of vs,workers,rate,conn; default all)
+#            --only REGEX (scenario names)  --threads N (roost-bench --threads; default one per CPU)
+#            --no-build  --roost BIN  --bench BIN (roost-bench)
 #            Options after --quick override it.
 #
 # Brokers, each on its own free 127.0.0.1 port, started by this script and stopped by PID:
@@ -23,7 +27,8 @@
 #   conn      a fresh Roost (workers = 1) and a fresh Mosquitto per round, N idle MQTT 3.1.1
 #             connections held for the run's duration: broker RSS and CPU per connection
 # Output: one Markdown table per target (medians, min-max over the rounds) on stdout and in
-# tests/bench/results/targets.md; per-run JSON in results/targets-*.jsonl; logs in results/logs/.
+# tests/bench/results/targets.md, with the load average before and after the run (the machine
+# may be shared); per-run JSON in results/targets-*.jsonl; logs in results/logs/.
 set -euo pipefail
 
 # shellcheck source=tests/bench/lib.sh
@@ -35,17 +40,20 @@ quick_runs=1
 quick_duration=1
 quick_warmup=0.3
 conn_count=19900
+targets="vs,workers,rate,conn"
 
-# --conn is this script's own; everything else goes to bench_parse_args.
+# --conn and --targets are this script's own; everything else goes to bench_parse_args.
 args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --conn) conn_count=$2; shift 2 ;;
+    --targets) targets=$2; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
 bench_parse_args ${args[@]+"${args[@]}"}
 mosquitto_bin=/usr/sbin/mosquitto
+wants() { [[ ,$targets, == *,$1,* ]]; }  # wants TARGET: on the --targets list
 
 bench_build
 bench_require "$roost_bin" "$bench_bin" "$mosquitto_bin"
@@ -121,6 +129,7 @@ wait_port "$mq_port" "$mq_pid" Mosquitto
 echo "== $("$roost_bin" --version 2>/dev/null | head -1): workers=1 pid $w1_pid :$w1_port," \
      "workers=2 pid $w2_pid :$w2_port; $("$mosquitto_bin" -h 2>/dev/null | head -1) pid $mq_pid :$mq_port" >&2
 start=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Roost vs Mosquitto, closed loop.
 scenarios=()
@@ -132,8 +141,10 @@ for q in 0 1; do
 done
 raw="$results/targets-vs.jsonl"
 # Roost with its default (one worker per core: 2 on the 2-core reference machine).
-echo "== target vs: Roost (workers = 2, its default here) vs Mosquitto" >&2
-run_alternating roost "$w2_port" "$w2_pid" mosquitto "$mq_port" "$mq_pid"
+if wants vs; then
+  echo "== target vs: Roost (workers = 2, its default here) vs Mosquitto" >&2
+  run_alternating roost "$w2_port" "$w2_pid" mosquitto "$mq_port" "$mq_pid"
+fi
 
 # workers = 1 vs workers = 2.
 scenarios=(
@@ -142,20 +153,24 @@ scenarios=(
   "fan-out-S1000-q0|--scenario fan-out --subscribers 1000 --qos 0"
 )
 raw="$results/targets-workers.jsonl"
-echo "== target workers: Roost workers = 1 vs workers = 2" >&2
-run_alternating workers-1 "$w1_port" "$w1_pid" workers-2 "$w2_port" "$w2_pid"
+if wants workers; then
+  echo "== target workers: Roost workers = 1 vs workers = 2" >&2
+  run_alternating workers-1 "$w1_port" "$w1_pid" workers-2 "$w2_port" "$w2_pid"
+fi
 
 # Latency at a fixed rate (open loop).
 scenarios=("pairs-N100-q1-10k|--scenario pairs --pairs 100 --qos 1 --rate 10000")
 raw="$results/targets-rate.jsonl"
-echo "== target rate: pairs N=100 QoS 1 at 10,000 msg/s" >&2
-run_alternating roost "$w2_port" "$w2_pid" mosquitto "$mq_port" "$mq_pid"
+if wants rate; then
+  echo "== target rate: pairs N=100 QoS 1 at 10,000 msg/s" >&2
+  run_alternating roost "$w2_port" "$w2_pid" mosquitto "$mq_port" "$mq_pid"
+fi
 
 # Idle connections: a fresh broker per run, so its RSS before is that of an unused broker (a
 # broker that served earlier runs keeps their memory in its allocator and reuses it).
 raw="$results/targets-conn.jsonl"
 conn_name="conn-$conn_count"
-if [[ -z $only || $conn_name =~ $only ]]; then
+if wants conn && [[ -z $only || $conn_name =~ $only ]]; then
   echo "== target conn: $conn_count idle MQTT 3.1.1 connections, fresh brokers" >&2
   for ((r = 1; r <= runs; r++)); do
     order=(roost mosquitto)
@@ -189,3 +204,6 @@ python3 "$here/targets_report.py" --results "$results" --out "$results/targets.m
   --duration "$duration" --warmup "$warmup" --elapsed "$elapsed" --dead "${dead[*]:-}" \
   --roost-version "$("$roost_bin" --version 2>/dev/null | head -1)" \
   --mosquitto-version "$("$mosquitto_bin" -h 2>/dev/null | head -1)" --workers-note "$w2_log_note"
+load_note="Load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg). roost-bench --threads ${bench_threads:-default (one per CPU)}."
+echo "$load_note" >>"$results/targets.md"
+echo "$load_note"

@@ -117,6 +117,27 @@ def compare_table(rows, order, a, b, a_name, b_name, rounds, notes):
     return "\n".join(lines)
 
 
+def paired_lines(rows, order, a, b, a_name, b_name):
+    """Per scenario: the ratio of each round's a and b runs (run back to back), their median, and
+    the cores the brokers and roost-bench used (cpu_utilization; whether the generator kept up)."""
+    lines = [f"| scenario | {a_name}/{b_name} per round | median | broker cores {a_name} / {b_name} "
+             f"| roost-bench cores with {a_name} / {b_name} |", "|" + "---|" * 5]
+    for name in order:
+        by_round = {}
+        for who in (a, b):
+            for r in ok_runs(rows.get((name, who), [])):
+                by_round.setdefault(r["label"].split("|")[2], {})[who] = r
+        ratios = [rs[a]["deliveries_per_s"] / rs[b]["deliveries_per_s"] for _, rs in sorted(by_round.items())
+                  if a in rs and b in rs and rs[b]["deliveries_per_s"]]
+        cores = lambda who, key: med(values(rows.get((name, who), []), lambda r: r[key]["cpu_utilization"]))
+        fmt = lambda v: "-" if v is None else f"{v:.2f}"
+        lines.append(f"| {name} | {', '.join(f'{x:.2f}' for x in ratios) or '-'} "
+                     f"| {f'{statistics.median(ratios):.2f}x' if ratios else '-'} "
+                     f"| {fmt(cores(a, 'broker'))} / {fmt(cores(b, 'broker'))} "
+                     f"| {fmt(cores(a, 'generator'))} / {fmt(cores(b, 'generator'))} |")
+    return "\n".join(lines)
+
+
 def rate_table(rows, order, brokers, rounds, notes):
     lines = ["| scenario | broker | deliveries/s | p50 µs | p90 µs | p99 µs | max µs | CPU µs/delivery | lost |",
              "|" + "---|" * 9]
@@ -172,6 +193,7 @@ def main():
     rows, order = load(os.path.join(a.results, "targets-workers.jsonl"))
     if order:
         text = compare_table(rows, order, "workers-2", "workers-1", "w2", "w1", rounds, notes)
+        text += "\n\nPaired by round:\n\n" + paired_lines(rows, order, "workers-2", "workers-1", "w2", "w1")
         if a.workers_note:
             text += f"\n\nroost-w2.log: `{a.workers_note.strip()}`"
         parts.append("### Roost workers = 2 vs workers = 1\n\n" + text)

@@ -3,8 +3,12 @@
 # "must show" 5): throughput and p99 latency over TLS as a ratio of plain TCP on the same
 # scenario, for each broker.
 #
-#   tests/bench/tls_bench.sh                 3 rounds, pairs N=50 QoS 1, 64-byte payload, 5 s
+#   tests/bench/tls_bench.sh                 3 rounds, pairs N=50 QoS 1, 64-byte payload, 5 s (~4 minutes)
+#   tests/bench/tls_bench.sh --no-build      the same with the binaries as they are
 #   options: --rounds R  --duration SECONDS  --pairs N  --qos Q  --payload BYTES  --rate MSGS
+#            --threads N (roost-bench --threads; default: its own, one per CPU)
+#            --no-build (default: cmake --build build --target roost roost-bench first)
+#            --out DIR (default tests/bench/results)
 #
 # Two loads per (broker, transport): closed loop (each publisher keeps --window messages
 # outstanding) for throughput, and a fixed --rate (messages/s over all publishers, default
@@ -20,15 +24,17 @@
 #              (certfile/keyfile), persistence false, max_queued_messages 1000000
 # Each round runs the four (broker, transport) cases in turn, the order reversed every other
 # round; the table gives medians over the rounds. Output: a Markdown table on stdout and in
-# tests/bench/results/tls.md, per-run JSON in results/tls-*.json.
+# OUT/tls.md (with the load average before and after, and the cores broker and roost-bench
+# used), per-run JSON in OUT/tls-*.json.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-rounds=3 duration=5 warmup=1 pairs=50 qos=1 payload=64 rate=4000
+rounds=3 duration=5 warmup=1 pairs=50 qos=1 payload=64 rate=4000 threads="" build=1
 roost_bin="$root/build/core/roost"
 bench_bin="$root/build/tools/bench/roost-bench"
 mosquitto_bin=/usr/sbin/mosquitto
+results="$here/results"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds=$2; shift ;;
@@ -37,6 +43,9 @@ while [[ $# -gt 0 ]]; do
     --qos) qos=$2; shift ;;
     --payload) payload=$2; shift ;;
     --rate) rate=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --no-build) build=0 ;;
+    --out) results=$(realpath -m "$2"); shift ;;
     --roost) roost_bin=$(realpath "$2"); shift ;;
     --bench) bench_bin=$(realpath "$2"); shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -44,11 +53,19 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+if [[ $build == 1 ]]; then
+  [[ -f $root/build/build.ninja || -f $root/build/Makefile ]] ||
+    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  echo "== building roost and roost-bench (build/)" >&2
+  cmake --build "$root/build" -j2 --target roost roost-bench >/dev/null
+fi
 for f in "$roost_bin" "$bench_bin" "$mosquitto_bin"; do
   [[ -x $f ]] || { echo "tls_bench.sh: $f not found (build first)" >&2; exit 1; }
 done
+bench_threads=()
+[[ -n $threads ]] && bench_threads=(--threads "$threads")
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-results="$here/results"
 mkdir -p "$results"
 rm -f "$results"/tls-*.json
 work=$(mktemp -d /tmp/roost-tls-bench.XXXXXX)
@@ -118,7 +135,8 @@ run_case() {
   local name=$1 port=$2 pid=$3 round=$4
   shift 4
   "$bench_bin" --port "$port" --scenario pairs --pairs "$pairs" --qos "$qos" --payload "$payload" \
-    --duration "$duration" --warmup "$warmup" --broker-pid "$pid" --label "$name" --quiet "$@" \
+    --duration "$duration" --warmup "$warmup" --broker-pid "$pid" --label "$name" --quiet \
+    ${bench_threads[@]+"${bench_threads[@]}"} "$@" \
     --json "$results/tls-$name-$round.json" >/dev/null ||
     echo "tls_bench.sh: $name round $round: roost-bench exited $?" >&2
 }
@@ -141,9 +159,12 @@ for round in $(seq "$rounds"); do
   done
 done
 
-python3 - "$results" "$rounds" "$pairs" "$qos" "$payload" "$duration" "$rate" <<'PY' | tee "$results/tls.md"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 - "$results" "$rounds" "$pairs" "$qos" "$payload" "$duration" "$rate" "$load_before" "$load_after" \
+  "tests/bench/tls_bench.sh --rounds $rounds --duration $duration --pairs $pairs --qos $qos --payload $payload --rate $rate${threads:+ --threads $threads}" \
+  <<'PY' | tee "$results/tls.md"
 import json, statistics, sys, glob, os
-results, rounds, pairs, qos, payload, duration, rate = sys.argv[1:]
+results, rounds, pairs, qos, payload, duration, rate, load_before, load_after, command = sys.argv[1:]
 def runs(name):
     out = []
     for f in sorted(glob.glob(os.path.join(results, f"tls-{name}-[0-9]*.json"))):
@@ -161,27 +182,41 @@ def lost(name):
 def cpu(name):
     vals = [r["broker"]["cpu_us_per_delivery"] for r in runs(name) if r.get("broker", {}).get("cpu_us_per_delivery")]
     return statistics.median(vals) if vals else float("nan")
-print(f"pairs N={pairs} QoS {qos}, {payload}-byte payload, {duration} s measured, medians of {rounds} "
-      f"alternating rounds (min-max)\n")
+def cores(name, who):
+    vals = [r[who]["cpu_utilization"] for r in runs(name) if (r.get(who) or {}).get("cpu_utilization") is not None]
+    return f"{statistics.median(vals):.2f}" if vals else "-"
+def paired(b, load, key):
+    # TLS/TCP of the same round (the two runs were back to back), then the median over rounds.
+    out = []
+    for t, s in zip(runs(f"{b}-tcp-{load}"), runs(f"{b}-tls-{load}")):
+        a, c = (t["deliveries_per_s"], s["deliveries_per_s"]) if key == "rate" else (t["latency_us"][key], s["latency_us"][key])
+        if a and c: out.append(c / a)
+    return f"{statistics.median(out):.2f}x ({', '.join(f'{x:.2f}' for x in out)})" if out else "-"
+threads = sorted({str((r.get("generator") or {}).get("threads", 1)) for r in runs("*")})
+print(f"`{command}`: pairs N={pairs} QoS {qos}, {payload}-byte payload, {duration} s measured, medians of {rounds} "
+      f"alternating rounds (min-max). roost-bench threads: {', '.join(threads)}. Load average (1/5/15 min) "
+      f"before: {load_before}; after: {load_after}.\n")
 print("Closed loop (throughput):\n")
-print("| broker | TCP deliveries/s | TLS deliveries/s | TLS/TCP throughput | CPU us/delivery TCP | TLS | lost (TCP/TLS) |")
-print("|---|---|---|---|---|---|---|")
+print("| broker | TCP deliveries/s | TLS deliveries/s | TLS/TCP throughput | paired by round | CPU us/delivery TCP | TLS | broker cores TCP / TLS | roost-bench cores TCP / TLS | lost (TCP/TLS) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 ratios = {}
 for b in ("roost", "mosquitto"):
     t, s = med(f"{b}-tcp-loop", "rate"), med(f"{b}-tls-loop", "rate")
     ratios[b] = [s[0] / t[0]]
     print(f"| {b} | {t[0]:,.0f} ({t[1]:,.0f}-{t[2]:,.0f}) | {s[0]:,.0f} ({s[1]:,.0f}-{s[2]:,.0f}) | "
-          f"{ratios[b][0]:.2f}x | {cpu(b+'-tcp-loop'):.2f} | {cpu(b+'-tls-loop'):.2f} | "
+          f"{ratios[b][0]:.2f}x | {paired(b, 'loop', 'rate')} | {cpu(b+'-tcp-loop'):.2f} | {cpu(b+'-tls-loop'):.2f} | "
+          f"{cores(b+'-tcp-loop', 'broker')} / {cores(b+'-tls-loop', 'broker')} | "
+          f"{cores(b+'-tcp-loop', 'generator')} / {cores(b+'-tls-loop', 'generator')} | "
           f"{lost(b+'-tcp-loop')}/{lost(b+'-tls-loop')} |")
 print(f"\nFixed rate {rate} msg/s (latency):\n")
-print("| broker | TCP p50 ms | TLS p50 ms | TCP p99 ms | TLS p99 ms | TLS/TCP p99 | broker CPU us/delivery TCP | TLS | TLS/TCP CPU | lost (TCP/TLS) |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| broker | TCP p50 ms | TLS p50 ms | TCP p99 ms | TLS p99 ms | TLS/TCP p99 | paired by round | broker CPU us/delivery TCP | TLS | TLS/TCP CPU | lost (TCP/TLS) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for b in ("roost", "mosquitto"):
     p5t, p5s = med(f"{b}-tcp-rate", "p50"), med(f"{b}-tls-rate", "p50")
     pt, ps = med(f"{b}-tcp-rate", "p99"), med(f"{b}-tls-rate", "p99")
     ratios[b].append(ps[0] / pt[0])
     print(f"| {b} | {p5t[0]/1000:.2f} | {p5s[0]/1000:.2f} | {pt[0]/1000:.2f} ({pt[1]/1000:.2f}-{pt[2]/1000:.2f}) | "
-          f"{ps[0]/1000:.2f} ({ps[1]/1000:.2f}-{ps[2]/1000:.2f}) | {ratios[b][1]:.2f}x | "
+          f"{ps[0]/1000:.2f} ({ps[1]/1000:.2f}-{ps[2]/1000:.2f}) | {ratios[b][1]:.2f}x | {paired(b, 'rate', 'p99')} | "
           f"{cpu(b+'-tcp-rate'):.1f} | {cpu(b+'-tls-rate'):.1f} | {cpu(b+'-tls-rate')/cpu(b+'-tcp-rate'):.2f}x | "
           f"{lost(b+'-tcp-rate')}/{lost(b+'-tls-rate')} |")
 r, m = ratios["roost"], ratios["mosquitto"]

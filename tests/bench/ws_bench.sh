@@ -7,6 +7,9 @@
 #   tests/bench/ws_bench.sh                  3 rounds, 3 s measured + 1 s warm-up per run (~5 minutes)
 #   tests/bench/ws_bench.sh --rounds 1 --duration 1    a quick look
 #   options: --rounds R  --duration SECONDS  --roost BIN  --bench BIN (roost-bench)
+#            --threads N (roost-bench --threads; default: its own, one per CPU)
+#            --no-build (default: cmake --build build --target roost ws roost-bench first)
+#            --out DIR (default tests/bench/results)
 #
 # Brokers, each on free 127.0.0.1 ports, started by this script and stopped by PID:
 #   roost      Roost with its defaults (workers = one per core), [limits] max_queued_messages =
@@ -16,8 +19,9 @@
 # Scenarios (MQTT 3.1.1): closed loop pairs N=20 QoS 0, pairs N=20 QoS 1, fan-out S=50 QoS 1;
 # pairs N=20 QoS 1 at a fixed 5,000 msg/s (latency).
 # Rounds alternate which broker goes first, and within a broker whether TCP or ws goes first.
-# Output: a Markdown table of medians on stdout and in tests/bench/results/ws.md (ws_report.py);
-# each run's JSON in results/ws-runs.jsonl.
+# Output: a Markdown table of medians on stdout and in OUT/ws.md (ws_report.py), with the
+# command, the load average before and after, and the cores broker and roost-bench used; each
+# run's JSON in OUT/ws-runs.jsonl, broker logs in OUT/logs/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -26,10 +30,16 @@ duration=3
 warmup=1
 roost_bin="$root/build/core/roost"
 bench_bin="$root/build/tools/bench/roost-bench"
+results="$here/results"
+threads=""
+build=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds=$2; shift ;;
     --duration) duration=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --no-build) build=0 ;;
+    --out) results=$(realpath -m "$2"); shift ;;
     --roost) roost_bin=$(realpath "$2"); shift ;;
     --bench) bench_bin=$(realpath "$2"); shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -37,12 +47,20 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+if [[ $build == 1 ]]; then
+  [[ -f $root/build/build.ninja || -f $root/build/Makefile ]] ||
+    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  echo "== building roost, ws and roost-bench (build/)" >&2
+  cmake --build "$root/build" -j2 --target roost ws roost-bench >/dev/null
+fi
 for f in "$roost_bin" "$bench_bin" /usr/sbin/mosquitto; do
   [[ -x $f ]] || { echo "ws_bench.sh: $f not found (build first: cmake --build build --target roost ws roost-bench)" >&2; exit 1; }
 done
 
-results="$here/results"
 mkdir -p "$results/logs"
+bench_threads=()
+[[ -n $threads ]] && bench_threads=(--threads "$threads")
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 runs_file="$results/ws-runs.jsonl"
 : >"$runs_file"
 work=$(mktemp -d)
@@ -107,7 +125,8 @@ run() {  # run BROKER TRANSPORT SCENARIO-NAME ARGS...
   else pid=$mosq_pid; [[ $transport == ws ]] && port=$mosq_ws || port=$mosq_tcp; fi
   [[ $transport == ws ]] && extra=(--ws)
   # shellcheck disable=SC2068
-  "$bench_bin" --port "$port" ${extra[@]+"${extra[@]}"} $@ --duration "$duration" --warmup "$warmup" \
+  "$bench_bin" --port "$port" ${extra[@]+"${extra[@]}"} ${bench_threads[@]+"${bench_threads[@]}"} $@ \
+    --duration "$duration" --warmup "$warmup" \
     --broker-pid "$pid" --quiet --label "$broker|$transport|$name" >>"$runs_file" ||
     echo "ws_bench.sh: $broker $transport $name failed (see $runs_file)" >&2
 }
@@ -127,5 +146,8 @@ for ((r = 0; r < rounds; r++)); do
   done
 done
 
-python3 "$here/ws_report.py" "$runs_file" "$rounds" "$duration" >"$results/ws.md"
+header="\`tests/bench/ws_bench.sh --rounds $rounds --duration $duration${threads:+ --threads $threads}\`;"
+header+=" roost-bench threads: ${threads:-default (one per CPU: $(nproc))}; load average (1/5/15 min)"
+header+=" before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
+python3 "$here/ws_report.py" "$runs_file" "$rounds" "$duration" "$header" >"$results/ws.md"
 cat "$results/ws.md"

@@ -19,6 +19,13 @@ class Histogram {
         ++total_;
         max_ = std::max(max_, v);
     }
+    // Adds another histogram's samples (the traffic threads' histograms into the run's).
+    void merge(const Histogram& other) {
+        for (size_t i = 0; i < counts_.size(); ++i)
+            counts_[i] += other.counts_[i];
+        total_ += other.total_;
+        max_ = std::max(max_, other.max_);
+    }
     uint64_t total() const { return total_; }
     uint64_t max() const { return max_; }
 

@@ -1,5 +1,5 @@
-// roost-bench: an MQTT 3.1.1 / 5 load generator that measures any broker the same way. One
-// thread, epoll, non-blocking sockets; see README.md beside this file.
+// roost-bench: an MQTT 3.1.1 / 5 load generator that measures any broker the same way. Epoll
+// and non-blocking sockets, on --threads event-loop threads; see README.md beside this file.
 #include <unistd.h>
 
 #include <csignal>
@@ -30,9 +30,7 @@ int main(int argc, char** argv) {
         idle.run(r);
         r.errors = idle.errors(), r.error_count = idle.error_count();
     } else {
-        Traffic traffic(o);
-        traffic.run(r);
-        r.errors = traffic.errors(), r.error_count = traffic.error_count();
+        run_traffic(o, r);
     }
 
     const std::string json = result_json(o, r);

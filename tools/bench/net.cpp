@@ -17,6 +17,8 @@ namespace bench {
 namespace {
 // A connection's own write buffer is compacted once this much of it has been written.
 constexpr size_t kCompactAt = 64 * 1024;
+// Bytes one read may take from a socket.
+constexpr size_t kReadBuffer = 256 * 1024;
 }  // namespace
 
 Net::Net(const Options& o) : o_(o) {}
@@ -187,12 +189,11 @@ void Net::flush(Conn& c) {
 void Net::poll(int timeout_ms) {
     epoll_event events[256];
     int n = epoll_wait(ep_, events, 256, timeout_ms);
-    uint64_t now = now_ns();
     for (int i = 0; i < n; ++i)
-        on_events(*static_cast<Conn*>(events[i].data.ptr), events[i].events, now);
+        on_events(*static_cast<Conn*>(events[i].data.ptr), events[i].events);
 }
 
-void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
+void Net::on_events(Conn& c, uint32_t events) {
     if (c.fd < 0) return;
     if (c.state == State::Connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
         int err = 0;
@@ -210,28 +211,61 @@ void Net::on_events(Conn& c, uint32_t events, uint64_t now) {
         flush(c);
         return;
     }
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, now);
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
     if (c.fd >= 0 && (events & EPOLLOUT)) flush(c);
 }
 
-void Net::on_readable(Conn& c, uint64_t now) {
-    uint8_t buf[65536];
+long Net::handle_all(Conn& c, const uint8_t* p, size_t n, uint64_t now) {
+    size_t off = 0;
+    for (;;) {
+        mqtt::Frame f;
+        long len = mqtt::split_frame(p + off, n - off, f);
+        if (len < 0) {
+            close(c, "malformed remaining length from the broker");
+            return -1;
+        }
+        if (len == 0) return static_cast<long>(off);
+        if (!handle(c, f, now)) return -1;
+        off += static_cast<size_t>(len);
+    }
+}
+
+void Net::on_readable(Conn& c) {
+    // One big buffer per thread: a read takes whatever the socket holds (many packets), and
+    // packets are handled where they landed; only a packet cut at the end is copied (to c.in).
+    if (read_buf_.empty()) read_buf_.resize(kReadBuffer);
+    uint8_t* buf = read_buf_.data();
+    const size_t cap = read_buf_.size();
     for (;;) {
         std::string tls_error;
-        ssize_t n = c.tls ? tls::recv(*c.tls, buf, sizeof buf, tls_error) : ::recv(c.fd, buf, sizeof buf, 0);
+        ssize_t n = c.tls ? tls::recv(*c.tls, buf, cap, tls_error) : ::recv(c.fd, buf, cap, 0);
         if (n > 0) {
+            // The receipt time, taken after the read: with --threads a publisher on another thread
+            // may have stamped a message after this thread's epoll_wait returned.
+            const uint64_t now = now_ns();
+            const size_t got = static_cast<size_t>(n);
             // While closing, what still arrives is not counted: the run is over.
             if (c.state != State::Closing) {
-                if (!o_.ws) {
-                    c.in.insert(c.in.end(), buf, buf + n);
-                } else if (std::string err = ws::on_bytes(c, buf, static_cast<size_t>(n)); !err.empty()) {
-                    close(c, err);
-                    return;
+                if (o_.ws) {
+                    if (std::string err = ws::on_bytes(c, buf, got); !err.empty()) {
+                        close(c, err);
+                        return;
+                    }
+                }
+                if (!o_.ws && c.in.empty()) {
+                    long used = handle_all(c, buf, got, now);
+                    if (used < 0) return;
+                    c.in.assign(buf + used, buf + got);
+                } else {
+                    if (!o_.ws) c.in.insert(c.in.end(), buf, buf + got);
+                    long used = handle_all(c, c.in.data(), c.in.size(), now);
+                    if (used < 0) return;
+                    c.in.erase(c.in.begin(), c.in.begin() + used);
                 }
             }
             // A short read emptied the socket (epoll is level-triggered: more will be announced);
             // TLS hands out a record at a time, so it reads on while it holds bytes.
-            if (c.tls ? !tls::pending(*c.tls) : static_cast<size_t>(n) < sizeof buf) break;
+            if (c.tls ? !tls::pending(*c.tls) : got < cap) break;
         } else if (n == 0) {
             close(c, "connection closed by the broker");
             return;
@@ -244,19 +278,6 @@ void Net::on_readable(Conn& c, uint64_t now) {
             return;
         }
     }
-    size_t off = 0;
-    for (;;) {
-        mqtt::Frame f;
-        long len = mqtt::split_frame(c.in.data() + off, c.in.size() - off, f);
-        if (len < 0) {
-            close(c, "malformed remaining length from the broker");
-            return;
-        }
-        if (len == 0) break;
-        if (!handle(c, f, now)) return;
-        off += static_cast<size_t>(len);
-    }
-    c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(off));
     flush(c);  // acknowledgements queued while handling
 }
 
@@ -318,16 +339,19 @@ State Net::on_connected(Conn&) {
 }
 
 bool Net::connect_all(const std::vector<Conn*>& order, size_t barrier,
-                      const std::function<void(uint64_t)>& tick) {
+                      const std::function<void(uint64_t)>& tick, const GateFn& gate) {
     const uint64_t deadline = now_ns() + seconds_to_ns(o_.connect_timeout);
     const size_t max_pending = static_cast<size_t>(o_.connect_concurrency);
     uint64_t next_tick = now_ns() + 100'000'000;
     size_t next = 0;
     for (;;) {
         if (closed_ > 0) return false;
+        const bool mine_ready = ready_ >= barrier;
+        const Gate g = gate ? gate(mine_ready) : mine_ready ? Gate::Open : Gate::Wait;
+        if (g == Gate::Abort) return false;
         size_t pending = next - ready_;
         while (pending < max_pending && next < order.size()) {
-            if (next >= barrier && ready_ < barrier) break;
+            if (next >= barrier && (!mine_ready || g != Gate::Open)) break;
             if (!start_connect(*order[next])) return false;
             ++next;
             ++pending;

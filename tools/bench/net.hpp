@@ -1,4 +1,5 @@
-// The connections of one run, all in this one thread: non-blocking sockets on one epoll set.
+// The connections of one thread of a run: non-blocking sockets on one epoll set. A Net and its
+// connections belong to the thread that runs it; with --threads each traffic thread has its own.
 // Net owns the sockets, write buffers and the MQTT session basics every scenario shares
 // (CONNECT/CONNACK, keep-alive PINGREQ, DISCONNECT, errors); a scenario derives from it and
 // handles the packets of its traffic (SUBACK, PUBLISH and the acknowledgements).
@@ -14,8 +15,8 @@
 
 #include "mqtt.hpp"
 #include "options.hpp"
-#include "ws.hpp"
 #include "tls.hpp"
+#include "ws.hpp"
 
 namespace bench {
 
@@ -37,8 +38,9 @@ struct Conn {
 
     // Publisher
     std::string topic;
-    uint32_t next_seq = 0;  // messages sent so far (sequence numbers 0..next_seq-1)
-    int unacked = 0;        // QoS 1/2 flows not complete
+    std::string publish_template;  // one whole PUBLISH, appended per message and patched (traffic.cpp)
+    uint32_t next_seq = 0;         // messages sent so far (sequence numbers 0..next_seq-1)
+    int unacked = 0;               // QoS 1/2 flows not complete
     uint16_t next_pid = 1;
     std::vector<uint8_t> pid_state;  // per packet id: 0 free, 1 wait PUBACK/PUBREC, 2 wait PUBCOMP
     std::vector<int> receivers;      // subscribers that get this publisher's messages
@@ -51,7 +53,7 @@ struct Conn {
     // Subscriber
     std::string filter;
 
-    ws::ConnWs ws;  // --ws only
+    ws::ConnWs ws;                      // --ws only
     std::shared_ptr<tls::Session> tls;  // --tls: the TLS session over fd
 };
 
@@ -68,11 +70,17 @@ class Net {
     Conn& add(Role role, int index);
     std::vector<std::unique_ptr<Conn>>& conns() { return conns_; }
 
+    // What may start after the barrier: asked each turn with whether this Net's own connections
+    // before the barrier are ready; Abort gives up (another thread failed).
+    enum class Gate { Wait, Open, Abort };
+    using GateFn = std::function<Gate(bool mine_ready)>;
+
     // Connects every connection of `order`, at most --connect-concurrency handshakes at a time;
     // those from `barrier` on only once all before it are Ready (publishers after every
-    // subscription is in place). `tick` runs about every 100 ms. False on failure or time-out.
+    // subscription is in place) and `gate` (if given) says Open. `tick` runs about every 100 ms.
+    // False on failure, time-out or Abort.
     bool connect_all(const std::vector<Conn*>& order, size_t barrier,
-                     const std::function<void(uint64_t)>& tick);
+                     const std::function<void(uint64_t)>& tick, const GateFn& gate = nullptr);
 
     // Waits up to `timeout_ms` for socket events and handles them.
     void poll(int timeout_ms);
@@ -108,8 +116,11 @@ class Net {
   private:
     bool start_connect(Conn& c);
     void update_epoll(Conn& c);
-    void on_events(Conn& c, uint32_t events, uint64_t now);
-    void on_readable(Conn& c, uint64_t now);
+    void on_events(Conn& c, uint32_t events);
+    void on_readable(Conn& c);
+    // Handles the whole packets at the start of [p, p+n); returns the bytes used, or -1 when the
+    // connection was closed.
+    long handle_all(Conn& c, const uint8_t* p, size_t n, uint64_t now);
     bool handle(Conn& c, const mqtt::Frame& f, uint64_t now);
 
     int ep_ = -1;
@@ -122,6 +133,7 @@ class Net {
     size_t ready_ = 0;
     size_t closed_ = 0;  // closed without our DISCONNECT
     size_t started_ = 0;
+    std::vector<uint8_t> read_buf_;  // one per Net (thread): what a read takes from a socket
 };
 
 }  // namespace bench

@@ -2,13 +2,16 @@
 
 #include "tls.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -235,6 +238,14 @@ Options parse_options(int argc, char** argv) {
         ->check(range(0, 254))
         ->group(g);
 
+    app.add_option("-t,--threads", o.threads,
+                   "Event-loop threads for pairs, fan-in and fan-out, each with its share of the connections "
+                   "(0 = one per CPU, at most one per publisher or subscriber; conn always uses one)")
+        ->capture_default_str()
+        ->check(range(0, 256))
+        ->type_name("N")
+        ->group("Load");
+
     tls::add_options(app, o);
 
     g = "Output";
@@ -320,7 +331,15 @@ Options parse_options(int argc, char** argv) {
         o.source_ips = o.host.rfind("127.", 0) == 0 && total > 8000 ? 8 : 1;
     }
     if (o.source_ips > 1 && o.host.rfind("127.", 0) != 0) usage_error("--source-ips needs a 127.x --host");
+    // Checked here once, rather than by each traffic thread as it starts.
+    if (in_addr a{}; inet_pton(AF_INET, o.host.c_str(), &a) != 1)
+        usage_error("--host must be an IPv4 address: " + o.host);
     if (o.prefix.empty()) o.prefix = "bench/" + std::to_string(getpid());
+    // One thread per CPU: the generator must outrun the broker even when it has all the cores.
+    // A thread with nothing to carry is of no use, and the idle scenario is not CPU-bound.
+    if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (o.scenario == Scenario::Conn) o.threads = 1;
+    o.threads = std::min(o.threads, std::max(1, std::max(o.publishers, o.subscribers)));
     return o;
 }
 

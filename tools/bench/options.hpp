@@ -46,6 +46,7 @@ struct Options {
     double connect_timeout = 30;
     int connect_concurrency = 64;
     int source_ips = 0;  // loopback source addresses to spread connections over; 0 = automatic
+    int threads = 0;     // traffic threads (message scenarios); 0 = automatic, resolved by parse_options
 
     // Output
     std::string prefix;  // topic prefix; default bench/<pid>

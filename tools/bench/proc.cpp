@@ -1,5 +1,7 @@
 #include "proc.hpp"
 
+#include <sys/resource.h>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -49,6 +51,15 @@ ProcSample sample_process(pid_t pid) {
     s.cpu_s = *cpu;
     s.rss = *rss;
     return s;
+}
+
+double own_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto secs = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 }  // namespace bench

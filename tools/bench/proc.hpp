@@ -23,4 +23,7 @@ struct ProcSample {
 };
 ProcSample sample_process(pid_t pid);
 
+// CPU seconds roost-bench itself (all its threads) has used so far (getrusage).
+double own_cpu_seconds();
+
 }  // namespace bench

@@ -39,6 +39,7 @@ void parameters(Json& j, const Options& o) {
         j.num("qos", o.qos).num("payload", static_cast<uint64_t>(o.payload));
         j.num("warmup_s", o.warmup).num("rate", o.rate, 1).str("loop", o.rate > 0 ? "open" : "closed");
         j.num("window", o.window).num("inflight", o.inflight).num("messages", o.messages);
+        j.num("threads", o.threads);
     }
     j.num("duration_s", o.duration).num("keep_alive", static_cast<int>(o.keep_alive));
     j.boolean("clean_session", o.clean).str("prefix", o.prefix);
@@ -71,6 +72,8 @@ std::string result_json(const Options& o, const Result& r) {
         j.num("measured_s", r.measured_s);
         j.num("deliveries_per_s", per_s(r.delivered_in_window, r.measured_s), 1);
         j.num("publishes_per_s", per_s(r.published_in_window, r.measured_s), 1);
+        j.begin("generator").num("threads", r.threads).num("cpu_s", r.generator_cpu_s, 3);
+        j.num("cpu_utilization", r.measured_s > 0 ? r.generator_cpu_s / r.measured_s : 0, 3).end();
         j.begin("latency_us").num("samples", r.latency.total());
         j.num("p50", us(r.latency.quantile(0.50)), 1).num("p90", us(r.latency.quantile(0.90)), 1);
         j.num("p99", us(r.latency.quantile(0.99)), 1).num("max", us(r.latency.max()), 1).end();
@@ -147,6 +150,8 @@ void print_summary(const Options& o, const Result& r) {
                      ", lost %" PRIu64 ", duplicates %" PRIu64 ", out of order %" PRIu64 ", stalls %" PRIu64
                      "\n",
                      r.published, r.expected, r.delivered, r.lost, r.duplicates, r.out_of_order, r.stalls);
+        std::fprintf(stderr, "roost-bench: generator %d thread(s), %.0f%% of a core\n", r.threads,
+                     r.measured_s > 0 ? 100 * r.generator_cpu_s / r.measured_s : 0);
         if (has_broker(r))
             std::fprintf(
                 stderr,

@@ -39,6 +39,11 @@ struct Result {
     uint64_t pings = 0;
     uint64_t pongs = 0;
 
+    // roost-bench's own CPU seconds (all threads) over the measurement: whether the generator,
+    // rather than the broker, was the limit.
+    double generator_cpu_s = 0;
+    int threads = 1;
+
     // Broker process (--broker-pid): before anything connected, at the start of the measurement
     // (conn: all connected), and at its end.
     ProcSample broker_before, broker_start, broker_end;

@@ -15,6 +15,17 @@ constexpr size_t kMaxWriteBuffer = 256 * 1024;
 constexpr int kBatch = 64;  // PUBLISHes per publisher per turn: fair to the others and to reads
 }  // namespace
 
+int publisher_thread(const Options& o, int index, int threads) {
+    // Fan-in: the one subscriber, which receives everything, is on thread 0; its publishers
+    // start on thread 1.
+    if (o.scenario == Scenario::FanIn) return (index + 1) % threads;
+    return index % threads;
+}
+
+int subscriber_thread(const Options&, int index, int threads) {
+    return index % threads;
+}
+
 State Traffic::on_connected(Conn& c) {
     if (c.role != Role::Subscriber) return State::Ready;
     mqtt::encode_subscribe(c.out, o_.version, 1, c.filter, o_.qos);
@@ -71,7 +82,7 @@ bool Traffic::on_ack(Conn& c, const mqtt::Frame& f) {
         return false;
     }
     const uint8_t type = f.type();
-    const std::string what = std::string(mqtt::type_name(type));
+    const char* what = mqtt::type_name(type);
     if (type == mqtt::PUBREL) {
         if (c.role != Role::Subscriber) {
             close(c, "unexpected PUBREL");
@@ -84,7 +95,7 @@ bool Traffic::on_ack(Conn& c, const mqtt::Frame& f) {
     const uint8_t want_state = type == mqtt::PUBCOMP ? 2 : 1;
     const int flow_qos = type == mqtt::PUBACK ? 1 : 2;
     if (c.role != Role::Publisher || o_.qos != flow_qos) {
-        close(c, "unexpected " + what);
+        close(c, std::string("unexpected ") + what);
         return false;
     }
     if (c.pid_state[ack.id] != want_state) {
@@ -131,7 +142,8 @@ void Traffic::on_publish(Conn& c, const mqtt::Frame& f, uint64_t now) {
     std::memcpy(&pub, p.payload, 4);
     std::memcpy(&seq, p.payload + 4, 4);
     std::memcpy(&ts, p.payload + 8, 8);
-    if (pub >= pubs_.size() || seq >= pubs_[pub]->next_seq || ts > now || !expects(c.index, int(pub))) {
+    if (pub >= static_cast<uint32_t>(o_.publishers) ||
+        seq >= sh_.sent[pub].v.load(std::memory_order_acquire) || ts > now || !expects(c.index, int(pub))) {
         ++r_->unexpected;
         return;
     }
@@ -145,39 +157,54 @@ void Traffic::on_publish(Conn& c, const mqtt::Frame& f, uint64_t now) {
     seen[seq] = true;
     ++unique_;
     if (measuring_ && now >= measure_start_ && now < measure_end_) ++r_->delivered_in_window;
-    if (seq < last_seq_[k])
+    // Only this thread writes this slot (it owns the subscriber): load and store, no exchange.
+    std::atomic<uint32_t>& last = sh_.last_seq[k].v;
+    if (seq < last.load(std::memory_order_relaxed))
         ++r_->out_of_order;
     else
-        last_seq_[k] = seq + 1;
+        last.store(seq + 1, std::memory_order_relaxed);
     if (measuring_ && ts >= measure_start_ && ts < measure_end_) r_->latency.add(now - ts);
 }
 
-bool Traffic::can_publish(Conn& c, uint64_t now) {
-    if (c.state != State::Ready || c.done) return false;
-    if (o_.messages > 0 && c.next_seq >= o_.messages) return false;
-    if (c.out.size() - c.out_off >= kMaxWriteBuffer) return false;
-    if (o_.qos > 0 && c.unacked >= std::min<int>(o_.inflight, c.receive_maximum)) return false;
-    if (o_.rate > 0) return true;  // open loop: only the schedule holds publishers back
+int Traffic::budget(Conn& c, uint64_t now, int most) {
+    if (c.state != State::Ready || c.done) return 0;
+    int n = most;
+    if (o_.messages > 0) {
+        if (c.next_seq >= o_.messages) return 0;
+        n = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(n), o_.messages - c.next_seq));
+    }
+    const size_t queued = c.out.size() - c.out_off;
+    if (queued >= kMaxWriteBuffer) return 0;
+    // As many as fit the write buffer's bound (at least one, as a packet at a time would).
+    const size_t packet = o_.payload + c.topic.size() + 16;
+    n = static_cast<int>(
+        std::min<size_t>(static_cast<size_t>(n), std::max<size_t>(1, (kMaxWriteBuffer - queued) / packet)));
+    if (o_.qos > 0) {
+        n = std::min(n, std::min<int>(o_.inflight, c.receive_maximum) - c.unacked);
+        if (n <= 0) return 0;
+    }
+    if (o_.rate > 0) return n;  // open loop: only the schedule holds publishers back
+    // Closed loop: the slowest receiver's progress, looked at once per turn (fan-out S=1000:
+    // a thousand counters) rather than once per message.
     uint32_t slowest = c.next_seq;
     for (int s : c.receivers)
-        slowest = std::min(slowest, last_seq_[slot(s, c.index)]);
+        slowest = std::min(slowest, sh_.last_seq[slot(s, c.index)].v.load(std::memory_order_relaxed));
     if (slowest != c.seen_slowest || c.slowest_since == 0) {
         c.seen_slowest = slowest;
         c.slowest_since = now;
     }
     slowest = std::max(slowest, c.window_floor);
-    if (c.next_seq - slowest >= static_cast<uint32_t>(o_.window)) {
+    const uint32_t window = static_cast<uint32_t>(o_.window);
+    if (c.next_seq - slowest >= window) {
         // The broker dropped (or sits on) a whole window: give up waiting for it, so one lost
         // burst costs --stall-timeout of this publisher's time, not the rest of the run.
-        if (now - c.slowest_since >= seconds_to_ns(o_.stall_timeout)) {
-            ++r_->stalls;
-            c.window_floor = c.next_seq;
-            c.slowest_since = now;
-            return true;
-        }
-        return false;
+        if (now - c.slowest_since < seconds_to_ns(o_.stall_timeout)) return 0;
+        ++r_->stalls;
+        c.window_floor = c.next_seq;
+        c.slowest_since = now;
+        return std::min<int>(n, o_.window);
     }
-    return true;
+    return std::min<int>(n, static_cast<int>(window - (c.next_seq - slowest)));
 }
 
 void Traffic::publish_one(Conn& c, uint64_t now) {
@@ -189,45 +216,82 @@ void Traffic::publish_one(Conn& c, uint64_t now) {
         c.pid_state[id] = 1;
         ++c.unacked;
     }
-    mqtt::encode_publish_header(c.out, o_.version, o_.qos, c.topic, id, o_.payload);
-    uint32_t pub = static_cast<uint32_t>(c.index);
-    uint32_t seq = c.next_seq++;
-    char h[kHeaderBytes];
-    std::memcpy(h, &pub, 4);
-    std::memcpy(h + 4, &seq, 4);
-    std::memcpy(h + 8, &now, 8);
-    c.out.append(h, kHeaderBytes);
-    c.out.append(payload_fill_);
+    // Every PUBLISH of a connection is the same but for the packet id and the payload header:
+    // one append of a whole packet, then those patched in place.
+    if (c.publish_template.empty()) {
+        mqtt::encode_publish_header(c.publish_template, o_.version, o_.qos, c.topic, 0, o_.payload);
+        c.publish_template.append(kHeaderBytes, '\0');
+        c.publish_template.append(payload_fill_);
+    }
+    const size_t at = c.out.size();
+    c.out.append(c.publish_template);
+    char* header = c.out.data() + at + (c.publish_template.size() - o_.payload);
+    if (o_.qos > 0) {
+        char* pid = header - 2 - (o_.version == mqtt::kV5 ? 1 : 0);
+        pid[0] = static_cast<char>(id >> 8);
+        pid[1] = static_cast<char>(id);
+    }
+    const uint32_t pub = static_cast<uint32_t>(c.index);
+    const uint32_t seq = c.next_seq++;
+    std::memcpy(header, &pub, 4);
+    std::memcpy(header + 4, &seq, 4);
+    std::memcpy(header + 8, &now, 8);
+    // Before the bytes leave: a subscriber on another thread checks sequence numbers against it.
+    sh_.sent[pub].v.store(c.next_seq, std::memory_order_release);
     ++r_->published;
     if (measuring_ && now >= measure_start_ && now < measure_end_) ++r_->published_in_window;
 }
 
-uint64_t Traffic::expected_total() const {
-    uint64_t e = 0;
+void Traffic::publish_stats() {
+    ThreadStats& st = sh_.stats[static_cast<size_t>(thread_)];
+    uint64_t unacked = 0;
     for (const Conn* p : pubs_)
-        e += static_cast<uint64_t>(p->next_seq) * p->receivers.size();
-    return e;
+        unacked += static_cast<uint64_t>(p->unacked);
+    st.published.store(r_->published, std::memory_order_relaxed);
+    st.received.store(r_->received, std::memory_order_relaxed);
+    st.unique.store(unique_, std::memory_order_relaxed);
+    st.unacked.store(unacked, std::memory_order_relaxed);
 }
 
-void Traffic::progress(uint64_t now, const char* phase) {
-    if (o_.quiet) return;
-    double dt = static_cast<double>(now - last_progress_) / 1e9;
-    if (dt <= 0) return;
-    std::fprintf(stderr, "roost-bench: %6.1fs %-9s sent %" PRIu64 " (%.0f/s) received %" PRIu64 " (%.0f/s)\n",
-                 static_cast<double>(now - t0_) / 1e9, phase, r_->published,
-                 static_cast<double>(r_->published - last_published_) / dt, r_->received,
-                 static_cast<double>(r_->received - last_received_) / dt);
-    last_progress_ = now;
-    last_published_ = r_->published;
-    last_received_ = r_->received;
+bool Traffic::connect() {
+    // Subscribers first; publishers once every thread's subscribers have their SUBACK.
+    std::vector<Conn*> order(subs_);
+    order.insert(order.end(), pubs_.begin(), pubs_.end());
+    bool counted = false;
+    auto gate = [&](bool mine_ready) {
+        if (sh_.failed.load()) return Gate::Abort;
+        if (mine_ready && !counted) {
+            counted = true;
+            sh_.subscribed.fetch_add(1);
+        }
+        return mine_ready && sh_.subscribed.load() == sh_.threads ? Gate::Open : Gate::Wait;
+    };
+    if (!connect_all(order, subs_.size(), nullptr, gate)) return false;
+    sh_.connected.fetch_add(1);
+    // Until the coordinator starts the run (every thread connected), answer what comes.
+    uint64_t next_keepalive = 0;
+    while (sh_.phase.load(std::memory_order_acquire) == Phase::Connect) {
+        if (sh_.failed.load() || any_closed()) return false;
+        if (uint64_t now = now_ns(); now >= next_keepalive) {
+            keepalive(now);
+            next_keepalive = now + 250'000'000;
+        }
+        poll(2);
+    }
+    return sh_.phase.load(std::memory_order_acquire) == Phase::Run;
 }
 
 void Traffic::run(Result& r) {
     r_ = &r;
     const int P = o_.publishers, S = o_.subscribers;
-    if (!init(static_cast<size_t>(P + S))) return void(r.failed = true);
+    if (!init(static_cast<size_t>(P + S))) {
+        r.failed = true;
+        sh_.failed = true;
+        return;
+    }
     payload_fill_.assign(o_.payload - kHeaderBytes, 'x');
     for (int i = 0; i < S; ++i) {
+        if (subscriber_thread(o_, i, sh_.threads) != thread_) continue;
         Conn& c = add(Role::Subscriber, i);
         c.filter = o_.prefix + "/" +
                    (o_.scenario == Scenario::FanIn    ? "+"
@@ -236,6 +300,7 @@ void Traffic::run(Result& r) {
         subs_.push_back(&c);
     }
     for (int i = 0; i < P; ++i) {
+        if (publisher_thread(o_, i, sh_.threads) != thread_) continue;
         Conn& c = add(Role::Publisher, i);
         c.topic = o_.prefix + "/" + std::to_string(o_.scenario == Scenario::FanOut ? 0 : i);
         if (o_.qos > 0) c.pid_state.assign(65536, 0);
@@ -243,43 +308,28 @@ void Traffic::run(Result& r) {
             if (expects(s, i)) c.receivers.push_back(s);
         pubs_.push_back(&c);
     }
-    const size_t slots = static_cast<size_t>(std::max(P, S));
-    last_seq_.assign(slots, 0);
-    seen_.assign(slots, {});
-
-    if (o_.broker_pid) r.broker_before = sample_process(o_.broker_pid);
+    seen_.assign(static_cast<size_t>(std::max(P, S)), {});
 
     // Phase 1: subscribers connect and subscribe, then publishers connect.
-    std::vector<Conn*> order(subs_);
-    order.insert(order.end(), pubs_.begin(), pubs_.end());
-    t0_ = last_progress_ = now_ns();
-    if (!connect_all(order, subs_.size(), nullptr)) {
+    if (!connect()) {
         r.failed = true;
+        sh_.failed = true;
         disconnect_all(0.5);
         return;
     }
 
-    // Phase 2: warm-up, then the measurement window.
-    t0_ = last_progress_ = now_ns();
-    measure_start_ = t0_ + seconds_to_ns(o_.warmup);
-    measure_end_ = measure_start_ + seconds_to_ns(o_.duration);
+    // Phase 2: warm-up, then the measurement window (both timed by the coordinator).
+    measure_start_ = sh_.measure_start.load();
+    measure_end_ = sh_.measure_end.load();
     measuring_ = true;
-    bool started = false;
     const double per_pub_rate = o_.rate > 0 ? o_.rate / P : 0;
     // Open loop catches up after a late turn, but by at most 100 ms worth of messages.
     const double max_tokens = std::max(1.0, per_pub_rate * 0.1);
-    uint64_t last_tick = t0_, next_keepalive = t0_;
-    for (;;) {
+    uint64_t last_tick = sh_.t0, next_keepalive = sh_.t0;
+    ThreadStats& stats = sh_.stats[static_cast<size_t>(thread_)];
+    while (sh_.phase.load(std::memory_order_acquire) == Phase::Run) {
         uint64_t now = now_ns();
-        if (!started && now >= measure_start_) {
-            started = true;
-            if (o_.broker_pid) r.broker_start = sample_process(o_.broker_pid);
-        }
         if (now >= measure_end_) break;
-        if (o_.messages > 0 &&
-            std::all_of(pubs_.begin(), pubs_.end(), [&](Conn* p) { return p->next_seq >= o_.messages; }))
-            break;
-        if (now - last_progress_ >= 1'000'000'000) progress(now, started ? "measuring" : "warm-up");
         if (now >= next_keepalive) {
             keepalive(now);
             next_keepalive = now + 250'000'000;
@@ -290,62 +340,46 @@ void Traffic::run(Result& r) {
             for (Conn* p : pubs_)
                 p->tokens = std::min(p->tokens + dt * per_pub_rate, max_tokens);
         }
-        bool any_can = false;
+        bool any_can = false, all_sent = true;
         for (Conn* pp : pubs_) {
             Conn& p = *pp;
-            for (int b = 0; b < kBatch; ++b) {
-                if (per_pub_rate > 0 && p.tokens < 1.0) break;
-                if (!can_publish(p, now)) break;
+            int n = budget(p, now, kBatch);
+            if (per_pub_rate > 0) n = std::min(n, static_cast<int>(p.tokens));
+            for (int b = 0; b < n; ++b)
                 publish_one(p, now);
-                if (per_pub_rate > 0) p.tokens -= 1.0;
-            }
+            if (per_pub_rate > 0) p.tokens -= n;
             flush(p);
-            if (can_publish(p, now) && (per_pub_rate == 0 || p.tokens >= 1.0)) any_can = true;
+            if ((per_pub_rate == 0 || p.tokens >= 1.0) && budget(p, now, 1) > 0) any_can = true;
+            if (o_.messages > 0 && p.next_seq < o_.messages) all_sent = false;
         }
-        if (any_closed()) break;
-        poll(any_can ? 0 : 1);
-    }
-    const uint64_t t_stop = now_ns();
-    if (!started) {  // --messages ran out during the warm-up: measure from the start
-        measure_start_ = t0_;
-        if (o_.broker_pid) r.broker_start = r.broker_before;
-    }
-    measure_end_ = std::min(measure_end_, t_stop);
-    r.measured_s = static_cast<double>(measure_end_ - measure_start_) / 1e9;
-    if (o_.broker_pid) r.broker_end = sample_process(o_.broker_pid);
-    for (Conn* p : pubs_)
-        p->done = true;
-
-    // Phase 3: drain.
-    const uint64_t drain_deadline = t_stop + seconds_to_ns(o_.drain);
-    uint64_t last_change = t_stop, last_count = r.received;
-    while (!any_closed()) {
-        uint64_t now = now_ns();
-        bool acks_done = std::all_of(pubs_.begin(), pubs_.end(), [](Conn* p) { return p->unacked == 0; });
-        if (acks_done && unique_ >= expected_total()) break;
-        if (now >= drain_deadline) break;
-        if (r.received != last_count) {
-            last_count = r.received;
-            last_change = now;
-        } else if (acks_done && now - last_change > seconds_to_ns(o_.drain_idle)) {
+        publish_stats();
+        if (o_.messages > 0 && all_sent) stats.publishers_done.store(true);
+        if (any_closed()) {
+            sh_.closed = true;
             break;
         }
-        if (now - last_progress_ >= 1'000'000'000) progress(now, "drain");
+        poll(any_can ? 0 : 1);
+    }
+    for (Conn* p : pubs_)
+        p->done = true;
+    publish_stats();
+    sh_.left_run.fetch_add(1);
+
+    // Phase 3: drain, until the coordinator has seen every message arrive (or gave up).
+    while (sh_.phase.load(std::memory_order_acquire) != Phase::Done) {
+        measure_start_ = sh_.measure_start.load();
+        measure_end_ = sh_.measure_end.load();
         for (Conn* p : pubs_)
             flush(*p);
         poll(2);
+        publish_stats();
+        if (any_closed()) sh_.closed = true;
     }
     for (Conn* p : pubs_)
         if (o_.qos > 0 && p->unacked > 0 && p->fd >= 0)
             fail(name(*p) + ": " + std::to_string(p->unacked) + " QoS " + std::to_string(o_.qos) +
                  " flow(s) never completed by the broker");
-
-    r.expected = expected_total();
     r.delivered = unique_;
-    r.lost = r.expected > unique_ ? r.expected - unique_ : 0;
-    for (Conn* p : pubs_)
-        for (int s : p->receivers)
-            r.lost_tail += p->next_seq - last_seq_[slot(s, p->index)];
 
     // Phase 4: disconnect.
     disconnect_all(1.0);

@@ -3,7 +3,14 @@
 //
 // Every PUBLISH payload starts with a 16-byte header: publisher index (u32), sequence number
 // (u32), send time (u64, CLOCK_MONOTONIC ns, taken when the packet is queued for writing). The
-// subscriber side uses it for latency, losses, duplicates and ordering.
+// subscriber side uses it for latency, losses, duplicates and ordering. CLOCK_MONOTONIC is one
+// clock for the whole machine, so stamps of a publisher on one thread compare with receipt times
+// on another.
+//
+// Threads (--threads T): the connections are split over T traffic threads, each a Traffic with
+// its own epoll set; the main thread coordinates (run_traffic below). Pair i lives on thread
+// i mod T; fan-out's publisher and fan-in's subscriber on thread 0, the many other side spread
+// over all threads. What crosses threads is in shared.hpp.
 //
 // Flow control, so the run measures the broker rather than socket buffers:
 //   * closed loop (default): a publisher pauses while it is more than --window messages ahead of
@@ -13,22 +20,34 @@
 //   * QoS 1/2: at most --inflight (and the broker's Receive Maximum) unfinished flows per publisher;
 //   * at most 256 KiB waiting in a connection's own write buffer.
 //
-// Phases: connect and subscribe (every SUBACK before the first PUBLISH), warm-up, measurement,
-// then the drain: publishers stop and the run waits until every expected message arrived (or
-// nothing arrived for --drain-idle, or --drain passed); what is still missing is lost.
+// Phases: connect and subscribe (every SUBACK, on every thread, before the first PUBLISH),
+// warm-up, measurement, then the drain: publishers stop and the run waits until every expected
+// message arrived (or nothing arrived for --drain-idle, or --drain passed); what is still
+// missing is lost.
 #pragma once
 
 #include <vector>
 
 #include "net.hpp"
 #include "result.hpp"
+#include "shared.hpp"
 
 namespace bench {
 
+// Runs a message scenario over o.threads traffic threads and fills `r` with the merged result.
+void run_traffic(const Options& o, Result& r);
+
+// Which traffic thread owns a connection (see above); `threads` as run_traffic chose it.
+int publisher_thread(const Options& o, int index, int threads);
+int subscriber_thread(const Options& o, int index, int threads);
+
+// One traffic thread: its share of the connections, on its own epoll set. Lives on that thread
+// from run() to its end; only `shared` is touched by other threads.
 class Traffic : public Net {
   public:
-    explicit Traffic(const Options& o) : Net(o) {}
-    // Runs the whole scenario and fills `r`.
+    Traffic(const Options& o, Shared& shared, int thread) : Net(o), sh_(shared), thread_(thread) {}
+    // Runs this thread's part of the scenario and fills `r` (its counts only; run_traffic
+    // merges the threads' results and works out the losses).
     void run(Result& r);
 
   private:
@@ -36,7 +55,8 @@ class Traffic : public Net {
     bool on_packet(Conn& c, const mqtt::Frame& f, uint64_t now) override;
     void on_publish(Conn& c, const mqtt::Frame& f, uint64_t now);
     bool on_ack(Conn& c, const mqtt::Frame& f);
-    bool can_publish(Conn& c, uint64_t now);
+    // How many PUBLISHes `c` may send now (at most `most`), by its window, inflight and buffer.
+    int budget(Conn& c, uint64_t now, int most);
     void publish_one(Conn& c, uint64_t now);
     // Receipt state of (subscriber, publisher): every subscriber hears from one publisher, or
     // (fan-in) one subscriber from all, so one slot per publisher or per subscriber is enough.
@@ -44,18 +64,18 @@ class Traffic : public Net {
         return o_.scenario == Scenario::FanOut ? size_t(sub) : size_t(pub);
     }
     bool expects(int sub, int pub) const { return o_.scenario != Scenario::Pairs || sub == pub; }
-    uint64_t expected_total() const;
-    void progress(uint64_t now, const char* phase);
+    bool connect();
+    void publish_stats();
 
+    Shared& sh_;
+    const int thread_;
     std::vector<Conn*> pubs_, subs_;
-    std::vector<uint32_t> last_seq_;       // per slot: highest sequence number seen + 1
-    std::vector<std::vector<bool>> seen_;  // per slot: which sequence numbers arrived
+    std::vector<std::vector<bool>> seen_;  // per slot this thread receives on: which sequence numbers arrived
     uint64_t unique_ = 0;
     std::string payload_fill_;
     Result* r_ = nullptr;
-    uint64_t t0_ = 0, measure_start_ = 0, measure_end_ = 0;
+    uint64_t measure_start_ = 0, measure_end_ = 0;
     bool measuring_ = false;
-    uint64_t last_progress_ = 0, last_published_ = 0, last_received_ = 0;
 };
 
 }  // namespace bench

@@ -18,9 +18,8 @@ uint32_t next_mask(ConnWs& w) {
     return x;
 }
 
-// Appends one masked frame of `opcode` carrying `payload` to `out`.
-void append_frame(std::string& out, ConnWs& w, uint8_t opcode, const char* payload, size_t len) {
-    char header[14];
+// The header of a masked frame of `opcode` carrying `len` bytes, with the mask key `key`.
+size_t frame_header(char* header, uint8_t opcode, size_t len, const uint8_t key[4]) {
     size_t h = 0;
     header[h++] = static_cast<char>(0x80 | opcode);
     if (len < 126) {
@@ -34,17 +33,36 @@ void append_frame(std::string& out, ConnWs& w, uint8_t opcode, const char* paylo
         for (int s = 56; s >= 0; s -= 8)
             header[h++] = static_cast<char>(static_cast<uint64_t>(len) >> s);
     }
-    uint32_t mask = next_mask(w);
-    uint8_t key[4];
-    std::memcpy(key, &mask, 4);
     std::memcpy(header + h, key, 4);
-    h += 4;
+    return h + 4;
+}
+
+void mask(char* p, size_t len, const uint8_t key[4]) {
+    // Four bytes at a time: the frames of a busy connection are large.
+    uint32_t k;
+    std::memcpy(&k, key, 4);
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        uint32_t w;
+        std::memcpy(&w, p + i, 4);
+        w ^= k;
+        std::memcpy(p + i, &w, 4);
+    }
+    for (; i < len; i++)
+        p[i] = static_cast<char>(p[i] ^ key[i & 3]);
+}
+
+// Appends one masked frame of `opcode` carrying `payload` to `out`.
+void append_frame(std::string& out, ConnWs& w, uint8_t opcode, const char* payload, size_t len) {
+    uint32_t m = next_mask(w);
+    uint8_t key[4];
+    std::memcpy(key, &m, 4);
+    char header[14];
+    size_t h = frame_header(header, opcode, len, key);
     size_t at = out.size();
     out.append(header, h);
     out.append(payload, len);
-    char* p = out.data() + at + h;
-    for (size_t i = 0; i < len; i++)
-        p[i] = static_cast<char>(p[i] ^ key[i & 3]);
+    mask(out.data() + at + h, len, key);
 }
 
 }  // namespace
@@ -64,9 +82,15 @@ void begin(Conn& c, size_t mqtt_from, const std::string& host, int port, const s
 
 void frame_out(Conn& c) {
     if (!c.ws.open || c.out.size() <= c.ws.framed) return;
-    std::string mqtt = c.out.substr(c.ws.framed);
-    c.out.resize(c.ws.framed);
-    append_frame(c.out, c.ws, 0x2, mqtt.data(), mqtt.size());
+    // In place: the header goes in front of the MQTT bytes, which are masked where they are.
+    const size_t len = c.out.size() - c.ws.framed;
+    uint32_t m = next_mask(c.ws);
+    uint8_t key[4];
+    std::memcpy(key, &m, 4);
+    char header[14];
+    size_t h = frame_header(header, 0x2, len, key);
+    c.out.insert(c.ws.framed, header, h);
+    mask(c.out.data() + c.ws.framed + h, len, key);
     c.ws.framed = c.out.size();
 }
 

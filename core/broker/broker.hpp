@@ -19,6 +19,7 @@
 
 #include "broker/message.hpp"
 #include "broker/publish_encoding_cache.hpp"
+#include "broker/remote_batch.hpp"
 #include "broker/router.hpp"
 #include "broker/session.hpp"
 #include "broker/session_deadlines.hpp"
@@ -46,13 +47,6 @@ struct PublishContext {
         if (!wait && make_wait) wait = make_wait();
         return wait;
     }
-};
-
-// One delivery routed by another worker to a session of this one.
-struct RemoteDelivery {
-    SessionKey session;
-    Delivery delivery;
-    std::shared_ptr<PublishWait> wait;  // what the publisher's acknowledgement waits for; may be null
 };
 
 class Broker {
@@ -104,7 +98,7 @@ class Broker {
     // queue's bounds ([limits] queue_full_policy, offline_queue_policy).
     void deliver(Session& session, Delivery delivery, PublishContext* context = nullptr);
     // Deliveries other workers routed here (on this worker's thread, from the inbox).
-    void receive(std::vector<RemoteDelivery> batch);
+    void receive(RemoteBatch batch);
     // Sends what publish() collected for other workers: one inbox post per worker. Runs at the end
     // of every loop iteration that routed anything.
     void flush_outbox();
@@ -178,7 +172,8 @@ class Broker {
     // Posts `fn` to worker `worker`'s thread (false once that worker stopped).
     bool post_to(unsigned worker, std::function<void()> fn);
     void deliver_routed(SessionKey key, Delivery d, PublishContext* context);
-    void send_to_worker(unsigned worker, RemoteDelivery delivery);
+    void send_to_worker(unsigned worker, SessionKey session, Delivery delivery,
+                        std::shared_ptr<PublishWait> wait);
     // The queue is at [limits] max_queued_messages or max_queued_bytes.
     bool queue_full(const Session& s) const;
     void push_queued(Session& s, Delivery d);
@@ -208,9 +203,9 @@ class Broker {
     // Sessions handed to another worker: deliveries still routed here follow them.
     std::unordered_map<SessionKey, unsigned> _moved;
     std::unordered_set<Client*> _clients;
-    size_t _connected = 0;                             // this worker's clients past CONNACK
-    std::vector<SubscriberMatch> _match_scratch;       // reused by publish()
-    std::vector<std::vector<RemoteDelivery>> _outbox;  // by target worker, sent by flush_outbox()
+    size_t _connected = 0;                        // this worker's clients past CONNACK
+    std::vector<SubscriberMatch> _match_scratch;  // reused by publish()
+    std::vector<RemoteBatch> _outbox;             // by target worker, sent by flush_outbox()
     bool _outbox_pending = false;
     uv_check_t _outbox_check{};  // flushes the outbox at the end of the loop iteration
     uv_idle_t _outbox_idle{};    // keeps the loop from blocking while the outbox holds anything

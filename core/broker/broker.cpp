@@ -355,10 +355,8 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
         // $SYS values are the broker's own and made anew every interval: nothing to keep.
         if (_router.set_retained(message) && !message->topic.starts_with("$SYS/"))
             if (roost_call* store = _persistence.set_retained(*message); store && context)
-                if (const std::shared_ptr<PublishWait>& wait = context->need_wait()) {
-                    wait->hold();
-                    _persistence.when_done({store}, [wait](bool ok, uint8_t why) { wait->release(ok, why); });
-                }
+                if (const std::shared_ptr<PublishWait>& wait = context->need_wait())
+                    _persistence.join({store}, wait);
     }
     _match_scratch.clear();
     _router.match(message->topic, _match_scratch);
@@ -565,11 +563,7 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
     // they completed).
     auto join_wait = [&] {
         if (waits.empty()) return;
-        std::shared_ptr<PublishWait> wait = context->need_wait();
-        if (!wait) return;
-        wait->hold();
-        _persistence.when_done(std::move(waits),
-                               [wait](bool ok, uint8_t reason) { wait->release(ok, reason); });
+        if (const std::shared_ptr<PublishWait>& wait = context->need_wait()) _persistence.join(waits, wait);
     };
     if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum()) &&
         send_new(s, d, collect)) {

@@ -7,17 +7,37 @@
 
 namespace roost {
 namespace {
-// How long a completion is remembered so that a second one is named (ROOST_EINVAL) rather than
-// taken for an early one: ids go into one set, which becomes the older set after this long and
-// is dropped after twice as long. Short on purpose: at tens of thousands of calls a second (a
-// persistence plugin's commits) a minute of remembered entries made the once-a-second sweep the
-// broker's biggest cost.
+// How long an early completion nobody awaited is kept before the sweep forgets it.
 constexpr auto kKeepCompleted = std::chrono::seconds(5);
+// The top byte of a _done slot holds the plugin's name index + 1; the rest is the id.
+constexpr unsigned kNameShift = 56;
+constexpr uint64_t kIdMask = (uint64_t(1) << kNameShift) - 1;
 
 uint64_t id_of(roost_call* call) {
     return reinterpret_cast<uintptr_t>(call);
 }
 }  // namespace
+
+uint16_t PendingCalls::name_index(const std::string& plugin) {
+    uint16_t i = 0;
+    while (i < _names.size() && _names[i] != plugin)
+        ++i;
+    if (i == _names.size()) _names.push_back(plugin);
+    return i;
+}
+
+void PendingCalls::remember_done(uint64_t id, uint16_t plugin) {
+    if (_done.empty()) _done.resize(kDoneWindow);
+    _done[(id >> kWorkerBits) % kDoneWindow] = (uint64_t(plugin + 1) << kNameShift) | (id & kIdMask);
+}
+
+const std::string* PendingCalls::done_by(uint64_t id) const {
+    if (_done.empty()) return nullptr;
+    uint64_t slot = _done[(id >> kWorkerBits) % kDoneWindow];
+    if (slot == 0 || (slot & kIdMask) != (id & kIdMask)) return nullptr;
+    size_t name = size_t(slot >> kNameShift) - 1;
+    return name < _names.size() ? &_names[name] : nullptr;
+}
 
 void PendingCalls::await(roost_call* call, const std::string& plugin, std::chrono::milliseconds timeout,
                          Resume resume) {
@@ -27,13 +47,13 @@ void PendingCalls::await(roost_call* call, const std::string& plugin, std::chron
     Entry& e = it->second;
     e.resume = std::move(resume);
     if (inserted) {
-        e.plugin = plugin;
+        e.plugin = name_index(plugin);
         e.state = State::Waiting;
         e.deadline = Clock::now() + timeout;
     } else if (e.state == State::Early) {
         // The plugin's thread was faster than its hook's return: run the answer it already gave.
         e.state = State::Completed;
-        e.plugin = plugin;
+        if (!plugin.empty()) e.plugin = name_index(plugin);
         _inbox.post([this, id, result = std::move(e.result)] { run(id, result); });
     }
 }
@@ -45,15 +65,10 @@ int PendingCalls::complete_locked(uint64_t id, CallResult& result, bool& post) {
     Entry& e = it->second;
     if (inserted) {
         // Completed and run already (its entry is gone)? Only looked up for unknown ids.
-        const uint16_t* name = nullptr;
-        if (auto d = _done.find(id); d != _done.end())
-            name = &d->second;
-        else if (auto o = _done_older.find(id); o != _done_older.end())
-            name = &o->second;
-        if (name) {
+        if (const std::string* name = done_by(id)) {
             _entries.erase(it);
             log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
-                      _names[*name], id);
+                      *name, id);
             return ROOST_EINVAL;
         }
     }
@@ -68,11 +83,12 @@ int PendingCalls::complete_locked(uint64_t id, CallResult& result, bool& post) {
     }
     if (e.state == State::Completed || e.state == State::Early) {
         log::warn("plugin '{}' completed call {} a second time; ignored (complete is owed exactly once)",
-                  e.plugin.empty() ? "?" : e.plugin, id);
+                  e.state == State::Completed ? _names[e.plugin] : std::string("?"), id);
         return ROOST_EINVAL;
     }
     if (e.state == State::Abandoned) {
-        log::debug("plugin '{}' completed call {} after it timed out or its client left", e.plugin, id);
+        log::debug("plugin '{}' completed call {} after it timed out or its client left", _names[e.plugin],
+                   id);
         _entries.erase(it);
         return ROOST_EGONE;
     }
@@ -128,10 +144,7 @@ int PendingCalls::complete_many(roost_call* const* calls, size_t n, roost_verdic
     if (ready.empty()) return first_error;
     CallResult result{verdict, reason_code, {}, false};
     // One post, one wake-up of the worker, for the whole batch.
-    if (!_inbox.post([this, ready = std::move(ready), result] {
-            for (uint64_t id : ready)
-                run(id, result);
-        })) {
+    if (!_inbox.post([this, ready = std::move(ready), result] { run_many(ready, result); })) {
         if (results)
             for (size_t i = 0; i < n; ++i)
                 if (results[i] == ROOST_OK) results[i] = ROOST_EGONE;
@@ -153,14 +166,28 @@ void PendingCalls::run(uint64_t id, CallResult result) {
         if (it == _entries.end()) return;
         resume = std::move(it->second.resume);
         // Done with: only its id (and its plugin, as an index) is kept, to name a second completion.
-        uint16_t name = 0;
-        while (name < _names.size() && _names[name] != it->second.plugin)
-            ++name;
-        if (name == _names.size()) _names.push_back(it->second.plugin);
+        remember_done(id, it->second.plugin);
         _entries.erase(it);
-        _done.emplace(id, name);
     }
     if (resume) resume(result);
+}
+
+void PendingCalls::run_many(const std::vector<uint64_t>& ids, const CallResult& result) {
+    std::vector<Resume> resumes;
+    resumes.reserve(ids.size());
+    {
+        std::lock_guard lock(_mutex);
+        for (uint64_t id : ids) {
+            auto it = _entries.find(id);
+            if (it == _entries.end()) continue;
+            if (it->second.resume) resumes.push_back(std::move(it->second.resume));
+            remember_done(id, it->second.plugin);
+            _entries.erase(it);
+        }
+    }
+    // In completion order, as run() one by one would: a resume may await or complete more calls.
+    for (Resume& resume : resumes)
+        resume(result);
 }
 
 void PendingCalls::cancel(roost_call* call) {
@@ -175,18 +202,13 @@ void PendingCalls::expire(Clock::time_point now) {
     std::vector<std::pair<std::string, Resume>> timed_out;
     {
         std::lock_guard lock(_mutex);
-        if (now - _done_since >= kKeepCompleted) {
-            _done_older = std::move(_done);
-            _done.clear();
-            _done_since = now;
-        }
         // What is left here waits (bounded by what is in flight), was abandoned, or completed
         // early and was never awaited.
         for (auto it = _entries.begin(); it != _entries.end();) {
             Entry& e = it->second;
             if (e.state == State::Waiting && now >= e.deadline) {
                 e.state = State::Abandoned;
-                timed_out.emplace_back(e.plugin, std::move(e.resume));
+                timed_out.emplace_back(_names[e.plugin], std::move(e.resume));
                 e.resume = nullptr;
             } else if ((e.state == State::Completed || e.state == State::Early) && !e.resume &&
                        now - e.completed_at > kKeepCompleted) {

@@ -6,7 +6,10 @@
 // hook answers PENDING (await) or a plugin completes early, from its own thread, before the hook
 // even returned. Abandoned entries (timed out, client gone) stay until the plugin completes
 // them, answered with ROOST_EGONE; completed ones are dropped once their resume ran, their ids
-// remembered 5 to 10 s so that a second completion can be named in the log (ROOST_EINVAL).
+// remembered in a window of the last kDoneWindow ids issued (a ring indexed by the id's sequence,
+// since ids are issued in order) so that a second completion can be named in the log
+// (ROOST_EINVAL). A persistence plugin completes tens of thousands of calls a second: the
+// per-call cost here is one hash-map node and one lock for await, one lock per batch to run.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -73,7 +76,7 @@ class PendingCalls {
         Abandoned,  // timed out or its client left; the plugin still owes the completion
     };
     struct Entry {
-        std::string plugin;
+        uint16_t plugin = 0;  // index into _names
         State state = State::Waiting;
         Clock::time_point deadline;
         Clock::time_point completed_at;
@@ -81,6 +84,13 @@ class PendingCalls {
         CallResult result;  // kept while Early
     };
     void run(uint64_t id, CallResult result);  // on the worker
+    // On the worker: run() for a batch of ids with one result, taking the lock once.
+    void run_many(const std::vector<uint64_t>& ids, const CallResult& result);
+    // Under _mutex: the index of a plugin's name in _names (a handful of names, never shrinks).
+    uint16_t name_index(const std::string& plugin);
+    // Under _mutex: remembers that `id` completed and ran; the plugin of a remembered id, if any.
+    void remember_done(uint64_t id, uint16_t plugin);
+    const std::string* done_by(uint64_t id) const;
     // Under _mutex: records a completion; true when it must be run on the worker.
     int complete_locked(uint64_t id, CallResult& result, bool& post);
 
@@ -88,11 +98,11 @@ class PendingCalls {
     unsigned _worker;
     mutable std::mutex _mutex;
     std::unordered_map<uint64_t, Entry> _entries;  // awaited, early or abandoned calls
-    // Ids of calls completed and run in the last 5 s (_done) and the 5 s before (_done_older),
-    // each with its plugin's name as an index into _names (a handful of names, never shrinks).
-    std::unordered_map<uint64_t, uint16_t> _done, _done_older;
+    // Completed and run calls, by the sequence part of their id modulo kDoneWindow: the id with
+    // (its plugin's name index + 1) in the top byte; 0 for an empty slot. Sized on first use.
+    static constexpr size_t kDoneWindow = size_t(1) << 16;
+    std::vector<uint64_t> _done;
     std::vector<std::string> _names;
-    Clock::time_point _done_since = Clock::now();
     std::atomic<uint64_t> _next_id{1};
     bool _closed = false;  // under _mutex
 };

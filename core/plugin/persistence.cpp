@@ -60,6 +60,17 @@ void PublishWait::release(bool ok, uint8_t reason) {
     });
 }
 
+void PublishWait::release_on(WorkerInbox& here, bool ok, uint8_t reason) {
+    if (&here != &_home) return release(ok, reason);
+    if (!ok) {
+        _failed.store(true, std::memory_order_relaxed);
+        if (reason) _failure_reason.store(reason, std::memory_order_relaxed);
+    }
+    if (_holds.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    // Already on the publisher's worker, in a loop callback (a call's resume): no post needed.
+    _done(this->ok(), was_quota_exceeded(), failure_reason());
+}
+
 void Persistence::note_restored(const Delivery& d) {
     std::lock_guard lock(_refs->lock);
     ++_refs->refs[d.message->id];
@@ -266,6 +277,14 @@ void Persistence::end_session(const Session& s) {
 void Persistence::when_done(std::vector<roost_call*> calls,
                             std::function<void(bool ok, uint8_t reason)> done) {
     if (calls.empty()) return done(true, 0);
+    if (calls.size() == 1) {
+        _host->calls().await(calls[0], {}, _host->call_timeout(),
+                             [done = std::move(done)](const CallResult& r) {
+                                 bool ok = !r.timed_out && r.verdict == ROOST_ALLOW;
+                                 done(ok, ok || r.timed_out ? 0 : r.reason_code);
+                             });
+        return;
+    }
     struct Barrier {
         size_t left;
         bool ok = true;
@@ -282,6 +301,18 @@ void Persistence::when_done(std::vector<roost_call*> calls,
             }
             if (--barrier->left == 0) barrier->done(barrier->ok, barrier->reason);
         });
+    }
+}
+
+void Persistence::join(const std::vector<roost_call*>& calls, const std::shared_ptr<PublishWait>& wait) {
+    for (roost_call* call : calls) {
+        wait->hold();
+        // Each call was awaited by run() already: this replaces its resume, name and deadline stay.
+        _host->calls().await(call, {}, _host->call_timeout(),
+                             [wait, here = &_host->inbox()](const CallResult& r) {
+                                 bool ok = !r.timed_out && r.verdict == ROOST_ALLOW;
+                                 wait->release_on(*here, ok, ok || r.timed_out ? 0 : r.reason_code);
+                             });
     }
 }
 

@@ -46,6 +46,9 @@ class PublishWait : public std::enable_shared_from_this<PublishWait> {
     void hold() { _holds.fetch_add(1, std::memory_order_relaxed); }
     // A part is durable (ok) or failed, from any thread: the last one posts `done` home.
     void release(bool ok, uint8_t reason = 0);
+    // release() from a loop callback on the worker whose inbox is `here`: when that is the
+    // publisher's worker, the last part runs `done` at once instead of posting it there.
+    void release_on(WorkerInbox& here, bool ok, uint8_t reason);
     uint8_t failure_reason() const { return _failure_reason.load(std::memory_order_relaxed); }
     // The publisher's own part, on its worker: true when it was the last, and the caller then
     // acknowledges at once with ok() (`done` does not run).
@@ -100,6 +103,9 @@ class Persistence {
     // Runs `done` on the worker once every call in `calls` completed (at once if none). With
     // !ok, `reason` is the reason code of a failed call (0 if it gave none or timed out).
     void when_done(std::vector<roost_call*> calls, std::function<void(bool ok, uint8_t reason)> done);
+    // when_done for a publisher's wait: each call holds a part of `wait` and releases it when it
+    // completes (no barrier in between: one resume per call, the publish path's hot spot).
+    void join(const std::vector<roost_call*>& calls, const std::shared_ptr<PublishWait>& wait);
 
   private:
     template <class Invoke>

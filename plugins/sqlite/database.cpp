@@ -250,6 +250,7 @@ bool Database::prepare_all(std::string& error) {
 }
 
 int Database::step_reset(sqlite3_stmt* s) {
+    if (s != _begin && s != _commit && s != _rollback) ++_statements;
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -264,6 +265,24 @@ int Database::commit() {
 }
 void Database::rollback() {
     if (!sqlite3_get_autocommit(_db)) step_reset(_rollback);
+    drop_index();
+}
+
+void Database::drop_index() {
+    _indexed = false;
+    _indexed_rows = 0;
+    std::unordered_set<uint64_t>().swap(_message_rows);
+    std::unordered_map<std::string, std::unordered_set<uint64_t>>().swap(_delivery_rows);
+}
+
+void Database::index_message(uint64_t id) {
+    if (!_indexed) return;
+    if (_message_rows.insert(id).second && ++_indexed_rows > kMaxIndexedRows) drop_index();
+}
+
+void Database::index_delivery(const std::string& client_id, uint64_t sequence) {
+    if (!_indexed) return;
+    if (_delivery_rows[client_id].insert(sequence).second && ++_indexed_rows > kMaxIndexedRows) drop_index();
 }
 
 int Database::apply(const Operation& op) {
@@ -284,6 +303,11 @@ int Database::apply(const Operation& op) {
             }
             return step_reset(s);
         case OpKind::SessionDelete:
+            if (_indexed)
+                if (auto it = _delivery_rows.find(op.client_id); it != _delivery_rows.end()) {
+                    _indexed_rows -= it->second.size();
+                    _delivery_rows.erase(it);
+                }
             for (sqlite3_stmt* d : _session_delete) {
                 bind_blob(d, 1, op.client_id);
                 if (int rc = step_reset(d); rc != SQLITE_OK) return rc;
@@ -313,6 +337,7 @@ int Database::apply(const Operation& op) {
             }
             s = op.kind == OpKind::MessageStore ? _msg_store : _retained_set;
             if (op.kind == OpKind::MessageStore) {
+                index_message(m.id);
                 sqlite3_bind_int64(s, 1, int64_t(m.id));
                 bind_blob(s, 2, m.topic);
                 bind_blob(s, 3, m.payload);
@@ -333,9 +358,14 @@ int Database::apply(const Operation& op) {
             return step_reset(s);
         }
         case OpKind::MessageRelease:
+            if (_indexed) {
+                if (_message_rows.erase(op.message_id) == 0) return SQLITE_OK;  // never written
+                --_indexed_rows;
+            }
             sqlite3_bind_int64(_msg_release, 1, int64_t(op.message_id));
             return step_reset(_msg_release);
         case OpKind::DeliverySave:
+            index_delivery(op.client_id, op.sequence);
             s = _delivery_save;
             bind_blob(s, 1, op.client_id);
             sqlite3_bind_int64(s, 2, int64_t(op.sequence));
@@ -347,6 +377,12 @@ int Database::apply(const Operation& op) {
             if (!op.subscription_ids.empty()) bind_blob(s, 8, op.subscription_ids);
             return step_reset(s);
         case OpKind::DeliveryDelete:
+            if (_indexed) {
+                auto it = _delivery_rows.find(op.client_id);
+                if (it == _delivery_rows.end() || it->second.erase(op.sequence) == 0) return SQLITE_OK;
+                --_indexed_rows;
+                if (it->second.empty()) _delivery_rows.erase(it);
+            }
             bind_blob(_delivery_delete, 1, op.client_id);
             sqlite3_bind_int64(_delivery_delete, 2, int64_t(op.sequence));
             return step_reset(_delivery_delete);
@@ -442,6 +478,7 @@ int Database::restore(const roost_restore_sink& sink, std::string& error) {
                       m.qos = uint8_t(sqlite3_column_int(s, 3));
                       m.retain = uint8_t(sqlite3_column_int(s, 4));
                       m.expires_at_ms = sqlite3_column_int64(s, 5);
+                      index_message(m.id);  // the row is there, whatever the broker makes of it
                       if (sink.message(sink.ctx, &m) < 0) ++refused;
                   });
     if (rc == ROOST_OK)
@@ -505,6 +542,10 @@ int Database::restore(const roost_restore_sink& sink, std::string& error) {
                 d.qos = uint8_t(sqlite3_column_int(s, 4));
                 d.retain = uint8_t(sqlite3_column_int(s, 5));
                 d.state = uint32_t(sqlite3_column_int(s, 6));
+                index_delivery(d.client_id.data ? std::string(reinterpret_cast<const char*>(d.client_id.data),
+                                                              d.client_id.len)
+                                                : std::string(),
+                               d.sequence);
                 std::vector<uint32_t> ids(size_t(sqlite3_column_bytes(s, 7)) / sizeof(uint32_t));
                 if (!ids.empty())
                     std::memcpy(ids.data(), sqlite3_column_blob(s, 7), ids.size() * sizeof(uint32_t));

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "operation.hpp"
 #include "options.hpp"
@@ -31,6 +33,8 @@ class Database {
     // One transaction around many apply() calls.
     int begin();
     int commit();
+    // Undoes the open transaction. The row index below no longer matches the file then, so it is
+    // given up (every later delete runs).
     void rollback();
     // SQLITE_OK or the SQLite error code of the failed statement.
     int apply(const Operation& op);
@@ -40,6 +44,9 @@ class Database {
     // Bytes the main file takes (pages in use and free).
     uint64_t size_bytes();
     const char* errmsg() const { return sqlite3_errmsg(_db); }
+    // Statements apply() ran since the start (what the writer's absorbing and the row index
+    // below left to do), for the statistics line.
+    uint64_t statements() const { return _statements; }
     const std::string& path() const { return _path; }
 
     static constexpr int schema_version = 1;
@@ -50,6 +57,20 @@ class Database {
     bool prepare_all(std::string& error);
     sqlite3_stmt* prepare(const char* sql, std::string& error);
     int step_reset(sqlite3_stmt* s);
+
+    // Which message and delivery rows the file holds, so that a delete of a row that was never
+    // written (a message delivered and acknowledged within the batch that would have stored it:
+    // the writer absorbs both) costs no statement. Filled by restore() and apply(); exact or
+    // off: past kMaxIndexedRows rows, or after a rollback, it is dropped and every delete runs.
+    static constexpr size_t kMaxIndexedRows = size_t(1) << 20;
+    uint64_t _statements = 0;
+    bool _indexed = true;
+    size_t _indexed_rows = 0;
+    std::unordered_set<uint64_t> _message_rows;
+    std::unordered_map<std::string, std::unordered_set<uint64_t>> _delivery_rows;  // by client id
+    void index_message(uint64_t id);
+    void index_delivery(const std::string& client_id, uint64_t sequence);
+    void drop_index();
 
     sqlite3* _db = nullptr;
     std::string _path;

@@ -39,6 +39,9 @@ struct StoredMessageCopy {
 struct Operation {
     OpKind kind{};
     roost_call* call = nullptr;  // nullptr: nobody waits for this one
+    // A MessageStore or DeliverySave undone by its release or delete before the writer took it
+    // (Writer::cancel_queued): nothing to write.
+    bool cancelled = false;
     std::string client_id;
     std::string filter;     // subscriptions
     StoredMessageCopy msg;  // message_store, retained_set, a session's will

@@ -86,6 +86,9 @@ bool parse_options(const roost_host* host, roost_plugin* self, const roost_optio
             if (!parse_duration_ms(o.value, out.commit_interval_ms) || out.commit_interval_ms == 0 ||
                 out.commit_interval_ms > 600000)
                 return bad("a duration from 1 ms to 10 m, e.g. 100, \"250ms\" or \"1s\"");
+        } else if (std::strcmp(o.key, "commit_delay") == 0) {
+            if (!parse_duration_ms(o.value, out.commit_delay_ms) || out.commit_delay_ms > 100)
+                return bad("a duration from 0 to 100 ms, e.g. \"1ms\" (0 = commit at once)");
         } else if (std::strcmp(o.key, "max_size") == 0) {
             if (!parse_size(o.value, out.max_size_bytes) ||
                 (out.max_size_bytes != 0 && out.max_size_bytes < 64 * 1024))
@@ -94,10 +97,10 @@ bool parse_options(const roost_host* host, roost_plugin* self, const roost_optio
             if (!parse_duration_ms(o.value, out.stats_interval_ms))
                 return bad("a duration, e.g. \"60s\" (0 = no statistics lines)");
         } else {
-            host->log(
-                self, ROOST_LOG_ERROR,
-                "%s:%u: unknown option %s (known: path, sync, commit_interval, max_size, stats_interval)",
-                o.file, o.line, o.key);
+            host->log(self, ROOST_LOG_ERROR,
+                      "%s:%u: unknown option %s (known: path, sync, commit_interval, commit_delay, max_size, "
+                      "stats_interval)",
+                      o.file, o.line, o.key);
             return false;
         }
     }

@@ -18,6 +18,7 @@ struct Options {
     std::string path = "roost.db";
     SyncMode sync = SyncMode::Normal;
     uint64_t commit_interval_ms = 100;   // periodic: between commits; durable modes: unused
+    uint64_t commit_delay_ms = 1;        // durable modes, while busy: how long a batch gathers
     uint64_t max_size_bytes = 0;         // 0 = unlimited
     uint64_t stats_interval_ms = 60000;  // 0 = no periodic statistics line
 };

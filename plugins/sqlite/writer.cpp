@@ -27,13 +27,60 @@ void Writer::stop() {
     log_stats(true);
 }
 
+namespace {
+uint64_t queued_key(const Operation& op) {
+    // A delivery by (client id, sequence), a message by its id; the kinds never share a key.
+    if (op.kind == OpKind::DeliverySave || op.kind == OpKind::DeliveryDelete)
+        return (std::hash<std::string>()(op.client_id) * 0x9e3779b97f4a7c15ull) ^ op.sequence ^
+               0x8000000000000000ull;
+    return op.kind == OpKind::MessageStore ? op.msg.id & 0x7fffffffffffffffull
+                                           : op.message_id & 0x7fffffffffffffffull;
+}
+}  // namespace
+
+roost_call* Writer::cancel_queued(const Operation& op) {
+    switch (op.kind) {
+        case OpKind::DeliverySave:
+        case OpKind::MessageStore:
+            _queued[queued_key(op)] = uint32_t(_queue.size());
+            return nullptr;
+        case OpKind::DeliveryDelete:
+        case OpKind::MessageRelease:
+            break;
+        default:
+            return nullptr;
+    }
+    auto it = _queued.find(queued_key(op));
+    if (it == _queued.end()) return nullptr;
+    Operation& queued = _queue[it->second];
+    _queued.erase(it);
+    bool same = queued.cancelled ? false
+                : op.kind == OpKind::DeliveryDelete
+                    ? queued.kind == OpKind::DeliverySave && queued.sequence == op.sequence &&
+                          queued.client_id == op.client_id
+                    : queued.kind == OpKind::MessageStore && queued.msg.id == op.message_id;
+    if (!same) return nullptr;  // a hash collision: nothing cancelled, both are written
+    // The delivery was acknowledged (or dropped, or its session ended) before anything was
+    // written: the row would be deleted by the very next statement. Its caller (the publisher's
+    // PUBACK or PUBREC) has nothing left to wait for. The delete itself still goes in: a row an
+    // earlier commit wrote must go (Database skips it when there is none).
+    roost_call* call = queued.call;
+    queued.cancelled = true;
+    queued.call = nullptr;
+    _cancelled.fetch_add(1, std::memory_order_relaxed);
+    return call;
+}
+
 void Writer::push(Operation&& op) {
     bool first;
+    roost_call* done = nullptr;
     {
         std::lock_guard lock(_lock);
         first = _queue.empty();
+        done = cancel_queued(op);
         _queue.push_back(std::move(op));
     }
+    if (done) _host->complete(done, ROOST_ALLOW, 0, nullptr);
     // The writer sleeps only on an empty queue; periodic mode wakes on its own clock.
     if (first && _options.sync != SyncMode::Periodic) _wake.notify_one();
 }
@@ -42,6 +89,9 @@ void Writer::run() {
     std::vector<Operation> batch;
     const auto interval = std::chrono::milliseconds(_options.commit_interval_ms);
     auto last_vacuum = SteadyClock::now();
+    size_t last_batch = 0;
+    const auto delay = std::chrono::milliseconds(_options.commit_delay_ms);
+    constexpr size_t kBusyBatch = 32;
     for (;;) {
         bool stopping;
         {
@@ -50,11 +100,19 @@ void Writer::run() {
                 // Commit on the clock: what arrived meanwhile is one transaction.
                 _wake.wait_for(lock, interval, [&] { return _stopping; });
             } else {
-                // Durable modes: at once. While a commit runs the next batch gathers, so the busier
-                // the broker, the more each commit carries (group commit).
+                // Durable modes: at once when idle. While a commit runs the next batch gathers, so
+                // the busier the broker, the more each commit carries (group commit).
                 _wake.wait(lock, [&] { return _stopping || !_queue.empty(); });
+                // Busy (the last batch was large): gather commit_delay longer. Most deliveries to
+                // connected subscribers are acknowledged within it, and their save and delete
+                // cancel in the queue (cancel_queued) with nothing written; their publishers are
+                // answered at once then. What is still to write waits up to commit_delay more.
+                if (delay.count() > 0 && last_batch >= kBusyBatch)
+                    _wake.wait_for(lock, delay, [&] { return _stopping; });
             }
             batch.swap(_queue);
+            _queued.clear();
+            last_batch = batch.size();
             stopping = _stopping;
         }
         if (!batch.empty()) commit(batch);
@@ -102,6 +160,7 @@ std::vector<bool> absorbed(const std::vector<Operation>& batch) {
     auto key = [](const Operation& op) { return DeliveryKey{op.client_id, op.sequence}; };
     for (size_t i = batch.size(); i-- > 0;) {
         const Operation& op = batch[i];
+        if (op.cancelled) continue;  // undone in the queue already
         if (op.kind == OpKind::DeliveryDelete)
             later_delivery.insert(key(op));
         else if (op.kind == OpKind::DeliverySave)
@@ -123,7 +182,7 @@ void Writer::commit(std::vector<Operation>& batch) {
     std::vector<bool> skip = absorbed(batch);
     for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) {
         if (batch[i].kind == OpKind::MessageStore) ++messages;
-        if (!skip[i]) rc = _db.apply(batch[i]);
+        if (!skip[i] && !batch[i].cancelled) rc = _db.apply(batch[i]);
     }
     if (rc == SQLITE_OK) rc = _db.commit();
 
@@ -178,28 +237,31 @@ void Writer::log_stats(bool final) {
         double seconds = std::chrono::duration<double>(now - _started).count();
         _host->log(_self, ROOST_LOG_INFO,
                    "%s: stopped after %.1f s: %llu commits (%.1f/s), %llu operations (%.1f per commit), %llu "
-                   "messages stored (%.1f per commit), %llu failed commits",
+                   "messages stored (%.1f per commit), %llu failed commits, %llu statements run (%.1f per "
+                   "commit)",
                    _db.path().c_str(), seconds, (unsigned long long)_commits,
                    seconds > 0 ? double(_commits) / seconds : 0.0, (unsigned long long)_operations,
                    _commits ? double(_operations) / double(_commits) : 0.0, (unsigned long long)_messages,
-                   _commits ? double(_messages) / double(_commits) : 0.0,
-                   (unsigned long long)_failed_batches);
+                   _commits ? double(_messages) / double(_commits) : 0.0, (unsigned long long)_failed_batches,
+                   (unsigned long long)_db.statements(),
+                   _commits ? double(_db.statements()) / double(_commits) : 0.0);
         return;
     }
     double seconds = std::chrono::duration<double>(now - _last_stats).count();
     uint64_t commits = _commits - _last_commits, ops = _operations - _last_operations,
-             messages = _messages - _last_messages;
+             messages = _messages - _last_messages, statements = _db.statements() - _last_statements;
+    _last_statements = _db.statements();
     _last_stats = now;
     _last_commits = _commits;
     _last_operations = _operations;
     _last_messages = _messages;
     if (commits == 0) return;
-    _host->log(
-        _self, ROOST_LOG_INFO,
-        "%s: last %.0f s: %llu commits (%.1f/s), %.1f operations and %.1f messages per commit; file %.1f MB",
-        _db.path().c_str(), seconds, (unsigned long long)commits, double(commits) / seconds,
-        double(ops) / double(commits), double(messages) / double(commits),
-        double(_db.size_bytes()) / (1024.0 * 1024.0));
+    _host->log(_self, ROOST_LOG_INFO,
+               "%s: last %.0f s: %llu commits (%.1f/s), %.1f operations and %.1f messages per commit (%.1f "
+               "statements run); file %.1f MB",
+               _db.path().c_str(), seconds, (unsigned long long)commits, double(commits) / seconds,
+               double(ops) / double(commits), double(messages) / double(commits),
+               double(statements) / double(commits), double(_db.size_bytes()) / (1024.0 * 1024.0));
 }
 
 }  // namespace roost_sqlite

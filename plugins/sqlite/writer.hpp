@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "database.hpp"
@@ -30,6 +31,10 @@ class Writer {
     void push(Operation&& op);
 
   private:
+    // Under _lock: a DeliveryDelete or MessageRelease whose DeliverySave or MessageStore still
+    // waits in _queue cancels it (nothing to write) and returns the call it held, which push()
+    // completes at once; nullptr otherwise. Then indexes `op` if it is a save or store.
+    roost_call* cancel_queued(const Operation& op);
     void run();
     void commit(std::vector<Operation>& batch);
     void log_stats(bool final);
@@ -42,13 +47,18 @@ class Writer {
     std::mutex _lock;
     std::condition_variable _wake;
     std::vector<Operation> _queue;
+    // The position in _queue of each DeliverySave and MessageStore, by a hash of its key
+    // (verified against the operation before it is cancelled). Cleared when the writer takes
+    // the queue.
+    std::unordered_map<uint64_t, uint32_t> _queued;
     bool _stopping = false;
     std::thread _thread;
 
     // Writer thread only.
     bool _disk_full = false;
     uint64_t _commits = 0, _operations = 0, _messages = 0, _failed_batches = 0;
-    uint64_t _last_commits = 0, _last_operations = 0, _last_messages = 0;
+    std::atomic<uint64_t> _cancelled{0};  // saves and stores undone in the queue (any worker)
+    uint64_t _last_commits = 0, _last_operations = 0, _last_messages = 0, _last_statements = 0;
     std::chrono::steady_clock::time_point _started, _last_stats;
 };
 

@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "broker/retained_store.hpp"
-#include "broker/server.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
 #include "net/tls_listeners.hpp"
 #include "plugin/plugin_check.hpp"
 #include "plugin/plugin_host.hpp"
+#include "server/server.hpp"
 #include "util/log.hpp"
 
 namespace {

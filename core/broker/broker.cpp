@@ -4,19 +4,19 @@
 #include <random>
 
 #include "broker/client.hpp"
-#include "plugin/worker_inbox.hpp"
+#include "net/worker_inbox.hpp"
 #include "util/log.hpp"
 
 namespace roost {
 
 Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* loop, WorkerInbox& inbox,
-               PluginWorker* plugins, StoredMessageRefs* stored)
+               BrokerHooks& hooks, DurableStore& store)
     : _config(config),
       _router(router),
       _index(index),
       _inbox(inbox),
-      _hooks(config, plugins),
-      _persistence(plugins, stored),
+      _hooks(hooks),
+      _persistence(store),
       _outbox(router.worker_count()) {
     uv_check_init(loop, &_outbox_check);
     uv_idle_init(loop, &_outbox_idle);
@@ -467,26 +467,29 @@ bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits) 
     if (id == 0) return false;
     OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
     auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
-    _persistence.save_delivery(s, it->second.delivery, id,
-                               d.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC, waits);
+    if (_persistence.enabled())  // per delivery: no call at all without persistence plugins
+        _persistence.save_delivery(s, it->second.delivery, id,
+                                   d.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC,
+                                   waits);
     if (!s.client->send_publish(it->second.delivery, id, false)) finish_outgoing(s, it);
     return true;
 }
 
 std::map<uint16_t, Outgoing>::iterator Broker::finish_outgoing(Session& s,
                                                                std::map<uint16_t, Outgoing>::iterator it) {
-    _persistence.delete_delivery(s, it->second.delivery);
+    if (_persistence.enabled()) _persistence.delete_delivery(s, it->second.delivery);
     return s.erase_inflight(it);
 }
 
 void Broker::outgoing_released(Session& s, std::map<uint16_t, Outgoing>::iterator it) {
     it->second.state = OutgoingState::AwaitPubcomp;
-    _persistence.save_delivery(s, it->second.delivery, it->first, ROOST_DELIVERY_AWAIT_PUBCOMP);
+    if (_persistence.enabled())
+        _persistence.save_delivery(s, it->second.delivery, it->first, ROOST_DELIVERY_AWAIT_PUBCOMP);
 }
 
 void Broker::drop_queued(Session& s, Delivery& d) {
     ++_stats.messages_dropped;
-    _persistence.delete_delivery(s, d);
+    if (_persistence.enabled()) _persistence.delete_delivery(s, d);
 }
 
 bool Broker::queue_full(const Session& s) const {
@@ -601,12 +604,12 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
             case QueueFullPolicy::DropOldest:
                 count_drop(s, client ? "queue_full_policy = \"drop_oldest\""
                                      : "offline_queue_policy = \"drop_oldest\"");
-                _persistence.delete_delivery(s, s.queue.front());
+                if (_persistence.enabled()) _persistence.delete_delivery(s, s.queue.front());
                 pop_queued(s);
                 break;
         }
     }
-    _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED, collect);
+    if (_persistence.enabled()) _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED, collect);
     push_queued(s, std::move(d));
     join_wait();
     // Publishers route to a full queue by its policy before they get here (refuse, or wait).

@@ -6,7 +6,11 @@
 // through its inbox (WorkerInbox::post), which runs the call on this thread: deliveries in
 // batches (receive), and session handovers (hand_over, adopt).
 //
-// Lifetime: created by the Server for its worker before the loop runs, destroyed after it ended.
+// Plugins: asked through BrokerHooks and DurableStore, interfaces this layer declares and the
+// plugin host implements; the Server hands in its worker's (core/README.md, "Layers").
+//
+// Lifetime: created by the Server for its worker before the loop runs, destroyed after it ended,
+// before the hooks and the store it was given.
 #pragma once
 #include <uv.h>
 
@@ -17,8 +21,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/broker_hooks.hpp"
+#include "broker/durable_store.hpp"
 #include "broker/message.hpp"
 #include "broker/publish_encoding_cache.hpp"
+#include "broker/publish_wait.hpp"
 #include "broker/remote_batch.hpp"
 #include "broker/router.hpp"
 #include "broker/session.hpp"
@@ -26,8 +33,6 @@
 #include "broker/stats.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
-#include "plugin/hooks.hpp"
-#include "plugin/persistence.hpp"
 
 namespace roost {
 
@@ -51,9 +56,9 @@ struct PublishContext {
 
 class Broker {
   public:
-    // `plugins` may be null (no plugin machinery: the built-in defaults answer).
+    // `hooks` and `store` are this worker's and outlive the Broker.
     Broker(const Config& config, Router& router, unsigned index, uv_loop_t* loop, WorkerInbox& inbox,
-           PluginWorker* plugins, StoredMessageRefs* stored);
+           BrokerHooks& hooks, DurableStore& store);
     ~Broker();
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
@@ -63,7 +68,7 @@ class Broker {
     unsigned index() const { return _index; }
     Router& router() { return _router; }
     WorkerInbox& inbox() { return _inbox; }
-    Hooks& hooks() { return _hooks; }
+    BrokerHooks& hooks() { return _hooks; }
     Stats& stats() { return _stats; }
     PublishEncodingCache& encoding_cache() { return _encoding_cache; }
     const Stats& stats() const { return _stats; }
@@ -123,7 +128,7 @@ class Broker {
     // stored. Restored sessions belong to this worker until a client takes them elsewhere.
     // False when restoring failed (the log says why).
     bool restore();
-    Persistence& persistence() { return _persistence; }
+    DurableStore& persistence() { return _persistence; }
 
     void publish_will(mqtt::Will will, const std::string& client_id);
     // A message a plugin published (host->publish): message hooks, then routing.
@@ -192,8 +197,8 @@ class Broker {
     Router& _router;
     const unsigned _index;
     WorkerInbox& _inbox;
-    Hooks _hooks;
-    Persistence _persistence;
+    BrokerHooks& _hooks;
+    DurableStore& _persistence;
     Stats _stats;
     PublishEncodingCache _encoding_cache;
     std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;  // the sessions this worker owns

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "broker/ack_queue.hpp"
+#include "broker/broker_hooks.hpp"
+#include "broker/client_handle.hpp"
 #include "broker/session.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
 #include "net/connection.hpp"
-#include "plugin/handles.hpp"
-#include "plugin/hooks.hpp"
 #include "util/boxed.hpp"
 
 namespace roost {

@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "broker/broker.hpp"
-#include "plugin/plugin_host.hpp"
+#include "broker/durable_store.hpp"
 #include "util/log.hpp"
 
 namespace roost {

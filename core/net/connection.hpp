@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "net/conn_handle.hpp"
 #include "net/transport_filter.hpp"
-#include "plugin/handles.hpp"
 
 namespace roost::net {
 

@@ -57,6 +57,7 @@ Hooks::Hooks(const Config& config, PluginWorker* plugins) : _config(&config), _p
         if (p->message && p->message->on_routed) _on_routed.push_back(p.get());
         if (p->lifecycle) _lifecycle.push_back(p.get());
     }
+    set_present({.acl = !_acl.empty(), .on_publish = !_on_publish.empty(), .on_routed = !_on_routed.empty()});
 }
 
 void Hooks::cancel(PendingToken& token) {
@@ -85,13 +86,6 @@ HookDecision Hooks::auth_default(Client& client, const AuthRequest& request) con
     if (d == DefaultDecision::Deny)
         return denied(mqtt::ReasonCode::NotAuthorized,
                       "no auth plugin accepted the client (listener auth_default = deny)");
-    return {};
-}
-
-HookDecision Hooks::acl_default(Client& client) const {
-    if (client.listener().acl_default == DefaultDecision::Deny)
-        return denied(mqtt::ReasonCode::NotAuthorized,
-                      "no ACL plugin allowed it (listener acl_default = deny)");
     return {};
 }
 
@@ -252,8 +246,7 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
     return acl_default(client);
 }
 
-bool Hooks::deliver_allowed(Client& client, const Message& m, uint8_t qos, bool retain) {
-    if (_acl.empty()) return true;
+bool Hooks::check_deliver(Client& client, const Message& m, uint8_t qos, bool retain) {
     // Once per subscriber of every message: no decision object, no call, just the chain.
     for (LoadedPlugin* p : _acl) {
         roost_acl_event ev{};
@@ -313,8 +306,7 @@ roost_message_event& message_event(Client* client, const Message& m) {
 }
 }  // namespace
 
-bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
-    if (_on_publish.empty()) return true;
+bool Hooks::run_on_publish(Client* client, Message& m, mqtt::ReasonCode& reason) {
     roost_message_event* ev_ptr = &message_event(client, m);
     for (LoadedPlugin* p : _on_publish) {
         roost_message_event& ev = *ev_ptr;
@@ -360,8 +352,7 @@ bool Hooks::on_message(Client* client, Message& m, mqtt::ReasonCode& reason) {
     return true;
 }
 
-void Hooks::on_routed(Client* client, const Message& m, size_t matched) {
-    if (_on_routed.empty()) return;
+void Hooks::run_on_routed(Client* client, const Message& m, size_t matched) {
     roost_message_event& ev = t_event.message == &m ? t_event.ev : message_event(client, m);
     ev.reason_code = 0;  // an on_publish may have left one with its ALLOW
     for (LoadedPlugin* p : _on_routed)

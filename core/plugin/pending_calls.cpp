@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "plugin/worker_inbox.hpp"
+#include "net/worker_inbox.hpp"
 #include "util/log.hpp"
 
 namespace roost {

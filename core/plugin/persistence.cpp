@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "mqtt/properties_codec.hpp"
+#include "broker/publish_wait.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -34,43 +34,6 @@ struct StoredMessage {
 };
 }  // namespace
 
-std::vector<uint8_t> encode_message_properties(const mqtt::Properties& p) {
-    std::vector<uint8_t> out;
-    mqtt::wire::VectorSink sink{out};
-    mqtt::write_properties(sink, p);
-    return out;
-}
-
-bool decode_message_properties(roost_bytes block, mqtt::Properties& out) {
-    if (!block.data || block.len == 0) return true;
-    mqtt::wire::Reader r({block.data, block.len});
-    mqtt::DecodeError error;
-    return mqtt::read_properties(r, mqtt::PropertyContext::Publish, out, error) && r.empty();
-}
-
-void PublishWait::release(bool ok, uint8_t reason) {
-    if (!ok) {
-        _failed.store(true, std::memory_order_relaxed);
-        if (reason) _failure_reason.store(reason, std::memory_order_relaxed);
-    }
-    if (_holds.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    // The last part: `done` runs on the publisher's worker. A worker that stopped runs nothing.
-    _home.post([self = shared_from_this()] {
-        self->_done(self->ok(), self->was_quota_exceeded(), self->failure_reason());
-    });
-}
-
-void PublishWait::release_on(WorkerInbox& here, bool ok, uint8_t reason) {
-    if (&here != &_home) return release(ok, reason);
-    if (!ok) {
-        _failed.store(true, std::memory_order_relaxed);
-        if (reason) _failure_reason.store(reason, std::memory_order_relaxed);
-    }
-    if (_holds.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    // Already on the publisher's worker, in a loop callback (a call's resume): no post needed.
-    _done(this->ok(), was_quota_exceeded(), failure_reason());
-}
-
 void Persistence::note_restored(const Delivery& d) {
     std::lock_guard lock(_refs->lock);
     ++_refs->refs[d.message->id];
@@ -80,6 +43,7 @@ Persistence::Persistence(PluginWorker* host, StoredMessageRefs* refs) : _host(ho
     if (!host) return;
     for (auto& p : host->plugins())
         if (p->persistence) _plugins.push_back(p.get());
+    set_enabled(!_plugins.empty());
 }
 
 template <class Invoke>

@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "net/worker_inbox.hpp"
 #include "plugin/client_handles.hpp"
 #include "plugin/handles.hpp"
 #include "plugin/host_timers.hpp"
 #include "plugin/pending_calls.hpp"
-#include "plugin/worker_inbox.hpp"
 #include "roost/plugin.h"
 
 namespace roost {

@@ -31,12 +31,12 @@
 #include <thread>
 #include <vector>
 
-#include "broker/server.hpp"
 #include "config/config.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
 #include "mqtt/packet.hpp"
 #include "mqtt/reason_codes.hpp"
+#include "server/server.hpp"
 #include "util/log.hpp"
 
 namespace roost::test {

@@ -1,4 +1,4 @@
-#include "plugin/worker_inbox.hpp"
+#include "net/worker_inbox.hpp"
 
 namespace roost {
 

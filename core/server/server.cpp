@@ -1,4 +1,4 @@
-#include "broker/server.hpp"
+#include "server/server.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +13,8 @@
 #include "broker/sys_topics.hpp"
 #include "net/listener.hpp"
 #include "net/tls_listeners.hpp"
+#include "plugin/hooks.hpp"
+#include "plugin/persistence.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -51,8 +53,10 @@ struct Server::Worker {
     Worker(Server& server, unsigned index) : server(server), config(server._config), index(index) {
         uv_loop_init(&loop);
         plugins = std::make_unique<PluginWorker>(*server._plugins, index, &loop);
-        broker = std::make_unique<Broker>(config, *server._router, index, &loop, plugins->inbox(),
-                                          plugins.get(), server._stored.get());
+        hooks = std::make_unique<Hooks>(config, plugins.get());
+        store = std::make_unique<Persistence>(plugins.get(), server._stored.get());
+        broker =
+            std::make_unique<Broker>(config, *server._router, index, &loop, plugins->inbox(), *hooks, *store);
         plugins->set_broker(broker.get());
         server._router->set_worker(index, broker.get());
         flush_queue = std::make_unique<net::FlushQueue>(&loop);
@@ -78,6 +82,8 @@ struct Server::Worker {
         finish();
         listeners.clear();
         broker.reset();
+        store.reset();
+        hooks.reset();
         plugins.reset();
         uv_run(&loop, UV_RUN_DEFAULT);
         if (int rc = uv_loop_close(&loop); rc != 0)
@@ -165,7 +171,12 @@ struct Server::Worker {
     const Config& config;
     const unsigned index;
     uv_loop_t loop{};
-    std::unique_ptr<PluginWorker> plugins;  // before broker: the broker's hooks point into it
+    // The plugin host's side of this worker, then what the broker asks plugins through (the
+    // interfaces broker/ declares, implemented over `plugins`), then the broker: each outlives
+    // the ones after it.
+    std::unique_ptr<PluginWorker> plugins;
+    std::unique_ptr<Hooks> hooks;
+    std::unique_ptr<Persistence> store;
     std::unique_ptr<Broker> broker;
     bool finished = false;
     std::unique_ptr<net::FlushQueue> flush_queue;

@@ -1,0 +1,21 @@
+// What a plugin's roost_client (plugin.h) is inside the broker. A plugin only holds a pointer to
+// it during a hook and hands it back; what it may keep past a hook is `ref`, a number the plugin
+// host looks up on every use (plugin/client_handles.hpp).
+//
+// Lifetime: a member of its Client, so valid while the client lives (until the connection's
+// close callback ran and the client was released).
+#pragma once
+#include <vector>
+
+#include "roost/plugin.h"
+
+namespace roost {
+class Client;
+}
+
+struct roost_client {
+    roost::Client* client;
+    roost_client_ref ref = 0;          // the number plugins keep (ClientHandles); 0 until registered
+    std::vector<void*> plugin_data{};  // client_data_set, by plugin index; grown on first set
+    bool released = false;             // client_release ran: no data may be set any more
+};

@@ -524,7 +524,7 @@ void Broker::count_drop(Session& s, const char* policy) {
     ++_stats.messages_dropped;
     // One warning when a full queue starts costing messages, one line with the count when it
     // has room again (relieve): the log says it without a line per message.
-    if (s.dropped_while_full++ == 0)
+    if (s.full_queue().dropped_while_full++ == 0)
         log::warn(
             "client '{}': queue full ({} messages, {} bytes; [limits] max_queued_messages = {}, "
             "max_queued_bytes "
@@ -534,18 +534,14 @@ void Broker::count_drop(Session& s, const char* policy) {
 }
 
 void Broker::relieve(Session& s) {
-    if (!s.throttled.empty()) {
-        for (auto& wait : s.throttled)
-            wait->release(true);
-        s.throttled.clear();
-    }
     s.ref.congested.store(false, std::memory_order_relaxed);
-    s.backpressure_gave_up = false;
-    if (s.dropped_while_full > 0) {
+    if (!s.full) return;
+    for (auto& wait : s.full->throttled)
+        wait->release(true);
+    if (s.full->dropped_while_full > 0)
         log::info("client '{}': queue has room again; {} messages were dropped while it was full",
-                  s.client_id, s.dropped_while_full);
-        s.dropped_while_full = 0;
-    }
+                  s.client_id, s.full->dropped_while_full);
+    s.full.reset();
 }
 
 void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
@@ -576,19 +572,20 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
     if (queue_full(s)) {
         const LimitsConfig& l = _config.limits;
         QueueFullPolicy policy =
-            client && !s.backpressure_gave_up ? l.queue_full_policy : l.offline_queue_policy;
+            client && !s.backpressure_gave_up() ? l.queue_full_policy : l.offline_queue_policy;
         switch (policy) {
             case QueueFullPolicy::Backpressure: {
                 // Queued all the same (nothing acknowledged is lost): the publisher's PUBACK or
                 // PUBREC waits for room, and while it waits the broker reads nothing more from it.
                 std::shared_ptr<PublishWait> wait = context ? context->need_wait() : nullptr;
                 if (wait) {
-                    if (s.throttled.empty()) {
-                        s.throttled_since = Clock::now();
+                    Session::FullQueue& full = s.full_queue();
+                    if (full.throttled.empty()) {
+                        full.throttled_since = Clock::now();
                         _throttled.insert(s.ref.key);
                     }
                     wait->hold();
-                    s.throttled.push_back(std::move(wait));
+                    full.throttled.push_back(std::move(wait));
                     ++_stats.messages_throttled;
                 }
                 break;
@@ -613,7 +610,7 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
     push_queued(s, std::move(d));
     join_wait();
     // Publishers route to a full queue by its policy before they get here (refuse, or wait).
-    if (client && queue_full(s) && !s.backpressure_gave_up)
+    if (client && queue_full(s) && !s.backpressure_gave_up())
         s.ref.congested.store(true, std::memory_order_relaxed);
 }
 
@@ -651,9 +648,7 @@ void Broker::pump(Session& s) {
             break;
         }
     }
-    if (!queue_full(s) && (s.ref.congested.load(std::memory_order_relaxed) || !s.throttled.empty() ||
-                           s.dropped_while_full > 0 || s.backpressure_gave_up))
-        relieve(s);
+    if (!queue_full(s) && (s.ref.congested.load(std::memory_order_relaxed) || s.full)) relieve(s);
 }
 
 std::vector<MessagePtr> Broker::retained_for(std::string_view filter) {
@@ -728,22 +723,23 @@ void Broker::check_throttled(Clock::time_point now) {
     for (auto it = _throttled.begin(); it != _throttled.end();) {
         auto found = _sessions_by_key.find(*it);
         Session* s = found == _sessions_by_key.end() ? nullptr : found->second;
-        if (!s || s->throttled.empty()) {  // relieved, ended or moved: nothing to watch
+        if (!s || !s->throttling()) {  // relieved, ended or moved: nothing to watch
             it = _throttled.erase(it);
             continue;
         }
         ++it;
-        if (now - s->throttled_since <= timeout) continue;
+        Session::FullQueue& full = *s->full;
+        if (now - full.throttled_since <= timeout) continue;
         // The subscriber takes nothing for too long: its publishers go on, and its queue drops
         // by offline_queue_policy until it has room again.
         log::warn(
             "client '{}': its queue has been full for {} s ([limits] backpressure_timeout); releasing {} "
             "waiting publishers and dropping by offline_queue_policy until it has room",
-            s->client_id, _config.limits.backpressure_timeout, s->throttled.size());
-        for (auto& wait : s->throttled)
+            s->client_id, _config.limits.backpressure_timeout, full.throttled.size());
+        for (auto& wait : full.throttled)
             wait->release(true);
-        s->throttled.clear();
-        s->backpressure_gave_up = true;
+        full.throttled.clear();
+        full.backpressure_gave_up = true;
         s->ref.congested.store(false, std::memory_order_relaxed);
     }
 }

@@ -17,6 +17,13 @@ constexpr size_t kBytesPerTurn = 256 * 1024;
 constexpr size_t kRetainedPerTurn = 256;
 // Under the global output bound, a client with at least this much unsent is not read either.
 constexpr size_t kBacklogUnderGlobalBound = 64 * 1024;
+// The encoding of the packet being sent: one buffer per worker thread, not one per client, since
+// each packet is written to its connection (which copies it) right after it is encoded.
+std::vector<uint8_t>& encode_buffer() {
+    thread_local std::vector<uint8_t> buffer;
+    buffer.clear();
+    return buffer;
+}
 }  // namespace
 
 Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig& listener)
@@ -284,9 +291,9 @@ void Client::refuse_connect(mqtt::ReasonCode reason, const std::string& why) {
 
 void Client::send(const mqtt::Packet& packet) {
     if (closing()) return;
-    _encode_buffer.clear();
-    mqtt::encode(packet, _version, _encode_buffer);
-    if (_encode_buffer.size() > _client_maximum_packet_size && _version == mqtt::ProtocolVersion::V5 &&
+    std::vector<uint8_t>& out = encode_buffer();
+    mqtt::encode(packet, _version, out);
+    if (out.size() > _client_maximum_packet_size && _version == mqtt::ProtocolVersion::V5 &&
         !std::holds_alternative<mqtt::Publish>(packet)) {
         // Spec 3.1.2.25: reason strings and user properties are the parts to leave out.
         mqtt::Packet trimmed = packet;
@@ -298,18 +305,18 @@ void Client::send(const mqtt::Packet& packet) {
                 }
             },
             trimmed);
-        _encode_buffer.clear();
-        mqtt::encode(trimmed, _version, _encode_buffer);
+        out.clear();
+        mqtt::encode(trimmed, _version, out);
     }
-    write_encoded();
+    write_encoded(out);
 }
 
-void Client::write_encoded() {
-    _broker.stats().bytes_sent += _encode_buffer.size();
-    _connection->write(_encode_buffer);
+void Client::write_encoded(std::vector<uint8_t>& bytes) {
+    _broker.stats().bytes_sent += bytes.size();
+    _connection->write(bytes);
     // The buffer is reused for every packet, so it keeps the capacity of the largest one sent:
-    // after one 6 MiB message each of its subscribers would hold 6 MiB for good.
-    if (_encode_buffer.capacity() > kKeepEncodeCapacity) std::vector<uint8_t>().swap(_encode_buffer);
+    // after one 6 MiB message the worker would hold 6 MiB for good.
+    if (bytes.capacity() > kKeepEncodeCapacity) std::vector<uint8_t>().swap(bytes);
 }
 
 bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup) {
@@ -360,13 +367,14 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     }
     uint16_t new_alias = 0;  // an alias this PUBLISH sets up, recorded only if it is sent
     if (_client_topic_alias_maximum > 0) {
+        if (!_aliases) _aliases.emplace();
         // Aliases go to the first topics sent, up to the client's maximum, and stay for the
         // connection: repeated topics then cost two bytes instead of their length.
-        if (auto it = _aliases_out.find(m.topic); it != _aliases_out.end()) {
+        if (auto it = _aliases->out.find(m.topic); it != _aliases->out.end()) {
             properties.topic_alias = it->second;
             p.topic = {};
-        } else if (_aliases_out.size() < _client_topic_alias_maximum) {
-            new_alias = static_cast<uint16_t>(_aliases_out.size() + 1);
+        } else if (_aliases->out.size() < _client_topic_alias_maximum) {
+            new_alias = static_cast<uint16_t>(_aliases->out.size() + 1);
             properties.topic_alias = new_alias;
         }
     }
@@ -384,7 +392,7 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         ++_broker.stats().messages_dropped;
         return false;
     }
-    if (new_alias != 0) _aliases_out.emplace(m.topic, new_alias);
+    if (new_alias != 0) _aliases->out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
     if (!properties.topic_alias && delivery.subscription_ids.empty() &&
         size <= PublishEncodingCache::kMaxCached) {
@@ -393,9 +401,9 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         _connection->write(bytes);
         return true;
     }
-    _encode_buffer.clear();
-    mqtt::encode_publish(p, _version, _encode_buffer);
-    write_encoded();
+    std::vector<uint8_t>& out = encode_buffer();
+    mqtt::encode_publish(p, _version, out);
+    write_encoded(out);
     return true;
 }
 

@@ -148,8 +148,8 @@ class Client : public net::ConnectionHandler {
     // The answer to a QoS 1/2 PUBLISH (PUBACK or PUBREC).
     void acknowledge(const mqtt::Publish& publish, mqtt::ReasonCode reason);
     void protocol_error(mqtt::ReasonCode reason, const std::string& why);
-    void write_encoded();          // _encode_buffer to the connection, counted in $SYS bytes sent
-    std::string describe() const;  // "client 'id' (1.2.3.4:5678)" for log lines
+    void write_encoded(std::vector<uint8_t>& bytes);  // to the connection, counted in $SYS bytes sent
+    std::string describe() const;                     // "client 'id' (1.2.3.4:5678)" for log lines
     const char* version_name_for_log() const;
 
     Broker& _broker;
@@ -173,10 +173,15 @@ class Client : public net::ConnectionHandler {
     std::shared_ptr<Session> _session;
     bool _assigned_id = false;
     // Rare, large state is boxed (util/boxed.hpp): an idle connection pays a pointer for each.
-    Boxed<mqtt::Connect> _connect;   // while its authentication runs
-    std::string _auth_method;        // MQTT 5 enhanced authentication, from CONNECT
-    size_t _auth_plugin = SIZE_MAX;  // the plugin that runs it
-    bool _reauthenticating = false;  // an AUTH 0x19 exchange is under way
+    Boxed<mqtt::Connect> _connect;  // while its authentication runs
+    // MQTT 5 enhanced authentication, from a CONNECT with an Authentication Method.
+    struct EnhancedAuth {
+        std::string method;
+        size_t plugin = SIZE_MAX;  // the plugin that runs it
+    };
+    Boxed<EnhancedAuth> _auth;
+    const std::string& auth_method() const;  // "" without enhanced authentication
+    bool _reauthenticating = false;          // an AUTH 0x19 exchange is under way
     struct SubscribeProgress {
         mqtt::Subscribe packet;
         size_t next = 0;
@@ -218,9 +223,13 @@ class Client : public net::ConnectionHandler {
     uint32_t _client_maximum_packet_size = 268435460;
     uint16_t _client_topic_alias_maximum = 0;
 
-    std::vector<std::string> _aliases_in;  // index = alias the client set, value = topic
-    std::unordered_map<std::string, uint16_t> _aliases_out;
-    std::vector<uint8_t> _encode_buffer;  // reused for every packet sent, up to kKeepEncodeCapacity
+    // Topic aliases (MQTT 5), made when the client first uses one or allows some.
+    struct Aliases {
+        std::vector<std::string> in;  // index = alias the client set, value = topic
+        std::unordered_map<std::string, uint16_t> out;
+    };
+    Boxed<Aliases> _aliases;
+    // Packets are encoded into one buffer per worker thread (client.cpp), kept up to this size.
     static constexpr size_t kKeepEncodeCapacity = 64 * 1024;
 };
 

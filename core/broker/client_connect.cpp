@@ -87,12 +87,17 @@ void Client::handle_connect(mqtt::Connect& c) {
     request.username = c.username;
     request.password = c.password;
     if (c.properties.authentication_method) {
-        _auth_method = *c.properties.authentication_method;
-        request.method = _auth_method;
+        _auth.emplace().method = *c.properties.authentication_method;
+        request.method = _auth->method;
         request.data = c.properties.authentication_data.value_or("");
     }
     _connect = std::move(c);
     run_auth(std::move(request));
+}
+
+const std::string& Client::auth_method() const {
+    static const std::string none;
+    return _auth ? _auth->method : none;
 }
 
 void Client::run_auth(AuthRequest request) {
@@ -119,23 +124,23 @@ void Client::on_auth_decision(const HookDecision& d) {
         }
         return refuse_connect(d.reason, d.why);
     }
-    if (d.plugin != SIZE_MAX) _auth_plugin = d.plugin;
+    if (d.plugin != SIZE_MAX && _auth) _auth->plugin = d.plugin;  // for the AUTH rounds
     if (d.more) {
         // Another round of the method's exchange (spec 4.12): the client answers with AUTH 0x18.
-        if (_auth_method.empty() || _version != mqtt::ProtocolVersion::V5)
+        if (auth_method().empty() || _version != mqtt::ProtocolVersion::V5)
             return refuse_connect(
                 mqtt::ReasonCode::ImplementationSpecificError,
                 "an auth plugin asked for another round without an MQTT 5 authentication method");
         mqtt::Auth auth;
         auth.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::ContinueAuthentication);
-        auth.properties.authentication_method = _auth_method;
+        auth.properties.authentication_method = _auth->method;
         auth.properties.authentication_data = d.reply;
         if (!reauth) _state = State::Authenticating;
         return send(auth);
     }
     if (reauth) {
         mqtt::Auth auth;
-        auth.properties.authentication_method = _auth_method;
+        auth.properties.authentication_method = _auth->method;
         if (!d.reply.empty()) auth.properties.authentication_data = d.reply;
         send(auth);
         log::info("{}: re-authenticated", describe());
@@ -172,17 +177,17 @@ void Client::on_will_decision(const HookDecision& acl, const std::string& auth_r
 
 void Client::handle_auth(const mqtt::Auth& a) {
     using mqtt::ReasonCode;
-    if (_auth_method.empty())
+    if (auth_method().empty())
         return protocol_error(ReasonCode::ProtocolError,
                               "AUTH packet without an authentication method in CONNECT");
-    if (a.properties.authentication_method.value_or("") != _auth_method)
+    if (a.properties.authentication_method.value_or("") != auth_method())
         return protocol_error(ReasonCode::ProtocolError,
                               "AUTH with a different authentication method than CONNECT");
     auto reason = static_cast<ReasonCode>(a.reason_code);
     AuthRequest request;
-    request.method = _auth_method;
+    request.method = _auth->method;
     request.data = a.properties.authentication_data.value_or("");
-    request.plugin = _auth_plugin;
+    request.plugin = _auth->plugin;
     // Spec 4.12: CONTINUE answers the broker's AUTH 0x18, in the CONNECT exchange or in a
     // re-authentication; only a connected client with none under way may begin one with 0x19.
     bool exchange = _state == State::Authenticating || _reauthenticating;
@@ -284,8 +289,8 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
         if (!features.shared_subscriptions) out.shared_subscription_available = 0;
         if (outcome.keep_alive_cut) out.server_keep_alive = _keep_alive;
         if (outcome.expiry_cut) out.session_expiry_interval = session_expiry;
-        if (!_auth_method.empty()) {
-            out.authentication_method = _auth_method;
+        if (!auth_method().empty()) {
+            out.authentication_method = auth_method();
             if (!auth_reply.empty()) out.authentication_data = auth_reply;
         }
     }

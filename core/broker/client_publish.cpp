@@ -21,16 +21,18 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
         return false;
     }
     // The table grows with the aliases a client uses: a client that uses none pays nothing.
-    if (alias >= _aliases_in.size()) _aliases_in.resize(alias + 1u);
+    if (!_aliases) _aliases.emplace();
+    std::vector<std::string>& in = _aliases->in;
+    if (alias >= in.size()) in.resize(alias + 1u);
     if (p.topic.empty()) {
-        if (_aliases_in[alias].empty()) {
+        if (in[alias].empty()) {
             protocol_error(mqtt::ReasonCode::ProtocolError,
                            fmt::format("topic alias {} was never set", alias));
             return false;
         }
-        p.topic = _aliases_in[alias];
+        p.topic = in[alias];
     } else {
-        _aliases_in[alias] = p.topic;
+        in[alias] = p.topic;
     }
     p.properties.topic_alias.reset();
     return true;

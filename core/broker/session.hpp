@@ -13,14 +13,14 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "broker/message.hpp"
 #include "broker/subscription_tree.hpp"
+#include "mqtt/packet.hpp"
 #include "util/boxed.hpp"
 #include "util/lazy_deque.hpp"
-#include "mqtt/packet.hpp"
+#include "util/packet_id_set.hpp"
 
 namespace roost {
 
@@ -74,11 +74,21 @@ struct Session {
     // Publishers whose acknowledgement waits for room in `queue` (queue_full_policy =
     // "backpressure"), since `throttled_since`; released by Broker::pump() or the timeout.
     // Non-empty: the session is in its Broker's `_throttled` set, which the tick watches.
-    std::vector<std::shared_ptr<PublishWait>> throttled;
-    Clock::time_point throttled_since{};
-    bool backpressure_gave_up = false;  // the timeout passed: drop by offline_queue_policy until room
-    uint64_t dropped_while_full = 0;    // since the queue last had room (for the log)
-    std::unordered_set<uint16_t> incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
+    // Boxed (made when the queue first fills): a session whose queue never fills pays a pointer.
+    struct FullQueue {
+        std::vector<std::shared_ptr<PublishWait>> throttled;
+        Clock::time_point throttled_since{};
+        bool backpressure_gave_up = false;  // the timeout passed: drop by offline_queue_policy until room
+        uint64_t dropped_while_full = 0;    // since the queue last had room (for the log)
+    };
+    Boxed<FullQueue> full;
+    FullQueue& full_queue() {
+        if (!full) full.emplace();
+        return *full;
+    }
+    bool throttling() const { return full && !full->throttled.empty(); }
+    bool backpressure_gave_up() const { return full && full->backpressure_gave_up; }
+    PacketIdSet incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
 
     // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost.
     Boxed<mqtt::Will> pending_will;  // boxed: 8 bytes instead of 568 for every session without one

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -141,6 +143,27 @@ void FlushQueue::flush_all() {
     }
 }
 
+struct Connection::Write {
+    uv_write_t req{};
+    std::vector<uint8_t> bytes;  // owned by the write until on_write
+    uint64_t started = 0;        // uv_now() when it began
+};
+
+struct Connection::Ending {
+    uv_timer_t timer{};  // initialised on first use (start_timer)
+    uv_shutdown_t shutdown{};
+    std::string reason;
+};
+
+struct Connection::Extra {
+    std::map<std::string, std::string> attributes;
+    std::string socket_ip;  // set once set_peer() replaced _peer; "" before
+};
+
+namespace {
+const std::string kNoListener;
+}
+
 // Boxed, so that a plain TCP connection pays one null pointer for TLS.
 struct Connection::Tls {
     explicit Tls(SSL_CTX* ctx) : stream(ctx) {}
@@ -152,32 +175,77 @@ struct Connection::Tls {
     bool close_notify_sent = false;
 };
 
-Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue) : _flush_queue(flush_queue) {
+Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue)
+    : _flush_queue(flush_queue), _listener_address(&kNoListener) {
     uv_tcp_init(loop, &_tcp);
     _tcp.data = this;
-    _write_req.data = this;
 }
 
 Connection::~Connection() {
     if (!_counted) return;
     g_open.fetch_sub(1, std::memory_order_relaxed);
     if (_pending_connect) g_pending.fetch_sub(1, std::memory_order_relaxed);
-    if (g_limits.max_connections_per_address != 0) count_address(_peer_ip, -1);
+    if (g_limits.max_connections_per_address != 0) count_address(peer_ip(), -1);
 }
 
 void Connection::accepted() {
     _peer = peer_of(&_tcp);
-    _peer_ip = ip_of(_peer);
     if (_counted) return;
     _counted = true;
     g_open.fetch_add(1, std::memory_order_relaxed);
     g_pending.fetch_add(1, std::memory_order_relaxed);
-    if (g_limits.max_connections_per_address != 0) count_address(_peer_ip, 1);
+    if (g_limits.max_connections_per_address != 0) count_address(peer_ip(), 1);
 }
 
 void Connection::established() {
-    if (!std::exchange(_pending_connect, false) || !_counted) return;
+    if (!_pending_connect) return;
+    _pending_connect = false;
+    if (!_counted) return;
     g_pending.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::string Connection::peer_ip() const {
+    if (_extra && !_extra->socket_ip.empty()) return _extra->socket_ip;
+    return ip_of(_peer);
+}
+
+void Connection::set_peer(std::string address) {
+    if (!_extra) _extra = std::make_unique<Extra>();
+    if (_extra->socket_ip.empty()) _extra->socket_ip = ip_of(_peer);
+    _peer = std::move(address);
+    if (_handler) _handler->on_address_changed(_peer);
+}
+
+void Connection::set_attribute(std::string name, std::string value) {
+    if (!_extra) _extra = std::make_unique<Extra>();
+    _extra->attributes[std::move(name)] = std::move(value);
+}
+
+const std::string* Connection::attribute(const std::string& name) const {
+    if (!_extra) return nullptr;
+    auto it = _extra->attributes.find(name);
+    return it == _extra->attributes.end() ? nullptr : &it->second;
+}
+
+void Connection::set_listener_address(const std::string& a) {
+    // Entries are never removed: there are as many as distinct listener addresses in the config.
+    static std::mutex mutex;
+    static std::set<std::string, std::less<>> addresses;
+    std::lock_guard lock(mutex);
+    _listener_address = &*addresses.insert(a).first;
+}
+
+size_t Connection::buffer_capacity() const {
+    return _pending.capacity() + (_write ? _write->bytes.capacity() : 0);
+}
+
+Connection::Ending& Connection::ending() {
+    if (!_ending) _ending = std::make_unique<Ending>();
+    return *_ending;
+}
+
+const std::string& Connection::close_reason() const {
+    return _ending ? _ending->reason : kNoListener;
 }
 
 uint32_t Connection::connections_from(const std::string& ip) {
@@ -191,8 +259,8 @@ void Connection::count_output(int64_t delta) {
 }
 
 uint64_t Connection::write_stalled_ms() const {
-    if (_writing.empty()) return 0;
-    return uv_now(_tcp.loop) - _write_started;
+    if (!_write || _write->bytes.empty()) return 0;
+    return uv_now(_tcp.loop) - _write->started;
 }
 
 void Connection::pause_until_drained() {
@@ -298,7 +366,7 @@ void Connection::flush() {
 }
 
 size_t Connection::backlog() const {
-    return _pending.size() + _writing.size() + (_tls ? _tls->plain_out.size() : 0);
+    return _pending.size() + (_write ? _write->bytes.size() : 0) + (_tls ? _tls->plain_out.size() : 0);
 }
 
 void Connection::queued_wire(size_t before) {
@@ -311,18 +379,19 @@ void Connection::queued_wire(size_t before) {
 }
 
 void Connection::start_timer(uint64_t ms, uv_timer_cb cb) {
+    Ending& e = ending();
     if (_open_handles == 1) {
-        uv_timer_init(_tcp.loop, &_linger_timer);
-        _linger_timer.data = this;
+        uv_timer_init(_tcp.loop, &e.timer);
+        e.timer.data = this;
         ++_open_handles;
     }
-    uv_timer_start(&_linger_timer, cb, ms, 0);
+    uv_timer_start(&e.timer, cb, ms, 0);
 }
 
 bool Connection::start_tls(const TlsContext& context, const TlsConfig& config) {
     _tls = std::make_unique<Tls>(context.get());
     if (!_tls->stream.ok()) {
-        log::error("listener {}: cannot start TLS for {}: {}", _listener_address, _peer, openssl_errors());
+        log::error("listener {}: cannot start TLS for {}: {}", *_listener_address, _peer, openssl_errors());
         return false;
     }
     _tls->identity_field = config.identity_as_username;
@@ -332,7 +401,7 @@ bool Connection::start_tls(const TlsContext& context, const TlsConfig& config) {
         log::limit("tls_handshake",
                    "listener {}: TLS handshake with {} not finished within {} s ([[listener]] "
                    "tls_handshake_timeout); closing",
-                   self->_listener_address, self->_peer, self->_tls->handshake_timeout_s);
+                   *self->_listener_address, self->_peer, self->_tls->handshake_timeout_s);
         self->close("TLS handshake timed out");
     });
     return true;
@@ -353,10 +422,10 @@ void Connection::read_tls(std::span<const uint8_t> cipher) {
     queued_wire(before);  // handshake flights, alerts, session tickets
     if (result == TlsStream::Result::Failed) {
         if (!was_established && !_tls->stream.established())
-            log::limit("tls_handshake", "listener {}: TLS handshake with {} failed: {}", _listener_address,
+            log::limit("tls_handshake", "listener {}: TLS handshake with {} failed: {}", *_listener_address,
                        _peer, _tls->stream.error());
         else
-            log::limit("tls_handshake", "listener {}: TLS error from {}: {}", _listener_address, _peer,
+            log::limit("tls_handshake", "listener {}: TLS error from {}: {}", *_listener_address, _peer,
                        _tls->stream.error());
         // The alert OpenSSL queued goes out first, then the socket closes.
         return close_after_flush("TLS: " + _tls->stream.error());
@@ -379,12 +448,12 @@ void Connection::read_tls(std::span<const uint8_t> cipher) {
 }
 
 void Connection::tls_established() {
-    if (!_close_after_flush) uv_timer_stop(&_linger_timer);
+    if (!_close_after_flush && _open_handles == 2) uv_timer_stop(&_ending->timer);
     const SSL* ssl = _tls->stream.ssl();
     for (auto& [name, value] : tls_attributes(ssl))
         set_attribute(std::move(name), std::move(value));
     _tls->identity = net::tls_identity(ssl, _tls->identity_field);
-    log::debug("listener {}: TLS with {} established ({}, {}){}", _listener_address, _peer,
+    log::debug("listener {}: TLS with {} established ({}, {}){}", *_listener_address, _peer,
                SSL_get_version(ssl), SSL_get_cipher_name(ssl),
                attribute("tls.peer.subject") ? ", client " + *attribute("tls.peer.subject") : "");
     // The transport opens now, above TLS, and sees the tls.* attributes.
@@ -417,32 +486,38 @@ void Connection::encrypt_pending() {
 }
 
 void Connection::write_pending() {
-    if (_closing || _lingering || !_writing.empty()) return;  // on_write starts the next batch
+    if (_closing || _lingering || (_write && !_write->bytes.empty())) return;  // on_write goes on
     if (_pending.empty()) {
         if (_close_after_flush) linger();
         return;
     }
-    _writing.swap(_pending);
-    _write_started = uv_now(_tcp.loop);
-    uv_buf_t buf =
-        uv_buf_init(reinterpret_cast<char*>(_writing.data()), static_cast<unsigned>(_writing.size()));
-    int rc = uv_write(&_write_req, reinterpret_cast<uv_stream_t*>(&_tcp), &buf, 1, on_write);
+    if (!_write) {
+        _write = std::make_unique<Write>();
+        _write->req.data = this;
+    }
+    _write->bytes.swap(_pending);
+    _write->started = uv_now(_tcp.loop);
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(_write->bytes.data()),
+                               static_cast<unsigned>(_write->bytes.size()));
+    int rc = uv_write(&_write->req, reinterpret_cast<uv_stream_t*>(&_tcp), &buf, 1, on_write);
     if (rc < 0) {
-        count_output(-static_cast<int64_t>(_writing.size()));
-        std::vector<uint8_t>().swap(_writing);
+        count_output(-static_cast<int64_t>(_write->bytes.size()));
+        _write.reset();
         close(std::string("write failed: ") + uv_strerror(rc));
     }
 }
 
 void Connection::on_write(uv_write_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
-    self->count_output(-static_cast<int64_t>(self->_writing.size()));
-    // The buffer goes back with its bytes when it was large, or when nothing more waits: after a
-    // burst (one 20 MB message) an idle connection keeps nothing.
-    if (self->_writing.capacity() > kKeepOutputCapacity || self->_pending.empty())
-        std::vector<uint8_t>().swap(self->_writing);
+    self->count_output(-static_cast<int64_t>(self->_write->bytes.size()));
+    // The request and its buffer go when nothing more waits, so an idle connection keeps
+    // neither; a large buffer (one 20 MB message) goes at once.
+    if (self->_pending.empty())
+        self->_write.reset();
+    else if (self->_write->bytes.capacity() > kKeepOutputCapacity)
+        std::vector<uint8_t>().swap(self->_write->bytes);
     else
-        self->_writing.clear();
+        self->_write->bytes.clear();
     if (status < 0) {
         if (status != UV_ECANCELED) self->close(std::string("write failed: ") + uv_strerror(status));
         return;
@@ -469,10 +544,10 @@ void Connection::close(const std::string& reason) {
     std::vector<uint8_t>().swap(_pending);
     // Once closing after a flush, that reason stays the one the handler hears (not the reset or
     // timeout that ends it).
-    if (!_close_after_flush) _close_reason = reason;
+    if (!_close_after_flush) ending().reason = reason;
     if (_open_handles == 2) {
         _flush_queue.done_lingering(this);
-        uv_close(reinterpret_cast<uv_handle_t*>(&_linger_timer), on_close);
+        uv_close(reinterpret_cast<uv_handle_t*>(&_ending->timer), on_close);
     }
     uv_close(reinterpret_cast<uv_handle_t*>(&_tcp), on_close);
 }
@@ -484,12 +559,13 @@ void Connection::linger() {
     // closes at once, as it always did (the process is about to end anyway).
     if (_peer_eof || _flush_queue.closed()) {
         _lingering = false;
-        return close(_close_reason);
+        return close(close_reason());
     }
-    _shutdown_req.data = this;
-    if (uv_shutdown(&_shutdown_req, reinterpret_cast<uv_stream_t*>(&_tcp), on_shutdown) != 0) {
+    Ending& e = ending();
+    e.shutdown.data = this;
+    if (uv_shutdown(&e.shutdown, reinterpret_cast<uv_stream_t*>(&_tcp), on_shutdown) != 0) {
         _lingering = false;
-        return close(_close_reason);
+        return close(close_reason());
     }
 }
 
@@ -498,12 +574,13 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
     if (self->_closing) return;  // closed meanwhile (UV_ECANCELED): on_close tells the handler
     // From here on the handler is done with this connection, as after a close.
     self->_transport.reset();
-    if (ConnectionHandler* h = std::exchange(self->_handler, nullptr)) h->on_closed(self->_close_reason);
+    if (ConnectionHandler* h = std::exchange(self->_handler, nullptr)) h->on_closed(self->close_reason());
     if (self->_closing) return;
-    if (status < 0 || self->_peer_eof || self->_flush_queue.closed()) return self->close(self->_close_reason);
+    if (status < 0 || self->_peer_eof || self->_flush_queue.closed())
+        return self->close(self->close_reason());
     self->_flush_queue.lingering(self);
     uv_timer_start(
-        &self->_linger_timer,
+        &self->_ending->timer,
         [](uv_timer_t* t) { static_cast<Connection*>(t->data)->close("lingering close timed out"); },
         kLingerMs, 0);
     self->resume_reading_to_discard();
@@ -542,7 +619,7 @@ void Connection::close_after_flush(const std::string& reason) {
     // receive buffer, nor block on its own writes while ours wait for it to read.
     resume_reading_to_discard();
     _close_after_flush = true;
-    _close_reason = reason;
+    ending().reason = reason;
     if (_deferred) {
         _deferred = false;
         _flush_queue.undefer(this);
@@ -584,7 +661,7 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
             self->_reading = false;
             return;
         }
-        self->close(self->_lingering ? self->_close_reason : "connection closed by peer");
+        self->close(self->_lingering ? self->close_reason() : "connection closed by peer");
     } else if (n < 0) {
         self->close(std::string("read failed: ") + uv_strerror(static_cast<int>(n)));
     }
@@ -595,7 +672,7 @@ void Connection::on_close(uv_handle_t* h) {
     if (--self->_open_handles > 0) return;
     self->_transport.reset();  // the plugin's close() runs before the broker forgets the client
     if (ConnectionHandler* handler = std::exchange(self->_handler, nullptr))
-        handler->on_closed(self->_close_reason);
+        handler->on_closed(self->close_reason());
     delete self;
 }
 

@@ -11,11 +11,16 @@
 // packet), then read and discard until the peer closes too or kLingerMs pass, then close. The
 // handler hears on_closed() once the write side is shut, as if the connection were gone: it never
 // sees the bytes read while lingering, and the Connection outlives it by at most kLingerMs.
+//
+// Memory: an idle connection holds its uv_tcp_t, its peer's address and a few pointers, nothing
+// more (issue 7, "small idle connections"). The write request and the bytes being written exist
+// only while a write is in progress (Write); the timer, the shutdown request and the close reason
+// only from the first timer or close on (Ending); transport attributes only once one is set; the
+// listener's address is one string per listener, shared; reads go into one buffer per worker.
 #pragma once
 #include <uv.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -138,22 +143,19 @@ class Connection {
     void write_wire(std::span<const uint8_t> bytes);
     void deliver_up(std::span<const uint8_t> bytes);
     // Facts a transport learnt (e.g. WebSocket headers), for auth and ACL plugins.
-    void set_attribute(std::string name, std::string value) {
-        _attributes[std::move(name)] = std::move(value);
-    }
-    const std::string* attribute(const std::string& name) const {
-        auto it = _attributes.find(name);
-        return it == _attributes.end() ? nullptr : &it->second;
-    }
-    const std::string& listener_address() const { return _listener_address; }
-    void set_listener_address(std::string a) { _listener_address = std::move(a); }
+    void set_attribute(std::string name, std::string value);
+    const std::string* attribute(const std::string& name) const;
+    const std::string& listener_address() const { return *_listener_address; }
+    // Kept as one shared copy per distinct address (listeners are few and live as long as the
+    // process), so that connections pay a pointer for it.
+    void set_listener_address(const std::string& a);
     // Bytes queued or being written; a slow reader shows here. Over TLS these are TLS records
     // (plus plaintext written in this loop turn, encrypted at its flush).
     size_t backlog() const;
     // How long output has waited for the peer to read: since the write in progress began, or 0.
     uint64_t write_stalled_ms() const;
     // Heap bytes held by the output buffers (their capacity), for tests and $SYS.
-    size_t buffer_capacity() const { return _pending.capacity() + _writing.capacity(); }
+    size_t buffer_capacity() const;
 
     // Why reading is stopped; reading goes on once no reason is left.
     enum PauseReason : uint8_t {
@@ -177,7 +179,8 @@ class Connection {
     void established();
     // Open connections from `ip` (only counted while max_connections_per_address is set).
     static uint32_t connections_from(const std::string& ip);
-    const std::string& peer_ip() const { return _peer_ip; }
+    // The socket's peer without the port ("1.2.3.4", "[::1]"), whatever set_peer() said since.
+    std::string peer_ip() const;
     TransportFilter* transport() const { return _transport.get(); }
 
     // Closes now; queued bytes are dropped.
@@ -191,10 +194,7 @@ class Connection {
     // The client's real address as a transport learnt it (a trusted proxy's X-Forwarded-For):
     // replaces peer() and tells the handler. peer_ip(), which the per-address limit counts,
     // stays the socket's peer.
-    void set_peer(std::string address) {
-        _peer = std::move(address);
-        if (_handler) _handler->on_address_changed(_peer);
-    }
+    void set_peer(std::string address);
 
     // FlushQueue's, at the end of a loop iteration: the transport's flush() if it encoded since
     // the last one, then write_pending().
@@ -215,8 +215,11 @@ class Connection {
     void count_output(int64_t delta);
     // Counts what was appended to _pending since it held `before` bytes, and queues the flush.
     void queued_wire(size_t before);
-    // Starts (or restarts) _linger_timer, initialising it on first use.
+    // Starts (or restarts) the Ending's timer, initialising it on first use.
     void start_timer(uint64_t ms, uv_timer_cb cb);
+    struct Ending;
+    Ending& ending();  // made on first use
+    const std::string& close_reason() const;
     // TLS: ciphertext read from the socket; the handshake done; plaintext to encrypt at flush.
     void read_tls(std::span<const uint8_t> cipher);
     void tls_established();
@@ -225,37 +228,37 @@ class Connection {
     friend class FlushQueue;
 
     uv_tcp_t _tcp{};
-    uv_write_t _write_req{};
-    uv_shutdown_t _shutdown_req{};
-    // Initialised on first use: bounds a TLS handshake, then (close_after_flush) the flush and
-    // the linger.
-    uv_timer_t _linger_timer{};
-    int _open_handles = 1;  // _tcp, plus _linger_timer once initialised: deleted at 0
     FlushQueue& _flush_queue;
     ConnectionHandler* _handler = nullptr;
     std::vector<uint8_t> _pending;  // queued, not yet handed to libuv
-    std::vector<uint8_t> _writing;  // owned by the write in progress
-    bool _queued_for_flush = false;
-    bool _closing = false;
-    bool _close_after_flush = false;
-    bool _reading = false;
-    uint8_t _paused = 0;           // PauseReason bits
-    bool _encoded = false;         // encode() ran since the transport's last flush()
-    bool _deferred = false;        // in the flush queue's deferred list
-    bool _counted = false;         // counted in counts() (accepted(), until destroyed)
-    bool _pending_connect = true;  // counted as pending until established()
-    uint64_t _write_started = 0;   // uv_now() when the write in progress began
-    bool _lingering = false;       // uv_shutdown issued; the handler may already be gone
-    bool _peer_eof = false;        // the peer shut its write side during close_after_flush
-    std::string _close_reason;
+    // The write in progress: its request and the bytes it owns (connection.cpp). Made when a
+    // write starts, dropped when one ends with nothing more queued.
+    struct Write;
+    std::unique_ptr<Write> _write;
+    // What only a closing connection (or a TLS handshake) needs: the timer that bounds the
+    // handshake, then the flush and the linger; the shutdown request; the close reason.
+    std::unique_ptr<Ending> _ending;
     std::string _peer;
-    std::string _peer_ip;  // _peer without the port, for max_connections_per_address
-    std::string _listener_address;
+    const std::string* _listener_address;  // shared per address (set_listener_address)
     std::unique_ptr<TransportFilter> _transport;
     struct Tls;  // connection.cpp: the TLS session and its buffers, only on TLS listeners
     std::unique_ptr<Tls> _tls;
+    // Transport attributes, and the socket's address once set_peer() replaced _peer.
+    struct Extra;
+    std::unique_ptr<Extra> _extra;
     roost_conn _plugin_handle{this};
-    std::map<std::string, std::string> _attributes;
+    int _open_handles = 1;  // _tcp, plus the Ending's timer once initialised: deleted at 0
+    uint8_t _paused = 0;    // PauseReason bits
+    bool _queued_for_flush : 1 = false;
+    bool _closing : 1 = false;
+    bool _close_after_flush : 1 = false;
+    bool _reading : 1 = false;
+    bool _encoded : 1 = false;         // encode() ran since the transport's last flush()
+    bool _deferred : 1 = false;        // in the flush queue's deferred list
+    bool _counted : 1 = false;         // counted in counts() (accepted(), until destroyed)
+    bool _pending_connect : 1 = true;  // counted as pending until established()
+    bool _lingering : 1 = false;       // uv_shutdown issued; the handler may already be gone
+    bool _peer_eof : 1 = false;        // the peer shut its write side during close_after_flush
 };
 
 }  // namespace roost::net

@@ -71,7 +71,9 @@ class Probe {
 
   private:
     void loop() {
-        for (int seq = 0; !_stop; ++seq) {
+        // At least one round, even when the test stops the probe at once (a load that ends in a
+        // few ms would otherwise leave nothing measured, and check() would fail on _count).
+        for (int seq = 0; seq == 0 || !_stop; ++seq) {
             auto start = std::chrono::steady_clock::now();
             std::string payload = std::to_string(seq);
             if (!_pub.send(pkt::publish("probe/t", payload))) return void(++_lost);

@@ -284,13 +284,22 @@ void Connection::run_deferred() {
 int Connection::detach_fd() {
     uv_os_fd_t fd = -1;
     if (uv_fileno(reinterpret_cast<uv_handle_t*>(&_tcp), &fd) != 0) return -1;
-    return ::dup(fd);
+    int copy = ::dup(fd);
+    if (copy >= 0) _counted = false;  // the place in the limits goes with the fd
+    return copy;
 }
 
 int Connection::open(int fd) {
     if (int rc = uv_tcp_open(&_tcp, fd); rc != 0) return rc;
-    accepted();
+    _peer = peer_of(&_tcp);
+    _counted = true;  // the place detach_fd() gave away: not counted again
     return 0;
+}
+
+void Connection::uncount(const std::string& peer_ip) {
+    g_open.fetch_sub(1, std::memory_order_relaxed);
+    g_pending.fetch_sub(1, std::memory_order_relaxed);
+    if (g_limits.max_connections_per_address != 0) count_address(peer_ip, -1);
 }
 
 int Connection::start(ConnectionHandler* handler) {

@@ -116,10 +116,18 @@ class Connection {
     // Learns the peer's address; the listener calls it once uv_accept succeeded.
     void accepted();
     // For handing an accepted socket to another worker's loop: a duplicate of the socket's fd
-    // (the caller then closes this connection, which closes the original), or -1.
+    // (the caller then closes this connection, which closes the original), or -1. The socket's
+    // place in the connection limits goes with the fd: this connection stops counting, and
+    // open() on the other worker takes the place over without counting again, so no accept in
+    // between sees the socket uncounted (with two workers, a 6th silent socket got past
+    // max_pending_connects = 5 in that gap). Whoever gets the fd calls open(), or
+    // uncount(peer_ip) if nobody will.
     int detach_fd();
-    // Takes a socket another worker accepted (detach_fd()); before start(). 0 or a libuv error.
+    // Takes a socket another worker accepted (detach_fd()), and its place in the limits; before
+    // start(). 0 or a libuv error (then the caller gives the place back with uncount()).
     int open(int fd);
+    // Gives back the place of a detached fd that no connection will open.
+    static void uncount(const std::string& peer_ip);
     // Puts TLS between the socket and the rest (the transport, if any, then the broker); before
     // start(), on the connection's worker. The handshake runs as bytes arrive, bounded by
     // `config.handshake_timeout`; the handler hears nothing before it is done. False (and a log

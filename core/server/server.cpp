@@ -297,20 +297,25 @@ bool Server::start() {
             if (w.index == 0) return w.accept(c, lc, transport, tls);
             int fd = c->detach_fd();
             std::string listener_address = c->listener_address();
+            std::string peer_ip = c->peer_ip();
             c->close("handed to another worker");
             if (fd < 0) return;
-            bool posted = w.plugins->inbox().post([&w, fd, &lc, transport, tls, listener_address] {
+            bool posted = w.plugins->inbox().post([&w, fd, &lc, transport, tls, listener_address, peer_ip] {
                 auto* moved = new net::Connection(&w.loop, *w.flush_queue);
                 if (int rc = moved->open(fd); rc != 0) {
                     log::warn("worker {}: cannot take a connection: {}", w.index, uv_strerror(rc));
                     ::close(fd);
+                    net::Connection::uncount(peer_ip);
                     moved->close("cannot open");
                     return;
                 }
                 moved->set_listener_address(listener_address);
                 w.accept(moved, lc, transport, tls);
             });
-            if (!posted) ::close(fd);
+            if (!posted) {
+                ::close(fd);
+                net::Connection::uncount(peer_ip);
+            }
         };
         auto listener = std::make_unique<net::Listener>(&first.loop, *first.flush_queue, lc, on_accept);
         if (std::string error = listener->start(); !error.empty()) {

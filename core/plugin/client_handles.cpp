@@ -73,8 +73,9 @@ int client_from_ref(roost_client_ref ref, roost_client** client) {
 }
 
 int client_ref_disconnect(roost_client_ref ref, uint8_t reason_code) {
-    PluginHost* host = global_host();
-    if (!host || host->closing() || ref == 0) return ROOST_EGONE;
+    AnyThreadCall guard;
+    PluginHost* host = guard.host();
+    if (!host || ref == 0) return ROOST_EGONE;
     PluginWorker* w = host->worker(ClientHandles::worker_of(ref));
     if (!w) return ROOST_EGONE;
     auto disconnect_here = [w, ref, reason_code] {

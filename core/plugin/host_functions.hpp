@@ -15,6 +15,26 @@ PluginHost* global_host();
 PluginWorker* current_worker();  // the calling thread's worker, or nullptr
 bool on_worker(uint32_t worker);
 
+// Held by a host function that a plugin may call from any thread (complete, complete_many,
+// client_ref_disconnect) for as long as it uses the host or a worker's state. The host's
+// shutdown (PluginHost::stop_any_thread_calls, before the workers are destroyed) refuses new
+// ones and waits for those in progress, so that a plugin thread completing a call as the broker
+// stops hears EGONE instead of touching a worker being freed (TSan found that race).
+class AnyThreadCall {
+  public:
+    AnyThreadCall();
+    ~AnyThreadCall();
+    AnyThreadCall(const AnyThreadCall&) = delete;
+    AnyThreadCall& operator=(const AnyThreadCall&) = delete;
+    // The host, or nullptr when there is none or it is stopping (answer EGONE).
+    PluginHost* host() const { return _host; }
+
+  private:
+    PluginHost* _host = nullptr;
+};
+// Refuses new AnyThreadCalls and waits for those in progress to end.
+void stop_any_thread_calls();
+
 int timer_stop(roost_timer timer);
 int conn_timer_start(roost_conn* conn, uint64_t delay_ms, uint64_t repeat_ms, void (*fn)(void*), void* arg,
                      roost_timer* timer);

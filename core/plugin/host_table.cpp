@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
@@ -19,7 +20,12 @@ namespace {
 // plugins); other threads are the plugins' own.
 thread_local unsigned t_worker_index = 0;
 thread_local bool t_worker_index_set = false;
-std::atomic<PluginHost*> g_host{nullptr};  // for complete() and the ref functions, which name no plugin
+std::atomic<PluginHost*> g_host{nullptr};
+// AnyThreadCalls in progress, and whether new ones are refused (host_functions.hpp). Sequentially
+// consistent on purpose: a call counts itself, then reads g_stopping; the stop sets g_stopping,
+// then reads the count. One of the two always sees the other.
+std::atomic<int> g_any_thread_calls{0};
+std::atomic<bool> g_stopping{false};  // for complete() and the ref functions, which name no plugin
 
 // The worker whose thread calls, or nullptr off the workers.
 PluginWorker* calling_worker(PluginHost* host) {
@@ -99,8 +105,9 @@ struct HostTable {
     static int complete(roost_call* call, roost_verdict verdict, uint8_t reason_code,
                         const roost_bytes* reply) {
         if (!call) return ROOST_EINVAL;
-        PluginHost* host = g_host.load();
-        if (!host || host->closing()) return ROOST_EGONE;  // the broker stops: not the plugin's fault
+        host_v1::AnyThreadCall guard;
+        PluginHost* host = guard.host();
+        if (!host) return ROOST_EGONE;  // the broker stops: not the plugin's fault
         PluginWorker* worker = host->worker(PendingCalls::worker_of(call));
         if (!worker) return ROOST_EINVAL;
         return worker->calls().complete(call, verdict, reason_code, reply);
@@ -109,8 +116,9 @@ struct HostTable {
     static int complete_many(roost_call* const* calls, size_t n, roost_verdict verdict, uint8_t reason_code,
                              int* results) {
         if (!calls && n) return ROOST_EINVAL;
-        PluginHost* host = g_host.load();
-        if (!host || host->closing()) {
+        host_v1::AnyThreadCall guard;
+        PluginHost* host = guard.host();
+        if (!host) {
             if (results)
                 for (size_t i = 0; i < n; ++i)
                     results[i] = ROOST_EGONE;
@@ -338,11 +346,29 @@ const roost_host* PluginHost::host_table() {
 
 void register_global_host(PluginHost* host) {
     g_host = host;
+    if (host) g_stopping = false;  // a new broker in the same process (the unit tests make several)
 }
 
 namespace host_v1 {
 PluginHost* global_host() {
     return g_host.load();
+}
+
+AnyThreadCall::AnyThreadCall() {
+    g_any_thread_calls.fetch_add(1);
+    if (g_stopping.load()) return;
+    PluginHost* host = g_host.load();
+    if (host && !host->closing()) _host = host;
+}
+
+AnyThreadCall::~AnyThreadCall() {
+    g_any_thread_calls.fetch_sub(1);
+}
+
+void stop_any_thread_calls() {
+    g_stopping.store(true);
+    while (g_any_thread_calls.load() != 0)
+        std::this_thread::yield();
 }
 PluginWorker* current_worker() {
     return calling_worker(g_host.load());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "plugin/host_functions.hpp"
 #include "plugin/plugin_check.hpp"
 #include "util/log.hpp"
 
@@ -41,6 +42,7 @@ void PluginHost::add_worker(PluginWorker* worker) {
 PluginHost::~PluginHost() {
     _closing = true;  // a plugin thread completing during cleanup hears EGONE
     register_global_host(nullptr);
+    host_v1::stop_any_thread_calls();
     // Reverse order: a plugin loaded later may use one loaded earlier.
     for (auto it = _plugins.rbegin(); it != _plugins.rend(); ++it) {
         LoadedPlugin& p = **it;

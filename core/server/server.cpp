@@ -14,6 +14,7 @@
 #include "net/listener.hpp"
 #include "net/tls_listeners.hpp"
 #include "plugin/hooks.hpp"
+#include "plugin/host_functions.hpp"
 #include "plugin/persistence.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
@@ -205,6 +206,9 @@ Server::~Server() {
             w->thread.join();
         }
     }
+    // A plugin's own thread may still complete calls or use kept client refs: from here on they
+    // answer EGONE, and those in progress end before any worker's state goes.
+    host_v1::stop_any_thread_calls();
     for (auto it = _workers.rbegin(); it != _workers.rend(); ++it)
         it->reset();
     _workers.clear();

@@ -292,7 +292,7 @@ void Broker::hand_shared_to_others(Session& s) {
         if (other->worker == _index)
             deliver_routed(other->session, std::move(copy), nullptr);
         else
-            send_to_worker(other->worker, other->session, std::move(copy), nullptr);
+            send_to_worker(other->worker, other->session, d.message, std::move(copy), nullptr);
         return true;
     };
     size_t moved = 0;
@@ -372,7 +372,8 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
             ++end;
         const SubscriberMatch& first = _match_scratch[i];
         SessionKey key = first.session;
-        Delivery d{message, 0, false, {}};
+        // The message goes in only for a local delivery: a remote one names it once per batch.
+        Delivery d{nullptr, 0, false, {}};
         bool any = false;
         for (size_t j = i; j < end; ++j) {
             const SubscriberMatch& m = _match_scratch[j];
@@ -392,6 +393,7 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
             continue;
         }
         if (first.worker == _index) {
+            d.message = message;
             deliver_routed(key, std::move(d), context);
         } else {
             // Another worker's session: batched, one inbox post per worker per loop turn. The
@@ -404,16 +406,16 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
                  (first.congested && policy == QueueFullPolicy::Backpressure)))
                 wait = context->need_wait();
             if (wait) wait->hold();
-            send_to_worker(first.worker, key, std::move(d), std::move(wait));
+            send_to_worker(first.worker, key, message, std::move(d), std::move(wait));
         }
         ++delivered;
     }
     return delivered;
 }
 
-void Broker::send_to_worker(unsigned worker, SessionKey session, Delivery delivery,
-                            std::shared_ptr<PublishWait> wait) {
-    _outbox[worker].add(session, std::move(delivery), std::move(wait));
+void Broker::send_to_worker(unsigned worker, SessionKey session, const MessagePtr& message,
+                            Delivery&& delivery, std::shared_ptr<PublishWait> wait) {
+    _outbox[worker].add(session, message, std::move(delivery), std::move(wait));
     if (_outbox_pending) return;
     _outbox_pending = true;
     uv_check_start(&_outbox_check, [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
@@ -426,24 +428,29 @@ void Broker::flush_outbox() {
     uv_idle_stop(&_outbox_idle);
     for (unsigned w = 0; w < _outbox.size(); ++w) {
         if (_outbox[w].empty()) continue;
-        RemoteBatch batch = _outbox[w].take();
+        RemoteBatch batch = std::exchange(_outbox[w], _batch_pool->get());
         const size_t count = batch.size();
         Broker* target = _router.worker(w);
-        if (!post_to(w,
-                     [target, batch = std::move(batch)]() mutable { target->receive(std::move(batch)); })) {
+        if (!post_to(w, [target, pool = _batch_pool, batch = std::move(batch)]() mutable {
+                target->receive(batch);
+                pool->put(std::move(batch));
+            })) {
             // That worker stopped (shutdown): what it would have delivered is gone with it.
             log::debug("worker {} stopped; {} deliveries to it dropped", w, count);
         }
     }
 }
 
-void Broker::receive(RemoteBatch batch) {
-    batch.for_each([this](SessionKey session, Delivery&& d, std::shared_ptr<PublishWait> wait) {
+void Broker::receive(RemoteBatch& batch) {
+    batch.for_each([this](SessionKey session, const Delivery& d, std::shared_ptr<PublishWait> wait) {
+        if (d.qos == 0 && !wait)
+            if (auto found = _sessions_by_key.find(session); found != _sessions_by_key.end())
+                return deliver_qos0(*found->second, d);  // sent or dropped: no copy kept
         // The publisher's wait, as far as this worker is concerned: its stores and a full
         // queue here join it; the part the publisher held for this delivery is released after.
         PublishContext context;
         context.wait = wait;
-        deliver_routed(session, std::move(d), wait ? &context : nullptr);
+        deliver_routed(session, Delivery(d), wait ? &context : nullptr);
         if (!wait) return;
         if (context.quota_exceeded) wait->quota_exceeded();
         wait->release(true);
@@ -457,7 +464,7 @@ void Broker::deliver_routed(SessionKey key, Delivery d, PublishContext* context)
         // Handed to another worker after the match: the delivery follows the session.
         std::shared_ptr<PublishWait> wait = context ? context->wait : nullptr;
         if (wait) wait->hold();
-        send_to_worker(moved->second, key, std::move(d), std::move(wait));
+        send_to_worker(moved->second, key, d.message, std::move(d), std::move(wait));
     }
     // Otherwise the session ended after the match: nobody to deliver to.
 }
@@ -544,16 +551,17 @@ void Broker::relieve(Session& s) {
     s.full.reset();
 }
 
+void Broker::deliver_qos0(Session& s, const Delivery& d) {
+    // QoS 0 is not kept for a client that is not there (spec 4.3.1 leaves it to us).
+    if (s.client && !s.client->closing())
+        s.client->send_publish(d, 0, false);
+    else
+        ++_stats.messages_dropped;
+}
+
 void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
+    if (d.qos == 0) return deliver_qos0(s, d);
     Client* client = s.client && !s.client->closing() ? s.client : nullptr;
-    if (d.qos == 0) {
-        // QoS 0 is not kept for a client that is not there (spec 4.3.1 leaves it to us).
-        if (client)
-            client->send_publish(d, 0, false);
-        else
-            ++_stats.messages_dropped;
-        return;
-    }
     if (s.expiry_interval > 0) d.sequence = s.next_sequence++;
     std::vector<roost_call*> waits;
     bool can_wait = context && (context->make_wait || context->wait);

@@ -103,7 +103,7 @@ class Broker {
     // queue's bounds ([limits] queue_full_policy, offline_queue_policy).
     void deliver(Session& session, Delivery delivery, PublishContext* context = nullptr);
     // Deliveries other workers routed here (on this worker's thread, from the inbox).
-    void receive(RemoteBatch batch);
+    void receive(RemoteBatch& batch);
     // Sends what publish() collected for other workers: one inbox post per worker. Runs at the end
     // of every loop iteration that routed anything.
     void flush_outbox();
@@ -177,8 +177,11 @@ class Broker {
     // Posts `fn` to worker `worker`'s thread (false once that worker stopped).
     bool post_to(unsigned worker, std::function<void()> fn);
     void deliver_routed(SessionKey key, Delivery d, PublishContext* context);
-    void send_to_worker(unsigned worker, SessionKey session, Delivery delivery,
+    // Queues a delivery of `message` (delivery.message is not read) for a session on `worker`.
+    void send_to_worker(unsigned worker, SessionKey session, const MessagePtr& message, Delivery&& delivery,
                         std::shared_ptr<PublishWait> wait);
+    // A QoS 0 delivery: sent to the attached client, or dropped.
+    void deliver_qos0(Session& session, const Delivery& d);
     // The queue is at [limits] max_queued_messages or max_queued_bytes.
     bool queue_full(const Session& s) const;
     void push_queued(Session& s, Delivery d);
@@ -211,6 +214,8 @@ class Broker {
     size_t _connected = 0;                        // this worker's clients past CONNACK
     std::vector<SubscriberMatch> _match_scratch;  // reused by publish()
     std::vector<RemoteBatch> _outbox;             // by target worker, sent by flush_outbox()
+    // Batches the receiving workers emptied, reused for _outbox (thread rules in remote_batch.hpp).
+    std::shared_ptr<RemoteBatchPool> _batch_pool = std::make_shared<RemoteBatchPool>();
     bool _outbox_pending = false;
     uv_check_t _outbox_check{};  // flushes the outbox at the end of the loop iteration
     uv_idle_t _outbox_idle{};    // keeps the loop from blocking while the outbox holds anything

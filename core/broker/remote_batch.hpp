@@ -8,12 +8,19 @@
 // per batch and each target is 16 bytes; the rare parts (subscription identifiers, a shared
 // subscription's name, the publisher's wait) live beside them.
 //
+// The publishing worker never copies the message's shared_ptr per delivery, and the receiving
+// worker copies it only for a delivery it keeps (QoS 1/2): the reference count is one cache line
+// that both cores would otherwise write ~500 times per message.
+//
 // Thread rules: built and owned by the routing worker until flush_outbox() posts it; then owned
-// by the receiving worker, which alone reads it (Broker::receive).
+// by the receiving worker, which alone reads it (Broker::receive) and then gives it, emptied, to
+// the routing worker's RemoteBatchPool.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/message.hpp"
@@ -43,10 +50,12 @@ class RemoteBatch {
         uint32_t count = 0;
     };
 
-    // `delivery` is a new one (no sequence, not persisted): what a publish or a re-route makes.
-    void add(SessionKey session, Delivery&& delivery, std::shared_ptr<PublishWait> wait) {
-        if (_runs.empty() || _runs.back().message.get() != delivery.message.get())
-            _runs.push_back({std::move(delivery.message), uint32_t(_targets.size()), 0});
+    // A delivery of `message` to `session`. `delivery` is a new one (no sequence, not persisted):
+    // what a publish or a re-route makes; its own `message` is not read (it may be empty).
+    void add(SessionKey session, const MessagePtr& message, Delivery&& delivery,
+             std::shared_ptr<PublishWait> wait) {
+        if (_runs.empty() || _runs.back().message.get() != message.get())
+            _runs.push_back({message, uint32_t(_targets.size()), 0});
         Target t{session, delivery.qos, delivery.retain, 0};
         if (!delivery.subscription_ids.empty() || !delivery.share.empty() || wait) {
             _extras.push_back(
@@ -59,24 +68,32 @@ class RemoteBatch {
 
     bool empty() const { return _targets.empty(); }
     size_t size() const { return _targets.size(); }
-
-    // Moves the contents out, leaving this batch empty with room for as many again: the next
-    // turn's batch is likely as big, so one allocation now instead of a doubling series.
-    RemoteBatch take() {
-        RemoteBatch out = std::move(*this);
-        *this = RemoteBatch();
-        _runs.reserve(out._runs.size());
-        _targets.reserve(out._targets.size());
-        return out;
+    // Bytes the batch keeps allocated when empty.
+    size_t capacity_bytes() const {
+        return _runs.capacity() * sizeof(MessageRun) + _targets.capacity() * sizeof(Target) +
+               _extras.capacity() * sizeof(Extra);
     }
 
-    // Calls fn(session, Delivery&&, wait) for each target, in the order they were added.
+    // Empties the batch and keeps its memory (a batch of a busy fan-out is hundreds of KiB: a
+    // fresh one every turn came from mmap and page-faulted as it filled).
+    void clear() {
+        _runs.clear();
+        _targets.clear();
+        _extras.clear();
+    }
+
+    // Calls fn(session, const Delivery&, wait) for each target, in the order they were added.
+    // The Delivery is reused for the next target: fn copies what it keeps.
     template <typename Fn>
     void for_each(Fn&& fn) {
-        for (MessageRun& run : _runs)
+        for (MessageRun& run : _runs) {
+            Delivery d{std::move(run.message), 0, false, {}};
             for (uint32_t i = run.first; i < run.first + run.count; ++i) {
                 const Target& t = _targets[i];
-                Delivery d{run.message, t.qos, t.retain, {}};
+                d.qos = t.qos;
+                d.retain = t.retain;
+                d.subscription_ids.clear();
+                d.share.clear();
                 std::shared_ptr<PublishWait> wait;
                 if (t.extra) {
                     Extra& x = _extras[t.extra - 1];
@@ -84,14 +101,47 @@ class RemoteBatch {
                     d.share = std::move(x.share);
                     wait = std::move(x.wait);
                 }
-                fn(t.session, std::move(d), std::move(wait));
+                fn(t.session, std::as_const(d), std::move(wait));
             }
+        }
     }
 
   private:
     std::vector<MessageRun> _runs;
     std::vector<Target> _targets;
     std::vector<Extra> _extras;
+};
+
+// Emptied batches on their way back to the worker that fills them, so that a busy fan-out reuses
+// the same few batches instead of allocating (and the other core freeing) one per loop turn.
+//
+// Thread rules: get() on the routing worker, put() on the receiving one; the mutex is taken once
+// per batch. Shared by the routing Broker and the batches it posted (shared_ptr), so a batch
+// still in an inbox at shutdown can be returned after the Broker is gone.
+class RemoteBatchPool {
+  public:
+    RemoteBatch get() {
+        std::lock_guard lock(_mutex);
+        if (_free.empty()) return {};
+        RemoteBatch b = std::move(_free.back());
+        _free.pop_back();
+        return b;
+    }
+
+    void put(RemoteBatch&& batch) {
+        batch.clear();  // the messages are released on the receiving thread, outside the lock
+        if (batch.capacity_bytes() > kMaxKeptBytes) return;
+        std::lock_guard lock(_mutex);
+        if (_free.size() < kMaxKept) _free.push_back(std::move(batch));
+    }
+
+  private:
+    // One batch per other worker is in flight at a time; a few more cover a slow receiver.
+    static constexpr size_t kMaxKept = 8;
+    // A burst's batch is not kept: its memory goes back to the system.
+    static constexpr size_t kMaxKeptBytes = 4 << 20;
+    std::mutex _mutex;
+    std::vector<RemoteBatch> _free;  // guarded by _mutex
 };
 
 }  // namespace roost

@@ -359,11 +359,12 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
                     _persistence.join({store}, wait);
     }
     _match_scratch.clear();
-    _router.match(message->topic, _match_scratch);
+    const bool may_repeat = _router.match(message->topic, _match_scratch);
     // One client with overlapping subscriptions gets one copy, at the highest QoS granted,
-    // carrying every matching subscription identifier (spec 3.3.4).
-    std::sort(_match_scratch.begin(), _match_scratch.end(),
-              [](const SubscriberMatch& a, const SubscriberMatch& b) { return a.session < b.session; });
+    // carrying every matching subscription identifier (spec 3.3.4): its matches are made adjacent.
+    if (may_repeat)
+        std::sort(_match_scratch.begin(), _match_scratch.end(),
+                  [](const SubscriberMatch& a, const SubscriberMatch& b) { return a.session < b.session; });
     const QueueFullPolicy policy = _config.limits.queue_full_policy;
     size_t delivered = 0;
     for (size_t i = 0; i < _match_scratch.size();) {

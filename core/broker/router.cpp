@@ -13,9 +13,9 @@ bool Router::unsubscribe(SessionKey session, std::string_view filter) {
     return _subscriptions.unsubscribe(session, filter);
 }
 
-void Router::match(std::string_view topic, std::vector<SubscriberMatch>& out) const {
+bool Router::match(std::string_view topic, std::vector<SubscriberMatch>& out) const {
     std::shared_lock lock(_subscriptions_lock);
-    _subscriptions.match(topic, out);
+    return _subscriptions.match(topic, out);
 }
 
 std::optional<SubscriberMatch> Router::choose_member(std::string_view share, SessionKey except) const {

@@ -46,7 +46,8 @@ class Router {
     bool subscribe(const SessionRef& ref, std::string_view filter, const mqtt::SubscriptionOptions& options,
                    uint32_t subscription_id);
     bool unsubscribe(SessionKey session, std::string_view filter);
-    void match(std::string_view topic, std::vector<SubscriberMatch>& out) const;
+    // SubscriptionTree::match: true when a session may appear more than once in `out`.
+    bool match(std::string_view topic, std::vector<SubscriberMatch>& out) const;
     size_t subscription_count() const;
     std::optional<SubscriberMatch> choose_member(std::string_view share, SessionKey except) const;
     // The session's SessionRef::online flipped: its shared-group memberships `shares` follow.

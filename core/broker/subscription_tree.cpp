@@ -105,7 +105,9 @@ struct SubscriptionTree::Node {
         return it == children.end() ? nullptr : it->second.get();
     }
 
-    void collect(std::vector<SubscriberMatch>& out, const std::function<bool(SessionKey)>& available) const {
+    // Returns how many lists it drew from (this filter's subscribers, each shared group): within
+    // one list a session appears once.
+    int collect(std::vector<SubscriberMatch>& out, const std::function<bool(SessionKey)>& available) const {
         for (const auto& [session, sub] : subscribers) {
             out.push_back({session, sub.worker(), sub.congested(), sub.options, sub.subscription_id, false});
         }
@@ -115,6 +117,7 @@ struct SubscriptionTree::Node {
                            chosen.subscription.options, chosen.subscription.subscription_id, true,
                            group.share});
         }
+        return (subscribers.empty() ? 0 : 1) + int(groups.size());
     }
 
     // Round robin over the online members (those `available` accepts, for members without a
@@ -223,7 +226,7 @@ bool SubscriptionTree::unsubscribe(SessionKey session, std::string_view filter) 
     return true;
 }
 
-void SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch>& out,
+bool SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch>& out,
                              const std::function<bool(SessionKey)>& available) const {
     // Spec 4.7.2: a wildcard in the first level of a filter does not match a '$' topic.
     const bool dollar = !topic.empty() && topic[0] == '$';
@@ -236,14 +239,15 @@ void SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch
         size_t start;
     };
     std::vector<Step> stack{{_root.get(), 0}};
+    int lists = 0;
     while (!stack.empty()) {
         auto [node, start] = stack.back();
         stack.pop_back();
 
         if (start == std::string_view::npos) {
-            node->collect(out, available);
+            lists += node->collect(out, available);
             // "a/#" matches "a" as well (spec 4.7.1.2).
-            if (node->hash) node->hash->collect(out, available);
+            if (node->hash) lists += node->hash->collect(out, available);
             continue;
         }
 
@@ -253,10 +257,11 @@ void SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch
             topic.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
         size_t next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
 
-        if (node->hash && !(first && dollar)) node->hash->collect(out, available);
+        if (node->hash && !(first && dollar)) lists += node->hash->collect(out, available);
         if (node->plus && !(first && dollar)) stack.push_back({node->plus.get(), next});
         if (const Node* exact = node->child(level)) stack.push_back({exact, next});
     }
+    return lists > 1;
 }
 
 std::optional<SubscriberMatch> SubscriptionTree::choose_member(std::string_view share,

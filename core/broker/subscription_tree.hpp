@@ -61,8 +61,10 @@ class SubscriptionTree {
     // Appends to `out` every subscription matching `topic` (a topic name). Non-shared
     // subscriptions all match; of each shared group one member is chosen, round robin, skipping
     // members for which `available` returns false unless none is available. One session can
-    // appear more than once (overlapping filters); the caller merges.
-    void match(std::string_view topic, std::vector<SubscriberMatch>& out,
+    // appear more than once (overlapping filters); the caller merges. Returns false when no
+    // session can appear twice (all of them came from one filter's subscribers), so the caller
+    // can skip the merge.
+    bool match(std::string_view topic, std::vector<SubscriberMatch>& out,
                const std::function<bool(SessionKey)>& available = {}) const;
 
     // Another member of the shared group `share` ("$share/group/filter") than `except`, online if

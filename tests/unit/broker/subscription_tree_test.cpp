@@ -308,3 +308,27 @@ TEST_CASE("SubscriptionTree: differential against a naive matcher") {
         }
     }
 }
+
+TEST_CASE("SubscriptionTree: match says when a session may appear twice") {
+    SubscriptionTree tree;
+    for (SessionKey s = 1; s <= 5; ++s)
+        tree.subscribe(s, "fleet/telemetry", {}, 0);
+    std::vector<SubscriberMatch> out;
+    CHECK_FALSE(tree.match("fleet/telemetry", out));  // one filter's subscribers: no merge needed
+    CHECK(out.size() == 5);
+
+    tree.subscribe(9, "$share/g/other", {}, 0);  // another filter, not matched: still one list
+    out.clear();
+    CHECK_FALSE(tree.match("fleet/telemetry", out));
+
+    tree.subscribe(3, "fleet/#", {}, 0);  // session 3 twice, through overlapping filters
+    out.clear();
+    CHECK(tree.match("fleet/telemetry", out));
+    CHECK(std::count_if(out.begin(), out.end(), [](const SubscriberMatch& m) { return m.session == 3; }) ==
+          2);
+
+    tree.unsubscribe(3, "fleet/#");
+    tree.subscribe(4, "$share/g/fleet/telemetry", {}, 0);  // a plain and a shared subscription
+    out.clear();
+    CHECK(tree.match("fleet/telemetry", out));
+}

@@ -47,6 +47,40 @@ export function portAccepts(port) {
   });
 }
 
+// Starts a broker process (its stderr to `logPath`) and waits until every port in `ports`
+// accepts, for 10 s at most. Returns { stop(clients) }: ends the clients, sends SIGTERM (SIGKILL
+// after 10 s), removes `dir` unless ROOST_TEST_KEEP is set, and gives the exit code (null when it
+// had to be killed). Shared by startBroker here and the ws harness.
+export async function spawnBroker(cmd, args, dir, logPath, ports) {
+  const logFd = fs.openSync(logPath, 'w');
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', logFd] });
+  fs.closeSync(logFd);
+  let exited = null;
+  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    resolve(exited);
+  }));
+  const deadline = Date.now() + 10000;
+  for (const port of ports) {
+    while (!(await portAccepts(port))) {
+      if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
+      if (Date.now() > deadline) throw new Error(`broker did not accept on port ${port} within 10 s`);
+      await sleep(20);
+    }
+  }
+  return {
+    async stop(clients) {
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      if (!exited) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const r = await exitPromise;
+      clearTimeout(timer);
+      if (!process.env.ROOST_TEST_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+      return r.signal ? null : r.code;
+    },
+  };
+}
+
 // options: { broker: ['key = value'], limits: [...], mosquitto: ['line'] }
 export async function startBroker(options = {}) {
   const port = await freePort();
@@ -69,20 +103,7 @@ export async function startBroker(options = {}) {
     if (!cmd) throw new Error('ROOST_BINARY is not set (ctest sets it; or use ROOST_TEST_BROKER=mosquitto)');
     args = ['--listen', `127.0.0.1:${port}`, '-v', '-c', path.join(dir, 'roost.toml')];
   }
-  const logFd = fs.openSync(logPath, 'w');
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', logFd] });
-  fs.closeSync(logFd);
-  let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    resolve(exited);
-  }));
-  const deadline = Date.now() + 10000;
-  while (!(await portAccepts(port))) {
-    if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error('broker did not accept within 10 s');
-    await sleep(20);
-  }
+  const broker = await spawnBroker(cmd, args, dir, logPath, [port]);
   const clients = [];
   return {
     mqtt,
@@ -111,13 +132,7 @@ export async function startBroker(options = {}) {
     },
     // Ends every client, sends SIGTERM, returns the exit code (null if it had to be killed).
     async stop() {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
-      if (!exited) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-      const r = await exitPromise;
-      clearTimeout(timer);
-      if (!process.env.ROOST_TEST_KEEP) fs.rmSync(dir, { recursive: true, force: true });
-      return r.signal ? null : r.code;
+      return broker.stop(clients);
     },
   };
 }

@@ -2,12 +2,11 @@
 // listener (the ws plugin, found by name in the build tree next to ROOST_BINARY), the page of
 // examples/web/ as http_dir, and MQTT.js clients over ws://. With ROOST_TEST_BROKER=mosquitto,
 // Mosquitto's own `protocol websockets` listener stands in (no static files, no plugin options).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { freePort, isMosquitto, mqtt, portAccepts, sleep } from './harness.mjs';
+import { freePort, isMosquitto, mqtt, spawnBroker } from './harness.mjs';
 import { makeCerts } from './tls_certs.mjs';
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -54,20 +53,7 @@ export async function startWsBroker(options = {}) {
     if (!cmd) throw new Error('ROOST_BINARY is not set (ctest sets it; or use ROOST_TEST_BROKER=mosquitto)');
     args = ['-v', '-c', path.join(dir, 'roost.toml')];
   }
-  const logFd = fs.openSync(logPath, 'w');
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', logFd] });
-  fs.closeSync(logFd);
-  let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    resolve(exited);
-  }));
-  const deadline = Date.now() + 10000;
-  while (!(await portAccepts(tcpPort)) || !(await portAccepts(wsPort)) || (wssPort && !(await portAccepts(wssPort)))) {
-    if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error('broker did not accept within 10 s');
-    await sleep(20);
-  }
+  const broker = await spawnBroker(cmd, args, dir, logPath, [tcpPort, wsPort, ...(wssPort ? [wssPort] : [])]);
   const clients = [];
   return {
     dir,
@@ -100,13 +86,7 @@ export async function startWsBroker(options = {}) {
       return c;
     },
     async stop() {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
-      if (!exited) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-      const r = await exitPromise;
-      clearTimeout(timer);
-      if (!process.env.ROOST_TEST_KEEP) fs.rmSync(dir, { recursive: true, force: true });
-      return r.signal ? null : r.code;
+      return broker.stop(clients);
     },
   };
 }

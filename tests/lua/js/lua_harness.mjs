@@ -1,12 +1,12 @@
 // The lua plugin's MQTT.js tests: starts the real roost (ROOST_BINARY) with the lua plugin
 // (ROOST_PLUGIN_LUA) on free loopback ports, from a generated roost.toml. MQTT.js itself comes
 // from tests/integration/js (run `npm ci` there once).
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { freePort, mqtt, portAccepts, sleep } from '../../integration/js/harness.mjs';
+import { freePort, mqtt, sleep, spawnBroker } from '../../integration/js/harness.mjs';
 
 export { freePort, mqtt, sleep };
 
@@ -44,20 +44,9 @@ export async function startBroker(options) {
   for (const [k, v] of Object.entries(options.pluginOptions ?? {})) text += `${k} = ${toml(v)}\n`;
   fs.writeFileSync(path.join(dir, 'roost.toml'), text);
   const logPath = path.join(dir, 'broker.log');
-  const logFd = fs.openSync(logPath, 'w');
   if (!process.env.ROOST_BINARY) throw new Error('ROOST_BINARY is not set (ctest sets it)');
-  const child = spawn(process.env.ROOST_BINARY, ['-v', '-c', path.join(dir, 'roost.toml')], { stdio: ['ignore', 'ignore', logFd] });
-  fs.closeSync(logFd);
-  let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
-  const deadline = Date.now() + 10000;
-  for (const l of listeners) {
-    while (!(await portAccepts(l.port))) {
-      if (exited) throw new Error(`broker exited at start: ${fs.readFileSync(logPath, 'utf8')}`);
-      if (Date.now() > deadline) throw new Error('broker did not accept within 10 s');
-      await sleep(20);
-    }
-  }
+  const broker = await spawnBroker(process.env.ROOST_BINARY, ['-v', '-c', path.join(dir, 'roost.toml')], dir, logPath,
+    listeners.map((l) => l.port));
   const clients = [];
   return {
     dir,
@@ -75,13 +64,7 @@ export async function startBroker(options) {
       });
     },
     async stop() {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
-      if (!exited) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-      const r = await exitPromise;
-      clearTimeout(timer);
-      if (!process.env.ROOST_TEST_KEEP) fs.rmSync(dir, { recursive: true, force: true });
-      return r.signal ? null : r.code;
+      return broker.stop(clients);
     },
   };
 }

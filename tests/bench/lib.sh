@@ -1,11 +1,11 @@
 # shellcheck shell=bash
-# Shared by run_bench.sh, run_plugin_bench.sh and run_targets.sh; sourced, not run. See
-# tests/bench/README.md.
+# Shared by the benchmark scripts in tests/bench/; sourced, not run. See tests/bench/README.md.
 #
 # Sets: here root results logs roost_bin bench_bin plugin_so, and the options (runs duration warmup
-# drain_idle build only bench_threads). Functions: bench_parse_args, bench_build, free_port, wait_port,
-# start_roost, alive, run_one, run_alternating. Every broker started with start_roost (or added to
-# bench_pids) is stopped, by PID, when the script exits. The generator is roost-bench
+# drain_idle build only bench_threads). Functions: bench_parse_args, bench_build, bench_build_tree,
+# bench_tmpdir, free_port, wait_port, start_roost, alive, run_one, run_alternating. Every broker
+# started with start_roost (or added to bench_pids) is stopped, by PID, when the script exits, and
+# bench_tmpdir's folder is removed. The generator is roost-bench
 # (tools/bench/), run with --broker-pid so each JSON result carries the broker's CPU and RSS.
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,11 +49,38 @@ bench_parse_args() {
       --threads) bench_threads=$2; shift ;;
       --roost) roost_bin=$(realpath "$2"); roost_given=1; shift ;;
       --bench) bench_bin=$(realpath "$2"); bench_given=1; shift ;;
+      --out) results=$(realpath -m "$2"); logs="$results/logs"; shift ;;
       -h|--help) bench_usage; exit 0 ;;
-      *) echo "$me: unknown option $1" >&2; exit 2 ;;
+      *)
+        # A script's own options: it defines bench_option OPTION VALUE, which sets its variable,
+        # puts how many arguments it took (1 or 2) in bench_shift, and fails for an unknown one.
+        if declare -F bench_option >/dev/null && bench_option "$1" "${2-}"; then
+          shift "$bench_shift"
+          continue
+        fi
+        echo "$me: unknown option $1 (see $me --help)" >&2; exit 2 ;;
     esac
     shift
   done
+}
+
+# bench_build_tree TARGET...: with build on (no --no-build), builds TARGETs in build/ (configured
+# as Release first if it is not yet), the tree whose binaries the default --roost/--bench name.
+bench_build_tree() {
+  [[ $build == 1 ]] || return 0
+  [[ -f $root/build/build.ninja || -f $root/build/Makefile ]] ||
+    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  echo "== building $* (build/)" >&2
+  cmake --build "$root/build" -j2 --target "$@" >/dev/null
+}
+
+# bench_tmpdir VAR: a new temporary folder into VAR, removed when the script exits.
+bench_tmpdirs=()
+bench_tmpdir() {
+  local dir
+  dir=$(mktemp -d "/tmp/roost-$me.XXXXXX")
+  bench_tmpdirs+=("$dir")
+  printf -v "$1" %s "$dir"
 }
 
 # Builds Roost (Release, build-bench-roost/; not with --roost BIN) and the generator project
@@ -73,7 +100,7 @@ bench_build() {
 
 bench_require() {  # bench_require FILE...
   for f in "$@"; do
-    [[ -x $f || -f $f ]] || { echo "$me: $f not found" >&2; exit 1; }
+    [[ -x $f || -f $f ]] || { echo "$me: $f not found (build it first, or run without --no-build)" >&2; exit 1; }
   done
 }
 
@@ -108,6 +135,8 @@ bench_cleanup() {
   local p
   for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  local d
+  for d in "${bench_tmpdirs[@]}"; do rm -rf "$d"; done
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM

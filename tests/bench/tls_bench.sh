@@ -27,67 +27,33 @@
 # OUT/tls.md (with the load average before and after, and the cores broker and roost-bench
 # used), per-run JSON in OUT/tls-*.json.
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-rounds=3 duration=5 warmup=1 pairs=50 qos=1 payload=64 rate=4000 threads="" build=1
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+runs=3 duration=5 warmup=1 pairs=50 qos=1 payload=64 rate=4000
 roost_bin="$root/build/core/roost"
 bench_bin="$root/build/tools/bench/roost-bench"
 mosquitto_bin=/usr/sbin/mosquitto
-results="$here/results"
-while [[ $# -gt 0 ]]; do
+bench_option() {  # this script's own options (lib.sh's bench_parse_args asks)
+  bench_shift=2
   case "$1" in
-    --rounds) rounds=$2; shift ;;
-    --duration) duration=$2; shift ;;
-    --pairs) pairs=$2; shift ;;
-    --qos) qos=$2; shift ;;
-    --payload) payload=$2; shift ;;
-    --rate) rate=$2; shift ;;
-    --threads) threads=$2; shift ;;
-    --no-build) build=0 ;;
-    --out) results=$(realpath -m "$2"); shift ;;
-    --roost) roost_bin=$(realpath "$2"); shift ;;
-    --bench) bench_bin=$(realpath "$2"); shift ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "tls_bench.sh: unknown option $1" >&2; exit 2 ;;
+    --pairs) pairs=$2 ;;
+    --qos) qos=$2 ;;
+    --payload) payload=$2 ;;
+    --rate) rate=$2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-if [[ $build == 1 ]]; then
-  [[ -f $root/build/build.ninja || -f $root/build/Makefile ]] ||
-    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  echo "== building roost and roost-bench (build/)" >&2
-  cmake --build "$root/build" -j2 --target roost roost-bench >/dev/null
-fi
-for f in "$roost_bin" "$bench_bin" "$mosquitto_bin"; do
-  [[ -x $f ]] || { echo "tls_bench.sh: $f not found (build first)" >&2; exit 1; }
-done
+}
+bench_parse_args "$@"
+rounds=$runs
+threads=$bench_threads
+bench_build_tree roost roost-bench
+bench_require "$roost_bin" "$bench_bin" "$mosquitto_bin"
 bench_threads=()
 [[ -n $threads ]] && bench_threads=(--threads "$threads")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 mkdir -p "$results"
 rm -f "$results"/tls-*.json
-work=$(mktemp -d /tmp/roost-tls-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {  # wait_port PORT: up to 10 s
-  for _ in $(seq 100); do
-    (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "tls_bench.sh: nothing listens on $1" >&2
-  exit 1
-}
+bench_tmpdir work
 
 "$root/examples/certs/make-certs.sh" "$work" >/dev/null 2>&1
 # Mosquitto started as root drops to the `mosquitto` user before it reads its certificate files:
@@ -124,11 +90,12 @@ keyfile $work/server.key
 CONF
 "$roost_bin" -c "$work/roost.toml" 2>"$work/roost.log" &
 roost_pid=$!
-pids+=("$roost_pid")
+bench_pids+=("$roost_pid")
 "$mosquitto_bin" -c "$work/mosquitto.conf" 2>"$work/mosquitto.log" &
 mosq_pid=$!
-pids+=("$mosq_pid")
-for p in "$r_tcp" "$r_tls" "$m_tcp" "$m_tls"; do wait_port "$p"; done
+bench_pids+=("$mosq_pid")
+for p in "$r_tcp" "$r_tls"; do wait_port "$p" "$roost_pid" roost; done
+for p in "$m_tcp" "$m_tls"; do wait_port "$p" "$mosq_pid" mosquitto; done
 
 # run_case NAME PORT PID ROUND [--tls ...] [--rate R]
 run_case() {

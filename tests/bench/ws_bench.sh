@@ -23,62 +23,25 @@
 # command, the load average before and after, and the cores broker and roost-bench used; each
 # run's JSON in OUT/ws-runs.jsonl, broker logs in OUT/logs/.
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-rounds=3
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+runs=3
 duration=3
 warmup=1
 roost_bin="$root/build/core/roost"
 bench_bin="$root/build/tools/bench/roost-bench"
-results="$here/results"
-threads=""
-build=1
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --rounds) rounds=$2; shift ;;
-    --duration) duration=$2; shift ;;
-    --threads) threads=$2; shift ;;
-    --no-build) build=0 ;;
-    --out) results=$(realpath -m "$2"); shift ;;
-    --roost) roost_bin=$(realpath "$2"); shift ;;
-    --bench) bench_bin=$(realpath "$2"); shift ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "ws_bench.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-if [[ $build == 1 ]]; then
-  [[ -f $root/build/build.ninja || -f $root/build/Makefile ]] ||
-    cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  echo "== building roost, ws and roost-bench (build/)" >&2
-  cmake --build "$root/build" -j2 --target roost ws roost-bench >/dev/null
-fi
-for f in "$roost_bin" "$bench_bin" /usr/sbin/mosquitto; do
-  [[ -x $f ]] || { echo "ws_bench.sh: $f not found (build first: cmake --build build --target roost ws roost-bench)" >&2; exit 1; }
-done
+bench_parse_args "$@"
+rounds=$runs
+threads=$bench_threads
+bench_build_tree roost ws roost-bench
+bench_require "$roost_bin" "$bench_bin" /usr/sbin/mosquitto
 
-mkdir -p "$results/logs"
+mkdir -p "$logs"
 bench_threads=()
 [[ -n $threads ]] && bench_threads=(--threads "$threads")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 runs_file="$results/ws-runs.jsonl"
 : >"$runs_file"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "ws_bench.sh: nothing listens on $1" >&2; return 1
-}
+bench_tmpdir work
 
 # Roost: TCP + ws listeners; the ws plugin is found by name next to the binary's build tree.
 roost_tcp=$(free_port); roost_ws=$(free_port)
@@ -95,8 +58,8 @@ transport = "ws"
 [[plugin]]
 name = "ws"
 TOML
-"$roost_bin" -c "$work/roost.toml" 2>"$results/logs/ws-roost.log" &
-roost_pid=$!; pids+=("$roost_pid")
+"$roost_bin" -c "$work/roost.toml" 2>"$logs/ws-roost.log" &
+roost_pid=$!; bench_pids+=("$roost_pid")
 
 mosq_tcp=$(free_port); mosq_ws=$(free_port)
 cat >"$work/mosquitto.conf" <<CONF
@@ -107,9 +70,10 @@ listener $mosq_tcp 127.0.0.1
 listener $mosq_ws 127.0.0.1
 protocol websockets
 CONF
-/usr/sbin/mosquitto -c "$work/mosquitto.conf" 2>"$results/logs/ws-mosquitto.log" &
-mosq_pid=$!; pids+=("$mosq_pid")
-for p in "$roost_tcp" "$roost_ws" "$mosq_tcp" "$mosq_ws"; do wait_port "$p"; done
+/usr/sbin/mosquitto -c "$work/mosquitto.conf" 2>"$logs/ws-mosquitto.log" &
+mosq_pid=$!; bench_pids+=("$mosq_pid")
+for p in "$roost_tcp" "$roost_ws"; do wait_port "$p" "$roost_pid" roost; done
+for p in "$mosq_tcp" "$mosq_ws"; do wait_port "$p" "$mosq_pid" mosquitto; done
 
 # The closed-loop scenarios measure throughput (each broker as fast as it goes); the fixed-rate
 # one (5,000 msg/s, which both brokers keep up with) isolates what WebSocket adds to latency.

@@ -28,6 +28,20 @@ std::vector<uint8_t>& encode_buffer() {
     buffer.clear();
     return buffer;
 }
+
+// A PUBLISH whose payload is written from the shared message (kSharePayloadFrom): its head is
+// encoded for this subscriber, the payload referenced. Out of line, so that send_publish's
+// small-message path stays as lean as it was. Returns the bytes queued.
+[[gnu::noinline]] size_t write_shared_payload(net::Connection& connection, const MessagePtr& message,
+                                              const mqtt::PublishView& view, mqtt::ProtocolVersion version) {
+    std::vector<uint8_t>& head = encode_buffer();
+    mqtt::encode_publish_head(view, version, head);
+    // The reference keeps the whole message (so its payload) alive until written.
+    const auto* payload = reinterpret_cast<const uint8_t*>(message->payload.data());
+    const size_t size = message->payload.size();
+    connection.write(head, net::SharedBytes{std::shared_ptr<const void>(message, payload), {payload, size}});
+    return head.size() + size;
+}
 }  // namespace
 
 Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig& listener)
@@ -400,13 +414,7 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     if (new_alias != 0) _aliases->out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
     if (m.payload.size() >= kSharePayloadFrom) {
-        std::vector<uint8_t>& head = encode_buffer();
-        mqtt::encode_publish_head(p, _version, head);
-        _broker.stats().bytes_sent += head.size() + m.payload.size();
-        // The reference keeps the whole message (so its payload) alive until written.
-        const auto* payload = reinterpret_cast<const uint8_t*>(m.payload.data());
-        _connection->write(head, net::SharedBytes{std::shared_ptr<const void>(delivery.message, payload),
-                                                  {payload, m.payload.size()}});
+        _broker.stats().bytes_sent += write_shared_payload(*_connection, delivery.message, p, _version);
         return true;
     }
     if (!properties.topic_alias && delivery.subscription_ids.empty() &&

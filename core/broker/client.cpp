@@ -15,6 +15,10 @@ constexpr size_t kPacketsPerTurn = 64;
 constexpr size_t kBytesPerTurn = 256 * 1024;
 // Retained messages one SUBSCRIBE matched, sent per loop turn (they cost less than a packet read).
 constexpr size_t kRetainedPerTurn = 256;
+// Payloads from this size on are not copied into each subscriber's output: the connection
+// queues a small per-subscriber head and a reference to the shared message's payload, written
+// from where it is (net::OutputQueue). Below it, one copy beats a reference count and a slice.
+constexpr size_t kSharePayloadFrom = 4096;
 // Under the global output bound, a client with at least this much unsent is not read either.
 constexpr size_t kBacklogUnderGlobalBound = 64 * 1024;
 // The encoding of the packet being sent: one buffer per worker thread, not one per client, since
@@ -23,6 +27,20 @@ std::vector<uint8_t>& encode_buffer() {
     thread_local std::vector<uint8_t> buffer;
     buffer.clear();
     return buffer;
+}
+
+// A PUBLISH whose payload is written from the shared message (kSharePayloadFrom): its head is
+// encoded for this subscriber, the payload referenced. Out of line, so that send_publish's
+// small-message path stays as lean as it was. Returns the bytes queued.
+[[gnu::noinline]] size_t write_shared_payload(net::Connection& connection, const MessagePtr& message,
+                                              const mqtt::PublishView& view, mqtt::ProtocolVersion version) {
+    std::vector<uint8_t>& head = encode_buffer();
+    mqtt::encode_publish_head(view, version, head);
+    // The reference keeps the whole message (so its payload) alive until written.
+    const auto* payload = reinterpret_cast<const uint8_t*>(message->payload.data());
+    const size_t size = message->payload.size();
+    connection.write(head, net::SharedBytes{std::shared_ptr<const void>(message, payload), {payload, size}});
+    return head.size() + size;
 }
 }  // namespace
 
@@ -338,7 +356,8 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         return false;
     }
     // Encoded straight from the shared message (no copy of it per subscriber); the common variant
-    // is encoded once per worker and message (PublishEncodingCache), then copied to each output.
+    // of a small message is encoded once per worker and message (PublishEncodingCache), then
+    // copied to each output; a large payload is not copied at all (kSharePayloadFrom).
     mqtt::PublishView p{dup, delivery.qos, delivery.retain, m.topic, packet_id, nullptr, m.payload};
     // MQTT 5: the message's properties, encoded from the shared message, with what is per
     // subscriber put in their place (never a copy of the message's user properties per delivery).
@@ -394,6 +413,10 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     }
     if (new_alias != 0) _aliases->out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
+    if (m.payload.size() >= kSharePayloadFrom) {
+        _broker.stats().bytes_sent += write_shared_payload(*_connection, delivery.message, p, _version);
+        return true;
+    }
     if (!properties.topic_alias && delivery.subscription_ids.empty() &&
         size <= PublishEncodingCache::kMaxCached) {
         std::span<const uint8_t> bytes = _broker.encoding_cache().encode(delivery.message, p, _version);

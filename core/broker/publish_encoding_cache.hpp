@@ -5,7 +5,8 @@
 //
 // Owned by one Broker and used on its worker's thread only. Holds the message it encoded (so
 // that the pointer it compares cannot be reused) until the next one replaces it. Callers encode
-// packets above kMaxCached themselves, so that one large message is not held after delivery.
+// packets above kMaxCached themselves, so that one large message is not held after delivery
+// (Client::send_publish sends payloads of 4 KiB and more without a copy, by reference).
 #pragma once
 #include <cstdint>
 #include <span>

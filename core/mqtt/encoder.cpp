@@ -187,6 +187,17 @@ void encode_publish(const PublishView& p, ProtocolVersion version, std::vector<u
     BodyWriter<wire::VectorSink>{sink, version}(p);
 }
 
+void encode_publish_head(const PublishView& p, ProtocolVersion version, std::vector<uint8_t>& out) {
+    wire::CountSink count;
+    BodyWriter<wire::CountSink>{count, version}(p);
+    PublishView head = p;
+    head.payload = {};
+    wire::VectorSink sink{out};
+    put_u8(sink, publish_first_byte(p.dup, p.qos, p.retain));
+    wire::put_varint(sink, static_cast<uint32_t>(count.n));
+    BodyWriter<wire::VectorSink>{sink, version}(head);
+}
+
 size_t encoded_publish_size(const PublishView& p, ProtocolVersion version) {
     wire::CountSink count;
     BodyWriter<wire::CountSink>{count, version}(p);

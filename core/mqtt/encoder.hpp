@@ -29,5 +29,8 @@ struct PublishView {
 };
 void encode_publish(const PublishView& p, ProtocolVersion version, std::vector<uint8_t>& out);
 size_t encoded_publish_size(const PublishView& p, ProtocolVersion version);
+// Everything of encode_publish(p) but the payload (whose length the Remaining Length still
+// counts): the part a sender puts before a payload it writes from where it already is.
+void encode_publish_head(const PublishView& p, ProtocolVersion version, std::vector<uint8_t>& out);
 
 }  // namespace roost::mqtt

@@ -145,8 +145,8 @@ void FlushQueue::flush_all() {
 
 struct Connection::Write {
     uv_write_t req{};
-    std::vector<uint8_t> bytes;  // owned by the write until on_write
-    uint64_t started = 0;        // uv_now() when it began
+    OutputQueue queue;     // owned by the write until on_write (which drops its shared references)
+    uint64_t started = 0;  // uv_now() when it began
 };
 
 struct Connection::Ending {
@@ -168,7 +168,7 @@ const std::string kNoListener;
 struct Connection::Tls {
     explicit Tls(SSL_CTX* ctx) : stream(ctx) {}
     TlsStream stream;
-    std::vector<uint8_t> plain_out;  // written since the last flush; encrypted there, in one go
+    OutputQueue plain_out;  // written since the last flush; encrypted there, slice by slice
     TlsIdentity identity_field = TlsIdentity::None;
     std::string identity;  // the certificate's field for use_identity_as_username
     uint32_t handshake_timeout_s = 0;
@@ -236,7 +236,7 @@ void Connection::set_listener_address(const std::string& a) {
 }
 
 size_t Connection::buffer_capacity() const {
-    return _pending.capacity() + (_write ? _write->bytes.capacity() : 0);
+    return _pending.capacity() + (_write ? _write->queue.capacity() : 0);
 }
 
 Connection::Ending& Connection::ending() {
@@ -259,7 +259,7 @@ void Connection::count_output(int64_t delta) {
 }
 
 uint64_t Connection::write_stalled_ms() const {
-    if (!_write || _write->bytes.empty()) return 0;
+    if (!_write || _write->queue.empty()) return 0;
     return uv_now(_tcp.loop) - _write->started;
 }
 
@@ -338,19 +338,41 @@ void Connection::write(std::span<const uint8_t> bytes) {
     write_wire(bytes);
 }
 
+void Connection::write(std::span<const uint8_t> head, SharedBytes body) {
+    if (_closing || _close_after_flush) return;
+    if (_transport) {
+        // A transport gets whole packets, as it always did: one contiguous copy.
+        thread_local std::vector<uint8_t> packet;
+        packet.assign(head.begin(), head.end());
+        packet.insert(packet.end(), body.bytes.begin(), body.bytes.end());
+        write(packet);
+        if (packet.capacity() > 64 * 1024) std::vector<uint8_t>().swap(packet);
+        return;
+    }
+    OutputQueue& queue = _tls ? _tls->plain_out : _pending;
+    const size_t size = head.size() + body.bytes.size();
+    queue.append(head);
+    queue.append_shared(std::move(body));
+    if (!_tls) count_output(static_cast<int64_t>(size));
+    if (!_queued_for_flush) {
+        _queued_for_flush = true;
+        _flush_queue.add(this);
+    }
+}
+
 void Connection::write_wire(std::span<const uint8_t> bytes) {
     if (_closing) return;
     if (_tls) {
         // Encrypted at the flush: one SSL_write (records of up to 16 KiB) for all of this turn's
         // packets, not a record per packet.
-        _tls->plain_out.insert(_tls->plain_out.end(), bytes.begin(), bytes.end());
+        _tls->plain_out.append(bytes);
         if (!_queued_for_flush) {
             _queued_for_flush = true;
             _flush_queue.add(this);
         }
         return;
     }
-    _pending.insert(_pending.end(), bytes.begin(), bytes.end());
+    _pending.append(bytes);
     count_output(static_cast<int64_t>(bytes.size()));
     if (!_queued_for_flush) {
         _queued_for_flush = true;
@@ -375,7 +397,7 @@ void Connection::flush() {
 }
 
 size_t Connection::backlog() const {
-    return _pending.size() + (_write ? _write->bytes.size() : 0) + (_tls ? _tls->plain_out.size() : 0);
+    return _pending.size() + (_write ? _write->queue.size() : 0) + (_tls ? _tls->plain_out.size() : 0);
 }
 
 void Connection::queued_wire(size_t before) {
@@ -427,7 +449,7 @@ void Connection::read_tls(std::span<const uint8_t> cipher) {
     plain.clear();
     const bool was_established = _tls->stream.established();
     size_t before = _pending.size();
-    TlsStream::Result result = _tls->stream.receive(cipher, plain, _pending);
+    TlsStream::Result result = _tls->stream.receive(cipher, plain, _pending.tail());
     queued_wire(before);  // handshake flights, alerts, session tickets
     if (result == TlsStream::Result::Failed) {
         if (!was_established && !_tls->stream.established())
@@ -476,10 +498,16 @@ void Connection::encrypt_pending() {
     if (!_tls->stream.established()) return;  // nothing is written before; kept until it is
     size_t before = _pending.size();
     if (!_tls->plain_out.empty()) {
-        bool ok = _tls->stream.send({_tls->plain_out.data(), _tls->plain_out.size()}, _pending);
-        // A burst's buffer is given back; an everyday one is kept for the next turn.
+        // Straight from the queued slices (a shared payload is encrypted where it is); the
+        // records land in the copy buffer, after what is queued there already.
+        bool ok = true;
+        _tls->plain_out.for_each([&](std::span<const uint8_t> piece) {
+            if (ok) ok = _tls->stream.send(piece, _pending.tail());
+        });
+        // A burst's buffer is given back; an everyday one is kept for the next turn. The shared
+        // slices' references go now: their bytes are encrypted.
         if (_tls->plain_out.capacity() > 64 * 1024)
-            std::vector<uint8_t>().swap(_tls->plain_out);
+            _tls->plain_out.release();
         else
             _tls->plain_out.clear();
         if (!ok) {
@@ -489,13 +517,13 @@ void Connection::encrypt_pending() {
     }
     if (_close_after_flush && !_tls->close_notify_sent) {
         _tls->close_notify_sent = true;
-        _tls->stream.shutdown(_pending);
+        _tls->stream.shutdown(_pending.tail());
     }
     count_output(static_cast<int64_t>(_pending.size() - before));
 }
 
 void Connection::write_pending() {
-    if (_closing || _lingering || (_write && !_write->bytes.empty())) return;  // on_write goes on
+    if (_closing || _lingering || (_write && !_write->queue.empty())) return;  // on_write goes on
     if (_pending.empty()) {
         if (_close_after_flush) linger();
         return;
@@ -504,13 +532,22 @@ void Connection::write_pending() {
         _write = std::make_unique<Write>();
         _write->req.data = this;
     }
-    _write->bytes.swap(_pending);
+    _write->queue.swap(_pending);
     _write->started = uv_now(_tcp.loop);
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(_write->bytes.data()),
-                               static_cast<unsigned>(_write->bytes.size()));
-    int rc = uv_write(&_write->req, reinterpret_cast<uv_stream_t*>(&_tcp), &buf, 1, on_write);
+    // One write for the whole queue: copied packets and shared payloads as consecutive buffers
+    // (libuv copies this array into the request, and writev()s up to IOV_MAX of them at a time).
+    thread_local std::vector<uv_buf_t> bufs;
+    bufs.clear();
+    bufs.reserve(_write->queue.pieces());
+    _write->queue.for_each([](std::span<const uint8_t> piece) {
+        bufs.push_back(uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(piece.data())),
+                                   static_cast<unsigned>(piece.size())));
+    });
+    int rc = uv_write(&_write->req, reinterpret_cast<uv_stream_t*>(&_tcp), bufs.data(),
+                      static_cast<unsigned>(bufs.size()), on_write);
+    if (bufs.capacity() > 1024) std::vector<uv_buf_t>().swap(bufs);
     if (rc < 0) {
-        count_output(-static_cast<int64_t>(_write->bytes.size()));
+        count_output(-static_cast<int64_t>(_write->queue.size()));
         _write.reset();
         close(std::string("write failed: ") + uv_strerror(rc));
     }
@@ -518,15 +555,16 @@ void Connection::write_pending() {
 
 void Connection::on_write(uv_write_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
-    self->count_output(-static_cast<int64_t>(self->_write->bytes.size()));
+    self->count_output(-static_cast<int64_t>(self->_write->queue.size()));
     // The request and its buffer go when nothing more waits, so an idle connection keeps
-    // neither; a large buffer (one 20 MB message) goes at once.
+    // neither; a large buffer (one 20 MB message) goes at once. Shared payloads written are
+    // released here either way.
     if (self->_pending.empty())
         self->_write.reset();
-    else if (self->_write->bytes.capacity() > kKeepOutputCapacity)
-        std::vector<uint8_t>().swap(self->_write->bytes);
+    else if (self->_write->queue.capacity() > kKeepOutputCapacity)
+        self->_write->queue.release();
     else
-        self->_write->bytes.clear();
+        self->_write->queue.clear();
     if (status < 0) {
         if (status != UV_ECANCELED) self->close(std::string("write failed: ") + uv_strerror(status));
         return;
@@ -550,7 +588,7 @@ void Connection::close(const std::string& reason) {
     }
     // What was queued is dropped (a write in progress is cancelled by uv_close: on_write counts it).
     count_output(-static_cast<int64_t>(_pending.size()));
-    std::vector<uint8_t>().swap(_pending);
+    _pending.release();
     // Once closing after a flush, that reason stays the one the handler hears (not the reset or
     // timeout that ends it).
     if (!_close_after_flush) ending().reason = reason;

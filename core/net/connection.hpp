@@ -17,6 +17,16 @@
 // only while a write is in progress (Write); the timer, the shutdown request and the close reason
 // only from the first timer or close on (Ending); transport attributes only once one is set; the
 // listener's address is one string per listener, shared; reads go into one buffer per worker.
+//
+// Output (issue 7, "fewer copies"): small packets are copied into the connection's queue; a large
+// payload is queued by reference (write(head, SharedBytes), see output_queue.hpp for the
+// lifetime rules), so N subscribers of one message hold one copy of it. At the end of the loop
+// iteration everything queued goes out in one uv_write of several uv_buf_t. The references are
+// dropped when that write completes (or fails, or is cancelled by close()), and at close() for
+// what was still queued. Over TLS the records are encrypted straight from the slices at the
+// flush; through a transport plugin a packet is handed over in one piece (the ABI takes bytes).
+// Limits count bytes queued, shared or not: backlog(), max_output_buffer and
+// max_total_output_buffer see a shared 1 MiB payload as 1 MiB on every connection it waits on.
 #pragma once
 #include <uv.h>
 
@@ -28,6 +38,7 @@
 
 #include "config/config.hpp"
 #include "net/conn_handle.hpp"
+#include "net/output_queue.hpp"
 #include "net/transport_filter.hpp"
 
 namespace roost::net {
@@ -147,6 +158,9 @@ class Connection {
 
     // Queues MQTT bytes (through the transport, if any); written at the end of this loop iteration.
     void write(std::span<const uint8_t> bytes);
+    // Queues one packet made of `head` (copied) and `body` (referenced: see the lifetime rules
+    // above and in output_queue.hpp), written at the end of this loop iteration.
+    void write(std::span<const uint8_t> head, SharedBytes body);
     // For a transport: wire bytes to the socket (through TLS, if on), MQTT bytes up to the broker.
     void write_wire(std::span<const uint8_t> bytes);
     void deliver_up(std::span<const uint8_t> bytes);
@@ -162,7 +176,8 @@ class Connection {
     size_t backlog() const;
     // How long output has waited for the peer to read: since the write in progress began, or 0.
     uint64_t write_stalled_ms() const;
-    // Heap bytes held by the output buffers (their capacity), for tests and $SYS.
+    // Heap bytes held by the output buffers (their capacity, and shared payloads queued here in
+    // full), for tests and $SYS.
     size_t buffer_capacity() const;
 
     // Why reading is stopped; reading goes on once no reason is left.
@@ -238,8 +253,8 @@ class Connection {
     uv_tcp_t _tcp{};
     FlushQueue& _flush_queue;
     ConnectionHandler* _handler = nullptr;
-    std::vector<uint8_t> _pending;  // queued, not yet handed to libuv
-    // The write in progress: its request and the bytes it owns (connection.cpp). Made when a
+    OutputQueue _pending;  // queued, not yet handed to libuv
+    // The write in progress: its request and the queue it owns (connection.cpp). Made when a
     // write starts, dropped when one ends with nothing more queued.
     struct Write;
     std::unique_ptr<Write> _write;

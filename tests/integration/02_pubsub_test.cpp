@@ -187,3 +187,76 @@ TEST_CASE("MQTT 5: the client's Maximum Packet Size counts the Topic Alias the b
     CHECK(big->raw.size() == 120);
     CHECK(big->raw == pkt::publish("", with_alias, 0, 0, false, 5, pkt::prop_u16(0x23, 1)));
 }
+
+// Payloads from 4 KiB on leave the broker by reference, not copied per subscriber (issue 7):
+// every reader must still get every byte in order, whatever its protocol version and QoS, and
+// a subscriber that does not read loses whole QoS 0 messages (over max_output_buffer), never
+// parts of one.
+TEST_CASE(
+    "large payloads fan out byte for byte; a subscriber that does not read loses whole QoS 0 messages") {
+    BrokerOptions o;
+    o.limits = {"max_output_buffer = 524288"};
+    Broker b(o);
+    const int count = 24;
+    auto payload = [](int i) {
+        std::string p = std::to_string(i) + ":";
+        p.resize(256 * 1024 + 4096 * size_t(i));  // 256 KiB and more, past every buffer size
+        for (size_t j = p.find(':') + 1; j < p.size(); ++j)
+            p[j] = char((j * 7 + size_t(i) * 131 + j / 251) & 0xff);
+        return p;
+    };
+    struct Reader {
+        std::unique_ptr<RawClient> client;
+        uint8_t version;
+        uint8_t qos;
+    };
+    std::vector<Reader> readers;
+    for (auto [version, qos] : {std::pair{4, 0}, {5, 0}, {4, 1}, {5, 1}}) {
+        auto c = std::make_unique<RawClient>(b.port());
+        std::string id = "big-v" + std::to_string(version) + "q" + std::to_string(qos);
+        REQUIRE(c->handshake(pkt::conn(uint8_t(version), id)));
+        REQUIRE(c->send(pkt::subscribe(1, "big/t", uint8_t(qos), uint8_t(version))));
+        REQUIRE(c->read_until(pkt::SUBACK));
+        readers.push_back({std::move(c), uint8_t(version), uint8_t(qos)});
+    }
+    // A small receive buffer: the kernel holds little for it, the broker the rest, up to its bound.
+    RawClient sink(b.port(), 0, 4096);
+    REQUIRE(sink.handshake(pkt::conn(4, "big-sink")));
+    REQUIRE(sink.send(pkt::subscribe(1, "big/t", 0)));
+    REQUIRE(sink.read_until(pkt::SUBACK));
+
+    RawClient pub(b.port());
+    REQUIRE(pub.handshake(pkt::conn(4, "big-pub")));
+    for (int i = 0; i < count; ++i) {
+        const std::string p = payload(i);
+        REQUIRE(pub.send(pkt::publish("big/t", p, 1, uint16_t(i + 1))));
+        for (Reader& r : readers) {
+            CAPTURE(int(r.version));
+            CAPTURE(int(r.qos));
+            auto got = r.client->read_until(pkt::PUBLISH, 10s);
+            REQUIRE(got);
+            CHECK(got->publish_topic() == "big/t");
+            // Whole-string comparison: one message's bytes, exactly, and no other's.
+            CHECK((got->publish_payload(r.version) == p));
+            if (r.qos == 1) REQUIRE(r.client->send(pkt::ack(pkt::PUBACK, got->packet_id_after_topic())));
+        }
+    }
+    REQUIRE(pub.read_until(pkt::PUBACK));
+    if (broker_is_mosquitto()) return;
+    CHECK(b.wait_log({"max_output_buffer"}));
+    // Now the sink reads: what it gets is a prefix of whole messages, in order, each intact.
+    int received = 0;
+    int last = -1;
+    while (auto got = sink.read_packet(1500ms)) {
+        if (got->type != pkt::PUBLISH) continue;
+        const std::string body = got->publish_payload(4);
+        const int i = std::stoi(body.substr(0, body.find(':')));
+        CHECK(i > last);
+        CHECK((body == payload(i)));
+        last = i;
+        ++received;
+    }
+    MESSAGE("the sink got " << received << " of " << count << " messages");
+    CHECK(received > 0);
+    CHECK(received < count);
+}

@@ -18,11 +18,13 @@ function tomlString(v) {
 
 // options: { ws: { key: value } (the plugin's options; http_dir defaults to examples/web),
 //            broker: ['key = value'], listeners: ['extra toml'],
-//            tls: true (a third listener: wss, with certificates made by tls_certs.mjs) }
+//            tls: true (a third listener: wss, with certificates made by tls_certs.mjs),
+//            mqtts: true (with tls: a fourth, MQTT over TLS without a transport) }
 export async function startWsBroker(options = {}) {
   const tcpPort = await freePort();
   const wsPort = await freePort();
   const wssPort = options.tls ? await freePort() : 0;
+  const mqttsPort = options.tls && options.mqtts ? await freePort() : 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roost-ws-'));
   const certs = options.tls ? makeCerts(dir) : null;
   const logPath = path.join(dir, 'broker.log');
@@ -31,6 +33,7 @@ export async function startWsBroker(options = {}) {
     const conf = [`listener ${tcpPort} 127.0.0.1`, `listener ${wsPort} 127.0.0.1`, 'protocol websockets',
       'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type all', 'sys_interval 1',
       ...(certs ? [`listener ${wssPort} 127.0.0.1`, 'protocol websockets', `certfile ${certs.cert}`, `keyfile ${certs.key}`] : []),
+      ...(mqttsPort ? [`listener ${mqttsPort} 127.0.0.1`, `certfile ${certs.cert}`, `keyfile ${certs.key}`] : []),
     ].join('\n') + '\n';
     fs.writeFileSync(path.join(dir, 'mosquitto.conf'), conf);
     cmd = '/usr/sbin/mosquitto';
@@ -45,6 +48,10 @@ export async function startWsBroker(options = {}) {
       toml += `\n[[listener]]\nbind = "127.0.0.1"\nport = ${wssPort}\ntransport = "ws"\n` +
         `tls_cert_file = "${certs.cert}"\ntls_key_file = "${certs.key}"\ntls_handshake_timeout = 2\n`;
     }
+    if (mqttsPort) {
+      toml += `\n[[listener]]\nbind = "127.0.0.1"\nport = ${mqttsPort}\n` +
+        `tls_cert_file = "${certs.cert}"\ntls_key_file = "${certs.key}"\n`;
+    }
     toml += (options.listeners ?? []).join('\n');
     toml += '\n[[plugin]]\nname = "ws"\n[plugin.options]\n';
     for (const [k, v] of Object.entries(ws)) if (v !== undefined) toml += `${k} = ${tomlString(v)}\n`;
@@ -53,7 +60,8 @@ export async function startWsBroker(options = {}) {
     if (!cmd) throw new Error('ROOST_BINARY is not set (ctest sets it; or use ROOST_TEST_BROKER=mosquitto)');
     args = ['-v', '-c', path.join(dir, 'roost.toml')];
   }
-  const broker = await spawnBroker(cmd, args, dir, logPath, [tcpPort, wsPort, ...(wssPort ? [wssPort] : [])]);
+  const broker = await spawnBroker(cmd, args, dir, logPath,
+    [tcpPort, wsPort, ...(wssPort ? [wssPort] : []), ...(mqttsPort ? [mqttsPort] : [])]);
   const clients = [];
   return {
     dir,
@@ -73,6 +81,15 @@ export async function startWsBroker(options = {}) {
       const tls = scheme === 'wss' ? { ca: certs.caPem, rejectUnauthorized: true } : {};
       const c = await mqtt.connectAsync(url, {
         protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...tls, ...opts,
+      });
+      clients.push(c);
+      return c;
+    },
+    // MQTT over TLS (mqtts://, needs { mqtts: true }), trusting the test's CA.
+    async tlsClient(opts = {}) {
+      const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttsPort}`, {
+        protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ca: certs.caPem, rejectUnauthorized: true,
+        ...opts,
       });
       clients.push(c);
       return c;

@@ -238,3 +238,21 @@ TEST_CASE("encode_publish of a view is byte for byte encode of the same Publish"
         CHECK(no_props == encode_bytes(bare, v));
     }
 }
+
+TEST_CASE("encode_publish_head followed by the payload is encode_publish, for payloads past 2 MiB too") {
+    Publish p;
+    p.qos = 2;
+    p.packet_id = 0xBEEF;
+    p.topic = "big/t";
+    p.properties.user_properties = {{"k", "v"}};
+    for (size_t size : {size_t{0}, size_t{100}, size_t{70000}, size_t{3 << 20}}) {
+        p.payload.assign(size, '\xA5');
+        for (ProtocolVersion v : {V4, V5}) {
+            PublishView view{p.dup, p.qos, p.retain, p.topic, p.packet_id, &p.properties, p.payload};
+            std::vector<uint8_t> head;
+            encode_publish_head(view, v, head);
+            head.insert(head.end(), p.payload.begin(), p.payload.end());
+            CHECK(head == encode_bytes(p, v));
+        }
+    }
+}

@@ -4,6 +4,7 @@
 // std::unordered_map cost a node, a malloc on a worker and a free, per save and per store.)
 // Not thread-safe: used under Writer::_lock.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

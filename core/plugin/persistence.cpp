@@ -35,8 +35,9 @@ struct StoredMessage {
 }  // namespace
 
 void Persistence::note_restored(const Delivery& d) {
-    std::lock_guard lock(_refs->lock);
-    ++_refs->refs[d.message->id];
+    auto& shard = _refs->of(d.message->id);
+    std::lock_guard lock(shard.lock);
+    ++shard.refs[d.message->id];
 }
 
 Persistence::Persistence(PluginWorker* host, StoredMessageRefs* refs) : _host(host), _refs(refs) {
@@ -44,6 +45,9 @@ Persistence::Persistence(PluginWorker* host, StoredMessageRefs* refs) : _host(ho
     for (auto& p : host->plugins())
         if (p->persistence) _plugins.push_back(p.get());
     set_enabled(!_plugins.empty());
+    _combined = !_plugins.empty();
+    for (LoadedPlugin* p : _plugins)
+        _combined = _combined && p->persistence->message_delivery_save;
 }
 
 template <class Invoke>
@@ -54,13 +58,13 @@ roost_call* Persistence::run(const char* what, Invoke invoke) {
         if (v == ROOST_NEXT) continue;
         if (v == ROOST_PENDING) {
             // Failures are logged; a caller that must wait (the publish path) replaces this.
-            _host->calls().await(
-                call, p->name, _host->call_timeout(), [name = p->name, what](const CallResult& r) {
-                    if (r.timed_out || r.verdict != ROOST_ALLOW)
-                        log::warn(
-                            "plugin '{}' failed to store ({}{}); the broker goes on with it in memory only",
-                            name, what, r.timed_out ? ", timed out" : "");
-                });
+            // Two pointers, held inline by the std::function (no allocation per call); the
+            // plugin outlives this worker's calls (Persistence holds `_plugins` the same way).
+            _host->calls().await(call, p->name, _host->call_timeout(), [p, what](const CallResult& r) {
+                if (r.timed_out || r.verdict != ROOST_ALLOW)
+                    log::warn("plugin '{}' failed to store ({}{}); the broker goes on with it in memory only",
+                              p->name, what, r.timed_out ? ", timed out" : "");
+            });
             return call;
         }
         if (v == ROOST_DENY)
@@ -176,15 +180,16 @@ roost_call* Persistence::store_message(const Message& m) {
 void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
                                 std::vector<roost_call*>* waits) {
     if (_plugins.empty() || s.expiry_interval == 0 || d.qos == 0) return;
+    bool first = false;
     if (!d.persisted) {
         d.persisted = true;
-        bool first = false;
         {
-            std::lock_guard lock(_refs->lock);
-            first = _refs->refs[d.message->id]++ == 0;
+            auto& shard = _refs->of(d.message->id);
+            std::lock_guard lock(shard.lock);
+            first = shard.refs[d.message->id]++ == 0;
         }
         // Stored before the delivery that names it: a plugin's calls on one worker keep their order.
-        if (first)
+        if (first && !_combined)
             if (roost_call* wait = store_message(*d.message); wait && waits) waits->push_back(wait);
     }
     roost_delivery_record r{};
@@ -198,10 +203,19 @@ void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_i
     r.state = state;
     r.subscription_ids = d.subscription_ids.data();
     r.subscription_id_count = d.subscription_ids.size();
-    roost_call* wait =
-        run("delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+    roost_call* wait = nullptr;
+    if (first && _combined) {
+        // The message with its first delivery: one call (and one PENDING) instead of two.
+        StoredMessage stored(*d.message);
+        wait =
+            run("message_delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+                return h.message_delivery_save(data, call, &stored.record, &r);
+            });
+    } else {
+        wait = run("delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
             return h.delivery_save ? h.delivery_save(data, call, &r) : ROOST_NEXT;
         });
+    }
     if (wait && waits) waits->push_back(wait);
 }
 
@@ -216,10 +230,11 @@ void Persistence::delete_delivery(const Session& s, const Delivery& d) {
 
 void Persistence::release_message(const Delivery& d) {
     {
-        std::lock_guard lock(_refs->lock);
-        auto it = _refs->refs.find(d.message->id);
-        if (it == _refs->refs.end() || --it->second > 0) return;
-        _refs->refs.erase(it);
+        auto& shard = _refs->of(d.message->id);
+        std::lock_guard lock(shard.lock);
+        auto it = shard.refs.find(d.message->id);
+        if (it == shard.refs.end() || --it->second > 0) return;
+        shard.refs.erase(it);
     }
     uint64_t id = d.message->id;
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {

@@ -22,10 +22,17 @@ struct LoadedPlugin;
 
 // How many stored deliveries refer to each stored message, over all workers: the message is
 // stored with its first reference and released with its last. Shared by every worker's
-// Persistence; `lock` guards `refs`.
+// Persistence, in shards by message id (every worker counts every message it delivers, twice:
+// one lock for all of them was a cache line the workers passed back and forth); each shard's
+// `lock` guards its `refs`.
 struct StoredMessageRefs {
-    std::mutex lock;
-    std::unordered_map<uint64_t, size_t> refs;
+    struct alignas(64) Shard {
+        std::mutex lock;
+        std::unordered_map<uint64_t, size_t> refs;
+    };
+    static constexpr size_t kShards = 16;
+    Shard shards[kShards];
+    Shard& of(uint64_t message_id) { return shards[message_id % kShards]; }
 };
 
 class Persistence final : public DurableStore {
@@ -62,6 +69,9 @@ class Persistence final : public DurableStore {
     PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;
     StoredMessageRefs* _refs;
+    // Every persistence plugin has message_delivery_save: a message's first stored delivery is
+    // one call, not message_store and delivery_save.
+    bool _combined = false;
 };
 
 }  // namespace roost

@@ -121,7 +121,7 @@ roost_verdict message_release(void* data, roost_call* call, uint64_t id) {
     return queue(data, call, std::move(op), false);
 }
 
-roost_verdict delivery_save(void* data, roost_call* call, const roost_delivery_record* d) {
+Operation delivery_save_of(const roost_delivery_record* d) {
     Operation op;
     op.kind = OpKind::DeliverySave;
     op.client_id = string_of(d->client_id);
@@ -134,7 +134,27 @@ roost_verdict delivery_save(void* data, roost_call* call, const roost_delivery_r
     if (d->subscription_id_count)
         op.subscription_ids.assign(reinterpret_cast<const char*>(d->subscription_ids),
                                    d->subscription_id_count * sizeof(uint32_t));
-    return queue(data, call, std::move(op), true);
+    return op;
+}
+
+roost_verdict delivery_save(void* data, roost_call* call, const roost_delivery_record* d) {
+    return queue(data, call, delivery_save_of(d), true);
+}
+
+// message_store and delivery_save in one call. Both go into the queue together (one batch), and
+// the call rides on the store: it completes with the commit that holds both, or at once when the
+// message's release cancels its store in the queue (every delivery of it is over then). The
+// delivery's delete alone cancels only the delivery: other deliveries may still need the message.
+roost_verdict message_delivery_save(void* data, roost_call* call, const roost_stored_message* m,
+                                    const roost_delivery_record* d) {
+    auto* p = static_cast<Plugin*>(data);
+    bool pending = call && p->durable();
+    Operation store;
+    store.kind = OpKind::MessageStore;
+    store.msg = copy_of(*m);
+    store.call = pending ? call : nullptr;
+    p->writer->push_pair(std::move(store), delivery_save_of(d));
+    return pending ? ROOST_PENDING : ROOST_ALLOW;
 }
 
 roost_verdict delivery_delete(void* data, roost_call* call, roost_bytes client_id, uint64_t sequence) {
@@ -218,6 +238,7 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     hooks.retained_set = retained_set;
     hooks.incoming_qos2_save = qos2_save;
     hooks.incoming_qos2_delete = qos2_delete;
+    hooks.message_delivery_save = message_delivery_save;
     if (int rc = host->hook_register(self, ROOST_HOOK_PERSISTENCE, &hooks); rc < 0) return rc;
     const char* limit = "";
     char limit_text[64] = "";

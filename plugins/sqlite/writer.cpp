@@ -42,7 +42,7 @@ roost_call* Writer::cancel_queued(const Operation& op) {
     switch (op.kind) {
         case OpKind::DeliverySave:
         case OpKind::MessageStore:
-            _queued[queued_key(op)] = uint32_t(_queue.size());
+            _queued.put(queued_key(op), uint32_t(_queue.size()));
             return nullptr;
         case OpKind::DeliveryDelete:
         case OpKind::MessageRelease:
@@ -50,10 +50,9 @@ roost_call* Writer::cancel_queued(const Operation& op) {
         default:
             return nullptr;
     }
-    auto it = _queued.find(queued_key(op));
-    if (it == _queued.end()) return nullptr;
-    Operation& queued = _queue[it->second];
-    _queued.erase(it);
+    uint32_t pos;
+    if (!_queued.take(queued_key(op), pos)) return nullptr;
+    Operation& queued = _queue[pos];
     bool same = queued.cancelled ? false
                 : op.kind == OpKind::DeliveryDelete
                     ? queued.kind == OpKind::DeliverySave && queued.sequence == op.sequence &&
@@ -82,6 +81,21 @@ void Writer::push(Operation&& op) {
     }
     if (done) _host->complete(done, ROOST_ALLOW, 0, nullptr);
     // The writer sleeps only on an empty queue; periodic mode wakes on its own clock.
+    if (first && _options.sync != SyncMode::Periodic) _wake.notify_one();
+}
+
+void Writer::push_pair(Operation&& first_op, Operation&& second_op) {
+    second_op.call = nullptr;
+    bool first;
+    {
+        // Saves and stores cancel nothing (cancel_queued only indexes them).
+        std::lock_guard lock(_lock);
+        first = _queue.empty();
+        cancel_queued(first_op);
+        _queue.push_back(std::move(first_op));
+        cancel_queued(second_op);
+        _queue.push_back(std::move(second_op));
+    }
     if (first && _options.sync != SyncMode::Periodic) _wake.notify_one();
 }
 

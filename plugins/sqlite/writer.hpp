@@ -10,12 +10,12 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "database.hpp"
 #include "operation.hpp"
 #include "options.hpp"
+#include "queue_index.hpp"
 
 namespace roost_sqlite {
 
@@ -29,6 +29,9 @@ class Writer {
     // Commits what is queued, completes it, and joins the thread.
     void stop();
     void push(Operation&& op);
+    // Two operations that must land in the same batch (a message's store and its first
+    // delivery's save): the second's call, if any, is ignored.
+    void push_pair(Operation&& first, Operation&& second);
 
   private:
     // Under _lock: a DeliveryDelete or MessageRelease whose DeliverySave or MessageStore still
@@ -50,7 +53,7 @@ class Writer {
     // The position in _queue of each DeliverySave and MessageStore, by a hash of its key
     // (verified against the operation before it is cancelled). Cleared when the writer takes
     // the queue.
-    std::unordered_map<uint64_t, uint32_t> _queued;
+    QueueIndex _queued;
     bool _stopping = false;
     std::thread _thread;
 

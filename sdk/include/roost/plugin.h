@@ -339,6 +339,15 @@ typedef struct roost_persistence_hooks {
      * durable. */
     roost_verdict (*incoming_qos2_delete)(void *worker_data, roost_call *call, roost_bytes client_id,
                                           uint16_t packet_id);
+    /* Appended after v1's release (NULL in an older plugin's table: the host calls message_store,
+     * then delivery_save). The first stored delivery of message `m`: store the message and the
+     * delivery `d` that names it, exactly as message_store followed by delivery_save would, in
+     * one call. Its PENDING holds the PUBACK or PUBREC like theirs, until both are durable (or
+     * undone: a message_release for `m` that comes before they were written means every
+     * delivery of it is over). Saves one call per message. The host uses it only when every
+     * persistence plugin has it. */
+    roost_verdict (*message_delivery_save)(void *worker_data, roost_call *call, const roost_stored_message *m,
+                                           const roost_delivery_record *d);
 } roost_persistence_hooks;
 
 /* ---- transport -------------------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "restart_harness.hpp"
 
@@ -295,4 +296,47 @@ TEST_CASE("crash: sync = \"full\" loses nothing acknowledged over several kill -
 }
 TEST_CASE("crash: sync = \"periodic\" (reported: it may lose its commit window)") {
     crash_run("periodic");
+}
+
+// One message, two stored sessions: a connected subscriber that acknowledges at once and an
+// offline one. The connected one's delete cancels its delivery in the writer's queue before the
+// commit; the message (stored with whichever delivery came first, in one call) must still be
+// written for the offline session before the publisher's PUBACK, and survive a kill -9.
+TEST_CASE("crash: a message a connected subscriber acknowledged at once is still kept for an offline one") {
+    std::string dir = make_dir("sqlite-crash-shared");
+    std::string db = dir + "/roost.db";
+    RestartNode node(sqlite_setup(db, "normal"));
+    constexpr int n = 100;
+    {
+        Mqtt offline(node.port(), 5);
+        REQUIRE(offline.connect("offline-one", false, 3600));
+        REQUIRE(offline.subscribe(1, "shared/t", 1));
+        offline.disconnect();
+    }
+    Mqtt online(node.port(), 5);
+    REQUIRE(online.connect("online-one", false, 3600));
+    REQUIRE(online.subscribe(1, "shared/t", 1));
+    std::vector<Got> got_online;
+    std::thread reader([&] { got_online = online.receive(n, durable_ack_timeout); });
+    {
+        Mqtt publisher(node.port(), 5);
+        REQUIRE(publisher.connect("publisher", true));
+        for (int i = 0; i < n; ++i)
+            REQUIRE(publisher.publish("shared/t", payload_of(i), 1));
+    }
+    reader.join();
+    CHECK(got_online.size() == size_t(n));
+    node.kill9();
+    node.start();
+    Mqtt offline(node.port(), 5);
+    REQUIRE(offline.connect("offline-one", false, 3600) == std::optional<bool>(true));
+    std::vector<Got> got = offline.receive(n, durable_ack_timeout);
+    INFO(describe(got));
+    REQUIRE(got.size() == size_t(n));
+    for (int i = 0; i < n; ++i)
+        CHECK(got[size_t(i)].payload == payload_of(i));
+    offline.disconnect();
+    online.drop();
+    node.term();
+    std::remove(db.c_str());
 }

@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "util/open_addressing.hpp"
+
 namespace roost {
 
 uint32_t SessionDirectory::hash_of(std::string_view id) {
@@ -53,18 +55,9 @@ void SessionDirectory::move(std::string_view client_id, unsigned worker) {
 void SessionDirectory::release(std::string_view client_id, SessionKey key) {
     size_t hole = locate(client_id, hash_of(client_id));
     if (hole == SIZE_MAX || _slots[hole].key != key) return;
-    // Backward-shift deletion: later slots of the same probe run move up into the hole, so
-    // that lookups never need tombstones.
-    const size_t mask = _slots.size() - 1;
-    for (size_t i = (hole + 1) & mask; _slots[i].id; i = (i + 1) & mask) {
-        size_t home = _slots[i].hash & mask;
-        // Slot i may fill the hole unless its home lies cyclically in (hole, i].
-        bool home_after_hole = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
-        if (home_after_hole) continue;
-        _slots[hole] = _slots[i];
-        hole = i;
-    }
-    _slots[hole] = Slot{};
+    open_addressing_erase(
+        _slots, hole, [](const Slot& s) { return s.id == nullptr; },
+        [](const Slot& s, size_t mask) { return s.hash & mask; });
     --_size;
 }
 

@@ -24,7 +24,24 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
     _outbox_idle.data = this;
 }
 
-Broker::~Broker() = default;
+Broker::~Broker() {
+    // The directory points at the ids of the sessions it lists (session_directory.hpp): the
+    // sessions still here go out of it before they go.
+    for (const auto& [key, s] : _sessions)
+        _router.release(s->client_id, key);
+}
+
+std::shared_ptr<Session> Broker::find_session(std::string_view client_id) const {
+    std::optional<Router::Owner> owner = _router.owner(client_id);
+    if (!owner || owner->worker != _index) return nullptr;
+    auto it = _sessions.find(owner->key);
+    return it == _sessions.end() ? nullptr : it->second;
+}
+
+Session* Broker::find_session(SessionKey key) const {
+    auto it = _sessions.find(key);
+    return it == _sessions.end() ? nullptr : it->second.get();
+}
 
 void Broker::close() {
     for (auto* h :
@@ -35,7 +52,8 @@ void Broker::close() {
 void Broker::accept(net::Connection* connection, const ListenerConfig& listener) {
     ++_stats.connections_total;
     auto* client = new Client(*this, connection, listener);
-    _clients.insert(client);
+    client->_slot = static_cast<uint32_t>(_clients.size());
+    _clients.push_back(client);
     if (int rc = connection->start(client); rc != 0)
         connection->close(std::string("cannot read from socket: ") + uv_strerror(rc));
 }
@@ -56,20 +74,20 @@ bool Broker::post_to(unsigned worker, std::function<void()> fn) {
 
 void Broker::attach(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
                     std::shared_ptr<PendingToken> token, Attached attached) {
-    if (_sessions.contains(client_id))
-        return attach_here(client, client_id, clean_start, expiry_interval, token, attached, false);
-    SessionKey key = _router.next_session_key();
-    std::optional<Router::Owner> owner = _router.claim(client_id, _index, key);
+    if (std::shared_ptr<Session> here = find_session(client_id))
+        return attach_here(client, std::move(here), clean_start, expiry_interval, token, attached, false);
+    // Made before the directory is asked, which keeps a pointer to the session's id, not a copy.
+    auto session = std::make_shared<Session>();
+    session->ref.key = _router.next_session_key();
+    session->ref.worker.store(_index);
+    session->client_id = client_id;
+    std::optional<Router::Owner> owner = _router.claim(session->client_id, _index, session->ref.key);
     if (!owner) {
-        // Nobody has the id: a new session, registered under this worker already.
-        auto session = std::make_shared<Session>();
-        session->ref.key = key;
-        session->ref.worker.store(_index);
-        session->client_id = client_id;
-        _sessions_by_key.emplace(key, session.get());
-        _sessions.emplace(client_id, session);
-        return attach_here(client, client_id, clean_start, expiry_interval, token, attached, true);
+        // Nobody had the id: the new session is registered under this worker already.
+        _sessions.emplace(session->ref.key, session);
+        return attach_here(client, std::move(session), clean_start, expiry_interval, token, attached, true);
     }
+    session.reset();  // somebody owns the id
     if (owner->worker == _index) {
         // Registered here, but the session is not (yet) in this worker's table: it is on its way
         // here from another worker, whose handover runs before this (inbox order). Try again then.
@@ -91,8 +109,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                 if (session) {
                     session->ref.worker.store(_index);
                     session->deadline_queued.reset();  // its entry, if any, is in the old worker's heap
-                    _sessions_by_key.emplace(session->ref.key, session.get());
-                    _sessions.emplace(client_id, session);
+                    _sessions.emplace(session->ref.key, session);
                     _moved.erase(session->ref.key);
                 }
                 if (token->cancelled) {
@@ -110,7 +127,8 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                     return;
                 }
                 if (session)
-                    attach_here(client, client_id, clean_start, expiry_interval, token, attached, false);
+                    attach_here(client, std::move(session), clean_start, expiry_interval, token, attached,
+                                false);
                 else
                     attach(client, client_id, clean_start, expiry_interval, token, attached);
             });
@@ -137,8 +155,8 @@ void Broker::take_over_from(Session& existing, bool clean_start, const std::stri
 
 void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_start,
                        std::function<void(std::shared_ptr<Session>)> done) {
-    auto it = _sessions.find(client_id);
-    if (it == _sessions.end()) {
+    std::shared_ptr<Session> session = find_session(client_id);
+    if (!session) {
         // Gone from here since the request was sent: ended (the new connection starts afresh),
         // or handed on to a third worker, which is asked instead.
         std::optional<Router::Owner> owner = _router.owner(client_id);
@@ -151,7 +169,6 @@ void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_sta
         post_to(to, [done] { done(nullptr); });
         return;
     }
-    std::shared_ptr<Session> session = it->second;
     Session& existing = *session;
     if (existing.client) take_over_from(existing, clean_start, "another worker");
     if (existing.pending_will) {
@@ -165,27 +182,29 @@ void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_sta
     }
     // The session leaves this worker whole: subscriptions stay in the Router (they name the
     // session by its ref, which now says `to`), deliveries still routed here follow it.
-    _sessions_by_key.erase(existing.ref.key);
-    _sessions.erase(it);
+    _sessions.erase(existing.ref.key);
     _moved[existing.ref.key] = to;
     // Inbox order: the session reaches `to` before anything this worker forwards to it later.
-    post_to(to, [done, session] { done(session); });
+    if (!post_to(to, [done, session] { done(session); })) {
+        // `to` stopped (shutdown): the session ends here, and leaves the directory first.
+        _router.release(existing.client_id, existing.ref.key);
+        return;
+    }
     existing.ref.worker.store(to);
     _router.move(client_id, to);
 }
 
-void Broker::attach_here(Client& client, const std::string& client_id, bool clean_start,
+void Broker::attach_here(Client& client, std::shared_ptr<Session> session, bool clean_start,
                          uint32_t expiry_interval, const std::shared_ptr<PendingToken>& token,
                          const Attached& attached, bool created) {
-    auto it = _sessions.find(client_id);
-    if (it != _sessions.end() && !it->second->client && it->second->expires_at &&
-        Clock::now() >= *it->second->expires_at) {
+    Session& existing = *session;
+    const std::string& client_id = existing.client_id;  // `session` is held until the end
+    if (!existing.client && existing.expires_at && Clock::now() >= *existing.expires_at) {
         // Expired, but the once-a-second sweep has not come by yet (or it was restored from
         // storage already past its time): it ends now, and the client starts afresh.
-        expire_session(*it->second);
+        expire_session(existing);
         return attach(client, client_id, clean_start, expiry_interval, token, attached);
     }
-    Session& existing = *it->second;
     if (!created) {
         take_over_from(existing, clean_start, client.address());
         if (existing.pending_will) {
@@ -206,12 +225,12 @@ void Broker::attach_here(Client& client, const std::string& client_id, bool clea
     if (!store || !created) {
         existing.client = &client;
         set_online(existing, true);
-        return attached(it->second, !created);
+        return attached(session, !created);
     }
     // A new stored session: its CONNACK promises the session exists, so it waits until the
     // persistence plugin has it (PENDING). Meanwhile the session is offline: what is routed to
     // it queues.
-    _persistence.when_done({store}, [this, &client, token, attached, session = it->second](bool ok, uint8_t) {
+    _persistence.when_done({store}, [this, &client, token, attached, session](bool ok, uint8_t) {
         if (!ok)
             log::warn("client '{}': a persistence plugin could not store the new session; it lives in memory",
                       session->client_id);
@@ -244,7 +263,10 @@ void Broker::client_connected(Client& client) {
 }
 
 void Broker::client_closed(Client& client, const std::string&) {
-    _clients.erase(&client);
+    Client* last = _clients.back();
+    last->_slot = client._slot;
+    _clients[client._slot] = last;
+    _clients.pop_back();
     if (client.connected()) {
         --_connected;
         --_router.connected;
@@ -345,9 +367,7 @@ void Broker::end_session(Session& session) {
     for (const auto& [filter, record] : session.subscriptions)
         _router.unsubscribe(session.ref.key, filter);
     _router.release(session.client_id, session.ref.key);
-    _sessions_by_key.erase(session.ref.key);
-    std::string id = session.client_id;  // `session` dies with the erase
-    _sessions.erase(id);
+    _sessions.erase(session.ref.key);  // `session` may die with this
 }
 
 size_t Broker::publish(MessagePtr message, PublishContext* context) {
@@ -459,8 +479,7 @@ void Broker::receive(RemoteBatch& batch) {
 }
 
 void Broker::deliver_routed(SessionKey key, Delivery d, PublishContext* context) {
-    if (auto found = _sessions_by_key.find(key); found != _sessions_by_key.end())
-        return deliver(*found->second, std::move(d), context);
+    if (Session* s = find_session(key)) return deliver(*s, std::move(d), context);
     if (auto moved = _moved.find(key); moved != _moved.end()) {
         // Handed to another worker after the match: the delivery follows the session.
         std::shared_ptr<PublishWait> wait = context ? context->wait : nullptr;
@@ -692,7 +711,7 @@ MessagePtr Broker::make_will_message(mqtt::Will will, const std::string& client_
     m->retain = will.retain;
     m->origin_client_id = client_id;
     m->id = _router.next_message_id();
-    if (auto it = _sessions.find(client_id); it != _sessions.end()) m->origin_session = it->second->ref.key;
+    if (std::shared_ptr<Session> s = find_session(client_id)) m->origin_session = s->ref.key;
     const mqtt::Properties& in = will.properties;
     m->properties.payload_format_indicator = in.payload_format_indicator;
     m->properties.content_type = in.content_type;
@@ -719,8 +738,10 @@ void Broker::publish_from_plugin(std::shared_ptr<Message> message) {
 
 void Broker::tick(Clock::time_point now) {
     _hooks.tick();
-    for (Client* c : _clients)
-        c->check_timeouts(now);
+    // From the end: a client that closes at once leaves only its own slot, which the last
+    // (already checked) one fills.
+    for (size_t i = _clients.size(); i-- > 0;)
+        if (i < _clients.size()) _clients[i]->check_timeouts(now);
     if (!_throttled.empty()) check_throttled(now);
     SessionDeadlines::Entry entry;
     while (_deadlines.pop_due(now, entry))
@@ -730,8 +751,7 @@ void Broker::tick(Clock::time_point now) {
 void Broker::check_throttled(Clock::time_point now) {
     auto timeout = std::chrono::seconds(_config.limits.backpressure_timeout);
     for (auto it = _throttled.begin(); it != _throttled.end();) {
-        auto found = _sessions_by_key.find(*it);
-        Session* s = found == _sessions_by_key.end() ? nullptr : found->second;
+        Session* s = find_session(*it);
         if (!s || !s->throttling()) {  // relieved, ended or moved: nothing to watch
             it = _throttled.erase(it);
             continue;
@@ -763,9 +783,9 @@ void Broker::schedule_deadline(Session& s) {
 }
 
 void Broker::run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now) {
-    auto found = _sessions_by_key.find(entry.session);
-    if (found == _sessions_by_key.end()) return;  // ended, or moved to another worker
-    Session& s = *found->second;
+    Session* found = find_session(entry.session);
+    if (!found) return;  // ended, or moved to another worker
+    Session& s = *found;
     if (s.deadline_queued != entry.at) return;  // stale: an earlier entry replaced it
     s.deadline_queued.reset();
     if (s.client) return;  // online again; the next disconnect schedules anew
@@ -782,11 +802,11 @@ void Broker::shutdown_wills() {
     if (!_persistence.enabled()) {
         // Every session ends with the process, so every will goes out now, while the
         // subscribers are still connected to receive it (spec 3.1.3.2.2: the session ended).
-        for (auto& [id, s] : _sessions) {
+        for (auto& [key, s] : _sessions) {
             if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
             s->pending_will.reset();
         }
-        for (Client* c : _clients) {
+        for (Client* c : std::vector<Client*>(_clients)) {
             if (!c->connected()) continue;
             if (auto will = c->take_will()) publish_will(std::move(*will), c->client_id());
         }
@@ -797,12 +817,12 @@ void Broker::shutdown_wills() {
 void Broker::shutdown() {
     // With persistence, sessions outlive the process: each closing connection is a lost
     // connection as any other (client_closed), and delayed wills wait, stored, for their time.
-    for (Client* c : _clients)
+    for (Client* c : std::vector<Client*>(_clients))  // a copy: closing may leave the list
         c->disconnect(mqtt::ReasonCode::ServerShuttingDown, "server shutting down");
 }
 
 void Broker::close_all(const std::string& why) {
-    for (Client* c : _clients)
+    for (Client* c : std::vector<Client*>(_clients))  // a copy: closing may leave the list
         c->close_now(why);
 }
 

@@ -148,6 +148,9 @@ class Broker {
     void close();
 
   private:
+    // The session of `client_id` if this worker owns it and has it (not while it travels here).
+    std::shared_ptr<Session> find_session(std::string_view client_id) const;
+    Session* find_session(SessionKey key) const;
     void end_session(Session& session);
     // The client of `s` left: QoS 1/2 messages of shared subscriptions go to other members.
     void hand_shared_to_others(Session& s);
@@ -162,11 +165,12 @@ class Broker {
     void run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now);
     // Throttled publishers waiting longer than [limits] backpressure_timeout are released.
     void check_throttled(Clock::time_point now);
-    // The local part of attach(), for a session in this worker's table (`created` just now).
+    // The local part of attach(), for `session`, in this worker's table (`created` just now).
     // `token` is the one the client waits on: an attach that goes on elsewhere (the session
     // ended here and another worker now owns the id) checks it before touching the client.
-    void attach_here(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
-                     const std::shared_ptr<PendingToken>& token, const Attached& attached, bool created);
+    void attach_here(Client& client, std::shared_ptr<Session> session, bool clean_start,
+                     uint32_t expiry_interval, const std::shared_ptr<PendingToken>& token,
+                     const Attached& attached, bool created);
     // On the owning worker: a connection on worker `to` takes over `client_id`. The old connection
     // is disconnected (0x8E), the will rules of a takeover applied; then the session, or nothing
     // when it ends (clean start), goes to `to` and `done` runs there.
@@ -204,13 +208,16 @@ class Broker {
     DurableStore& _persistence;
     Stats _stats;
     PublishEncodingCache _encoding_cache;
-    std::unordered_map<std::string, std::shared_ptr<Session>> _sessions;  // the sessions this worker owns
-    std::unordered_map<SessionKey, Session*> _sessions_by_key;
+    // The sessions this worker owns, by number. No table by client id: find_session() asks the
+    // Router's directory for the number (one id-keyed table for all workers, not one each).
+    std::unordered_map<SessionKey, std::shared_ptr<Session>> _sessions;
     SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
     std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.
     std::unordered_map<SessionKey, unsigned> _moved;
-    std::unordered_set<Client*> _clients;
+    // Every client of this worker, in no order; each knows its place (Client::_slot), so that
+    // removal is a swap with the last: 8 bytes per client instead of a hash-set node and bucket.
+    std::vector<Client*> _clients;
     size_t _connected = 0;                        // this worker's clients past CONNACK
     std::vector<SubscriberMatch> _match_scratch;  // reused by publish()
     std::vector<RemoteBatch> _outbox;             // by target worker, sent by flush_outbox()

@@ -172,6 +172,8 @@ class Client : public net::ConnectionHandler {
     uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
     std::shared_ptr<Session> _session;
     bool _assigned_id = false;
+    uint32_t _slot = 0;  // its index in Broker::_clients (the broker's to read and write)
+    friend class Broker;
     // Rare, large state is boxed (util/boxed.hpp): an idle connection pays a pointer for each.
     Boxed<mqtt::Connect> _connect;  // while its authentication runs
     // MQTT 5 enhanced authentication, from a CONNECT with an Authentication Method.

@@ -67,12 +67,13 @@ struct RestoreSink {
         if (!r) return ROOST_EINVAL;
         Broker& b = self(ctx).broker;
         std::string id = string_of(r->client_id);
-        if (id.empty() || b._sessions.contains(id)) return ROOST_EINVAL;
+        if (id.empty()) return ROOST_EINVAL;
         auto s = std::make_shared<Session>();
         s->ref.key = b._router.next_session_key();
         s->ref.worker.store(b._index);
-        if (b._router.claim(id, b._index, s->ref.key)) return ROOST_EINVAL;
-        s->client_id = id;
+        s->client_id = std::move(id);
+        // A second record for one id is refused (the directory points at s->client_id).
+        if (b._router.claim(s->client_id, b._index, s->ref.key)) return ROOST_EINVAL;
         s->expiry_interval = r->expiry_interval;
         // Every restored session starts offline; its clock ran while the broker was down.
         s->disconnected_at = r->disconnected_at_ms ? from_unix_ms(r->disconnected_at_ms) : Clock::now();
@@ -88,9 +89,8 @@ struct RestoreSink {
             s->pending_will = std::move(will);
             s->will_due = from_unix_ms(r->will_due_ms);
         }
-        b._sessions_by_key.emplace(s->ref.key, s.get());
         b.schedule_deadline(*s);
-        b._sessions.emplace(id, std::move(s));
+        b._sessions.emplace(s->ref.key, std::move(s));
         ++self(ctx).sessions;
         return ROOST_OK;
     }
@@ -98,8 +98,8 @@ struct RestoreSink {
     static int subscription(void* ctx, const roost_subscription_record* r) {
         if (!r) return ROOST_EINVAL;
         Broker& b = self(ctx).broker;
-        auto it = b._sessions.find(string_of(r->client_id));
-        if (it == b._sessions.end()) return ROOST_EGONE;
+        std::shared_ptr<Session> session = b.find_session(string_of(r->client_id));
+        if (!session) return ROOST_EGONE;
         SubscriptionRecord rec;
         rec.options.qos = std::min<uint8_t>(r->qos, 2);
         rec.options.no_local = r->no_local != 0;
@@ -107,29 +107,29 @@ struct RestoreSink {
         rec.options.retain_handling = r->retain_handling;
         rec.subscription_id = r->subscription_id;
         std::string filter = string_of(r->filter);
-        it->second->subscriptions.insert_or_assign(filter, rec);
-        b._router.subscribe(it->second->ref, filter, rec.options, rec.subscription_id);
+        session->subscriptions.insert_or_assign(filter, rec);
+        b._router.subscribe(session->ref, filter, rec.options, rec.subscription_id);
         ++self(ctx).subscriptions;
         return ROOST_OK;
     }
 
     static int incoming_qos2(void* ctx, roost_bytes client_id, uint16_t packet_id) {
-        auto s = self(ctx).broker._sessions.find(string_of(client_id));
-        if (s == self(ctx).broker._sessions.end() || packet_id == 0) return ROOST_EGONE;
-        s->second->incoming_qos2.insert(packet_id);
+        std::shared_ptr<Session> s = self(ctx).broker.find_session(string_of(client_id));
+        if (!s || packet_id == 0) return ROOST_EGONE;
+        s->incoming_qos2.insert(packet_id);
         return ROOST_OK;
     }
 
     static int delivery(void* ctx, const roost_delivery_record* r) {
         if (!r) return ROOST_EINVAL;
         RestoreSink& sink = self(ctx);
-        auto s = sink.broker._sessions.find(string_of(r->client_id));
+        std::shared_ptr<Session> s = sink.broker.find_session(string_of(r->client_id));
         auto m = sink.messages.find(r->message_id);
-        if (s == sink.broker._sessions.end() || m == sink.messages.end()) {
+        if (!s || m == sink.messages.end()) {
             ++sink.skipped;
             return ROOST_EGONE;
         }
-        Session& session = *s->second;
+        Session& session = *s;
         Delivery d{m->second, r->qos, r->retain != 0, {}};
         d.subscription_ids.assign(r->subscription_ids, r->subscription_ids + r->subscription_id_count);
         d.sequence = r->sequence;
@@ -158,7 +158,7 @@ bool Broker::restore() {
                              RestoreSink::delivery, RestoreSink::incoming_qos2};
     if (_persistence.restore(table) < 0) return false;
     // Queues in the order the messages came, whatever order the plugin handed them back in.
-    for (auto& [id, s] : _sessions)
+    for (auto& [key, s] : _sessions)
         std::stable_sort(s->queue.begin(), s->queue.end(),
                          [](const Delivery& a, const Delivery& b) { return a.sequence < b.sequence; });
     log::info(

@@ -58,27 +58,22 @@ size_t Router::retained_count() const {
 
 std::optional<Router::Owner> Router::claim(const std::string& client_id, unsigned worker, SessionKey key) {
     std::lock_guard lock(_directory_lock);
-    auto [it, inserted] = _directory.try_emplace(client_id, Owner{worker, key});
-    if (inserted) return std::nullopt;
-    return it->second;
+    return _directory.claim(&client_id, worker, key);
 }
 
-void Router::move(const std::string& client_id, unsigned worker) {
+void Router::move(std::string_view client_id, unsigned worker) {
     std::lock_guard lock(_directory_lock);
-    if (auto it = _directory.find(client_id); it != _directory.end()) it->second.worker = worker;
+    _directory.move(client_id, worker);
 }
 
-void Router::release(const std::string& client_id, SessionKey key) {
+void Router::release(std::string_view client_id, SessionKey key) {
     std::lock_guard lock(_directory_lock);
-    if (auto it = _directory.find(client_id); it != _directory.end() && it->second.key == key)
-        _directory.erase(it);
+    _directory.release(client_id, key);
 }
 
-std::optional<Router::Owner> Router::owner(const std::string& client_id) const {
+std::optional<Router::Owner> Router::owner(std::string_view client_id) const {
     std::lock_guard lock(_directory_lock);
-    auto it = _directory.find(client_id);
-    if (it == _directory.end()) return std::nullopt;
-    return it->second;
+    return _directory.find(client_id);
 }
 
 size_t Router::session_count() const {

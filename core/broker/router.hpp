@@ -6,7 +6,9 @@
 //                   worker at once; subscribe/unsubscribe under the exclusive lock.
 //   _retained       reader-writer lock _retained_lock, the same way; expired entries met by a
 //                   match are erased afterwards under the exclusive lock.
-//   _directory      mutex _directory_lock, taken at CONNECT, at a takeover and when a session ends.
+//   _directory      mutex _directory_lock, taken at CONNECT, at a takeover, when a session ends and
+//                   when a worker looks a session of its own up by client id (it keeps no table
+//                   by id: the directory gives the session's number, its table is by number).
 //   counters        atomics.
 //   _workers        written before any worker starts, read-only afterwards.
 // No lock is held while calling out of the Router, so no lock order exists to get wrong.
@@ -25,6 +27,7 @@
 
 #include "broker/message.hpp"
 #include "broker/retained_store.hpp"
+#include "broker/session_directory.hpp"
 #include "broker/subscription_tree.hpp"
 
 namespace roost {
@@ -59,18 +62,17 @@ class Router {
     size_t retained_count() const;
 
     // ---- the session directory: client id -> the worker that owns its session
-    struct Owner {
-        unsigned worker;
-        SessionKey key;
-    };
+    using Owner = SessionDirectory::Owner;
     // Records `worker` as the owner of `client_id` with session `key` if nobody owns it, and
-    // returns nothing; otherwise returns the owner and changes nothing.
+    // returns nothing; otherwise returns the owner and changes nothing. `client_id` must be the
+    // session's own `Session::client_id`: the directory keeps a pointer to it, not a copy, until
+    // release() (session_directory.hpp).
     std::optional<Owner> claim(const std::string& client_id, unsigned worker, SessionKey key);
     // The session moved to `worker` (a takeover from another worker).
-    void move(const std::string& client_id, unsigned worker);
+    void move(std::string_view client_id, unsigned worker);
     // The session `key` of `client_id` ended (a newer one with the same id is left alone).
-    void release(const std::string& client_id, SessionKey key);
-    std::optional<Owner> owner(const std::string& client_id) const;
+    void release(std::string_view client_id, SessionKey key);
+    std::optional<Owner> owner(std::string_view client_id) const;
     size_t session_count() const;
 
     // ---- numbers unique across workers
@@ -93,7 +95,7 @@ class Router {
     mutable std::shared_mutex _retained_lock;
     RetainedStore _retained;
     mutable std::mutex _directory_lock;
-    std::unordered_map<std::string, Owner> _directory;
+    SessionDirectory _directory;
 
     std::atomic<SessionKey> _next_session_key{1};
     std::atomic<uint64_t> _next_message_id{1};

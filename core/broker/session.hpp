@@ -6,7 +6,9 @@
 // whole object over (Broker::hand_over), after which only the new worker touches it. A connected
 // Client points at its session and the session at the client; Broker::client_closed() and a
 // takeover cut both links. `ref` is the part other workers read (atomics): where the session
-// lives and whether it is online.
+// lives and whether it is online. `client_id` is read by other workers too, under the Router's
+// directory lock: the directory points at it instead of keeping a copy, so it never changes after
+// the session is claimed, and the session outlives its directory entry (session_directory.hpp).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -20,6 +22,8 @@
 #include "mqtt/packet.hpp"
 #include "util/boxed.hpp"
 #include "util/lazy_deque.hpp"
+#include "util/lazy_map.hpp"
+#include "util/optional_time.hpp"
 #include "util/packet_id_set.hpp"
 
 namespace roost {
@@ -62,15 +66,18 @@ struct Session {
 
     // Seconds the session outlives its connection; UINT32_MAX = never expires.
     uint32_t expiry_interval = 0;
-    std::optional<Clock::time_point> expires_at;       // set while no client is attached
-    std::optional<Clock::time_point> disconnected_at;  // likewise
+    // Sizes matter here: a session per idle client (tests/bench/RESULTS.md, "Idle connections").
+    // Optional moments are 8 bytes (util/optional_time.hpp), the maps exist only while not
+    // empty (util/lazy_map.hpp).
+    OptionalTime<Clock::time_point> expires_at;       // set while no client is attached
+    OptionalTime<Clock::time_point> disconnected_at;  // likewise
 
-    std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
+    LazyMap<std::string, SubscriptionRecord, std::less<>> subscriptions;
 
-    std::map<uint16_t, Outgoing> inflight;  // server → client, by packet id
-    size_t resend_pending = 0;              // entries of `inflight` with resend set
-    LazyDeque<Delivery> queue;              // waiting for the client or for room in its window
-    size_t queued_bytes = 0;                // topic + payload bytes of `queue` ([limits] max_queued_bytes)
+    LazyMap<uint16_t, Outgoing> inflight;  // server → client, by packet id
+    size_t resend_pending = 0;             // entries of `inflight` with resend set
+    LazyDeque<Delivery> queue;             // waiting for the client or for room in its window
+    size_t queued_bytes = 0;               // topic + payload bytes of `queue` ([limits] max_queued_bytes)
     // Publishers whose acknowledgement waits for room in `queue` (queue_full_policy =
     // "backpressure"), since `throttled_since`; released by Broker::pump() or the timeout.
     // Non-empty: the session is in its Broker's `_throttled` set, which the tick watches.
@@ -95,7 +102,7 @@ struct Session {
     Clock::time_point will_due{};
     // The moment this session's entry in its worker's SessionDeadlines is for, if it has one
     // there (reset when the session moves to another worker, whose heap has no entry for it).
-    std::optional<Clock::time_point> deadline_queued;
+    OptionalTime<Clock::time_point> deadline_queued;
 
     // The next free packet id for a message to the client, skipping ids still in flight;
     // 0 when all 65535 are in use.

@@ -5,7 +5,7 @@ namespace roost {
 void ClientHandles::add(roost_client* handle) {
     std::lock_guard lock(_mutex);
     handle->ref = (_next++ << kWorkerBits) | _worker;
-    _live.emplace(handle->ref, handle);
+    _live.insert(handle->ref, handle);
 }
 
 void ClientHandles::remove(roost_client* handle) {
@@ -15,8 +15,7 @@ void ClientHandles::remove(roost_client* handle) {
 
 roost_client* ClientHandles::find(roost_client_ref ref) const {
     std::lock_guard lock(_mutex);
-    auto it = _live.find(ref);
-    return it == _live.end() ? nullptr : it->second;
+    return _live.find(ref);
 }
 
 bool ClientHandles::alive(roost_client_ref ref) const {

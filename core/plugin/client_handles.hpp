@@ -8,9 +8,9 @@
 #pragma once
 #include <cstdint>
 #include <mutex>
-#include <unordered_map>
 
 #include "plugin/handles.hpp"
+#include "util/flat_pointer_map.hpp"
 
 namespace roost {
 
@@ -37,7 +37,7 @@ class ClientHandles {
   private:
     unsigned _worker;
     mutable std::mutex _mutex;
-    std::unordered_map<roost_client_ref, roost_client*> _live;
+    FlatPointerMap<roost_client> _live;  // flat: one per connection (util/flat_pointer_map.hpp)
     uint64_t _next = 1;
 };
 

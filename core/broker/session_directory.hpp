@@ -1,0 +1,55 @@
+// The session directory: client id -> the worker that owns its session and the session's number.
+// One entry per session, so it is a flat open-addressing table (linear probing, backward-shift
+// deletion) of 24-byte slots instead of a node-based map: no allocation per session, and the
+// client id is not copied: a slot points at the id kept in the Session itself.
+//
+// Lifetime of what a slot points at: the Session's `client_id`, which never changes after the
+// session is made, and the Session lives (on its owning worker, or in flight between two) at least
+// until its entry is released: Broker::end_session releases before it drops the session, and a
+// Broker releases what it still owns when it is destroyed.
+//
+// Threads: none of its own. The Router guards it with its _directory_lock (router.hpp).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/subscription_tree.hpp"
+
+namespace roost {
+
+class SessionDirectory {
+  public:
+    struct Owner {
+        unsigned worker;
+        SessionKey key;
+    };
+
+    // Records `worker` as the owner of `*client_id` with session `key` if nobody owns that id
+    // (the slot keeps the pointer: see the lifetime rule above); otherwise returns the owner.
+    std::optional<Owner> claim(const std::string* client_id, unsigned worker, SessionKey key);
+    void move(std::string_view client_id, unsigned worker);
+    // Forgets `client_id` if its entry is the session `key` (a newer one is left alone).
+    void release(std::string_view client_id, SessionKey key);
+    std::optional<Owner> find(std::string_view client_id) const;
+    size_t size() const { return _size; }
+
+  private:
+    struct Slot {
+        const std::string* id = nullptr;  // nullptr: empty
+        SessionKey key = 0;
+        uint32_t worker = 0;
+        uint32_t hash = 0;  // the id's hash, low bits: probes compare it before the string
+    };
+    static uint32_t hash_of(std::string_view id);
+    // The slot holding `id`, or SIZE_MAX.
+    size_t locate(std::string_view id, uint32_t hash) const;
+    void grow();
+
+    std::vector<Slot> _slots;  // size 0 or a power of two
+    size_t _size = 0;
+};
+
+}  // namespace roost

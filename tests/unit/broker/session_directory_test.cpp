@@ -1,0 +1,134 @@
+// The flat session directory against a std::map doing the same, over many claims and
+// releases (backward-shift deletion is where open addressing goes wrong), and the pieces that
+// keep an idle session small (LazyMap, OptionalTime).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+
+#include "broker/session_directory.hpp"
+#include "util/flat_pointer_map.hpp"
+#include "util/lazy_map.hpp"
+#include "util/optional_time.hpp"
+
+using namespace roost;
+
+TEST_CASE("session directory: claim, find, move and release agree with a map") {
+    SessionDirectory dir;
+    std::deque<std::string> ids;  // stable addresses, as Session::client_id has
+    std::map<std::string, std::pair<unsigned, SessionKey>> model;
+    std::map<std::string, const std::string*> where;
+    std::mt19937 rng(7);
+    SessionKey next_key = 1;
+    for (int step = 0; step < 20000; ++step) {
+        std::string id = "c" + std::to_string(rng() % 600);
+        int what = static_cast<int>(rng() % 4);
+        if (what <= 1) {
+            SessionKey key = next_key++;
+            unsigned worker = rng() % 3;
+            ids.push_back(id);
+            auto owner = dir.claim(&ids.back(), worker, key);
+            auto it = model.find(id);
+            if (it == model.end()) {
+                CHECK_FALSE(owner);
+                model[id] = {worker, key};
+            } else {
+                REQUIRE(owner);
+                CHECK(owner->worker == it->second.first);
+                CHECK(owner->key == it->second.second);
+            }
+        } else if (what == 2) {
+            auto it = model.find(id);
+            // Releasing with a stale key leaves a newer session alone.
+            SessionKey key =
+                it == model.end() ? 0 : (rng() % 5 == 0 ? it->second.second + 1000000 : it->second.second);
+            dir.release(id, key);
+            if (it != model.end() && it->second.second == key) model.erase(it);
+        } else {
+            unsigned worker = rng() % 3;
+            dir.move(id, worker);
+            if (auto it = model.find(id); it != model.end()) it->second.first = worker;
+        }
+        if (step % 97 == 0) {
+            CHECK(dir.size() == model.size());
+            for (const auto& [mid, owner] : model) {
+                auto found = dir.find(mid);
+                REQUIRE(found);
+                CHECK(found->worker == owner.first);
+                CHECK(found->key == owner.second);
+            }
+        }
+    }
+    for (int i = 0; i < 600; ++i) {
+        std::string id = "c" + std::to_string(i);
+        CHECK(dir.find(id).has_value() == model.contains(id));
+    }
+}
+
+TEST_CASE("lazy map: empty costs a pointer, erasing the last entry frees it") {
+    LazyMap<uint16_t, int> m;
+    CHECK(sizeof m == sizeof(void*));
+    CHECK(m.begin() == m.end());
+    CHECK(m.find(3) == m.end());
+    m.emplace(3, 30);
+    m.insert_or_assign(1, 10);
+    CHECK(m.size() == 2);
+    CHECK(m.contains(3));
+    int seen = 0;
+    for (auto it = m.begin(); it != m.end();) {
+        seen += it->second;
+        it = m.erase(it);
+    }
+    CHECK(seen == 40);
+    CHECK(m.empty());
+    CHECK(m.begin() == m.end());
+}
+
+TEST_CASE("optional time: 8 bytes, behaves as std::optional where the session uses it") {
+    using Clock = std::chrono::steady_clock;
+    OptionalTime<Clock::time_point> t;
+    CHECK(sizeof t == sizeof(Clock::time_point));
+    CHECK_FALSE(t);
+    auto now = Clock::now();
+    t = now;
+    REQUIRE(t);
+    CHECK(*t == now);
+    CHECK(t == now);
+    CHECK(t != now + std::chrono::seconds(1));
+    std::optional<Clock::time_point> o = t;
+    CHECK(o == now);
+    t.reset();
+    CHECK_FALSE(t);
+    CHECK(t != now);
+}
+
+TEST_CASE("flat pointer map: insert, find and erase agree with a map") {
+    FlatPointerMap<int> flat;
+    std::map<uint64_t, int*> model;
+    std::deque<int> values;
+    std::mt19937 rng(11);
+    uint64_t next = 1;
+    for (int step = 0; step < 20000; ++step) {
+        if (rng() % 2 == 0 || model.empty()) {
+            uint64_t key = (next++ << 8) | (rng() % 3);  // as ClientHandles makes refs
+            values.push_back(step);
+            flat.insert(key, &values.back());
+            model[key] = &values.back();
+        } else {
+            auto it = model.begin();
+            std::advance(it, rng() % model.size());
+            flat.erase(it->first);
+            model.erase(it);
+        }
+        if (step % 101 == 0) {
+            CHECK(flat.size() == model.size());
+            for (const auto& [key, value] : model)
+                CHECK(flat.find(key) == value);
+            CHECK(flat.find(0) == nullptr);
+            CHECK(flat.find(next << 8) == nullptr);
+        }
+    }
+}

@@ -465,8 +465,8 @@ void Broker::flush_outbox() {
 void Broker::receive(RemoteBatch& batch) {
     batch.for_each([this](SessionKey session, const Delivery& d, std::shared_ptr<PublishWait> wait) {
         if (d.qos == 0 && !wait)
-            if (auto found = _sessions_by_key.find(session); found != _sessions_by_key.end())
-                return deliver_qos0(*found->second, d);  // sent or dropped: no copy kept
+            if (Session* s = find_session(session))
+                return deliver_qos0(*s, d);  // sent or dropped: no copy kept
         // The publisher's wait, as far as this worker is concerned: its stores and a full
         // queue here join it; the part the publisher held for this delivery is released after.
         PublishContext context;

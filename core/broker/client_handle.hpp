@@ -5,8 +5,10 @@
 // Lifetime: a member of its Client, so valid while the client lives (until the connection's
 // close callback ran and the client was released).
 #pragma once
+#include <memory>
 #include <vector>
 
+#include "broker/acl_memo.hpp"
 #include "roost/plugin.h"
 
 namespace roost {
@@ -18,4 +20,5 @@ struct roost_client {
     roost_client_ref ref = 0;          // the number plugins keep (ClientHandles); 0 until registered
     std::vector<void*> plugin_data{};  // client_data_set, by plugin index; grown on first set
     bool released = false;             // client_release ran: no data may be set any more
+    std::unique_ptr<roost::AclMemo> acl_memo{};  // ACL answers plugins let the host keep; made on first use
 };

@@ -27,6 +27,7 @@ bool ClientHandles::alive(roost_client_ref ref) const {
 // ---- the host functions -------------------------------------------------------------------
 
 #include "broker/client.hpp"
+#include "plugin/hooks.hpp"
 #include "plugin/host_functions.hpp"
 #include "plugin/plugin_host.hpp"
 
@@ -52,6 +53,18 @@ int client_data_set(roost_plugin* self, roost_client* client, void* data) {
 void* client_data_get(roost_plugin* self, const roost_client* client) {
     if (!self || !owned_here(client) || client->plugin_data.size() <= self->index) return nullptr;
     return client->plugin_data[self->index];
+}
+
+int acl_cache_clear(roost_plugin* self, roost_client* client) {
+    if (!self) return ROOST_EINVAL;
+    if (!client) {
+        // Each worker sees the new count at its next check: every kept answer is stale then.
+        g_acl_memo_epoch.fetch_add(1, std::memory_order_relaxed);
+        return ROOST_OK;
+    }
+    if (!owned_here(client)) return ROOST_EINVAL;
+    client->acl_memo.reset();
+    return ROOST_OK;
 }
 
 roost_client_ref client_ref(const roost_client* client) {

@@ -175,9 +175,55 @@ HookDecision Hooks::run_auth(size_t start, Client& client, const AuthRequest& re
     return auth_default(client, request);
 }
 
+std::atomic<uint64_t> g_acl_memo_epoch{1};
+
+namespace {
+// The shortest of the consulted plugins' cache_ms: what the chain's answer may be kept for.
+uint32_t keep_for(uint32_t so_far, const roost_acl_event& ev) {
+    return ev.cache_ms < so_far ? ev.cache_ms : so_far;
+}
+}  // namespace
+
+const AclMemo::Entry* Hooks::memo_find(Client& client, AclAction action, std::string_view topic, uint8_t qos,
+                                       bool retain) const {
+    const AclMemo* memo = client.plugin_handle()->acl_memo.get();
+    if (!memo) return nullptr;
+    const AclMemo::Entry& e = memo->last[static_cast<int>(action) - 1];
+    if (e.expires_ms <= uv_now(_plugins->loop()) ||
+        e.epoch != g_acl_memo_epoch.load(std::memory_order_relaxed) || e.qos != qos || e.retain != retain ||
+        e.topic != topic)
+        return nullptr;
+    return &e;
+}
+
+void Hooks::memo_keep(Client& client, AclAction action, std::string_view topic, uint8_t qos, bool retain,
+                      uint32_t keep_ms, bool allowed, uint8_t reason, int32_t decider) {
+    if (keep_ms == 0 || client.closing()) return;
+    std::unique_ptr<AclMemo>& memo = client.plugin_handle()->acl_memo;
+    if (!memo) memo = std::make_unique<AclMemo>();
+    AclMemo::Entry& e = memo->last[static_cast<int>(action) - 1];
+    e.topic.assign(topic);
+    e.expires_ms = uv_now(_plugins->loop()) + keep_ms;
+    e.epoch = g_acl_memo_epoch.load(std::memory_order_relaxed);
+    e.qos = qos;
+    e.retain = retain;
+    e.allowed = allowed;
+    e.reason = reason;
+    e.decider = decider;
+}
+
+HookDecision Hooks::memo_decision(Client& client, AclAction action, const AclMemo::Entry& e) const {
+    if (e.decider < 0) return acl_default(client);
+    if (e.allowed) return {};
+    return denied(reason_or(e.reason, mqtt::ReasonCode::NotAuthorized),
+                  fmt::format("{} denied by plugin '{}'", action_name(action), _acl[e.decider]->name));
+}
+
 HookDecision Hooks::acl(Client& client, AclAction action, std::string_view topic, std::string_view payload,
                         uint8_t qos, bool retain, Resume resume) {
     if (_acl.empty()) return acl_default(client);
+    if (const AclMemo::Entry* e = memo_find(client, action, topic, qos, retain))
+        return memo_decision(client, action, *e);
     return run_acl(0, client, action, topic, payload, qos, retain, nullptr, resume);
 }
 
@@ -185,6 +231,8 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
                             std::string_view payload, uint8_t qos, bool retain,
                             std::shared_ptr<PendingToken> token, const Resume& resume) {
     bool may_wait = action != AclAction::Deliver;
+    // Kept only when every plugin asked answered now with a cache_ms (never after a PENDING).
+    uint32_t keep_ms = start == 0 && !token ? UINT32_MAX : 0;
     for (size_t i = start; i < _acl.size(); ++i) {
         LoadedPlugin& p = *_acl[i];
         roost_call* call = may_wait ? _plugins->calls().create() : nullptr;
@@ -225,10 +273,14 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
                 });
             return HookDecision::later(token);
         }
+        if (v == ROOST_ALLOW || v == ROOST_DENY || v == ROOST_NEXT) keep_ms = keep_for(keep_ms, ev);
         switch (v) {
             case ROOST_ALLOW:
+                memo_keep(client, action, topic, qos, retain, keep_ms, true, 0, static_cast<int32_t>(i));
                 return {};
             case ROOST_DENY:
+                memo_keep(client, action, topic, qos, retain, keep_ms, false, ev.reason_code,
+                          static_cast<int32_t>(i));
                 return denied(reason_or(ev.reason_code, mqtt::ReasonCode::NotAuthorized),
                               fmt::format("{} denied by plugin '{}'", action_name(action), p.name));
             case ROOST_NEXT:
@@ -243,12 +295,20 @@ HookDecision Hooks::run_acl(size_t start, Client& client, AclAction action, std:
                 return garbage(p, "check", v);
         }
     }
-    return acl_default(client);
+    HookDecision d = acl_default(client);
+    if (keep_ms != UINT32_MAX) memo_keep(client, action, topic, qos, retain, keep_ms, d.allowed, 0, -1);
+    return d;
 }
 
 bool Hooks::check_deliver(Client& client, const Message& m, uint8_t qos, bool retain) {
-    // Once per subscriber of every message: no decision object, no call, just the chain.
-    for (LoadedPlugin* p : _acl) {
+    // Once per subscriber of every message: no decision object, no call, just the chain; and
+    // for a subscriber of one topic mostly not even that, but the kept answer.
+    std::string_view topic(m.topic);
+    if (const AclMemo::Entry* e = memo_find(client, AclAction::Deliver, topic, qos, retain))
+        return e->decider < 0 ? acl_default(client).allowed : e->allowed;
+    uint32_t keep_ms = UINT32_MAX;
+    for (size_t i = 0; i < _acl.size(); ++i) {
+        LoadedPlugin* p = _acl[i];
         roost_acl_event ev{};
         ev.struct_size = sizeof ev;
         ev.client = client.plugin_handle();
@@ -260,6 +320,10 @@ bool Hooks::check_deliver(Client& client, const Message& m, uint8_t qos, bool re
         ev.publisher_id = bytes_of(std::string_view(m.origin_client_id));
         roost_verdict v = p->acl->check(_plugins->hook_data(*p), &ev);
         if (client.closing()) return false;  // the hook disconnected the subscriber
+        if (v == ROOST_ALLOW || v == ROOST_DENY || v == ROOST_NEXT) keep_ms = keep_for(keep_ms, ev);
+        if (v == ROOST_ALLOW || v == ROOST_DENY)
+            memo_keep(client, AclAction::Deliver, topic, qos, retain, keep_ms, v == ROOST_ALLOW,
+                      ev.reason_code, static_cast<int32_t>(i));
         if (v == ROOST_ALLOW) return true;
         if (v == ROOST_NEXT) continue;
         if (v != ROOST_DENY)
@@ -269,7 +333,9 @@ bool Hooks::check_deliver(Client& client, const Message& m, uint8_t qos, bool re
                 p->name, static_cast<int>(v));
         return false;
     }
-    return acl_default(client).allowed;
+    bool allowed = acl_default(client).allowed;
+    memo_keep(client, AclAction::Deliver, topic, qos, retain, keep_ms, allowed, 0, -1);
+    return allowed;
 }
 
 namespace {

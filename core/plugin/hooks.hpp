@@ -4,10 +4,12 @@
 // over the loaded plugins' hook tables. With no plugin machinery (`plugins` null) only the
 // built-in defaults answer.
 #pragma once
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "broker/acl_memo.hpp"
 #include "broker/broker_hooks.hpp"
 #include "config/config.hpp"
 
@@ -15,6 +17,11 @@ namespace roost {
 
 class PluginWorker;
 struct LoadedPlugin;
+
+// How many times a plugin asked to forget every client's kept ACL answers (acl_cache_clear with
+// no client): an answer kept under an older count is stale. Any thread; relaxed, since a check
+// only needs to see the count once the plugin's call returned on some thread before it.
+extern std::atomic<uint64_t> g_acl_memo_epoch;
 
 class Hooks final : public BrokerHooks {
   public:
@@ -41,6 +48,12 @@ class Hooks final : public BrokerHooks {
                          std::string_view payload, uint8_t qos, bool retain,
                          std::shared_ptr<PendingToken> token, const Resume& resume);
     HookDecision auth_default(Client& client, const AuthRequest& request) const;
+    // The kept answer to this check (roost_acl_event.cache_ms), or nullptr: ask the plugins.
+    const AclMemo::Entry* memo_find(Client& client, AclAction action, std::string_view topic, uint8_t qos,
+                                    bool retain) const;
+    void memo_keep(Client& client, AclAction action, std::string_view topic, uint8_t qos, bool retain,
+                   uint32_t keep_ms, bool allowed, uint8_t reason, int32_t decider);
+    HookDecision memo_decision(Client& client, AclAction action, const AclMemo::Entry& e) const;
 
     const Config* _config;
     PluginWorker* _plugins;  // this worker's; nullptr: no plugin machinery (built-in defaults only)

@@ -50,6 +50,8 @@ void* client_data_get(roost_plugin* self, const roost_client* client);
 roost_client_ref client_ref(const roost_client* client);
 int client_from_ref(roost_client_ref ref, roost_client** client);
 int client_ref_disconnect(roost_client_ref ref, uint8_t reason_code);
+// Appended after v1's release: forgets ACL answers kept for cache_ms (plugin/hooks.cpp).
+int acl_cache_clear(roost_plugin* self, roost_client* client);
 
 }  // namespace host_v1
 }  // namespace roost

@@ -340,6 +340,7 @@ const roost_host* PluginHost::host_table() {
         host_v1::client_ref_disconnect,
         HostTable::complete_many,
         host_v1::conn_set_address,
+        host_v1::acl_cache_clear,
     };
     return &table;
 }

@@ -67,6 +67,7 @@ const roost_host* check_table() {
         [](roost_client_ref, uint8_t) { return int(ROOST_EINVAL); },
         [](roost_call* const*, size_t, roost_verdict, uint8_t, int*) { return int(ROOST_EINVAL); },
         [](roost_conn*, roost_bytes) { return int(ROOST_EINVAL); },
+        [](roost_plugin*, roost_client*) { return int(ROOST_EINVAL); },
     };
     return &table;
 }

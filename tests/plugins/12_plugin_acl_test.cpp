@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "plugin_harness.hpp"
 
@@ -185,4 +186,49 @@ TEST_CASE("acl_prefix: a will outside the prefix refuses the CONNECT (MQTT 5 0x8
         }
     }
     CHECK(b.wait_line({"will topic 'other/last-will' refused"}));
+}
+
+TEST_CASE("cache_ms: the host answers repeated checks itself until acl_cache_clear or the time is up") {
+    Setup s;
+    s.plugins.push_back({ROOST_PLUGIN_ACL_CACHED, {}});
+    PluginBroker b(s);
+    auto sub = client(b, 5, "cache-sub");
+    CHECK(subscribe(*sub, 1, "t/#", 5) == std::vector<uint8_t>{0x01});
+    auto c = client(b, 5, "cache-pub");
+    // The calls the plugin got for `what`, once the log has everything up to a check asked now.
+    uint16_t marker = 1000;
+    auto calls = [&](const std::string& what) {
+        std::string topic = "nocache/marker" + std::to_string(++marker);
+        CHECK(success(publish_qos1(*c, marker, topic)));
+        CHECK_MESSAGE(b.wait_line({"fixture: check publish " + topic}), tail(b.log()));
+        return lines_with(b.log(), {"fixture: check " + what}).size();
+    };
+    for (uint16_t i = 1; i <= 5; ++i) {
+        CHECK(success(publish_qos1(*c, i, "t/a")));
+        REQUIRE(sub->read_until(pkt::PUBLISH));
+    }
+    CHECK(calls("publish t/a") == 1);
+    CHECK(calls("deliver t/a") == 1);
+    // A DENY is kept like an ALLOW; an answer with cache_ms 0 is asked every time.
+    for (uint16_t i = 10; i < 13; ++i)
+        CHECK(publish_qos1(*c, i, "deny/x") == std::optional<uint8_t>(0x87));
+    CHECK(calls("publish deny/x") == 1);
+    for (uint16_t i = 20; i < 23; ++i)
+        CHECK(success(publish_qos1(*c, i, "nocache/x")));
+    CHECK(calls("publish nocache/x") == 3);
+    // Forgotten for every client, then for one.
+    CHECK(subscribe(*c, 30, "clear/all", 5) == std::vector<uint8_t>{0x01});
+    CHECK(publish_qos1(*c, 31, "deny/x") == std::optional<uint8_t>(0x87));
+    CHECK(publish_qos1(*c, 32, "deny/x") == std::optional<uint8_t>(0x87));
+    CHECK(calls("publish deny/x") == 2);
+    CHECK(subscribe(*c, 33, "clear/me", 5) == std::vector<uint8_t>{0x01});
+    CHECK(publish_qos1(*c, 34, "deny/x") == std::optional<uint8_t>(0x87));
+    CHECK(calls("publish deny/x") == 3);
+    CHECK(b.wait_line({"fixture: clear/me rc=0"}));
+    // An answer kept for 500 ms is asked again after that.
+    CHECK(success(publish_qos1(*c, 40, "short/x")));
+    CHECK(success(publish_qos1(*c, 41, "short/x")));
+    std::this_thread::sleep_for(600ms);
+    CHECK(success(publish_qos1(*c, 42, "short/x")));
+    CHECK(calls("publish short/x") == 2);
 }

@@ -57,6 +57,10 @@ ClientState* client_state(const roost_host* host, roost_plugin* self, roost_clie
     return state;
 }
 
+void forget_host_answers(const roost_host* host, roost_plugin* self, roost_client* client) {
+    if (host && ROOST_HAS(host, roost_host, acl_cache_clear)) host->acl_cache_clear(self, client);
+}
+
 uint64_t monotonic_ms() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

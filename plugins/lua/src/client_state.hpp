@@ -67,4 +67,8 @@ ClientState* client_state(const roost_host* host, roost_plugin* self, roost_clie
 
 uint64_t monotonic_ms();
 
+// Tells the host to forget the ACL answers it keeps for the plugin (hooks.cpp let_host_keep): of
+// `client`, or of every client with NULL. A no-op on a host without acl_cache_clear.
+void forget_host_answers(const roost_host* host, roost_plugin* self, roost_client* client);
+
 }  // namespace roost_lua

@@ -1,6 +1,7 @@
 // The hooks: each turns a broker event into a call of the script's function of the same name,
 // and the script's answer into a verdict. Answers: true = allow, false [, reason code] = deny,
 // nil = next plugin. A script that fails (error, budget, memory) answers by on_error.
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -88,6 +89,14 @@ int no_more(lua_State*) {
     return 0;
 }
 
+// Lets the host keep a cached answer for the rest of its time, so that the next identical check
+// does not even reach the plugin: only with a host that can be told to forget it again (a reload,
+// roost.cache_clear; see forget_host_answers).
+void let_host_keep(const HostContext& h, roost_acl_event* ev, uint64_t ms) {
+    if (!ROOST_HAS(ev, roost_acl_event, cache_ms) || !ROOST_HAS(h.host, roost_host, acl_cache_clear)) return;
+    ev->cache_ms = static_cast<uint32_t>(std::min<uint64_t>(ms, UINT32_MAX));
+}
+
 }  // namespace
 
 roost_verdict hook_authenticate(void* worker_data, roost_auth_event* ev) {
@@ -132,6 +141,7 @@ roost_verdict hook_acl_check(void* worker_data, roost_acl_event* ev) {
             }
             if (a) {
                 if (a->verdict == ROOST_DENY) ev->reason_code = a->reason_code;
+                let_host_keep(h, ev, a->expires_ms - now);
                 return a->verdict;
             }
         }
@@ -154,6 +164,7 @@ roost_verdict hook_acl_check(void* worker_data, roost_acl_event* ev) {
                 cache_key(w->cache_key, action[0], ev->qos, ev->retain, topic);
                 state->store(w->cache_key, answer, w->generation, settings.cache_entries);
                 state->remember(slot, topic, ev->qos, ev->retain, answer, w->generation);
+                let_host_keep(h, ev, settings.cache_ttl_ms);
             }
         }
     } else {

@@ -4,6 +4,7 @@
 // failure leaves every worker on the old script, and the log says why with file:line.
 #include <stdexcept>
 
+#include "client_state.hpp"
 #include "worker.hpp"
 
 namespace roost_lua {
@@ -94,6 +95,9 @@ void run_job(void* arg) {
                 w->script->copy_client_data_to(*w->pending);
                 w->script = std::move(w->pending);
                 ++w->generation;
+                // And so do the answers the host keeps for this worker's clients (every worker
+                // asks after its own switch, so none keeps an answer of its old script).
+                forget_host_answers(r.plugin->host.host, r.plugin->host.self, nullptr);
             }
             break;
         case Step::abort:

@@ -125,6 +125,7 @@ int l_cache_clear(lua_State* L) {
     roost_client* client = check_client(L, 1);
     const HostContext& h = Script::of(L)->host();
     if (ClientState* state = client_state(h.host, h.self, client, false)) state->clear();
+    forget_host_answers(h.host, h.self, client);
     return 0;
 }
 

@@ -185,6 +185,16 @@ typedef struct roost_acl_event {
     /* DELIVER: the client id of the message's publisher; empty for a message the broker or a
      * plugin published (a will carries its client's id). Empty for PUBLISH and SUBSCRIBE. */
     roost_bytes publisher_id;
+    /* Appended after v1's release (test with ROOST_HAS(ev, roost_acl_event, cache_ms) before
+     * writing it). Out, with ALLOW, DENY or NEXT answered now (not PENDING): for how many ms this
+     * answer holds for the same client, action, topic, QoS and retain flag, whatever the payload
+     * and publisher. The host then answers such checks itself, without calling check, until the
+     * time is up or host->acl_cache_clear() forgets it: a publish-heavy client costs one compare
+     * per check. 0 (the default) asks the host to call again every time. With several ACL
+     * plugins the host keeps an answer only when every plugin it asked set cache_ms (the
+     * shortest wins). Leave it 0 when the answer depends on the payload, the publisher, the time
+     * or anything that can change without your calling acl_cache_clear(). */
+    uint32_t cache_ms;
 } roost_acl_event;
 
 typedef struct roost_acl_hooks {
@@ -574,6 +584,15 @@ typedef struct roost_host {
      * as the host writes addresses ("203.0.113.7", "[2001:db8::1]:4711"); ROOST_EINVAL for an
      * empty or longer one, ROOST_EGONE once the connection is closing. */
     int (*conn_set_address)(roost_conn *conn, roost_bytes address);
+
+    /* Appended after v1's release (test with ROOST_HAS(host, roost_host, acl_cache_clear)). */
+
+    /* Forgets ACL answers the host kept because a check set cache_ms (roost_acl_event): those of
+     * `client` (on its worker), or with client NULL those of every client (any thread; takes
+     * effect at each worker's next check). Call it when the rules behind your answers change:
+     * after a reload, when a client's rights change. ROOST_EINVAL for a client on another
+     * thread. */
+    int (*acl_cache_clear)(roost_plugin *self, roost_client *client);
     /* Appended in later releases only; test with ROOST_HAS(host, roost_host, member). */
 } roost_host;
 

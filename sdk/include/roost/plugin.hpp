@@ -355,6 +355,15 @@ class acl_event : public event_base<roost_acl_event> {
     bytes_view publisher_id() const noexcept {
         return ROOST_HAS(_ev, roost_acl_event, publisher_id) ? bytes_view(_ev->publisher_id) : bytes_view();
     }
+    // Lets the host answer the same check (client, action, topic, QoS, retain) itself for `ms`
+    // (roost_acl_event.cache_ms); false, and nothing kept, on a broker without it. Forget with
+    // host->acl_cache_clear when the rules change.
+    bool keep_for(uint32_t ms) const noexcept {
+        if (!ROOST_HAS(_ev, roost_acl_event, cache_ms) || !ROOST_HAS(_host, roost_host, acl_cache_clear))
+            return false;
+        _ev->cache_ms = ms;
+        return true;
+    }
 };
 
 class message_event : public event_base<roost_message_event> {

@@ -710,7 +710,7 @@ MessagePtr Broker::make_will_message(mqtt::Will will, const std::string& client_
     m->qos = std::min(will.qos, _config.broker.maximum_qos);
     m->retain = will.retain;
     m->origin_client_id = client_id;
-    m->id = _router.next_message_id();
+    m->id = next_message_id();
     if (std::shared_ptr<Session> s = find_session(client_id)) m->origin_session = s->ref.key;
     const mqtt::Properties& in = will.properties;
     m->properties.payload_format_indicator = in.payload_format_indicator;
@@ -729,7 +729,7 @@ void Broker::publish_will(mqtt::Will will, const std::string& client_id) {
 }
 
 void Broker::publish_from_plugin(std::shared_ptr<Message> message) {
-    message->id = _router.next_message_id();
+    message->id = next_message_id();
     mqtt::ReasonCode unused;
     if (!_hooks.on_message(nullptr, *message, unused)) return;
     size_t matched = publish(message);

@@ -92,7 +92,15 @@ class Broker {
                 std::shared_ptr<PendingToken> token, Attached attached);
     void client_connected(Client& client);  // after CONNACK: resend in-flight, drain the queue
     std::string assign_client_id();
-    uint64_t next_message_id() { return _router.next_message_id(); }
+    // Unique across workers (not ordered across them); this worker's thread only.
+    uint64_t next_message_id() {
+        if (_message_ids.next == _message_ids.end || _message_ids.epoch != _router.message_id_epoch()) {
+            _message_ids.epoch = _router.message_id_epoch();
+            _message_ids.next = _router.reserve_message_ids(kMessageIdBlock);
+            _message_ids.end = _message_ids.next + kMessageIdBlock;
+        }
+        return _message_ids.next++;
+    }
 
     // Stores (if retained) and routes a message to every matching subscription; returns the
     // number of sessions it went to (0 lets an MQTT 5 PUBACK say "no matching subscribers").
@@ -220,7 +228,12 @@ class Broker {
     std::vector<Client*> _clients;
     size_t _connected = 0;                        // this worker's clients past CONNACK
     std::vector<SubscriberMatch> _match_scratch;  // reused by publish()
-    std::vector<RemoteBatch> _outbox;             // by target worker, sent by flush_outbox()
+    // The block of message ids this worker hands out (Router::reserve_message_ids).
+    static constexpr uint64_t kMessageIdBlock = 1024;
+    struct {
+        uint64_t next = 0, end = 0, epoch = 0;
+    } _message_ids;
+    std::vector<RemoteBatch> _outbox;  // by target worker, sent by flush_outbox()
     // Batches the receiving workers emptied, reused for _outbox (thread rules in remote_batch.hpp).
     std::shared_ptr<RemoteBatchPool> _batch_pool = std::make_shared<RemoteBatchPool>();
     bool _outbox_pending = false;

@@ -83,7 +83,11 @@ size_t Router::session_count() const {
 
 void Router::message_id_seen(uint64_t id) {
     uint64_t next = _next_message_id.load(std::memory_order_relaxed);
-    while (next <= id && !_next_message_id.compare_exchange_weak(next, id + 1, std::memory_order_relaxed)) {
+    while (next <= id) {
+        if (_next_message_id.compare_exchange_weak(next, id + 1, std::memory_order_relaxed)) {
+            _message_id_epoch.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
     }
 }
 

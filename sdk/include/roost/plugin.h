@@ -239,7 +239,7 @@ typedef struct roost_message_hooks {
  * (stored), PENDING (host->complete when durable), DENY (failed) or NEXT. What PENDING holds back
  * until the plugin completes the call:
  *   message_store, delivery_save, incoming_qos2_save,  the PUBACK or PUBREC of the publish
- *   retained_set
+ *   message_delivery_save (appended later), retained_set
  *   subscription_save                                  the SUBACK (a stored session's SUBSCRIBE)
  *   session_save                                       the CONNACK that creates a stored session
  *   incoming_qos2_delete                               the PUBCOMP that releases the id

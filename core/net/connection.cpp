@@ -340,20 +340,28 @@ void Connection::write(std::span<const uint8_t> bytes) {
 
 void Connection::write(std::span<const uint8_t> head, SharedBytes body) {
     if (_closing || _close_after_flush) return;
+    const size_t size = head.size() + body.bytes.size();
+    uint8_t prefix[16];
+    int prefix_size = 0;
     if (_transport) {
-        // A transport gets whole packets, as it always did: one contiguous copy.
-        thread_local std::vector<uint8_t> packet;
-        packet.assign(head.begin(), head.end());
-        packet.insert(packet.end(), body.bytes.begin(), body.bytes.end());
-        write(packet);
-        if (packet.capacity() > 64 * 1024) std::vector<uint8_t>().swap(packet);
-        return;
+        // A transport whose framing is a prefix (WebSocket) lets the payload go by reference too.
+        prefix_size = _transport->encode_prefix(&_plugin_handle, size, prefix, sizeof prefix);
+        if (prefix_size < 0 || prefix_size > static_cast<int>(sizeof prefix)) {
+            // Otherwise it gets whole packets, as it always did: one contiguous copy.
+            thread_local std::vector<uint8_t> packet;
+            packet.assign(head.begin(), head.end());
+            packet.insert(packet.end(), body.bytes.begin(), body.bytes.end());
+            write(packet);
+            if (packet.capacity() > 64 * 1024) std::vector<uint8_t>().swap(packet);
+            return;
+        }
+        if (_transport->has_flush()) _encoded = true;  // the batch's flush() hook still runs
     }
     OutputQueue& queue = _tls ? _tls->plain_out : _pending;
-    const size_t size = head.size() + body.bytes.size();
+    queue.append({prefix, static_cast<size_t>(prefix_size)});
     queue.append(head);
     queue.append_shared(std::move(body));
-    if (!_tls) count_output(static_cast<int64_t>(size));
+    if (!_tls) count_output(static_cast<int64_t>(prefix_size + size));
     if (!_queued_for_flush) {
         _queued_for_flush = true;
         _flush_queue.add(this);

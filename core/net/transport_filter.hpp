@@ -31,6 +31,11 @@ class TransportFilter {
         return _hooks->flush && _conn ? _hooks->flush(_state.get(), conn) : ROOST_OK;
     }
     bool has_flush() const { return _hooks->flush != nullptr; }
+    // The transport's prefix for a packet of `len` bytes sent by reference (its length), or < 0
+    // when the packet must go through encode() (also when the plugin has no encode_prefix).
+    int encode_prefix(roost_conn* conn, size_t len, uint8_t* out, size_t cap) {
+        return _hooks->encode_prefix && _conn ? _hooks->encode_prefix(_state.get(), conn, len, out, cap) : -1;
+    }
     void drained(roost_conn* conn) {
         if (_hooks->drained && _conn) _hooks->drained(_state.get(), conn);
     }

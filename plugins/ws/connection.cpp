@@ -233,6 +233,12 @@ int Connection::encode(roost_bytes mqtt) {
     return ROOST_OK;
 }
 
+int Connection::encode_prefix(size_t len, uint8_t* out, size_t cap) {
+    // Each MQTT packet is one binary frame, so the frame is its header and then the packet.
+    if (_phase != Phase::websocket || !_frames->can_send() || cap < Frames::kMaxHeader) return -1;
+    return static_cast<int>(Frames::binary_header(len, out));
+}
+
 int Connection::flush() {
     check_backlog();
     return ROOST_OK;

@@ -32,6 +32,8 @@ class Connection final : public FrameSink {
 
     int decode(roost_bytes wire);
     int encode(roost_bytes mqtt);
+    // The frame header for a packet the host sends by reference (encode_prefix hook), or -1.
+    int encode_prefix(size_t len, uint8_t* out, size_t cap);
     int flush();
     void drained();
 

@@ -133,23 +133,27 @@ void Frames::pump() {
     }
 }
 
-void Frames::send_binary(const uint8_t* data, size_t len) {
-    if (!_ctx || _close_queued) return;
-    uint8_t header[10];
+size_t Frames::binary_header(size_t len, uint8_t out[kMaxHeader]) {
     size_t n = 0;
-    header[n++] = 0x82;  // FIN, binary
+    out[n++] = 0x82;  // FIN, binary
     if (len < 126) {
-        header[n++] = static_cast<uint8_t>(len);
+        out[n++] = static_cast<uint8_t>(len);
     } else if (len <= 0xffff) {
-        header[n++] = 126;
-        header[n++] = static_cast<uint8_t>(len >> 8);
-        header[n++] = static_cast<uint8_t>(len);
+        out[n++] = 126;
+        out[n++] = static_cast<uint8_t>(len >> 8);
+        out[n++] = static_cast<uint8_t>(len);
     } else {
-        header[n++] = 127;
+        out[n++] = 127;
         for (int shift = 56; shift >= 0; shift -= 8)
-            header[n++] = static_cast<uint8_t>(static_cast<uint64_t>(len) >> shift);
+            out[n++] = static_cast<uint8_t>(static_cast<uint64_t>(len) >> shift);
     }
-    _sink.send(header, n);
+    return n;
+}
+
+void Frames::send_binary(const uint8_t* data, size_t len) {
+    if (!can_send()) return;
+    uint8_t header[kMaxHeader];
+    _sink.send(header, binary_header(len, header));
     if (len) _sink.send(data, len);
 }
 

@@ -40,6 +40,12 @@ class Frames {
     void feed(const uint8_t* data, size_t len);
     // One binary message, unless a close frame was sent already (then dropped).
     void send_binary(const uint8_t* data, size_t len);
+    // Whether send_binary() would send (no close frame queued yet).
+    bool can_send() const { return _ctx && !_close_queued; }
+    // A server's (unmasked) binary frame header for a `len`-byte payload: what send_binary()
+    // puts before the data. Returns its length.
+    static constexpr size_t kMaxHeader = 10;
+    static size_t binary_header(size_t len, uint8_t out[kMaxHeader]);
     void send_ping();
     // Starts the close handshake with `code` (and `reason` for the log and the frame).
     void close(uint16_t code, const std::string& reason);

@@ -37,6 +37,11 @@ int ws_encode(void* state, roost_conn*, roost_bytes mqtt) {
     return c ? c->encode(mqtt) : ROOST_EINVAL;
 }
 
+int ws_encode_prefix(void* state, roost_conn*, size_t len, uint8_t* out, size_t cap) {
+    Connection* c = conn_of(state);
+    return c ? c->encode_prefix(len, out, cap) : ROOST_EINVAL;
+}
+
 int ws_flush(void* state, roost_conn*) {
     Connection* c = conn_of(state);
     return c ? c->flush() : ROOST_OK;
@@ -91,6 +96,7 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     hooks.close = ws_close;
     hooks.flush = ws_flush;
     hooks.drained = ws_drained;
+    hooks.encode_prefix = ws_encode_prefix;
     *plugin_data = shared;
     rc = host->hook_register(self, ROOST_HOOK_TRANSPORT, &hooks);
     if (rc != ROOST_OK) return rc;

@@ -10,6 +10,7 @@
 #            --threads N (roost-bench --threads; default: its own, one per CPU)
 #            --no-build (default: cmake --build build --target roost ws roost-bench first)
 #            --out DIR (default tests/bench/results)
+#            --payload BYTES (default 64: every scenario's payload size)
 #
 # Brokers, each on free 127.0.0.1 ports, started by this script and stopped by PID:
 #   roost      Roost with its defaults (workers = one per core), [limits] max_queued_messages =
@@ -24,6 +25,14 @@
 # run's JSON in OUT/ws-runs.jsonl, broker logs in OUT/logs/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+payload=64
+bench_option() {  # this script's own options (lib.sh's bench_parse_args asks)
+  bench_shift=2
+  case "$1" in
+    --payload) payload=$2 ;;
+    *) return 1 ;;
+  esac
+}
 runs=3
 duration=3
 warmup=1
@@ -90,7 +99,7 @@ run() {  # run BROKER TRANSPORT SCENARIO-NAME ARGS...
   [[ $transport == ws ]] && extra=(--ws)
   # shellcheck disable=SC2068
   "$bench_bin" --port "$port" ${extra[@]+"${extra[@]}"} ${bench_threads[@]+"${bench_threads[@]}"} $@ \
-    --duration "$duration" --warmup "$warmup" \
+    --payload "$payload" --duration "$duration" --warmup "$warmup" \
     --broker-pid "$pid" --quiet --label "$broker|$transport|$name" >>"$runs_file" ||
     echo "ws_bench.sh: $broker $transport $name failed (see $runs_file)" >&2
 }
@@ -110,7 +119,7 @@ for ((r = 0; r < rounds; r++)); do
   done
 done
 
-header="\`tests/bench/ws_bench.sh --rounds $rounds --duration $duration${threads:+ --threads $threads}\`;"
+header="\`tests/bench/ws_bench.sh --rounds $rounds --duration $duration --payload $payload${threads:+ --threads $threads}\`;"
 header+=" roost-bench threads: ${threads:-default (one per CPU: $(nproc))}; load average (1/5/15 min)"
 header+=" before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
 python3 "$here/ws_report.py" "$runs_file" "$rounds" "$duration" "$header" >"$results/ws.md"

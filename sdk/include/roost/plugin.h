@@ -403,6 +403,19 @@ typedef struct roost_transport_hooks {
     /* Optional. Every wire byte queued so far was written (conn_backlog is 0 again): e.g.
      * resume reading that was paused for backpressure. */
     void (*drained)(void *state, roost_conn *conn);
+    /* Optional; appended after v1 was frozen (a host or plugin that lacks it is still v1: check
+     * with ROOST_HAS(hooks, roost_transport_hooks, encode_prefix) or struct_size). For a
+     * transport whose framing of a packet is only bytes put in front of it, like a WebSocket
+     * server's binary frame (a header, no mask, nothing after). Write the prefix for one MQTT
+     * packet of `len` bytes to `out` (at most `cap`, 16 or more) and return its length; the host
+     * then queues that prefix and the packet itself, after every byte the transport sent so far,
+     * instead of calling encode(). So a large payload goes to the socket without a copy per
+     * connection, as it does over plain TCP. The host asks only for packets it holds by
+     * reference (large payloads); the others still go through encode(). Return < 0 when this
+     * packet must go through encode() (e.g. once a close frame was sent). A transport that
+     * buffers in encode() must send (conn_send) what it holds before returning a prefix. The
+     * flush() hook still runs after the batch. */
+    int (*encode_prefix)(void *state, roost_conn *conn, size_t len, uint8_t *out, size_t cap);
 } roost_transport_hooks;
 
 /* ---- lifecycle -------------------------------------------------------------------------- */

@@ -457,7 +457,7 @@ void Connection::read_tls(std::span<const uint8_t> cipher) {
     plain.clear();
     const bool was_established = _tls->stream.established();
     size_t before = _pending.size();
-    TlsStream::Result result = _tls->stream.receive(cipher, plain, _pending.tail());
+    TlsStream::Result result = _tls->stream.receive(cipher, plain, _pending);
     queued_wire(before);  // handshake flights, alerts, session tickets
     if (result == TlsStream::Result::Failed) {
         if (!was_established && !_tls->stream.established())
@@ -510,7 +510,7 @@ void Connection::encrypt_pending() {
         // records land in the copy buffer, after what is queued there already.
         bool ok = true;
         _tls->plain_out.for_each([&](std::span<const uint8_t> piece) {
-            if (ok) ok = _tls->stream.send(piece, _pending.tail());
+            if (ok) ok = _tls->stream.send(piece, _pending);
         });
         // A burst's buffer is given back; an everyday one is kept for the next turn. The shared
         // slices' references go now: their bytes are encrypted.
@@ -525,7 +525,7 @@ void Connection::encrypt_pending() {
     }
     if (_close_after_flush && !_tls->close_notify_sent) {
         _tls->close_notify_sent = true;
-        _tls->stream.shutdown(_pending.tail());
+        _tls->stream.shutdown(_pending);
     }
     count_output(static_cast<int64_t>(_pending.size() - before));
 }

@@ -30,11 +30,17 @@ struct SharedBytes {
 
 class OutputQueue {
   public:
-    // Copies `bytes` to the end of the queue.
-    void append(std::span<const uint8_t> bytes) { _bytes.insert(_bytes.end(), bytes.begin(), bytes.end()); }
-    // The copy buffer, for code that appends to it directly (TLS records): what is appended
-    // goes after everything queued so far, shared slices included.
-    std::vector<uint8_t>& tail() { return _bytes; }
+    // Copies `bytes` to the end of the queue. The copy buffer never grows much past kSealAt:
+    // what it holds then moves, without a copy, into a block the queue references, and a new
+    // buffer starts. So a backlog of megabytes (TLS records of large messages, a window of
+    // small packets) is a chain of heap blocks, instead of one buffer that was moved on each
+    // doubling and, past the mmap threshold main() sets, page-faulted afresh on every write
+    // (TLS, 16 KiB payloads: ~5 faults and over 100 µs per delivery).
+    void append(std::span<const uint8_t> bytes) {
+        if (_bytes.size() >= kSealAt) seal();
+        _bytes.insert(_bytes.end(), bytes.begin(), bytes.end());
+    }
+    static constexpr size_t kSealAt = 64 * 1024;
     // References `s` at the end of the queue (no copy).
     void append_shared(SharedBytes s) {
         if (s.bytes.empty()) return;
@@ -83,6 +89,30 @@ class OutputQueue {
     }
 
   private:
+    // The copy buffer becomes a referenced block: its pieces and the slices between them are
+    // re-listed in order, all in front of the (new, empty) copy buffer.
+    void seal() {
+        auto block = std::make_shared<const std::vector<uint8_t>>(std::move(_bytes));
+        _bytes = {};
+        _bytes.reserve(kSealAt + 17 * 1024);  // a TLS record or a small packet more fits
+        if (!_shared) _shared = std::make_unique<Shared>();
+        std::vector<Slice> pieces;
+        pieces.reserve(2 * _shared->slices.size() + 1);
+        const std::shared_ptr<const void> owner = block;
+        auto piece = [&](size_t from, size_t to) {
+            if (to > from) pieces.push_back({0, {owner, {block->data() + from, to - from}}});
+        };
+        size_t from = 0;
+        for (auto& [at, slice] : _shared->slices) {
+            piece(from, at);
+            pieces.push_back({0, std::move(slice)});
+            from = at;
+        }
+        piece(from, block->size());
+        _shared->slices = std::move(pieces);
+        _shared->bytes += block->size();
+    }
+
     struct Slice {
         size_t at;  // goes after _bytes[0, at)
         SharedBytes bytes;

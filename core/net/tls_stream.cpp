@@ -34,7 +34,7 @@ struct TlsBio {
             BIO_set_retry_write(b);
             return -1;
         }
-        s->_out->insert(s->_out->end(), in, in + len);
+        s->_out->append({reinterpret_cast<const uint8_t*>(in), static_cast<size_t>(len)});
         return len;
     }
     static long ctrl(BIO* b, int cmd, long, void*) {
@@ -104,7 +104,7 @@ std::string TlsStream::failure(int rc) {
 }
 
 TlsStream::Result TlsStream::receive(std::span<const uint8_t> cipher, std::vector<uint8_t>& plain,
-                                     std::vector<uint8_t>& wire) {
+                                     OutputQueue& wire) {
     _in = cipher;
     _out = &wire;
     struct Done {  // the BIO must not keep pointers into this call's buffers
@@ -140,7 +140,7 @@ TlsStream::Result TlsStream::receive(std::span<const uint8_t> cipher, std::vecto
     }
 }
 
-bool TlsStream::send(std::span<const uint8_t> plain, std::vector<uint8_t>& wire) {
+bool TlsStream::send(std::span<const uint8_t> plain, OutputQueue& wire) {
     _out = &wire;
     bool ok = true;
     while (!plain.empty() && ok) {
@@ -154,7 +154,7 @@ bool TlsStream::send(std::span<const uint8_t> plain, std::vector<uint8_t>& wire)
     return ok;
 }
 
-void TlsStream::shutdown(std::vector<uint8_t>& wire) {
+void TlsStream::shutdown(OutputQueue& wire) {
     if (!_established) return;
     _out = &wire;
     SSL_shutdown(_ssl);  // sends close_notify; the peer's we do not wait for

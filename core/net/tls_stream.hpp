@@ -1,7 +1,7 @@
 // One connection's TLS session, over bytes the Connection moves (DESIGN.md: socket -> TLS ->
 // transport filter -> MQTT). OpenSSL never sees the socket: its BIO reads the ciphertext of the
 // current libuv read straight from that read's buffer, and writes ciphertext straight into the
-// vector the Connection sends, so TLS adds no buffer of its own and works on any libuv stream.
+// queue the Connection sends, so TLS adds no buffer of its own and works on any libuv stream.
 //
 // Lifetime and threads: made on the connection's worker, when the worker takes the connection
 // (the SSL is never touched by another thread), destroyed with the Connection.
@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "net/output_queue.hpp"
 
 namespace roost::net {
 
@@ -33,11 +35,11 @@ class TlsStream {
     // Ciphertext read from the socket, all of it consumed before this returns: drives the
     // handshake while it lasts, then decrypts into `plain` (appended). Whatever TLS has to send
     // (handshake flights, alerts, session tickets) is appended to `wire`.
-    Result receive(std::span<const uint8_t> cipher, std::vector<uint8_t>& plain, std::vector<uint8_t>& wire);
+    Result receive(std::span<const uint8_t> cipher, std::vector<uint8_t>& plain, OutputQueue& wire);
     // Encrypts `plain` into records appended to `wire` (after the handshake). False on failure.
-    bool send(std::span<const uint8_t> plain, std::vector<uint8_t>& wire);
+    bool send(std::span<const uint8_t> plain, OutputQueue& wire);
     // Appends a close_notify alert to `wire` (a clean end the peer can tell from a cut).
-    void shutdown(std::vector<uint8_t>& wire);
+    void shutdown(OutputQueue& wire);
 
     bool established() const { return _established; }
     const SSL* ssl() const { return _ssl; }
@@ -50,8 +52,8 @@ class TlsStream {
 
     SSL* _ssl = nullptr;
     bool _established = false;
-    std::span<const uint8_t> _in;          // ciphertext not yet taken by OpenSSL
-    std::vector<uint8_t>* _out = nullptr;  // where OpenSSL's output goes, during a call
+    std::span<const uint8_t> _in;  // ciphertext not yet taken by OpenSSL
+    OutputQueue* _out = nullptr;   // where OpenSSL's output goes, during a call
     std::string _error;
 };
 

@@ -15,7 +15,9 @@
 // touched from several workers (std::shared_ptr's, atomic), when the same message is queued to
 // connections of different workers.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <utility>
@@ -90,26 +92,29 @@ class OutputQueue {
 
   private:
     // The copy buffer becomes a referenced block: its pieces and the slices between them are
-    // re-listed in order, all in front of the (new, empty) copy buffer.
+    // listed in order after the slices already in front of it (at 0: sealed before), all in
+    // front of the (new, empty) copy buffer.
     void seal() {
         auto block = std::make_shared<const std::vector<uint8_t>>(std::move(_bytes));
         _bytes = {};
         _bytes.reserve(kSealAt + 17 * 1024);  // a TLS record or a small packet more fits
         if (!_shared) _shared = std::make_unique<Shared>();
-        std::vector<Slice> pieces;
-        pieces.reserve(2 * _shared->slices.size() + 1);
+        std::vector<Slice>& slices = _shared->slices;
+        auto first =
+            std::partition_point(slices.begin(), slices.end(), [](const Slice& s) { return s.at == 0; });
+        std::vector<Slice> inside(std::make_move_iterator(first), std::make_move_iterator(slices.end()));
+        slices.erase(first, slices.end());
         const std::shared_ptr<const void> owner = block;
         auto piece = [&](size_t from, size_t to) {
-            if (to > from) pieces.push_back({0, {owner, {block->data() + from, to - from}}});
+            if (to > from) slices.push_back({0, {owner, {block->data() + from, to - from}}});
         };
         size_t from = 0;
-        for (auto& [at, slice] : _shared->slices) {
+        for (auto& [at, slice] : inside) {
             piece(from, at);
-            pieces.push_back({0, std::move(slice)});
+            slices.push_back({0, std::move(slice)});
             from = at;
         }
         piece(from, block->size());
-        _shared->slices = std::move(pieces);
         _shared->bytes += block->size();
     }
 

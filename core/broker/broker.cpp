@@ -258,7 +258,7 @@ void Broker::client_connected(Client& client) {
     // PUBREC; pump() sends them first, as the new connection's Receive Maximum allows.
     for (auto& [id, out] : s.inflight)
         out.resend = true;
-    s.resend_pending = s.inflight.size();
+    s.resend_pending = static_cast<uint16_t>(s.inflight.size());
     pump(s);
 }
 
@@ -293,8 +293,7 @@ void Broker::client_closed(Client& client, const std::string&) {
         if (delay == 0) {
             publish_will(std::move(*will), s->client_id);
         } else {
-            s->pending_will = std::move(will);
-            s->will_due = now + std::chrono::seconds(delay);
+            s->delay_will(std::move(*will), now + std::chrono::seconds(delay));
         }
     }
     schedule_deadline(*s);
@@ -776,7 +775,7 @@ void Broker::check_throttled(Clock::time_point now) {
 void Broker::schedule_deadline(Session& s) {
     if (s.client) return;
     std::optional<Clock::time_point> next = s.expires_at;
-    if (s.pending_will && (!next || s.will_due < *next)) next = s.will_due;
+    if (s.pending_will && (!next || s.pending_will->due < *next)) next = s.pending_will->due;
     if (!next || (s.deadline_queued && *s.deadline_queued <= *next)) return;
     s.deadline_queued = *next;
     _deadlines.push(*next, s.ref.key);
@@ -789,7 +788,7 @@ void Broker::run_deadline(const SessionDeadlines::Entry& entry, Clock::time_poin
     if (s.deadline_queued != entry.at) return;  // stale: an earlier entry replaced it
     s.deadline_queued.reset();
     if (s.client) return;  // online again; the next disconnect schedules anew
-    if (s.pending_will && now >= s.will_due) {
+    if (s.pending_will && now >= s.pending_will->due) {
         publish_will(std::move(*s.pending_will), s.client_id);
         s.pending_will.reset();
         _persistence.save_session(s);

@@ -86,8 +86,7 @@ struct RestoreSink {
             will.qos = r->will->qos;
             will.retain = r->will->retain != 0;
             decode_message_properties(r->will->properties, will.properties);
-            s->pending_will = std::move(will);
-            s->will_due = from_unix_ms(r->will_due_ms);
+            s->delay_will(std::move(will), from_unix_ms(r->will_due_ms));
         }
         b.schedule_deadline(*s);
         b._sessions.emplace(s->ref.key, std::move(s));

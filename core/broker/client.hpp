@@ -8,7 +8,8 @@
 // client reads the peer's address from there instead of keeping a copy.
 //
 // Size: one per connection, idle ones included (tests/bench/RESULTS.md, "Idle connections"):
-// rare state is boxed, flags are bit-fields, nothing is kept twice.
+// rare state is boxed, flags are bit-fields, the peer's address is not copied (the client id
+// still is: the Session keeps its own, which the session directory points at).
 #pragma once
 #include <memory>
 #include <optional>

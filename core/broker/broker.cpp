@@ -27,20 +27,17 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
 Broker::~Broker() {
     // The directory points at the ids of the sessions it lists (session_directory.hpp): the
     // sessions still here go out of it before they go.
-    for (const auto& [key, s] : _sessions)
-        _router.release(s->client_id, key);
+    _sessions.for_each([this](const Session& s) { _router.release(s.client_id, s.ref.key); });
 }
 
 std::shared_ptr<Session> Broker::find_session(std::string_view client_id) const {
     std::optional<Router::Owner> owner = _router.owner(client_id);
     if (!owner || owner->worker != _index) return nullptr;
-    auto it = _sessions.find(owner->key);
-    return it == _sessions.end() ? nullptr : it->second;
+    return _sessions.find_shared(owner->key);
 }
 
 Session* Broker::find_session(SessionKey key) const {
-    auto it = _sessions.find(key);
-    return it == _sessions.end() ? nullptr : it->second.get();
+    return _sessions.find(key);
 }
 
 void Broker::close() {
@@ -84,7 +81,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
     std::optional<Router::Owner> owner = _router.claim(session->client_id, _index, session->ref.key);
     if (!owner) {
         // Nobody had the id: the new session is registered under this worker already.
-        _sessions.emplace(session->ref.key, session);
+        _sessions.insert(session);
         return attach_here(client, std::move(session), clean_start, expiry_interval, token, attached, true);
     }
     session.reset();  // somebody owns the id
@@ -109,7 +106,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                 if (session) {
                     session->ref.worker.store(_index);
                     session->deadline_queued.reset();  // its entry, if any, is in the old worker's heap
-                    _sessions.emplace(session->ref.key, session);
+                    _sessions.insert(session);
                     _moved.erase(session->ref.key);
                 }
                 if (token->cancelled) {
@@ -258,7 +255,7 @@ void Broker::client_connected(Client& client) {
     // PUBREC; pump() sends them first, as the new connection's Receive Maximum allows.
     for (auto& [id, out] : s.inflight)
         out.resend = true;
-    s.resend_pending = s.inflight.size();
+    s.resend_pending = static_cast<uint16_t>(s.inflight.size());
     pump(s);
 }
 
@@ -293,8 +290,7 @@ void Broker::client_closed(Client& client, const std::string&) {
         if (delay == 0) {
             publish_will(std::move(*will), s->client_id);
         } else {
-            s->pending_will = std::move(will);
-            s->will_due = now + std::chrono::seconds(delay);
+            s->delay_will(std::move(*will), now + std::chrono::seconds(delay));
         }
     }
     schedule_deadline(*s);
@@ -776,7 +772,7 @@ void Broker::check_throttled(Clock::time_point now) {
 void Broker::schedule_deadline(Session& s) {
     if (s.client) return;
     std::optional<Clock::time_point> next = s.expires_at;
-    if (s.pending_will && (!next || s.will_due < *next)) next = s.will_due;
+    if (s.pending_will && (!next || s.pending_will->due < *next)) next = s.pending_will->due;
     if (!next || (s.deadline_queued && *s.deadline_queued <= *next)) return;
     s.deadline_queued = *next;
     _deadlines.push(*next, s.ref.key);
@@ -789,7 +785,7 @@ void Broker::run_deadline(const SessionDeadlines::Entry& entry, Clock::time_poin
     if (s.deadline_queued != entry.at) return;  // stale: an earlier entry replaced it
     s.deadline_queued.reset();
     if (s.client) return;  // online again; the next disconnect schedules anew
-    if (s.pending_will && now >= s.will_due) {
+    if (s.pending_will && now >= s.pending_will->due) {
         publish_will(std::move(*s.pending_will), s.client_id);
         s.pending_will.reset();
         _persistence.save_session(s);
@@ -802,10 +798,10 @@ void Broker::shutdown_wills() {
     if (!_persistence.enabled()) {
         // Every session ends with the process, so every will goes out now, while the
         // subscribers are still connected to receive it (spec 3.1.3.2.2: the session ended).
-        for (auto& [key, s] : _sessions) {
-            if (s->pending_will) publish_will(std::move(*s->pending_will), s->client_id);
-            s->pending_will.reset();
-        }
+        _sessions.for_each([this](Session& s) {
+            if (s.pending_will) publish_will(std::move(*s.pending_will), s.client_id);
+            s.pending_will.reset();
+        });
         for (Client* c : std::vector<Client*>(_clients)) {
             if (!c->connected()) continue;
             if (auto will = c->take_will()) publish_will(std::move(*will), c->client_id());

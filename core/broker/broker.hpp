@@ -30,6 +30,7 @@
 #include "broker/router.hpp"
 #include "broker/session.hpp"
 #include "broker/session_deadlines.hpp"
+#include "broker/session_table.hpp"
 #include "broker/stats.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
@@ -216,9 +217,10 @@ class Broker {
     DurableStore& _persistence;
     Stats _stats;
     PublishEncodingCache _encoding_cache;
-    // The sessions this worker owns, by number. No table by client id: find_session() asks the
-    // Router's directory for the number (one id-keyed table for all workers, not one each).
-    std::unordered_map<SessionKey, std::shared_ptr<Session>> _sessions;
+    // The sessions this worker owns, by number (a flat table: broker/session_table.hpp). No table
+    // by client id: find_session() asks the Router's directory for the number (one id-keyed table
+    // for all workers, not one each).
+    SessionTable _sessions;
     SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
     std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.

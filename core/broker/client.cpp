@@ -48,10 +48,8 @@ Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig
     : _broker(broker),
       _connection(connection),
       _listener(listener),
-      _address(connection->peer()),
       _decoder(broker.limits().max_packet_size),
-      _accepted_at(Clock::now()),
-      _last_packet_at(_accepted_at) {
+      _last_packet_at(Clock::now()) {
     const LimitsConfig& limits = broker.limits();
     _decoder.set_max_connect_packet_size(limits.max_connect_packet_size);
     _decoder.set_limits({limits.max_topic_levels, limits.max_user_properties,
@@ -66,13 +64,15 @@ void Client::report_disconnect(uint8_t reason_code) {
 }
 
 std::string Client::describe() const {
-    if (_client_id.empty()) return "connection from " + _address;
-    return "client '" + _client_id + "' (" + _address + ")";
+    if (_client_id.empty()) return "connection from " + address();
+    return "client '" + _client_id + "' (" + address() + ")";
 }
 
 void Client::on_data(std::span<const uint8_t> bytes) {
     _broker.stats().bytes_received += bytes.size();
-    _last_packet_at = Clock::now();
+    // Until CONNECT is accepted, the field keeps the moment of accept(): the CONNECT timeout
+    // counts from there, however the bytes trickle in.
+    if (_state != State::AwaitingConnect) _last_packet_at = Clock::now();
     if (_state == State::AwaitingConnect && _decoder.buffered() == 0 && !bytes.empty() &&
         (bytes[0] >> 4) != 1) {
         // Spec 3.1.0-1: the first packet must be CONNECT. Judged on the type alone, before the
@@ -102,7 +102,7 @@ void Client::process_guarded() {
         _decoder = mqtt::Decoder();
         _subscribing.reset();
         _publish_waiting.reset();
-        if (_connection) _connection->close("out of memory");
+        if (!_closed) _connection->close("out of memory");
     }
 }
 
@@ -195,11 +195,11 @@ void Client::wait_for(std::shared_ptr<PendingToken> token) {
 
 void Client::resume_after_wait() {
     _pending.reset();
-    if (_connection) _connection->resume_reading();
+    if (!_closed) _connection->resume_reading();
 }
 
 void Client::on_closed(const std::string& reason) {
-    _connection = nullptr;
+    _closed = true;
     if (_pending) _broker.hooks().cancel(*_pending);
     if (_acks) _acks->alive->cancelled = true;
     if (_subscribing)
@@ -442,7 +442,7 @@ void Client::check_timeouts(Clock::time_point now) {
     }
     if (_state == State::AwaitingConnect) {
         const auto timeout = std::chrono::seconds(_broker.limits().connect_timeout);
-        if (now - _accepted_at > timeout) {
+        if (now - _last_packet_at > timeout) {  // accepted at, while awaiting CONNECT
             log::warn("{}: no CONNECT within {} s; closing", describe(), timeout.count());
             _connection->close("no CONNECT in time");
         }

@@ -4,6 +4,12 @@
 //
 // Lifetime: created by Broker::accept() for a Connection, deleted in on_closed() (the
 // connection's close callback), after Broker::client_closed() detached it from its session.
+// So its Connection outlives it (the connection is deleted after on_closed() returned): the
+// client reads the peer's address from there instead of keeping a copy.
+//
+// Size: one per connection, idle ones included (tests/bench/RESULTS.md, "Idle connections"):
+// rare state is boxed, flags are bit-fields, the peer's address is not copied (the client id
+// still is: the Session keeps its own, which the session directory points at).
 #pragma once
 #include <memory>
 #include <optional>
@@ -33,14 +39,13 @@ class Client : public net::ConnectionHandler {
     void on_data(std::span<const uint8_t> bytes) override;
     void on_closed(const std::string& reason) override;
     void on_resume() override;
-    void on_address_changed(const std::string& address) override { _address = address; }
 
     // Sends a DISCONNECT with `reason` (MQTT 5 only; 3.1.1 has none) and closes after it is
     // written. `why` goes to the log.
     void disconnect(mqtt::ReasonCode reason, const std::string& why);
     // Closes at once, whatever is unsent (the end of a shutdown's grace period).
     void close_now(const std::string& why) {
-        if (_connection) _connection->close(why);
+        if (!_closed) _connection->close(why);
     }
     // Sends one message; returns false when it could not go (too large for the client, expired,
     // denied by a deliver ACL, or the connection is closing), in which case a QoS 1/2 message
@@ -49,14 +54,16 @@ class Client : public net::ConnectionHandler {
     void send(const mqtt::Packet& packet);
 
     bool connected() const { return _state == State::Connected; }
-    bool closing() const { return _connection == nullptr || _connection->closing(); }
+    bool closing() const { return _closed || _connection->closing(); }
     const std::string& client_id() const { return _client_id; }
-    const std::string& address() const { return _address; }
+    // The connection's peer (a transport may have replaced it: Connection::set_peer), kept once
+    // there: the connection outlives the client (client.hpp's lifetime rule above).
+    const std::string& address() const { return _connection->peer(); }
     mqtt::ProtocolVersion version() const { return _version; }
     uint16_t receive_maximum() const { return _client_receive_maximum; }
-    const std::optional<std::string>& username() const { return _username; }
+    const Boxed<std::string>& username() const { return _username; }
     const ListenerConfig& listener() const { return _listener; }
-    net::Connection* connection() const { return _connection; }
+    net::Connection* connection() const { return _closed ? nullptr : _connection; }
     roost_client* plugin_handle() { return &_plugin_handle; }
     Session* session() const { return _session.get(); }
 
@@ -74,7 +81,7 @@ class Client : public net::ConnectionHandler {
     std::shared_ptr<Session> take_session() { return std::move(_session); }
 
   private:
-    enum class State {
+    enum class State : uint8_t {
         AwaitingConnect,  // until CONNECT is accepted
         Authenticating,   // MQTT 5 enhanced authentication: AUTH rounds before the CONNACK
         Connected,
@@ -153,26 +160,32 @@ class Client : public net::ConnectionHandler {
     const char* version_name_for_log() const;
 
     Broker& _broker;
-    net::Connection* _connection;  // nullptr once closed
+    net::Connection* _connection;  // valid for the client's whole life; see _closed
     const ListenerConfig& _listener;
     roost_client _plugin_handle{this};
     std::shared_ptr<PendingToken> _pending;  // set while a plugin's answer is awaited
-    std::string _address;
     mqtt::Decoder _decoder;
-    State _state = State::AwaitingConnect;
-    mqtt::ProtocolVersion _version = mqtt::ProtocolVersion::V5;
-    Clock::time_point _accepted_at;
-    Clock::time_point _last_packet_at;  // of the last bytes received: keep alive counts bytes
-    bool _keep_alive_check = false;     // a keep-alive timeout is checked again after I/O
+    // Of the last bytes received (keep alive counts bytes) once the CONNECT was accepted; before,
+    // the moment the connection was accepted (the CONNECT timeout counts from there).
+    Clock::time_point _last_packet_at;
 
     std::string _client_id;
-    std::optional<std::string> _username;
-    uint8_t _disconnect_reason = 0;  // what the broker sent or received, for on_disconnect hooks
-    bool _disconnect_reported = false;
-    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
+    Boxed<std::string> _username;  // boxed: most idle fleets connect without one
     std::shared_ptr<Session> _session;
-    bool _assigned_id = false;
-    uint32_t _slot = 0;  // its index in Broker::_clients (the broker's to read and write)
+    uint32_t _slot = 0;        // its index in Broker::_clients (the broker's to read and write)
+    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
+    State _state = State::AwaitingConnect;
+    mqtt::ProtocolVersion _version = mqtt::ProtocolVersion::V5;
+    uint8_t _disconnect_reason = 0;  // what the broker sent or received, for on_disconnect hooks
+    // What the client told us about itself in CONNECT (MQTT 5); the 32-bit one is below.
+    uint16_t _client_receive_maximum = 65535;
+    uint16_t _client_topic_alias_maximum = 0;
+    bool _closed : 1 = false;            // on_closed() ran: nothing more goes to the connection
+    bool _keep_alive_check : 1 = false;  // a keep-alive timeout is checked again after I/O
+    bool _disconnect_reported : 1 = false;
+    bool _assigned_id : 1 = false;
+    bool _reauthenticating : 1 = false;  // an AUTH 0x19 exchange is under way
+    bool _request_problem_information : 1 = true;
     friend class Broker;
     // Rare, large state is boxed (util/boxed.hpp): an idle connection pays a pointer for each.
     Boxed<mqtt::Connect> _connect;  // while its authentication runs
@@ -183,7 +196,6 @@ class Client : public net::ConnectionHandler {
     };
     Boxed<EnhancedAuth> _auth;
     const std::string& auth_method() const;  // "" without enhanced authentication
-    bool _reauthenticating = false;          // an AUTH 0x19 exchange is under way
     struct SubscribeProgress {
         mqtt::Subscribe packet;
         size_t next = 0;
@@ -218,12 +230,8 @@ class Client : public net::ConnectionHandler {
     static constexpr size_t kMaxWaitingAckBytes = 1024 * 1024;
     Boxed<mqtt::Will> _will;
     uint32_t _will_delay = 0;
-    bool _request_problem_information = true;
 
-    // What the client told us about itself in CONNECT (MQTT 5).
-    uint16_t _client_receive_maximum = 65535;
-    uint32_t _client_maximum_packet_size = 268435460;
-    uint16_t _client_topic_alias_maximum = 0;
+    uint32_t _client_maximum_packet_size = 268435460;  // from CONNECT (MQTT 5)
 
     // Topic aliases (MQTT 5), made when the client first uses one or allows some.
     struct Aliases {

@@ -135,7 +135,10 @@ void Client::on_auth_decision(const HookDecision& d) {
         auth.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::ContinueAuthentication);
         auth.properties.authentication_method = _auth->method;
         auth.properties.authentication_data = d.reply;
-        if (!reauth) _state = State::Authenticating;
+        if (!reauth) {
+            _state = State::Authenticating;
+            _last_packet_at = Clock::now();  // no longer the moment of accept (client.hpp)
+        }
         return send(auth);
     }
     if (reauth) {
@@ -272,7 +275,8 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
     uint32_t session_expiry = outcome.session_expiry;
     _session = std::move(session);
     _state = State::Connected;
-    if (_connection) _connection->established();
+    _last_packet_at = Clock::now();  // no longer the moment of accept (client.hpp): keep alive starts
+    if (!_closed) _connection->established();
 
     mqtt::Connack ack;
     ack.session_present = present;

@@ -10,6 +10,7 @@
 
 #include "broker/acl_memo.hpp"
 #include "roost/plugin.h"
+#include "util/boxed.hpp"
 
 namespace roost {
 class Client;
@@ -17,8 +18,10 @@ class Client;
 
 struct roost_client {
     roost::Client* client;
-    roost_client_ref ref = 0;          // the number plugins keep (ClientHandles); 0 until registered
-    std::vector<void*> plugin_data{};  // client_data_set, by plugin index; grown on first set
-    bool released = false;             // client_release ran: no data may be set any more
+    roost_client_ref ref = 0;  // the number plugins keep (ClientHandles); 0 until registered
+    // client_data_set, by plugin index; made on the first set and grown then (boxed: an idle
+    // client with no plugin data pays a pointer, not a vector).
+    roost::Boxed<std::vector<void*>> plugin_data{};
     std::unique_ptr<roost::AclMemo> acl_memo{};  // ACL answers plugins let the host keep; made on first use
+    bool released = false;                       // client_release ran: no data may be set any more
 };

@@ -86,11 +86,10 @@ struct RestoreSink {
             will.qos = r->will->qos;
             will.retain = r->will->retain != 0;
             decode_message_properties(r->will->properties, will.properties);
-            s->pending_will = std::move(will);
-            s->will_due = from_unix_ms(r->will_due_ms);
+            s->delay_will(std::move(will), from_unix_ms(r->will_due_ms));
         }
         b.schedule_deadline(*s);
-        b._sessions.emplace(s->ref.key, std::move(s));
+        b._sessions.insert(std::move(s));
         ++self(ctx).sessions;
         return ROOST_OK;
     }
@@ -158,9 +157,10 @@ bool Broker::restore() {
                              RestoreSink::delivery, RestoreSink::incoming_qos2};
     if (_persistence.restore(table) < 0) return false;
     // Queues in the order the messages came, whatever order the plugin handed them back in.
-    for (auto& [key, s] : _sessions)
-        std::stable_sort(s->queue.begin(), s->queue.end(),
+    _sessions.for_each([](Session& s) {
+        std::stable_sort(s.queue.begin(), s.queue.end(),
                          [](const Delivery& a, const Delivery& b) { return a.sequence < b.sequence; });
+    });
     log::info(
         "restored {} sessions, {} subscriptions, {} queued or in-flight messages, {} retained messages{}",
         sink.sessions, sink.subscriptions, sink.deliveries, sink.retained,

@@ -64,8 +64,6 @@ struct Session {
     std::string client_id;
     Client* client = nullptr;  // the connection attached now, if any
 
-    // Seconds the session outlives its connection; UINT32_MAX = never expires.
-    uint32_t expiry_interval = 0;
     // Sizes matter here: a session per idle client (tests/bench/RESULTS.md, "Idle connections").
     // Optional moments are 8 bytes (util/optional_time.hpp), the maps exist only while not
     // empty (util/lazy_map.hpp).
@@ -75,7 +73,6 @@ struct Session {
     LazyMap<std::string, SubscriptionRecord, std::less<>> subscriptions;
 
     LazyMap<uint16_t, Outgoing> inflight;  // server → client, by packet id
-    size_t resend_pending = 0;             // entries of `inflight` with resend set
     LazyDeque<Delivery> queue;             // waiting for the client or for room in its window
     size_t queued_bytes = 0;               // topic + payload bytes of `queue` ([limits] max_queued_bytes)
     // Publishers whose acknowledgement waits for room in `queue` (queue_full_policy =
@@ -97,9 +94,17 @@ struct Session {
     bool backpressure_gave_up() const { return full && full->backpressure_gave_up; }
     PacketIdSet incoming_qos2;  // client → server QoS 2 ids awaiting PUBREL
 
-    // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost.
-    Boxed<mqtt::Will> pending_will;  // boxed: 8 bytes instead of 568 for every session without one
-    Clock::time_point will_due{};
+    // A will waiting for its delay (MQTT 5 Will Delay Interval) after the connection was lost,
+    // with the moment it is due. Boxed: 8 bytes for every session without one.
+    struct DelayedWill : mqtt::Will {
+        Clock::time_point due{};
+    };
+    Boxed<DelayedWill> pending_will;
+    void delay_will(mqtt::Will will, Clock::time_point due) {
+        DelayedWill& w = pending_will.emplace();
+        static_cast<mqtt::Will&>(w) = std::move(will);
+        w.due = due;
+    }
     // The moment this session's entry in its worker's SessionDeadlines is for, if it has one
     // there (reset when the session moves to another worker, whose heap has no entry for it).
     OptionalTime<Clock::time_point> deadline_queued;
@@ -118,6 +123,11 @@ struct Session {
         return inflight.erase(it);
     }
     uint64_t next_sequence = 1;
+    // Seconds the session outlives its connection; UINT32_MAX = never expires.
+    uint32_t expiry_interval = 0;
+    // Entries of `inflight` with resend set (at most 65535: one per packet id). With the two
+    // small fields here, it fills what would otherwise be padding.
+    uint16_t resend_pending = 0;
 
   private:
     uint16_t _next_packet_id = 1;

@@ -42,17 +42,19 @@ bool owned_here(const roost_client* c) {
 int client_data_set(roost_plugin* self, roost_client* client, void* data) {
     if (!self || !owned_here(client)) return ROOST_EINVAL;
     if (client->released) return ROOST_EGONE;
-    if (client->plugin_data.size() <= self->index) {
+    if (!client->plugin_data || client->plugin_data->size() <= self->index) {
         if (!data) return ROOST_OK;
-        client->plugin_data.resize(self->index + 1, nullptr);
+        if (!client->plugin_data) client->plugin_data.emplace();
+        client->plugin_data->resize(self->index + 1, nullptr);
     }
-    client->plugin_data[self->index] = data;
+    (*client->plugin_data)[self->index] = data;
     return ROOST_OK;
 }
 
 void* client_data_get(roost_plugin* self, const roost_client* client) {
-    if (!self || !owned_here(client) || client->plugin_data.size() <= self->index) return nullptr;
-    return client->plugin_data[self->index];
+    if (!self || !owned_here(client) || !client->plugin_data || client->plugin_data->size() <= self->index)
+        return nullptr;
+    return (*client->plugin_data)[self->index];
 }
 
 int acl_cache_clear(roost_plugin* self, roost_client* client) {

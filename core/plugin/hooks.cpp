@@ -447,13 +447,14 @@ void Hooks::client_released(Client& client) {
     if (!_plugins || h->released) return;
     h->released = true;  // client_data_set answers EGONE from now on; get still reads the data
     const auto& plugins = _plugins->plugins();
-    for (size_t i = 0; i < h->plugin_data.size() && i < plugins.size(); ++i) {
-        void* data = h->plugin_data[i];
+    const size_t slots = h->plugin_data ? h->plugin_data->size() : 0;
+    for (size_t i = 0; i < slots && i < plugins.size(); ++i) {
+        void* data = (*h->plugin_data)[i];
         const LoadedPlugin& p = *plugins[i];
         if (data && p.lifecycle && p.lifecycle->client_release)
             p.lifecycle->client_release(_plugins->hook_data(p), h, data);
     }
-    h->plugin_data.clear();
+    h->plugin_data.reset();
     _plugins->clients().remove(h);
 }
 

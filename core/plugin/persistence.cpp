@@ -95,7 +95,7 @@ roost_call* Persistence::save_session(const Session& s) {
         m.properties = s.pending_will->properties;
         will = std::make_unique<StoredMessage>(m);
         r.will = &will->record;
-        r.will_due_ms = unix_ms(s.will_due);
+        r.will_due_ms = unix_ms(s.pending_will->due);
     }
     return run("session_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.session_save ? h.session_save(data, call, &r) : ROOST_NEXT;

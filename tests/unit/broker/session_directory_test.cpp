@@ -1,18 +1,22 @@
 // The flat session directory against a std::map doing the same, over many claims and
 // releases (backward-shift deletion is where open addressing goes wrong), and the pieces that
-// keep an idle session small (LazyMap, OptionalTime).
+// keep an idle session small (LazyMap, OptionalTime, the worker's flat SessionTable, PacketIdSet).
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "broker/session_directory.hpp"
+#include "broker/session_table.hpp"
 #include "util/flat_pointer_map.hpp"
 #include "util/lazy_map.hpp"
 #include "util/optional_time.hpp"
+#include "util/packet_id_set.hpp"
 
 using namespace roost;
 
@@ -131,4 +135,57 @@ TEST_CASE("flat pointer map: insert, find and erase agree with a map") {
             CHECK(flat.find(next << 8) == nullptr);
         }
     }
+}
+
+TEST_CASE("worker session table: insert, find and erase agree with a map; an erased session dies") {
+    SessionTable table;
+    std::map<SessionKey, std::weak_ptr<Session>> model;
+    std::mt19937 rng(11);
+    for (int step = 0; step < 20000; ++step) {
+        SessionKey key = 1 + rng() % 700;
+        if (rng() % 2 == 0) {
+            auto s = std::make_shared<Session>();
+            s->ref.key = key;
+            table.insert(s);  // a key already there keeps its session
+            if (!model.contains(key)) model[key] = s;
+        } else {
+            std::weak_ptr<Session> gone = model.contains(key) ? model[key] : std::weak_ptr<Session>();
+            table.erase(key);
+            model.erase(key);
+            CHECK(gone.expired());  // the table held the only reference
+        }
+        if (step % 97 == 0) {
+            CHECK(table.size() == model.size());
+            for (const auto& [k, s] : model) {
+                REQUIRE(table.find(k) == s.lock().get());
+                CHECK(table.find_shared(k) == s.lock());
+            }
+            size_t seen = 0;
+            table.for_each([&](Session& s) {
+                CHECK(model.contains(s.ref.key));
+                ++seen;
+            });
+            CHECK(seen == model.size());
+        }
+    }
+    CHECK(table.find(100000) == nullptr);
+}
+
+TEST_CASE("packet id set: sorted, no duplicates, no buffer while empty") {
+    PacketIdSet ids;
+    CHECK(ids.empty());
+    CHECK(ids.begin() == ids.end());
+    CHECK(ids.erase(5) == 0);
+    for (uint16_t id : {9, 3, 7, 3})
+        ids.insert(id);
+    CHECK(ids.size() == 3);
+    CHECK(ids.contains(7));
+    CHECK_FALSE(ids.contains(4));
+    CHECK(std::vector<uint16_t>(ids.begin(), ids.end()) == std::vector<uint16_t>{3, 7, 9});
+    CHECK(ids.erase(3) == 1);
+    CHECK(ids.erase(3) == 0);
+    CHECK(ids.erase(7) + ids.erase(9) == 2);
+    CHECK(ids.empty());
+    CHECK(ids.begin() == ids.end());
+    static_assert(sizeof(PacketIdSet) == sizeof(void*));
 }

@@ -46,8 +46,11 @@ Persistence::Persistence(PluginWorker* host, StoredMessageRefs* refs) : _host(ho
         if (p->persistence) _plugins.push_back(p.get());
     set_enabled(!_plugins.empty());
     _combined = !_plugins.empty();
-    for (LoadedPlugin* p : _plugins)
+    _combined_delete = _combined;
+    for (LoadedPlugin* p : _plugins) {
         _combined = _combined && p->persistence->message_delivery_save;
+        _combined_delete = _combined_delete && p->persistence->message_delivery_delete;
+    }
 }
 
 template <class Invoke>
@@ -221,6 +224,15 @@ void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_i
 
 void Persistence::delete_delivery(const Session& s, const Delivery& d) {
     if (_plugins.empty() || !d.persisted) return;
+    if (_combined_delete) {
+        // The delivery with, if it was the last reference, its message: one call instead of two.
+        uint64_t id = d.message->id;
+        int release = drop_reference(id) ? 1 : 0;
+        run("message_delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+            return h.message_delivery_delete(data, call, bytes_of(s.client_id), d.sequence, id, release);
+        });
+        return;
+    }
     run("delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.delivery_delete ? h.delivery_delete(data, call, bytes_of(s.client_id), d.sequence)
                                  : ROOST_NEXT;
@@ -228,15 +240,18 @@ void Persistence::delete_delivery(const Session& s, const Delivery& d) {
     release_message(d);
 }
 
+bool Persistence::drop_reference(uint64_t message_id) {
+    auto& shard = _refs->of(message_id);
+    std::lock_guard lock(shard.lock);
+    auto it = shard.refs.find(message_id);
+    if (it == shard.refs.end() || --it->second > 0) return false;
+    shard.refs.erase(it);
+    return true;
+}
+
 void Persistence::release_message(const Delivery& d) {
-    {
-        auto& shard = _refs->of(d.message->id);
-        std::lock_guard lock(shard.lock);
-        auto it = shard.refs.find(d.message->id);
-        if (it == shard.refs.end() || --it->second > 0) return;
-        shard.refs.erase(it);
-    }
     uint64_t id = d.message->id;
+    if (!drop_reference(id)) return;
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;
     });

@@ -65,6 +65,8 @@ class Persistence final : public DurableStore {
     roost_call* run(const char* what, Invoke invoke);
     roost_call* store_message(const Message& m);
     void release_message(const Delivery& d);
+    // Drops one reference to a stored message; true when it was the last (release it then).
+    bool drop_reference(uint64_t message_id);
 
     PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;
@@ -72,6 +74,9 @@ class Persistence final : public DurableStore {
     // Every persistence plugin has message_delivery_save: a message's first stored delivery is
     // one call, not message_store and delivery_save.
     bool _combined = false;
+    // Every persistence plugin has message_delivery_delete: a delivery's delete and its
+    // message's release are one call, not delivery_delete and message_release.
+    bool _combined_delete = false;
 };
 
 }  // namespace roost

@@ -376,16 +376,30 @@ int Database::apply(const Operation& op) {
             sqlite3_bind_int(s, 7, int(op.state));
             if (!op.subscription_ids.empty()) bind_blob(s, 8, op.subscription_ids);
             return step_reset(s);
-        case OpKind::DeliveryDelete:
+        case OpKind::DeliveryDelete: {
+            bool written = true;
             if (_indexed) {
                 auto it = _delivery_rows.find(op.client_id);
-                if (it == _delivery_rows.end() || it->second.erase(op.sequence) == 0) return SQLITE_OK;
-                --_indexed_rows;
-                if (it->second.empty()) _delivery_rows.erase(it);
+                written = it != _delivery_rows.end() && it->second.erase(op.sequence) != 0;
+                if (written) {
+                    --_indexed_rows;
+                    if (it->second.empty()) _delivery_rows.erase(it);
+                }
             }
-            bind_blob(_delivery_delete, 1, op.client_id);
-            sqlite3_bind_int64(_delivery_delete, 2, int64_t(op.sequence));
-            return step_reset(_delivery_delete);
+            if (written) {
+                bind_blob(_delivery_delete, 1, op.client_id);
+                sqlite3_bind_int64(_delivery_delete, 2, int64_t(op.sequence));
+                if (int rc = step_reset(_delivery_delete); rc != SQLITE_OK) return rc;
+            }
+            if (!op.release) return SQLITE_OK;
+            // message_delivery_delete: the message's release follows, as MessageRelease.
+            if (_indexed) {
+                if (_message_rows.erase(op.message_id) == 0) return SQLITE_OK;  // never written
+                --_indexed_rows;
+            }
+            sqlite3_bind_int64(_msg_release, 1, int64_t(op.message_id));
+            return step_reset(_msg_release);
+        }
         case OpKind::Qos2Save:
         case OpKind::Qos2Delete:
             s = op.kind == OpKind::Qos2Save ? _qos2_save : _qos2_delete;

@@ -16,8 +16,8 @@ enum class OpKind : uint8_t {
     MessageStore,
     MessageRelease,
     DeliverySave,
-    DeliveryDelete,
-    RetainedSet,  // an empty payload clears the topic
+    DeliveryDelete,  // with `release`: the message's release too (message_delivery_delete)
+    RetainedSet,     // an empty payload clears the topic
     Qos2Save,
     Qos2Delete
 };
@@ -42,6 +42,8 @@ struct Operation {
     // A MessageStore or DeliverySave undone by its release or delete before the writer took it
     // (Writer::cancel_queued): nothing to write.
     bool cancelled = false;
+    // A DeliveryDelete that also releases its message (`message_id`): one operation, one push.
+    bool release = false;
     std::string client_id;
     std::string filter;     // subscriptions
     StoredMessageCopy msg;  // message_store, retained_set, a session's will

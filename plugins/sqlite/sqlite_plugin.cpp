@@ -165,6 +165,19 @@ roost_verdict delivery_delete(void* data, roost_call* call, roost_bytes client_i
     return queue(data, call, std::move(op), false);
 }
 
+// delivery_delete and message_release in one call (and one push): the delivery's save and, when
+// `release` is set, the message's store are cancelled in the queue if still there.
+roost_verdict message_delivery_delete(void* data, roost_call* call, roost_bytes client_id, uint64_t sequence,
+                                      uint64_t message_id, int release) {
+    Operation op;
+    op.kind = OpKind::DeliveryDelete;
+    op.client_id = string_of(client_id);
+    op.sequence = sequence;
+    op.message_id = message_id;
+    op.release = release != 0;
+    return queue(data, call, std::move(op), false);
+}
+
 roost_verdict retained_set(void* data, roost_call* call, const roost_stored_message* m) {
     Operation op;
     op.kind = OpKind::RetainedSet;
@@ -239,6 +252,7 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     hooks.incoming_qos2_save = qos2_save;
     hooks.incoming_qos2_delete = qos2_delete;
     hooks.message_delivery_save = message_delivery_save;
+    hooks.message_delivery_delete = message_delivery_delete;
     if (int rc = host->hook_register(self, ROOST_HOOK_PERSISTENCE, &hooks); rc < 0) return rc;
     const char* limit = "";
     char limit_text[64] = "";

@@ -28,58 +28,86 @@ void Writer::stop() {
 }
 
 namespace {
-uint64_t queued_key(const Operation& op) {
-    // A delivery by (client id, sequence), a message by its id; the kinds never share a key.
-    if (op.kind == OpKind::DeliverySave || op.kind == OpKind::DeliveryDelete)
-        return (std::hash<std::string>()(op.client_id) * 0x9e3779b97f4a7c15ull) ^ op.sequence ^
-               0x8000000000000000ull;
-    return op.kind == OpKind::MessageStore ? op.msg.id & 0x7fffffffffffffffull
-                                           : op.message_id & 0x7fffffffffffffffull;
+// A delivery by (client id, sequence), a message by its id; the kinds never share a key.
+uint64_t delivery_key(const Operation& op) {
+    return (std::hash<std::string>()(op.client_id) * 0x9e3779b97f4a7c15ull) ^ op.sequence ^
+           0x8000000000000000ull;
+}
+uint64_t message_key(uint64_t message_id) {
+    return message_id & 0x7fffffffffffffffull;
 }
 }  // namespace
 
-roost_call* Writer::cancel_queued(const Operation& op) {
+Operation* Writer::take_queued(uint64_t key) {
+    uint32_t pos;
+    if (!_queued.take(key, pos)) return nullptr;
+    Operation& queued = _queue[pos];
+    return queued.cancelled ? nullptr : &queued;
+}
+
+void Writer::cancel(Operation& queued, roost_call** calls, size_t& n) {
+    // The delivery was acknowledged (or dropped, or its session ended) before anything was
+    // written: the row would be deleted by the very next statement. Its caller (the publisher's
+    // PUBACK or PUBREC) has nothing left to wait for.
+    if (queued.call) calls[n++] = queued.call;
+    queued.cancelled = true;
+    queued.call = nullptr;
+    _cancelled.fetch_add(1, std::memory_order_relaxed);
+}
+
+size_t Writer::cancel_queued(const Operation& op, roost_call** calls) {
+    size_t n = 0;
     switch (op.kind) {
         case OpKind::DeliverySave:
+            _queued.put(delivery_key(op), uint32_t(_queue.size()));
+            return 0;
         case OpKind::MessageStore:
-            _queued.put(queued_key(op), uint32_t(_queue.size()));
-            return nullptr;
+            _queued.put(message_key(op.msg.id), uint32_t(_queue.size()));
+            return 0;
         case OpKind::DeliveryDelete:
         case OpKind::MessageRelease:
             break;
         default:
-            return nullptr;
+            return 0;
     }
-    uint32_t pos;
-    if (!_queued.take(queued_key(op), pos)) return nullptr;
-    Operation& queued = _queue[pos];
-    bool same = queued.cancelled ? false
-                : op.kind == OpKind::DeliveryDelete
-                    ? queued.kind == OpKind::DeliverySave && queued.sequence == op.sequence &&
-                          queued.client_id == op.client_id
-                    : queued.kind == OpKind::MessageStore && queued.msg.id == op.message_id;
-    if (!same) return nullptr;  // a hash collision: nothing cancelled, both are written
-    // The delivery was acknowledged (or dropped, or its session ended) before anything was
-    // written: the row would be deleted by the very next statement. Its caller (the publisher's
-    // PUBACK or PUBREC) has nothing left to wait for. The delete itself still goes in: a row an
-    // earlier commit wrote must go (Database skips it when there is none).
-    roost_call* call = queued.call;
-    queued.cancelled = true;
-    queued.call = nullptr;
-    _cancelled.fetch_add(1, std::memory_order_relaxed);
-    return call;
+    // The delete itself still goes in: a row an earlier commit wrote must go (Database skips it
+    // when there is none). A hash collision cancels nothing: both are written.
+    auto same_delivery = [&](const Operation& q) {
+        return q.kind == OpKind::DeliverySave && !q.cancelled && q.sequence == op.sequence &&
+               q.client_id == op.client_id;
+    };
+    bool delivery_done = op.kind != OpKind::DeliveryDelete;
+    if (op.kind == OpKind::MessageRelease || op.release) {
+        uint64_t id = op.message_id;
+        if (Operation* store = take_queued(message_key(id));
+            store && store->kind == OpKind::MessageStore && store->msg.id == id) {
+            // message_delivery_save pushed the store and its first delivery side by side: when
+            // that delivery is the one deleted here, no second lookup is needed.
+            size_t pos = size_t(store - _queue.data());
+            if (!delivery_done && pos + 1 < _queue.size() && same_delivery(_queue[pos + 1])) {
+                cancel(_queue[pos + 1], calls, n);
+                delivery_done = true;
+            }
+            cancel(*store, calls, n);
+        }
+    }
+    if (!delivery_done)
+        if (Operation* save = take_queued(delivery_key(op)); save && same_delivery(*save))
+            cancel(*save, calls, n);
+    return n;
 }
 
 void Writer::push(Operation&& op) {
     bool first;
-    roost_call* done = nullptr;
+    roost_call* done[2];
+    size_t n;
     {
         std::lock_guard lock(_lock);
         first = _queue.empty();
-        done = cancel_queued(op);
+        n = cancel_queued(op, done);
         _queue.push_back(std::move(op));
     }
-    if (done) _host->complete(done, ROOST_ALLOW, 0, nullptr);
+    if (n) _host->complete_many(done, n, ROOST_ALLOW, 0, nullptr);
     // The writer sleeps only on an empty queue; periodic mode wakes on its own clock.
     if (first && _options.sync != SyncMode::Periodic) _wake.notify_one();
 }
@@ -91,9 +119,9 @@ void Writer::push_pair(Operation&& first_op, Operation&& second_op) {
         // Saves and stores cancel nothing (cancel_queued only indexes them).
         std::lock_guard lock(_lock);
         first = _queue.empty();
-        cancel_queued(first_op);
+        cancel_queued(first_op, nullptr);
         _queue.push_back(std::move(first_op));
-        cancel_queued(second_op);
+        cancel_queued(second_op, nullptr);
         _queue.push_back(std::move(second_op));
     }
     if (first && _options.sync != SyncMode::Periodic) _wake.notify_one();
@@ -154,37 +182,28 @@ namespace {
 // then saved again or deleted, a message stored and then released. Under load most messages to
 // connected subscribers are stored, delivered, acknowledged and released within one batch, and
 // then the commit writes nothing for them. The deletes stay (cheap when the row never existed).
-// A delivery's key, borrowed from the batch's operations (no string built per operation).
-struct DeliveryKey {
-    std::string_view client_id;
-    uint64_t sequence;
-    bool operator==(const DeliveryKey&) const = default;
-};
-struct DeliveryKeyHash {
-    size_t operator()(const DeliveryKey& k) const {
-        return std::hash<std::string_view>()(k.client_id) ^ (k.sequence * 0x9e3779b97f4a7c15ull);
-    }
-};
-
-std::vector<bool> absorbed(const std::vector<Operation>& batch) {
+std::vector<bool> absorbed(const std::vector<Operation>& batch, Writer::AbsorbSets& sets) {
     std::vector<bool> skip(batch.size());
-    std::unordered_set<DeliveryKey, DeliveryKeyHash> later_delivery;
-    std::unordered_set<uint64_t> later_release;
-    later_delivery.reserve(batch.size());
-    auto key = [](const Operation& op) { return DeliveryKey{op.client_id, op.sequence}; };
+    // Kept from batch to batch (their keys borrow from the batch): no bucket array allocated per
+    // commit. Under load most operations are cancelled in the queue and never get here.
+    sets.later_delivery.clear();
+    sets.later_release.clear();
+    auto key = [](const Operation& op) { return Writer::DeliveryKey{op.client_id, op.sequence}; };
     for (size_t i = batch.size(); i-- > 0;) {
         const Operation& op = batch[i];
         if (op.cancelled) continue;  // undone in the queue already
-        if (op.kind == OpKind::DeliveryDelete)
-            later_delivery.insert(key(op));
-        else if (op.kind == OpKind::DeliverySave)
-            skip[i] = !later_delivery.insert(key(op)).second;
-        else if (op.kind == OpKind::MessageRelease)
-            later_release.insert(op.message_id);
-        else if (op.kind == OpKind::MessageStore)
-            skip[i] = later_release.count(op.msg.id) != 0;
-        else if (op.kind == OpKind::SessionDelete)
+        if (op.kind == OpKind::DeliveryDelete) {
+            sets.later_delivery.insert(key(op));
+            if (op.release) sets.later_release.insert(op.message_id);
+        } else if (op.kind == OpKind::DeliverySave) {
+            skip[i] = !sets.later_delivery.insert(key(op)).second;
+        } else if (op.kind == OpKind::MessageRelease) {
+            sets.later_release.insert(op.message_id);
+        } else if (op.kind == OpKind::MessageStore) {
+            skip[i] = sets.later_release.count(op.msg.id) != 0;
+        } else if (op.kind == OpKind::SessionDelete) {
             break;  // keep it simple around a session's end: nothing before it is absorbed
+        }
     }
     return skip;
 }
@@ -193,7 +212,7 @@ std::vector<bool> absorbed(const std::vector<Operation>& batch) {
 void Writer::commit(std::vector<Operation>& batch) {
     int rc = _db.begin();
     uint64_t messages = 0;
-    std::vector<bool> skip = absorbed(batch);
+    std::vector<bool> skip = absorbed(batch, _absorb);
     for (size_t i = 0; rc == SQLITE_OK && i < batch.size(); ++i) {
         if (batch[i].kind == OpKind::MessageStore) ++messages;
         if (!skip[i] && !batch[i].cancelled) rc = _db.apply(batch[i]);

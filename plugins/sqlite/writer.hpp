@@ -9,7 +9,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "database.hpp"
@@ -33,11 +35,33 @@ class Writer {
     // delivery's save): the second's call, if any, is ignored.
     void push_pair(Operation&& first, Operation&& second);
 
+    // Which operations of a batch a later one in the same batch makes moot (a delivery saved
+    // and then saved again or deleted, a message stored and then released): the commit skips
+    // them. The keys borrow the batch's strings. Writer thread only.
+    struct DeliveryKey {
+        std::string_view client_id;
+        uint64_t sequence;
+        bool operator==(const DeliveryKey&) const = default;
+    };
+    struct DeliveryKeyHash {
+        size_t operator()(const DeliveryKey& k) const {
+            return std::hash<std::string_view>()(k.client_id) ^ (k.sequence * 0x9e3779b97f4a7c15ull);
+        }
+    };
+    struct AbsorbSets {
+        std::unordered_set<DeliveryKey, DeliveryKeyHash> later_delivery;
+        std::unordered_set<uint64_t> later_release;
+    };
+
   private:
-    // Under _lock: a DeliveryDelete or MessageRelease whose DeliverySave or MessageStore still
-    // waits in _queue cancels it (nothing to write) and returns the call it held, which push()
-    // completes at once; nullptr otherwise. Then indexes `op` if it is a save or store.
-    roost_call* cancel_queued(const Operation& op);
+    // Under _lock: a DeliveryDelete (with `release`, its message's too) or MessageRelease whose
+    // DeliverySave or MessageStore still waits in _queue cancels it (nothing to write) and puts
+    // the calls they held into `calls` (room for two), which push() completes at once; returns
+    // how many. Indexes `op` if it is a save or store (`calls` unused then).
+    size_t cancel_queued(const Operation& op, roost_call** calls);
+    // Under _lock: the queued, not cancelled operation indexed under `key`, forgotten by the index.
+    Operation* take_queued(uint64_t key);
+    void cancel(Operation& queued, roost_call** calls, size_t& n);
     void run();
     void commit(std::vector<Operation>& batch);
     void log_stats(bool final);
@@ -58,6 +82,7 @@ class Writer {
     std::thread _thread;
 
     // Writer thread only.
+    AbsorbSets _absorb;
     bool _disk_full = false;
     uint64_t _commits = 0, _operations = 0, _messages = 0, _failed_batches = 0;
     std::atomic<uint64_t> _cancelled{0};  // saves and stores undone in the queue (any worker)

@@ -164,7 +164,8 @@ static const roost_persistence_hooks persistence_hooks = {sizeof(roost_persisten
                                                           retained_set,
                                                           NULL /* incoming_qos2_save: not kept */,
                                                           NULL /* incoming_qos2_delete */,
-                                                          NULL /* message_delivery_save: the two calls */};
+                                                          NULL /* message_delivery_save: the two calls */,
+                                                          NULL /* message_delivery_delete: the two calls */};
 
 ROOST_EXPORT uint32_t roost_plugin_version(const uint32_t* offered, size_t count) {
     return fx_pick_v1(offered, count);

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "broker/client.hpp"
+#include "broker/message_home.hpp"
 #include "net/worker_inbox.hpp"
 #include "util/log.hpp"
 
@@ -440,6 +441,7 @@ void Broker::send_to_worker(unsigned worker, SessionKey session, const MessagePt
 }
 
 void Broker::flush_outbox() {
+    message_home::drain_home();  // once per loop turn that routed to other workers
     _outbox_pending = false;
     uv_check_stop(&_outbox_check);
     uv_idle_stop(&_outbox_idle);
@@ -459,6 +461,7 @@ void Broker::flush_outbox() {
 }
 
 void Broker::receive(RemoteBatch& batch) {
+    message_home::drain_home();
     batch.for_each([this](SessionKey session, const Delivery& d, std::shared_ptr<PublishWait> wait) {
         if (d.qos == 0 && !wait)
             if (Session* s = find_session(session))
@@ -471,7 +474,8 @@ void Broker::receive(RemoteBatch& batch) {
         if (!wait) return;
         if (context.quota_exceeded) wait->quota_exceeded();
         wait->release(true);
-    });
+    });  // The messages of other workers that died here go back in one hand-over per worker.
+    message_home::flush_returns();
 }
 
 void Broker::deliver_routed(SessionKey key, Delivery d, PublishContext* context) {
@@ -734,6 +738,9 @@ void Broker::publish_from_plugin(std::shared_ptr<Message> message) {
 
 void Broker::tick(Clock::time_point now) {
     _hooks.tick();
+    // An idle worker's messages still go home, and come back, within a tick.
+    message_home::flush_returns();
+    message_home::drain_home();
     // From the end: a client that closes at once leaves only its own slot, which the last
     // (already checked) one fills.
     for (size_t i = _clients.size(); i-- > 0;)

@@ -1,6 +1,7 @@
 // PUBLISH from a client and the acknowledgements both ways (spec 3.3 to 3.7, 4.3).
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
+#include "broker/message_home.hpp"
 #include "util/log.hpp"
 
 namespace roost {
@@ -135,7 +136,8 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
         return acknowledge(p, acl.reason);
     }
 
-    auto message = std::make_shared<Message>();
+    // Freed on this worker whichever worker drops the last reference (message_home.hpp).
+    auto message = message_home::make_homed_message();
     message->topic = std::move(p.topic);
     message->payload = std::move(p.payload);
     message->qos = p.qos;

@@ -1,6 +1,13 @@
 #include "broker/router.hpp"
 
+#include "broker/message_home.hpp"
+
 namespace roost {
+
+// After the workers: the messages they handed to each other's homes and never freed.
+Router::~Router() {
+    message_home::drain_all_homes();
+}
 
 bool Router::subscribe(const SessionRef& ref, std::string_view filter,
                        const mqtt::SubscriptionOptions& options, uint32_t subscription_id) {

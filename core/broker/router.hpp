@@ -2,8 +2,10 @@
 // the session directory (which worker owns which client id), and numbers unique across workers.
 //
 // Locking, per member:
-//   _subscriptions  reader-writer lock _subscriptions_lock: match() under the shared lock on any
-//                   worker at once; subscribe/unsubscribe under the exclusive lock.
+//   _subscriptions  reader-writer lock _subscriptions_lock, one reader slot per worker
+//                   (worker_shared_mutex.hpp): match() and choose_member() under the calling
+//                   worker's shared slot, on any worker at once; subscribe, unsubscribe and
+//                   sync_online under every slot.
 //   _retained       reader-writer lock _retained_lock, the same way; expired entries met by a
 //                   match are erased afterwards under the exclusive lock.
 //   _directory      mutex _directory_lock, taken at CONNECT, at a takeover, when a session ends and
@@ -29,6 +31,7 @@
 #include "broker/retained_store.hpp"
 #include "broker/session_directory.hpp"
 #include "broker/subscription_tree.hpp"
+#include "broker/worker_shared_mutex.hpp"
 
 namespace roost {
 
@@ -36,7 +39,9 @@ class Broker;
 
 class Router {
   public:
-    explicit Router(unsigned workers) : _worker_count(workers), _workers(workers, nullptr) {}
+    explicit Router(unsigned workers)
+        : _worker_count(workers), _workers(workers, nullptr), _subscriptions_lock(workers) {}
+    ~Router();
     Router(const Router&) = delete;
     Router& operator=(const Router&) = delete;
 
@@ -97,7 +102,7 @@ class Router {
     const unsigned _worker_count;
     std::vector<Broker*> _workers;
 
-    mutable std::shared_mutex _subscriptions_lock;
+    mutable WorkerSharedMutex _subscriptions_lock;
     SubscriptionTree _subscriptions;
     mutable std::shared_mutex _retained_lock;
     RetainedStore _retained;

@@ -8,6 +8,7 @@
 
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
+#include "broker/worker_thread.hpp"
 #include "mqtt/topic.hpp"
 #include "net/connection.hpp"
 #include "plugin/host_functions.hpp"
@@ -18,8 +19,6 @@ namespace roost {
 namespace {
 // Each worker thread sets its index as it starts (worker 0 runs on the thread that loads the
 // plugins); other threads are the plugins' own.
-thread_local unsigned t_worker_index = 0;
-thread_local bool t_worker_index_set = false;
 std::atomic<PluginHost*> g_host{nullptr};
 // AnyThreadCalls in progress, and whether new ones are refused (host_functions.hpp). Sequentially
 // consistent on purpose: a call counts itself, then reads g_stopping; the stop sets g_stopping,
@@ -29,7 +28,8 @@ std::atomic<bool> g_stopping{false};  // for complete() and the ref functions, w
 
 // The worker whose thread calls, or nullptr off the workers.
 PluginWorker* calling_worker(PluginHost* host) {
-    return t_worker_index_set && host ? host->worker(t_worker_index) : nullptr;
+    const unsigned index = worker_thread::index();
+    return index != worker_thread::kNone && host ? host->worker(index) : nullptr;
 }
 
 roost_bytes bytes_of(const std::string& s) {
@@ -269,7 +269,7 @@ struct HostTable {
         return w->timers().start(delay_ms, repeat_ms, fn, arg, out);
     }
 
-    static uint32_t worker_index() { return t_worker_index_set ? t_worker_index : static_cast<uint32_t>(-1); }
+    static uint32_t worker_index() { return worker_thread::index(); }  // kNone is (uint32_t)-1
     static uint32_t worker_count() {
         PluginHost* host = g_host.load();
         return host ? host->worker_count() : 1;
@@ -375,13 +375,13 @@ PluginWorker* current_worker() {
     return calling_worker(g_host.load());
 }
 bool on_worker(uint32_t worker) {
-    return t_worker_index_set && t_worker_index == worker;
+    const unsigned index = worker_thread::index();
+    return index != worker_thread::kNone && index == worker;
 }
 }  // namespace host_v1
 
 void set_current_worker(unsigned index) {
-    t_worker_index = index;
-    t_worker_index_set = true;
+    worker_thread::set(index);
 }
 
 }  // namespace roost

@@ -11,7 +11,6 @@
 
 #include "broker/broker.hpp"
 #include "broker/sys_topics.hpp"
-#include "broker/worker_thread.hpp"
 #include "net/listener.hpp"
 #include "net/tls_listeners.hpp"
 #include "plugin/hooks.hpp"
@@ -218,7 +217,6 @@ Server::~Server() {
 
 bool Server::start() {
     set_current_worker(0);  // plugins initialise on the thread that will run worker 0
-    worker_thread::set(0);
     try {
         _plugins->load_all(_worker_count);
     } catch (const PluginConfigError& e) {
@@ -341,7 +339,6 @@ bool Server::start() {
         std::future<std::string> result = started.get_future();
         w.thread = std::thread([&w, &started] {
             set_current_worker(w.index);
-            worker_thread::set(w.index);
             try {
                 w.plugins->start();
                 started.set_value({});
@@ -409,7 +406,6 @@ void Server::stop_on_signals() {
 void Server::run() {
     Worker& w = *_workers[0];
     set_current_worker(0);
-    worker_thread::set(0);
     log::info("roost {} started ({} listener{}, {} worker{}, config: {})", ROOST_VERSION, w.listeners.size(),
               w.listeners.size() == 1 ? "" : "s", _worker_count, _worker_count == 1 ? "" : "s",
               _config.source_file.empty() ? "none" : _config.source_file);

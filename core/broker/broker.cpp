@@ -298,6 +298,19 @@ void Broker::client_closed(Client& client, const std::string&) {
     _persistence.save_session(*s);
 }
 
+void Broker::reroute_to_worker(unsigned worker, SessionKey session, Delivery&& copy,
+                               const std::string& client_id, Delivery&& old) {
+    // Not through the outbox: the old delivery's delete has to follow the new one's save on the
+    // worker that saves it. Rare (a member left with messages in flight), so one post each.
+    Broker* target = _router.worker(worker);
+    post_to(worker, [target, session, copy = std::move(copy), client_id, old = std::move(old)]() mutable {
+        target->deliver_routed(session, std::move(copy), nullptr);
+        target->_persistence.delete_delivery_of(client_id, old);
+    });
+    // A worker that stopped (shutdown) delivers nothing: the old delivery stays stored, and the
+    // member that left gets it back when it resumes.
+}
+
 void Broker::hand_shared_to_others(Session& s) {
     // Spec 4.8.2 (a SHOULD): QoS 1/2 messages a shared subscription gave to a member that left
     // go to another member of its group, rather than waiting for this one to come back.
@@ -307,11 +320,14 @@ void Broker::hand_shared_to_others(Session& s) {
         Delivery copy{d.message, std::min(d.message->qos, other->options.qos), false, {}};
         if (other->subscription_id != 0) copy.subscription_ids.push_back(other->subscription_id);
         copy.share = d.share;
-        _persistence.delete_delivery(s, d);
-        if (other->worker == _index)
+        // The new member's delivery is saved before this one is deleted, so that no commit holds
+        // the delete without the save: a crash in between would lose an acknowledged message.
+        if (other->worker == _index) {
             deliver_routed(other->session, std::move(copy), nullptr);
-        else
-            send_to_worker(other->worker, other->session, d.message, std::move(copy), nullptr);
+            _persistence.delete_delivery(s, d);
+        } else {
+            reroute_to_worker(other->worker, other->session, std::move(copy), s.client_id, std::move(d));
+        }
         return true;
     };
     size_t moved = 0;

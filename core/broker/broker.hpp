@@ -190,6 +190,10 @@ class Broker {
     // Posts `fn` to worker `worker`'s thread (false once that worker stopped).
     bool post_to(unsigned worker, std::function<void()> fn);
     void deliver_routed(SessionKey key, Delivery d, PublishContext* context);
+    // A shared subscription's delivery given from a member that left (session `client_id` here)
+    // to `session` on `worker`: delivered there, then `old` deleted from storage there.
+    void reroute_to_worker(unsigned worker, SessionKey session, Delivery&& copy, const std::string& client_id,
+                           Delivery&& old);
     // Queues a delivery of `message` (delivery.message is not read) for a session on `worker`.
     void send_to_worker(unsigned worker, SessionKey session, const MessagePtr& message, Delivery&& delivery,
                         std::shared_ptr<PublishWait> wait);

@@ -56,6 +56,10 @@ class DurableStore {
     virtual void save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
                                std::vector<roost_call*>* waits = nullptr) = 0;
     virtual void delete_delivery(const Session& s, const Delivery& d) = 0;
+    // delete_delivery for a delivery of the session named `client_id` that this worker does not
+    // own: a shared subscription's message handed from a member that left (on another worker) is
+    // deleted there only after the new member's delivery was saved here.
+    virtual void delete_delivery_of(const std::string& client_id, const Delivery& d) = 0;
     // A delivery handed back by restore(): counts as a reference to its stored message.
     virtual void note_restored(const Delivery& d) = 0;
 

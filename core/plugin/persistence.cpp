@@ -183,18 +183,6 @@ roost_call* Persistence::store_message(const Message& m) {
 void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
                                 std::vector<roost_call*>* waits) {
     if (_plugins.empty() || s.expiry_interval == 0 || d.qos == 0) return;
-    bool first = false;
-    if (!d.persisted) {
-        d.persisted = true;
-        {
-            auto& shard = _refs->of(d.message->id);
-            std::lock_guard lock(shard.lock);
-            first = shard.refs[d.message->id]++ == 0;
-        }
-        // Stored before the delivery that names it: a plugin's calls on one worker keep their order.
-        if (first && !_combined)
-            if (roost_call* wait = store_message(*d.message); wait && waits) waits->push_back(wait);
-    }
     roost_delivery_record r{};
     r.struct_size = sizeof r;
     r.client_id = bytes_of(s.client_id);
@@ -206,43 +194,56 @@ void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_i
     r.state = state;
     r.subscription_ids = d.subscription_ids.data();
     r.subscription_id_count = d.subscription_ids.size();
-    roost_call* wait = nullptr;
-    if (first && _combined) {
-        // The message with its first delivery: one call (and one PENDING) instead of two.
-        StoredMessage stored(*d.message);
-        wait =
-            run("message_delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
-                return h.message_delivery_save(data, call, &stored.record, &r);
-            });
-    } else {
-        wait = run("delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
-            return h.delivery_save ? h.delivery_save(data, call, &r) : ROOST_NEXT;
-        });
+    auto add_wait = [waits](roost_call* wait) {
+        if (wait && waits) waits->push_back(wait);
+    };
+    if (!d.persisted) {
+        d.persisted = true;
+        // The message's first reference stores it, under the shard's lock (StoredMessageRefs).
+        auto& shard = _refs->of(d.message->id);
+        std::unique_lock lock(shard.lock);
+        if (shard.refs[d.message->id]++ == 0) {
+            if (_combined) {
+                // The message with its first delivery: one call (and one PENDING) instead of two.
+                StoredMessage stored(*d.message);
+                add_wait(run("message_delivery_save",
+                             [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+                                 return h.message_delivery_save(data, call, &stored.record, &r);
+                             }));
+                return;
+            }
+            // Stored before the delivery that names it: a plugin's calls on one worker keep their order.
+            add_wait(store_message(*d.message));
+        }
     }
-    if (wait && waits) waits->push_back(wait);
+    add_wait(run("delivery_save", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
+        return h.delivery_save ? h.delivery_save(data, call, &r) : ROOST_NEXT;
+    }));
 }
 
-void Persistence::delete_delivery(const Session& s, const Delivery& d) {
+void Persistence::delete_delivery_of(const std::string& client_id, const Delivery& d) {
     if (_plugins.empty() || !d.persisted) return;
+    uint64_t id = d.message->id;
     if (_combined_delete) {
-        // The delivery with, if it was the last reference, its message: one call instead of two.
-        uint64_t id = d.message->id;
-        int release = drop_reference(id) ? 1 : 0;
+        // The delivery with, if it was the last reference, its message: one call instead of two,
+        // under the shard's lock when it releases (StoredMessageRefs).
+        auto& shard = _refs->of(id);
+        std::unique_lock lock(shard.lock);
+        int release = drop_reference_locked(shard, id) ? 1 : 0;
+        if (!release) lock.unlock();
         run("message_delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
-            return h.message_delivery_delete(data, call, bytes_of(s.client_id), d.sequence, id, release);
+            return h.message_delivery_delete(data, call, bytes_of(client_id), d.sequence, id, release);
         });
         return;
     }
     run("delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
-        return h.delivery_delete ? h.delivery_delete(data, call, bytes_of(s.client_id), d.sequence)
+        return h.delivery_delete ? h.delivery_delete(data, call, bytes_of(client_id), d.sequence)
                                  : ROOST_NEXT;
     });
     release_message(d);
 }
 
-bool Persistence::drop_reference(uint64_t message_id) {
-    auto& shard = _refs->of(message_id);
-    std::lock_guard lock(shard.lock);
+bool Persistence::drop_reference_locked(StoredMessageRefs::Shard& shard, uint64_t message_id) {
     auto it = shard.refs.find(message_id);
     if (it == shard.refs.end() || --it->second > 0) return false;
     shard.refs.erase(it);
@@ -251,7 +252,9 @@ bool Persistence::drop_reference(uint64_t message_id) {
 
 void Persistence::release_message(const Delivery& d) {
     uint64_t id = d.message->id;
-    if (!drop_reference(id)) return;
+    auto& shard = _refs->of(id);
+    std::lock_guard lock(shard.lock);  // held through the release (StoredMessageRefs)
+    if (!drop_reference_locked(shard, id)) return;
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;
     });

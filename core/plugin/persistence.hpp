@@ -25,9 +25,16 @@ struct LoadedPlugin;
 // Persistence, in shards by message id (every worker counts every message it delivers, twice:
 // one lock for all of them was a cache line the workers passed back and forth); each shard's
 // `lock` guards its `refs`.
+//
+// The plugin call that stores a message (its first reference) and the one that releases it (its
+// last) are made while the shard's lock is held, so they reach the plugins in the order the count
+// changed. Otherwise a message whose last delivery was deleted on one worker while another worker
+// saved a new one (a fan-out batch arriving late, a shared subscription's reroute) could reach a
+// plugin as "store" and then "release", and the plugin would drop a message a stored delivery
+// still names. Recursive: a plugin's hook may call back into the host on the same thread.
 struct StoredMessageRefs {
     struct alignas(64) Shard {
-        std::mutex lock;
+        std::recursive_mutex lock;
         std::unordered_map<uint64_t, size_t> refs;
     };
     static constexpr size_t kShards = 16;
@@ -53,7 +60,8 @@ class Persistence final : public DurableStore {
     roost_call* set_retained(const Message& m) override;
     void save_delivery(const Session& s, Delivery& d, uint16_t packet_id, roost_delivery_state state,
                        std::vector<roost_call*>* waits = nullptr) override;
-    void delete_delivery(const Session& s, const Delivery& d) override;
+    void delete_delivery(const Session& s, const Delivery& d) override { delete_delivery_of(s.client_id, d); }
+    void delete_delivery_of(const std::string& client_id, const Delivery& d) override;
     void note_restored(const Delivery& d) override;
 
     void when_done(std::vector<roost_call*> calls,
@@ -65,8 +73,9 @@ class Persistence final : public DurableStore {
     roost_call* run(const char* what, Invoke invoke);
     roost_call* store_message(const Message& m);
     void release_message(const Delivery& d);
-    // Drops one reference to a stored message; true when it was the last (release it then).
-    bool drop_reference(uint64_t message_id);
+    // Drops one reference to a stored message, with `shard` (its shard) locked by the caller;
+    // true when it was the last (release it then, before unlocking).
+    static bool drop_reference_locked(StoredMessageRefs::Shard& shard, uint64_t message_id);
 
     PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;

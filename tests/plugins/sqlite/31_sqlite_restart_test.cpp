@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <set>
 
 #include "restart_harness.hpp"
 
@@ -207,4 +208,63 @@ TEST_CASE("queued messages expire by wall clock across the downtime") {
     CHECK(*left <= 599);
     CHECK(*left >= 590);
     s.disconnect();
+}
+
+TEST_CASE("a shared subscription's unacknowledged messages, handed between members, survive a restart") {
+    // Spec 4.8.2: the messages a member left unacknowledged go to another member of the group
+    // (an offline one with a stored session too). With workers = 2 the two members are on
+    // different workers (connections are handed out in turn): each hand-off saves the new
+    // member's delivery on its worker and deletes the old one there, after the save.
+    SqliteNode b("restart-shared");
+    Mqtt a(b.port(), 5), m(b.port(), 5);
+    REQUIRE(a.connect("share-a", true, 600));
+    REQUIRE(a.subscribe(1, "$share/g/sh/t", 1));
+    REQUIRE(m.connect("share-b", true, 600));
+    REQUIRE(m.subscribe(1, "$share/g/sh/t", 1));
+    constexpr size_t kMessages = 10;
+    {
+        Mqtt p(b.port(), 5);
+        REQUIRE(p.connect("share-pub", true));
+        for (size_t i = 0; i < kMessages; i++)
+            REQUIRE(p.publish("sh/t", std::to_string(i), 1));
+        p.disconnect();
+    }
+    // Neither member acknowledges anything.
+    size_t at_a = 0, at_b = 0;
+    auto deadline = SteadyClock::now() + 5s;
+    while (at_a + at_b < kMessages && SteadyClock::now() < deadline) {
+        at_a += a.receive(kMessages, 50ms, false).size();
+        at_b += m.receive(kMessages, 50ms, false).size();
+    }
+    REQUIRE(at_a + at_b == kMessages);
+    REQUIRE(at_a > 0);
+    a.drop();  // share-a leaves: its messages go to share-b
+    REQUIRE(b.wait_line({"client 'share-a': left its shared subscriptions"}));
+    auto moved = m.receive(at_a, 5s, false);
+    REQUIRE_MESSAGE(moved.size() == at_a, describe(moved) << tail(b.log()));
+    m.drop();  // share-b leaves too: all ten go to share-a's stored session
+    REQUIRE(b.wait_line({"client 'share-b': left its shared subscriptions"}));
+    CHECK_STOPS_CLEANLY(b);
+    b.start();
+    // Between the two stored sessions, each message comes back exactly once.
+    Mqtt a2(b.port(), 5), m2(b.port(), 5);
+    REQUIRE(a2.connect("share-a", false, 600));
+    REQUIRE(m2.connect("share-b", false, 600));
+    std::multiset<std::string> payloads;
+    std::string seen;
+    deadline = SteadyClock::now() + 5s;
+    while (payloads.size() < kMessages && SteadyClock::now() < deadline)
+        for (Mqtt* c : {&a2, &m2})
+            for (auto& g : c->receive(kMessages, 50ms)) {
+                payloads.insert(g.payload);
+                seen += describe({g});
+            }
+    for (Mqtt* c : {&a2, &m2})
+        for (auto& g : c->receive(1, 300ms)) {
+            payloads.insert(g.payload);
+            seen += describe({g});
+        }
+    CHECK_MESSAGE(payloads.size() == kMessages, seen << tail(b.log()));
+    for (size_t i = 0; i < kMessages; i++)
+        CHECK_MESSAGE(payloads.count(std::to_string(i)) == 1, "message " << i << ": " << seen);
 }

@@ -96,7 +96,7 @@ void Frames::feed(const uint8_t* data, size_t len) {
                 break;
             case Stage::data: {
                 size_t n = static_cast<size_t>(std::min<uint64_t>(_left, static_cast<uint64_t>(end - p)));
-                if (!_rejected) up(p, n);
+                if (!_rejected && !_close_queued) up(p, n);  // once we close, nothing more goes up
                 p += n;
                 _left -= n;
                 if (_left == 0) _stage = Stage::header;

@@ -49,7 +49,7 @@ bench_parse_args "$@"
 rounds=$runs
 threads=$bench_threads
 bench_build_tree roost ws roost-bench
-bench_require "$roost_bin" "$bench_bin" ${baseline_bin:-/usr/sbin/mosquitto}
+bench_require "$roost_bin" "$bench_bin" "${baseline_bin:-/usr/sbin/mosquitto}"
 
 mkdir -p "$logs"
 bench_threads=()

@@ -1,8 +1,32 @@
 #include "frames.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
+
+#include "unmask.hpp"
 
 namespace roost_ws {
+namespace {
+
+// Unmasked payload waits here until it goes up: one deliver() for many small frames, and a
+// large packet in one piece (the host decodes straight from it, copying only a partial packet).
+constexpr size_t kBatch = 64 * 1024;
+uint8_t* batch() {
+    static thread_local uint8_t buffer[kBatch];
+    return buffer;
+}
+
+constexpr uint8_t kContinuation = 0x0, kText = 0x1, kBinary = 0x2, kClose = 0x8, kPing = 0x9, kPong = 0xA;
+
+uint64_t big_endian(const uint8_t* p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+}  // namespace
 
 Frames::Frames(FrameSink& sink, size_t max_frame_size, size_t max_message_size)
     : _sink(sink), _max_frame(max_frame_size), _max_message(max_message_size) {
@@ -10,17 +34,10 @@ Frames::Frames(FrameSink& sink, size_t max_frame_size, size_t max_message_size)
     std::memset(&callbacks, 0, sizeof callbacks);
     callbacks.recv_callback = recv_cb;
     callbacks.send_callback = send_cb;
-    callbacks.on_frame_recv_start_callback = frame_start_cb;
-    callbacks.on_frame_recv_chunk_callback = frame_chunk_cb;
     callbacks.on_msg_recv_callback = msg_cb;
-    if (wslay_event_context_server_init(&_ctx, &callbacks, this) != 0) {
-        _ctx = nullptr;
-        return;
-    }
-    // Data messages stream through frame_chunk_cb; wslay buffers control frames only (<= 125 B).
-    wslay_event_config_set_no_buffering(_ctx, 1);
-    // In no-buffering mode wslay checks this per frame: frames over it get 1009 from wslay.
-    wslay_event_config_set_max_recv_msg_length(_ctx, _max_frame);
+    // wslay sees control frames only (<= 125 bytes, checked here first), so its own message
+    // length limit never applies; data frames are limited in start_frame().
+    if (wslay_event_context_server_init(&_ctx, &callbacks, this) != 0) _ctx = nullptr;
 }
 
 Frames::~Frames() {
@@ -47,35 +64,13 @@ ssize_t Frames::send_cb(wslay_event_context_ptr, const uint8_t* data, size_t len
     return static_cast<ssize_t>(len);
 }
 
-void Frames::frame_start_cb(wslay_event_context_ptr, const wslay_event_on_frame_recv_start_arg* arg,
-                            void* user) {
-    auto* self = static_cast<Frames*>(user);
-    self->_frame_is_data = !(arg->opcode & 0x8);
-    if (!self->_frame_is_data || self->_rejected) return;
-    if (arg->opcode == WSLAY_TEXT_FRAME) {
-        self->reject(1003, "text frame (MQTT over WebSocket is binary)");
-        return;
-    }
-    if (arg->opcode != WSLAY_CONTINUATION_FRAME) self->_message_bytes = 0;
-    self->_message_bytes += arg->payload_length;
-    if (self->_message_bytes > self->_max_message)
-        self->reject(
-            1009, "message of more than max_message_size (" + std::to_string(self->_max_message) + " bytes)");
-}
-
-void Frames::frame_chunk_cb(wslay_event_context_ptr, const wslay_event_on_frame_recv_chunk_arg* arg,
-                            void* user) {
-    auto* self = static_cast<Frames*>(user);
-    if (!self->_frame_is_data || self->_rejected || arg->data_length == 0) return;
-    self->_sink.deliver(arg->data, arg->data_length);
-}
-
 void Frames::msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user) {
     if (arg->opcode == WSLAY_PONG) static_cast<Frames*>(user)->_pongs++;
 }
 
-// From inside wslay_event_recv: queues the close; feed() sends it once wslay returns.
+// Queues the close; feed() sends it before it returns. The first reason is the one logged.
 void Frames::reject(uint16_t code, const std::string& reason) {
+    flush_up();  // what came before the bad frame is the client's and goes up first
     _rejected = _close_queued = true;
     if (_close_reason.empty()) _close_reason = reason;
     std::string short_reason = reason.substr(0, 100);
@@ -83,22 +78,165 @@ void Frames::reject(uint16_t code, const std::string& reason) {
                             short_reason.size());
 }
 
+// Nothing after a protocol error can be trusted to be framed as it says: reading stops, as it
+// does when wslay finds one.
+void Frames::protocol_error(const std::string& what) {
+    reject(1002, "protocol error: " + what);
+    wslay_event_shutdown_read(_ctx);
+}
+
 void Frames::feed(const uint8_t* data, size_t len) {
     if (!_ctx) return;
-    _in = data;
-    _in_len = len;
+    const uint8_t* p = data;
+    const uint8_t* const end = data + len;
+    while (p < end && reading()) {
+        switch (_stage) {
+            case Stage::header:
+                if (read_header(p, end)) start_frame();
+                break;
+            case Stage::data: {
+                size_t n = static_cast<size_t>(std::min<uint64_t>(_left, static_cast<uint64_t>(end - p)));
+                if (!_rejected && !_close_queued) up(p, n);  // once we close, nothing more goes up
+                p += n;
+                _left -= n;
+                if (_left == 0) _stage = Stage::header;
+                break;
+            }
+            case Stage::control: {
+                size_t n = static_cast<size_t>(std::min<uint64_t>(_left, static_cast<uint64_t>(end - p)));
+                _control.append(reinterpret_cast<const char*>(p), n);
+                p += n;
+                _left -= n;
+                if (_left == 0) control_frame_done();
+                break;
+            }
+        }
+    }
+    flush_up();
+    pump();
+    // wslay refused a close frame (1002, 1007) or the peer closed: nothing more goes up.
+    if (close_sent()) _rejected = _close_queued = true;
+}
+
+bool Frames::read_header(const uint8_t*& p, const uint8_t* end) {
+    while (p < end) {
+        size_t n = std::min<size_t>(_header_need - _header_len, static_cast<size_t>(end - p));
+        std::memcpy(_header + _header_len, p, n);
+        _header_len = static_cast<uint8_t>(_header_len + n);
+        p += n;
+        if (_header_len < _header_need) return false;
+        if (_header_len > 2) return true;
+        if (!check_first_bytes()) return false;
+        uint8_t len7 = _header[1] & 0x7f;
+        _header_need = static_cast<uint8_t>(2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + 4);
+    }
+    return false;
+}
+
+// The checks wslay made on the first two bytes, in its order.
+bool Frames::check_first_bytes() {
+    uint8_t opcode = _header[0] & 0x0f;
+    bool control = opcode & 0x8;
+    if (control && (!(_header[0] & 0x80) || (_header[1] & 0x7f) > 125)) {
+        protocol_error("a fragmented control frame, or one of more than 125 bytes");
+        return false;
+    }
+    if (_header[0] & 0x70) {
+        protocol_error("a reserved bit set (no extension was negotiated)");
+        return false;
+    }
+    if (!(_header[1] & 0x80)) {
+        protocol_error("an unmasked client frame");
+        return false;
+    }
+    if (opcode != kContinuation && opcode != kText && opcode != kBinary && opcode != kClose &&
+        opcode != kPing && opcode != kPong) {
+        protocol_error("reserved opcode " + std::to_string(opcode));
+        return false;
+    }
+    return true;
+}
+
+void Frames::start_frame() {
+    uint8_t opcode = _header[0] & 0x0f;
+    bool fin = _header[0] & 0x80;
+    uint8_t len7 = _header[1] & 0x7f;
+    size_t ext = _header_need - 6;  // 0, 2 or 8 length bytes after the first two
+    uint64_t len = ext ? big_endian(_header + 2, ext) : len7;
+    std::memcpy(_mask, _header + 2 + ext, 4);
+    _header_len = 0;
+    _header_need = 2;
+    _mask_phase = 0;
+    _left = len;
+    if ((ext == 2 && len < 126) || (ext == 8 && (len <= 0xffff || (len >> 63)))) {
+        protocol_error("a frame length not in its shortest form");
+        return;
+    }
+    if (opcode & 0x8) {
+        // Gathered whole (header as it came, masked payload) for wslay.
+        _control.assign(reinterpret_cast<const char*>(_header), 2 + ext + 4);
+        _stage = Stage::control;
+        if (_left == 0) control_frame_done();
+        return;
+    }
+    if (opcode == kContinuation && !_in_message) {
+        protocol_error("a continuation frame with no message to continue");
+        return;
+    }
+    if (opcode != kContinuation && _in_message) {
+        protocol_error("a new data frame inside a fragmented message");
+        return;
+    }
+    if (len > _max_frame) {
+        reject(1009, "frame of more than max_frame_size (" + std::to_string(_max_frame) + " bytes)");
+        wslay_event_shutdown_read(_ctx);  // what follows is that frame's payload
+        return;
+    }
+    _in_message = !fin;
+    _stage = _left ? Stage::data : Stage::header;
+    if (_rejected) return;  // read on to the client's close frame, delivering nothing
+    if (opcode == kText) {
+        reject(1003, "text frame (MQTT over WebSocket is binary)");
+        return;
+    }
+    if (opcode != kContinuation) _message_bytes = 0;
+    _message_bytes += len;
+    if (_message_bytes > _max_message)
+        reject(1009, "message of more than max_message_size (" + std::to_string(_max_message) + " bytes)");
+}
+
+void Frames::up(const uint8_t* data, size_t len) {
+    while (len > 0) {
+        if (_batched == kBatch) flush_up();
+        size_t n = std::min(len, kBatch - _batched);
+        unmask_copy(batch() + _batched, data, n, _mask, _mask_phase);
+        _mask_phase = (_mask_phase + static_cast<unsigned>(n)) & 3;
+        _batched += n;
+        data += n;
+        len -= n;
+    }
+}
+
+void Frames::flush_up() {
+    if (_batched == 0) return;
+    size_t n = std::exchange(_batched, 0);
+    _sink.deliver(batch(), n);
+}
+
+void Frames::control_frame_done() {
+    _stage = Stage::header;
+    flush_up();  // the data before a close frame goes up before the close is answered
+    _in = reinterpret_cast<const uint8_t*>(_control.data());
+    _in_len = _control.size();
     int rc = wslay_event_recv(_ctx);
     _in = nullptr;
     _in_len = 0;
+    _control.clear();
     if (rc != 0 && !close_sent()) {
         _rejected = true;
         wslay_event_shutdown_read(_ctx);
-        if (_close_reason.empty()) _close_reason = "wslay could not read a frame (out of memory)";
+        if (_close_reason.empty()) _close_reason = "wslay could not read a control frame (out of memory)";
     }
-    pump();
-    // wslay refused a frame itself (1002 unmasked or reserved bits, 1009 frame too big, 1007),
-    // or the peer closed: nothing more goes up.
-    if (close_sent()) _rejected = _close_queued = true;
 }
 
 void Frames::pump() {
@@ -116,16 +254,10 @@ void Frames::pump() {
                 _close_reason = close_received() ? "the client closed" : "normal closure";
                 break;
             case 1002:
-                _close_reason =
-                    "protocol error (an unmasked client frame, a reserved bit or opcode, a bad control "
-                    "frame)";
+                _close_reason = "protocol error: a close frame with a reserved status code";
                 break;
             case 1007:
                 _close_reason = "invalid UTF-8 in a close frame";
-                break;
-            case 1009:
-                _close_reason =
-                    "frame of more than max_frame_size (" + std::to_string(_max_frame) + " bytes)";
                 break;
             default:
                 _close_reason = "closed with code " + std::to_string(close_code_sent());

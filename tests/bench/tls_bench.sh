@@ -16,6 +16,10 @@
 # queue the window builds (a slower case shows a lower p99), at a fixed rate it measures the
 # broker's time per message.
 #            --roost BIN (default build/core/roost)  --bench BIN (default build/tools/bench/roost-bench)
+#            --only loop|rate (one of the two loads)
+#            --baseline BIN: A/B two Roost builds instead of Roost against Mosquitto. BIN (e.g. a
+#              copy of main's build/core/roost) runs as "baseline" in Mosquitto's place, with
+#              Roost's config on its own ports, alternating with --roost round by round.
 #
 # Certificates: examples/certs/make-certs.sh into a temporary folder (EC P-256, TLS 1.3 with
 # OpenSSL's default suite on both brokers). Brokers, each started here and stopped by PID:
@@ -32,6 +36,7 @@ runs=3 duration=5 warmup=1 pairs=50 qos=1 payload=64 rate=4000
 roost_bin="$root/build/core/roost"
 bench_bin="$root/build/tools/bench/roost-bench"
 mosquitto_bin=/usr/sbin/mosquitto
+baseline_bin=""
 bench_option() {  # this script's own options (lib.sh's bench_parse_args asks)
   bench_shift=2
   case "$1" in
@@ -39,6 +44,7 @@ bench_option() {  # this script's own options (lib.sh's bench_parse_args asks)
     --qos) qos=$2 ;;
     --payload) payload=$2 ;;
     --rate) rate=$2 ;;
+    --baseline) baseline_bin=$(realpath "$2") ;;
     *) return 1 ;;
   esac
 }
@@ -46,7 +52,9 @@ bench_parse_args "$@"
 rounds=$runs
 threads=$bench_threads
 bench_build_tree roost roost-bench
-bench_require "$roost_bin" "$bench_bin" "$mosquitto_bin"
+bench_require "$roost_bin" "$bench_bin" "${baseline_bin:-$mosquitto_bin}"
+other=mosquitto
+[[ -n $baseline_bin ]] && other=baseline
 bench_threads=()
 [[ -n $threads ]] && bench_threads=(--threads "$threads")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -91,7 +99,13 @@ CONF
 "$roost_bin" -c "$work/roost.toml" 2>"$work/roost.log" &
 roost_pid=$!
 bench_pids+=("$roost_pid")
-"$mosquitto_bin" -c "$work/mosquitto.conf" 2>"$work/mosquitto.log" &
+if [[ -n $baseline_bin ]]; then
+  sed -e "s/^port = $r_tcp\$/port = $m_tcp/" -e "s/^port = $r_tls\$/port = $m_tls/" \
+    "$work/roost.toml" >"$work/baseline.toml"
+  "$baseline_bin" -c "$work/baseline.toml" 2>"$work/baseline.log" &
+else
+  "$mosquitto_bin" -c "$work/mosquitto.conf" 2>"$work/mosquitto.log" &
+fi
 mosq_pid=$!
 bench_pids+=("$mosq_pid")
 for p in "$r_tcp" "$r_tls"; do wait_port "$p" "$roost_pid" roost; done
@@ -107,11 +121,12 @@ run_case() {
     --json "$results/tls-$name-$round.json" >/dev/null ||
     echo "tls_bench.sh: $name round $round: roost-bench exited $?" >&2
 }
-cases=(roost-tcp roost-tls mosquitto-tcp mosquitto-tls)
+cases=(roost-tcp roost-tls "$other-tcp" "$other-tls")
 for round in $(seq "$rounds"); do
   order=("${cases[@]}")
-  if (( round % 2 == 0 )); then order=(mosquitto-tls mosquitto-tcp roost-tls roost-tcp); fi
+  if (( round % 2 == 0 )); then order=("$other-tls" "$other-tcp" roost-tls roost-tcp); fi
   for load in loop rate; do
+    [[ -n $only && $only != "$load" ]] && continue
     extra=()
     if [[ $load == rate ]]; then extra=(--rate "$rate"); fi
     for c in "${order[@]}"; do
@@ -119,8 +134,8 @@ for round in $(seq "$rounds"); do
       case $c in
         roost-tcp) run_case "$c-$load" "$r_tcp" "$roost_pid" "$round" "${extra[@]}" ;;
         roost-tls) run_case "$c-$load" "$r_tls" "$roost_pid" "$round" --tls --cafile "$work/ca.crt" "${extra[@]}" ;;
-        mosquitto-tcp) run_case "$c-$load" "$m_tcp" "$mosq_pid" "$round" "${extra[@]}" ;;
-        mosquitto-tls) run_case "$c-$load" "$m_tls" "$mosq_pid" "$round" --tls --cafile "$work/ca.crt" "${extra[@]}" ;;
+        mosquitto-tcp|baseline-tcp) run_case "$c-$load" "$m_tcp" "$mosq_pid" "$round" "${extra[@]}" ;;
+        mosquitto-tls|baseline-tls) run_case "$c-$load" "$m_tls" "$mosq_pid" "$round" --tls --cafile "$work/ca.crt" "${extra[@]}" ;;
       esac
     done
   done
@@ -128,10 +143,10 @@ done
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$results" "$rounds" "$pairs" "$qos" "$payload" "$duration" "$rate" "$load_before" "$load_after" \
-  "tests/bench/tls_bench.sh --rounds $rounds --duration $duration --pairs $pairs --qos $qos --payload $payload --rate $rate${threads:+ --threads $threads}" \
+  "tests/bench/tls_bench.sh --rounds $rounds --duration $duration --pairs $pairs --qos $qos --payload $payload --rate $rate${threads:+ --threads $threads}${only:+ --only $only}${baseline_bin:+ --baseline $baseline_bin}" "$other" \
   <<'PY' | tee "$results/tls.md"
 import json, statistics, sys, glob, os
-results, rounds, pairs, qos, payload, duration, rate, load_before, load_after, command = sys.argv[1:]
+results, rounds, pairs, qos, payload, duration, rate, load_before, load_after, command, other = sys.argv[1:]
 def runs(name):
     out = []
     for f in sorted(glob.glob(os.path.join(results, f"tls-{name}-[0-9]*.json"))):
@@ -167,7 +182,7 @@ print("Closed loop (throughput):\n")
 print("| broker | TCP deliveries/s | TLS deliveries/s | TLS/TCP throughput | paired by round | CPU us/delivery TCP | TLS | broker cores TCP / TLS | roost-bench cores TCP / TLS | lost (TCP/TLS) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 ratios = {}
-for b in ("roost", "mosquitto"):
+for b in ("roost", other):
     t, s = med(f"{b}-tcp-loop", "rate"), med(f"{b}-tls-loop", "rate")
     ratios[b] = [s[0] / t[0]]
     print(f"| {b} | {t[0]:,.0f} ({t[1]:,.0f}-{t[2]:,.0f}) | {s[0]:,.0f} ({s[1]:,.0f}-{s[2]:,.0f}) | "
@@ -178,7 +193,7 @@ for b in ("roost", "mosquitto"):
 print(f"\nFixed rate {rate} msg/s (latency):\n")
 print("| broker | TCP p50 ms | TLS p50 ms | TCP p99 ms | TLS p99 ms | TLS/TCP p99 | paired by round | broker CPU us/delivery TCP | TLS | TLS/TCP CPU | lost (TCP/TLS) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for b in ("roost", "mosquitto"):
+for b in ("roost", other):
     p5t, p5s = med(f"{b}-tcp-rate", "p50"), med(f"{b}-tls-rate", "p50")
     pt, ps = med(f"{b}-tcp-rate", "p99"), med(f"{b}-tls-rate", "p99")
     ratios[b].append(ps[0] / pt[0])
@@ -186,7 +201,24 @@ for b in ("roost", "mosquitto"):
           f"{ps[0]/1000:.2f} ({ps[1]/1000:.2f}-{ps[2]/1000:.2f}) | {ratios[b][1]:.2f}x | {paired(b, 'rate', 'p99')} | "
           f"{cpu(b+'-tcp-rate'):.1f} | {cpu(b+'-tls-rate'):.1f} | {cpu(b+'-tls-rate')/cpu(b+'-tcp-rate'):.2f}x | "
           f"{lost(b+'-tcp-rate')}/{lost(b+'-tls-rate')} |")
-r, m = ratios["roost"], ratios["mosquitto"]
+r, m = ratios["roost"], ratios[other]
+if other == "baseline":
+    # A/B: the same transport and load, baseline build -> this build, paired by round.
+    print("\nA/B, baseline -> this build (new/baseline of the same round, median over rounds):\n")
+    print("| transport | load | baseline | new | new/baseline | broker CPU us/delivery baseline -> new |")
+    print("|---|---|---|---|---|---|")
+    for t in ("tcp", "tls"):
+        for load, key, unit in (("loop", "rate", 1), ("rate", "p50", 1000), ("rate", "p99", 1000)):
+            base, new = runs(f"baseline-{t}-{load}"), runs(f"roost-{t}-{load}")
+            if not base or not new:
+                continue
+            get = (lambda r: r["deliveries_per_s"]) if key == "rate" else (lambda r: r["latency_us"][key])
+            ratio = statistics.median([get(n) / get(b) for b, n in zip(base, new) if get(b)])
+            label = "deliveries/s" if key == "rate" else f"{key} ms"
+            print(f"| {t} | {load} {label} | {med(f'baseline-{t}-{load}', key)[0]/unit:,.2f} | "
+                  f"{med(f'roost-{t}-{load}', key)[0]/unit:,.2f} | {ratio:.2f}x | "
+                  f"{cpu(f'baseline-{t}-{load}'):.2f} -> {cpu(f'roost-{t}-{load}'):.2f} |")
+    sys.exit(0)
 print(f"\nTarget (Roost's TLS/TCP ratio no worse than Mosquitto's): throughput {r[0]:.2f}x vs {m[0]:.2f}x "
       f"({'met' if r[0] >= m[0] else 'NOT met'}); p99 at {rate} msg/s {r[1]:.2f}x vs {m[1]:.2f}x "
       f"({'met' if r[1] <= m[1] else 'NOT met'})")

@@ -11,6 +11,11 @@
 #            --no-build (default: cmake --build build --target roost ws roost-bench first)
 #            --out DIR (default tests/bench/results)
 #            --payload BYTES (default 64: every scenario's payload size)
+#            --only NAME[,NAME] (scenarios by name, e.g. --only pairs-q1,rate-q1)
+#            --baseline BIN: A/B two Roost builds instead of Roost against Mosquitto. BIN (e.g. a
+#              copy of main's build/core/roost, with its ws.so in BIN/../../plugins/) runs as
+#              "baseline" in Mosquitto's place, alternating with --roost round by round; the
+#              report adds a table of each transport's figures, baseline → this build.
 #
 # Brokers, each on free 127.0.0.1 ports, started by this script and stopped by PID:
 #   roost      Roost with its defaults (workers = one per core), [limits] max_queued_messages =
@@ -26,10 +31,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 payload=64
+baseline_bin=""
 bench_option() {  # this script's own options (lib.sh's bench_parse_args asks)
   bench_shift=2
   case "$1" in
     --payload) payload=$2 ;;
+    --baseline) baseline_bin=$(realpath "$2") ;;
     *) return 1 ;;
   esac
 }
@@ -42,7 +49,7 @@ bench_parse_args "$@"
 rounds=$runs
 threads=$bench_threads
 bench_build_tree roost ws roost-bench
-bench_require "$roost_bin" "$bench_bin" /usr/sbin/mosquitto
+bench_require "$roost_bin" "$bench_bin" "${baseline_bin:-/usr/sbin/mosquitto}"
 
 mkdir -p "$logs"
 bench_threads=()
@@ -71,7 +78,13 @@ TOML
 roost_pid=$!; bench_pids+=("$roost_pid")
 
 mosq_tcp=$(free_port); mosq_ws=$(free_port)
-cat >"$work/mosquitto.conf" <<CONF
+if [[ -n $baseline_bin ]]; then
+  # The other Roost, same config on its own ports ("mosquitto" below is its slot).
+  sed -e "s/^port = $roost_tcp\$/port = $mosq_tcp/" -e "s/^port = $roost_ws\$/port = $mosq_ws/" \
+    "$work/roost.toml" >"$work/baseline.toml"
+  "$baseline_bin" -c "$work/baseline.toml" 2>"$logs/ws-baseline.log" &
+else
+  cat >"$work/mosquitto.conf" <<CONF
 persistence false
 max_queued_messages 1000000
 allow_anonymous true
@@ -79,7 +92,8 @@ listener $mosq_tcp 127.0.0.1
 listener $mosq_ws 127.0.0.1
 protocol websockets
 CONF
-/usr/sbin/mosquitto -c "$work/mosquitto.conf" 2>"$logs/ws-mosquitto.log" &
+  /usr/sbin/mosquitto -c "$work/mosquitto.conf" 2>"$logs/ws-mosquitto.log" &
+fi
 mosq_pid=$!; bench_pids+=("$mosq_pid")
 for p in "$roost_tcp" "$roost_ws"; do wait_port "$p" "$roost_pid" roost; done
 for p in "$mosq_tcp" "$mosq_ws"; do wait_port "$p" "$mosq_pid" mosquitto; done
@@ -104,11 +118,14 @@ run() {  # run BROKER TRANSPORT SCENARIO-NAME ARGS...
     echo "ws_bench.sh: $broker $transport $name failed (see $runs_file)" >&2
 }
 
+other=mosquitto
+[[ -n $baseline_bin ]] && other=baseline
 for ((r = 0; r < rounds; r++)); do
   for entry in "${scenarios[@]}"; do
     name=${entry%%|*}; args=${entry#*|}
-    if ((r % 2 == 0)); then brokers=(roost mosquitto); transports=(tcp ws)
-    else brokers=(mosquitto roost); transports=(ws tcp); fi
+    [[ -n $only && ",$only," != *",$name,"* ]] && continue
+    if ((r % 2 == 0)); then brokers=(roost "$other"); transports=(tcp ws)
+    else brokers=("$other" roost); transports=(ws tcp); fi
     for b in "${brokers[@]}"; do
       for t in "${transports[@]}"; do
         echo "== round $((r + 1))/$rounds $name $b $t" >&2
@@ -119,7 +136,7 @@ for ((r = 0; r < rounds; r++)); do
   done
 done
 
-header="\`tests/bench/ws_bench.sh --rounds $rounds --duration $duration --payload $payload${threads:+ --threads $threads}\`;"
+header="\`tests/bench/ws_bench.sh --rounds $rounds --duration $duration --payload $payload${threads:+ --threads $threads}${only:+ --only $only}${baseline_bin:+ --baseline $baseline_bin}\`;"
 header+=" roost-bench threads: ${threads:-default (one per CPU: $(nproc))}; load average (1/5/15 min)"
 header+=" before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
 python3 "$here/ws_report.py" "$runs_file" "$rounds" "$duration" "$header" >"$results/ws.md"

@@ -39,7 +39,7 @@ def main():
         if name not in names:
             names.append(name)
     for name in names:
-        for broker in ("roost", "mosquitto"):
+        for broker in [b for b in ("roost", "baseline", "mosquitto") if (name, b, "tcp") in by or (name, b, "ws") in by]:
             tcp = by.get((name, broker, "tcp"), [])
             ws = by.get((name, broker, "ws"), [])
             pairs = [(t, w) for t, w in zip(tcp, ws) if t.get("ok") and w.get("ok")]
@@ -60,6 +60,33 @@ def main():
             print(f"| {name} | {broker} | {tp[0]:,.0f} → {tp[1]:,.0f} | **{tp[2]:.2f}x** | {p99[0]:.1f} → {p99[1]:.1f} "
                   f"| **{p99[2]:.2f}x** | {cpu[0]:.2f} → {cpu[1]:.2f} | **{cpu[2]:.2f}x** "
                   f"| {bc[0]:.2f} / {bc[1]:.2f} | {gc[0]:.2f} / {gc[1]:.2f} | {lost}{note} |")
+    if any(b == "baseline" for (_, b, _) in by):
+        ab_table(by, names)
+
+
+def ab_table(by, names):
+    """ws_bench.sh --baseline: the same scenario and transport, baseline build → this build."""
+    print("\nA/B, baseline → this build (medians; the ratio is the median of the rounds' new/baseline ratios, "
+          "each round having run both builds back to back):\n")
+    print("| scenario | transport | deliveries/s baseline → new | **new/baseline** | p99 ms baseline → new "
+          "| broker CPU µs/delivery baseline → new | **new/baseline CPU** |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        for transport in ("tcp", "ws"):
+            pairs = [(b, n) for b, n in zip(by.get((name, "baseline", transport), []), by.get((name, "roost", transport), []))
+                     if b.get("ok") and n.get("ok")]
+            if not pairs:
+                continue
+
+            def figure(f):
+                return med([f(b) for b, _ in pairs]), med([f(n) for _, n in pairs]), \
+                    med([f(n) / f(b) for b, n in pairs if f(b)])
+
+            tp = figure(lambda x: x["deliveries_per_s"])
+            p99 = figure(lambda x: x["latency_us"]["p99"] / 1000)
+            cpu = figure(lambda x: x.get("broker", {}).get("cpu_us_per_delivery", 0) or float("nan"))
+            print(f"| {name} | {transport} | {tp[0]:,.0f} → {tp[1]:,.0f} | **{tp[2]:.2f}x** | {p99[0]:.1f} → {p99[1]:.1f} "
+                  f"| {cpu[0]:.2f} → {cpu[1]:.2f} | **{cpu[2]:.2f}x** |")
 
 
 if __name__ == "__main__":

@@ -426,11 +426,37 @@ void Decoder::feed(std::span<const uint8_t> bytes) {
     _buffer.insert(_buffer.end(), bytes.begin(), bytes.end());
 }
 
+size_t Decoder::missing_from_buffered_packet() const {
+    const uint8_t* p = _buffer.data() + _offset;
+    const size_t avail = _buffer.size() - _offset;
+    uint32_t length = 0;
+    for (size_t n = 1; n < avail && n <= 4; ++n) {
+        length |= uint32_t{p[n] & 0x7Fu} << (7 * (n - 1));
+        if ((p[n] & 0x80) == 0) {
+            const uint64_t total = uint64_t{n} + 1 + length;
+            return total > avail ? static_cast<size_t>(total - avail) : 0;
+        }
+    }
+    return 0;  // the length is not all there yet (or malformed: next() says so)
+}
+
 void Decoder::feed_borrowed(std::span<const uint8_t> bytes) {
     if (bytes.empty()) return;
     if (_borrowed.empty() && _buffer.size() == _offset) {
         _borrowed = bytes;
         return;
+    }
+    // A partial packet is buffered: copy only the bytes that complete it and borrow the rest.
+    // Large packets (16 KiB over TCP or ws) end almost every read mid-packet; copying each whole
+    // read behind the partial one meant every byte of the stream was copied once more.
+    if (_borrowed.empty()) {
+        const size_t missing = missing_from_buffered_packet();
+        if (missing > 0 && missing < bytes.size()) {
+            _buffer.insert(_buffer.end(), bytes.begin(),
+                           bytes.begin() + static_cast<std::ptrdiff_t>(missing));
+            _borrowed = bytes.subspan(missing);  // read once the buffered packet is taken
+            return;
+        }
     }
     feed(bytes);
 }
@@ -450,7 +476,9 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
         _failed = true;
         return DecodeStatus::Error;
     };
-    const bool borrowed = !_borrowed.empty();
+    // The buffer goes first: it holds what came before the borrowed bytes (a packet completed
+    // by feed_borrowed()) or nothing.
+    const bool borrowed = _buffer.size() == _offset && !_borrowed.empty();
     const size_t avail = borrowed ? _borrowed.size() : _buffer.size() - _offset;
     if (avail < 1) return DecodeStatus::NeedMore;
     const uint8_t* p = borrowed ? _borrowed.data() : _buffer.data() + _offset;

@@ -81,12 +81,16 @@ class Decoder {
     // After a failed CONNECT: the version its protocol level announces, from the `avail` bytes at
     // `p` (the packet's start), if they reach that far.
     void learn_version(const uint8_t* p, size_t avail);
+    // Bytes the buffered partial packet still lacks, or 0 when its length is not all there yet.
+    size_t missing_from_buffered_packet() const;
 
     // Buffers come when a partial packet does and go when it is taken: an idle connection holds
     // none, and one large packet leaves nothing behind.
     std::vector<uint8_t> _buffer;
-    size_t _offset = 0;                  // bytes of _buffer already consumed
-    std::span<const uint8_t> _borrowed;  // feed_borrowed(): read before _buffer, which is then empty
+    size_t _offset = 0;  // bytes of _buffer already consumed
+    // feed_borrowed(): bytes read after what _buffer holds (when _buffer holds anything, it is one
+    // whole packet that feed_borrowed() completed).
+    std::span<const uint8_t> _borrowed;
     uint32_t _max_packet_size;
     uint32_t _max_connect_packet_size = UINT32_MAX;
     DecodeLimits _limits;

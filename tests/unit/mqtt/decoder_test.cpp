@@ -56,7 +56,78 @@ std::vector<Packet> decode_chunked(const Bytes& wire, const std::vector<size_t>&
     return out;
 }
 
+// decode_chunked as a server reads: each piece is borrowed from a read buffer that is then
+// overwritten, after keep() copied what the decoder still needs.
+std::vector<Packet> decode_borrowed_chunked(const Bytes& wire, const std::vector<size_t>& cuts) {
+    Decoder d;
+    std::vector<Packet> out;
+    size_t start = 0;
+    auto read = [&](size_t end) {
+        Bytes buffer(wire.begin() + static_cast<std::ptrdiff_t>(start),
+                     wire.begin() + static_cast<std::ptrdiff_t>(end));
+        d.feed_borrowed(buffer);
+        Packet p;
+        DecodeError e;
+        DecodeStatus st;
+        while ((st = d.next(p, e)) == DecodeStatus::Packet)
+            out.push_back(p);
+        REQUIRE_MESSAGE(st == DecodeStatus::NeedMore, e.message);
+        d.keep();
+        std::fill(buffer.begin(), buffer.end(), uint8_t(0xEE));  // the next read overwrites it
+        start = end;
+    };
+    for (size_t cut : cuts)
+        read(cut);
+    read(wire.size());
+    CHECK(d.buffered() == 0);
+    return out;
+}
+
 }  // namespace
+
+TEST_CASE("decoder: borrowed reads, every pair of split points") {
+    const auto packets = session_packets();
+    const Bytes wire = concat(packets, V5);
+    for (size_t a = 0; a <= wire.size(); a += 3)
+        for (size_t b = a; b <= wire.size(); b += 7) {
+            CAPTURE(a);
+            CAPTURE(b);
+            CHECK(decode_borrowed_chunked(wire, {a, b}) == packets);
+        }
+}
+
+TEST_CASE("decoder: a read that completes a buffered packet copies only the missing bytes") {
+    Publish big;
+    big.qos = 1;
+    big.packet_id = 7;
+    big.topic = "big";
+    big.payload = std::string(16384, 'x');
+    const Bytes wire = concat({big, Pingreq{}, big}, V5);
+    const size_t packet = wire.size() / 2 - 1;  // the PINGREQ is 2 bytes
+    Decoder d;
+    Packet p;
+    DecodeError e;
+    d.feed_borrowed(std::span(wire).first(1000));
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    d.keep();
+    CHECK(d.buffered() == 1000);
+    // The rest of the first PUBLISH, the PINGREQ and 100 bytes of the second in one read: the
+    // first is completed in the buffer, the rest is read where it lies.
+    d.feed_borrowed(std::span(wire).subspan(1000, packet + 2 + 100 - 1000));
+    CHECK(d.capacity() < packet + 64);
+    REQUIRE(d.next(p, e) == DecodeStatus::Packet);
+    CHECK(p == Packet{big});
+    REQUIRE(d.next(p, e) == DecodeStatus::Packet);
+    CHECK(std::holds_alternative<Pingreq>(p));
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    d.keep();
+    CHECK(d.buffered() == 100);
+    CHECK(d.capacity() < 1000);
+    d.feed_borrowed(std::span(wire).subspan(packet + 2 + 100));
+    REQUIRE(d.next(p, e) == DecodeStatus::Packet);
+    CHECK(p == Packet{big});
+    CHECK(d.buffered() == 0);
+}
 
 TEST_CASE("decoder: every single split point") {
     const auto packets = session_packets();

@@ -42,7 +42,11 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 WrittenConfig write_config(Setup& setup) {
     WrittenConfig wc;
-    std::vector<std::string> lines = {"[broker]", "sys_interval = 0"};
+    std::vector<std::string> lines = {"[broker]"};
+    // $SYS off unless the test turns it on.
+    if (std::none_of(setup.broker.begin(), setup.broker.end(),
+                     [](const std::string& l) { return l.rfind("sys_interval", 0) == 0; }))
+        lines.push_back("sys_interval = 0");
     // ctest runs every broker test with one worker and with two (tests/CMakeLists.txt).
     // A test that sets workers itself keeps its own.
     bool own = std::any_of(setup.broker.begin(), setup.broker.end(),

@@ -375,7 +375,7 @@ void Broker::expire_session(Session& s) {
 void Broker::end_session(Session& session) {
     relieve(session);
     for (auto& [id, out] : session.inflight)  // gone for good: nothing to store, the parts are over
-        if (out.deferred_wait) release_deferred(session, out);
+        if (out.deferred_wait) release_deferred(out);
     _persistence.end_session(session);
     for (const auto& [filter, record] : session.subscriptions)
         _router.unsubscribe(session.ref.key, filter);
@@ -517,7 +517,7 @@ bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits,
         // once the window passed (sweep_deferred).
         (*defer_for)->hold();
         out.deferred_wait = *defer_for;
-        ++s.deferred_saves;
+        ++_deferred_live;
         const auto now = static_cast<uint32_t>(uv_now(_loop));
         _deferred.push_back({s.ref.key, out.delivery.sequence, now + _persist_delay_ms, id});
         if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&_deferred_timer)))
@@ -539,7 +539,7 @@ std::map<uint16_t, Outgoing>::iterator Broker::finish_outgoing(Session& s,
     if (it->second.deferred_wait) {
         // Acknowledged within the window: the subscriber has it, nothing to store or delete.
         ++_stats.deliveries_unstored;
-        release_deferred(s, it->second);
+        release_deferred(it->second);
     } else if (_persistence.enabled()) {
         _persistence.delete_delivery(s, it->second.delivery);
     }
@@ -555,10 +555,11 @@ void Broker::outgoing_released(Session& s, std::map<uint16_t, Outgoing>::iterato
 }
 
 void Broker::flush_deferred(Session& s) {
-    if (s.deferred_saves == 0) return;
+    // No count per session (it would grow every Session by 8 bytes): a walk over its in-flight
+    // messages (at most its Receive Maximum), only while this worker defers any at all.
+    if (_deferred_live == 0 || s.inflight.empty()) return;
     // In sequence order (the in-flight map is in packet id order, which wraps).
     std::vector<std::pair<uint64_t, uint16_t>> order;
-    order.reserve(s.deferred_saves);
     for (const auto& [id, out] : s.inflight)
         if (out.deferred_wait) order.emplace_back(out.delivery.sequence, id);
     std::sort(order.begin(), order.end());
@@ -569,28 +570,27 @@ void Broker::flush_deferred(Session& s) {
 void Broker::store_deferred(Session& s, uint16_t packet_id, Outgoing& out) {
     std::shared_ptr<PublishWait> wait = std::move(out.deferred_wait);
     out.deferred_wait.reset();
-    --s.deferred_saves;
+    --_deferred_live;
     std::vector<roost_call*> calls;
     _persistence.save_delivery(s, out.delivery, packet_id, ROOST_DELIVERY_AWAIT_PUBACK, &calls);
     // The store's calls hold their own parts before the deferred one goes.
     if (!calls.empty()) _persistence.join(calls, wait);
+    hand_back(std::move(wait));
+}
+
+void Broker::release_deferred(Outgoing& out) {
+    --_deferred_live;
+    hand_back(std::move(out.deferred_wait));
+    out.deferred_wait.reset();
+}
+
+void Broker::hand_back(std::shared_ptr<PublishWait> wait) {
     if (_released_waits.empty()) {
         uv_check_start(&_release_check,
                        [](uv_check_t* h) { static_cast<Broker*>(h->data)->release_collected(); });
         uv_idle_start(&_release_idle, [](uv_idle_t*) {});
     }
     _released_waits.push_back(std::move(wait));
-}
-
-void Broker::release_deferred(Session& s, Outgoing& out) {
-    --s.deferred_saves;
-    if (_released_waits.empty()) {
-        uv_check_start(&_release_check,
-                       [](uv_check_t* h) { static_cast<Broker*>(h->data)->release_collected(); });
-        uv_idle_start(&_release_idle, [](uv_idle_t*) {});
-    }
-    _released_waits.push_back(std::move(out.deferred_wait));
-    out.deferred_wait.reset();
 }
 
 void Broker::release_collected() {
@@ -611,7 +611,7 @@ void Broker::sweep_deferred() {
         _deferred.pop_front();
         // Skipped when it was acknowledged or stored meanwhile, or its session left this worker.
         Session* s = find_session(e.session);
-        if (!s || s->deferred_saves == 0) continue;
+        if (!s) continue;
         auto it = s->inflight.find(e.packet_id);
         if (it == s->inflight.end() || !it->second.deferred_wait ||
             it->second.delivery.sequence != e.sequence)

@@ -228,9 +228,11 @@ class Broker {
     // Stores one deferred delivery and releases its part of the publisher's wait.
     void store_deferred(Session& s, uint16_t packet_id, Outgoing& out);
     // A deferred delivery is over without storing (acknowledged, or its session ended).
-    void release_deferred(Session& s, Outgoing& out);
+    void release_deferred(Outgoing& out);
     // The timer: stores the deliveries whose window passed (the FIFO's front).
     void sweep_deferred();
+    // A deferred part of a publisher's wait is over: released at the end of the loop iteration.
+    void hand_back(std::shared_ptr<PublishWait> wait);
     // Releases the parts collected in _released_waits (end of the loop iteration).
     void release_collected();
     void drop_queued(Session& session, Delivery& d);
@@ -283,6 +285,7 @@ class Broker {
     const uint32_t _persist_delay_ms;
     uv_loop_t* _loop;
     std::deque<DeferredEntry> _deferred;
+    size_t _deferred_live = 0;  // in-flight deliveries of this worker's sessions with deferred_wait
     uv_timer_t _deferred_timer{};
     // Parts of publishers' waits that PUBACKs released, handed back together at the end of the
     // loop iteration (one pass, not a post per message; and never inside a client's packet

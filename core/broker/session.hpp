@@ -137,8 +137,6 @@ struct Session {
     // Entries of `inflight` with resend set (at most 65535: one per packet id). With the two
     // small fields here, it fills what would otherwise be padding.
     uint16_t resend_pending = 0;
-    // Entries of `inflight` whose storing is deferred (Outgoing::deferred_wait set). Broker only.
-    uint16_t deferred_saves = 0;
 
   private:
     uint16_t _next_packet_id = 1;

@@ -32,8 +32,8 @@ constexpr uint32_t kMqttMaxPacketSize = 268435460;  // 4-byte Remaining Length m
 constexpr int64_t kMinPacketSize = 64;              // below this even a CONNECT hardly fits
 constexpr int64_t kMaxWorkers = 256;                // PENDING call ids carry the worker in 8 bits
 constexpr int64_t kMaxPluginTimeoutMs = 600000;     // ten minutes
-constexpr int64_t kMaxPersistDelayMs =
-    1000;  // a second: past that a stalled subscriber holds its publishers too long
+// A second: past that, a subscriber that stopped acknowledging holds its publishers too long.
+constexpr int64_t kMaxPersistDelayMs = 1000;
 constexpr size_t kMaxReportedErrors = 20;
 
 std::string_view type_name(toml::node_type type) {

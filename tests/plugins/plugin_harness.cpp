@@ -53,6 +53,12 @@ WrittenConfig write_config(Setup& setup) {
                            [](const std::string& l) { return l.rfind("workers", 0) == 0; });
     if (const char* workers = std::getenv("ROOST_TEST_WORKERS"); workers && *workers && !own)
         lines.push_back(std::string("workers = ") + workers);
+    // ROOST_TEST_PERSIST_DELAY_MS runs every broker with that [broker] persist_delay_ms (e.g. 0:
+    // the persistence tests with every delivery stored at once), unless the test sets its own.
+    bool own_delay = std::any_of(setup.broker.begin(), setup.broker.end(),
+                                 [](const std::string& l) { return l.rfind("persist_delay_ms", 0) == 0; });
+    if (const char* delay = std::getenv("ROOST_TEST_PERSIST_DELAY_MS"); delay && *delay && !own_delay)
+        lines.push_back(std::string("persist_delay_ms = ") + delay);
     for (auto& l : setup.broker)
         lines.push_back(l);
     for (size_t i = 0; i < setup.listeners.size(); ++i) {

@@ -18,11 +18,18 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
       _inbox(inbox),
       _hooks(hooks),
       _persistence(store),
-      _outbox(router.worker_count()) {
+      _outbox(router.worker_count()),
+      _persist_delay_ms(config.broker.persist_delay_ms),
+      _loop(loop) {
     uv_check_init(loop, &_outbox_check);
     uv_idle_init(loop, &_outbox_idle);
     _outbox_check.data = this;
     _outbox_idle.data = this;
+    uv_timer_init(loop, &_deferred_timer);
+    uv_check_init(loop, &_release_check);
+    uv_idle_init(loop, &_release_idle);
+    _deferred_timer.data = this;
+    _release_check.data = this;
 }
 
 Broker::~Broker() {
@@ -42,8 +49,13 @@ Session* Broker::find_session(SessionKey key) const {
 }
 
 void Broker::close() {
+    // Parts not handed back yet: their publishers' workers may still run (release posts there).
+    for (auto& wait : std::exchange(_released_waits, {}))
+        wait->release(true);
     for (auto* h :
-         {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle)})
+         {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle),
+          reinterpret_cast<uv_handle_t*>(&_deferred_timer), reinterpret_cast<uv_handle_t*>(&_release_check),
+          reinterpret_cast<uv_handle_t*>(&_release_idle)})
         if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -136,6 +148,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
 void Broker::take_over_from(Session& existing, bool clean_start, const std::string& new_address) {
     Client* old = existing.client;
     if (!old) return;
+    flush_deferred(existing);  // stored before the session changes hands (deferred storing)
     log::info("client '{}': session taken over by the connection from {} (was {})", existing.client_id,
               new_address, old->address());
     // Spec 3.1.4-3 and 3.1.3.2.2: the old connection's will goes out unless the session
@@ -274,6 +287,7 @@ void Broker::client_closed(Client& client, const std::string&) {
     Session* s = held.get();
     if (!s || s->client != &client) return;
     s->client = nullptr;
+    flush_deferred(*s);  // stored before anything below reads or moves the session's deliveries
     set_online(*s, false);
     relieve(*s);  // nobody waits for a client that is gone: its queue drops from now on
     hand_shared_to_others(*s);
@@ -376,6 +390,8 @@ void Broker::expire_session(Session& s) {
 
 void Broker::end_session(Session& session) {
     relieve(session);
+    for (auto& [id, out] : session.inflight)  // gone for good: nothing to store, the parts are over
+        if (out.deferred_wait) release_deferred(out);
     _persistence.end_session(session);
     for (const auto& [filter, record] : session.subscriptions)
         _router.unsubscribe(session.ref.key, filter);
@@ -505,29 +521,124 @@ void Broker::deliver_routed(SessionKey key, Delivery d, PublishContext* context)
     // Otherwise the session ended after the match: nobody to deliver to.
 }
 
-bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits) {
+bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits,
+                      const std::shared_ptr<PublishWait>* defer_for) {
     uint16_t id = s.allocate_packet_id();
     if (id == 0) return false;
     OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
     auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
-    if (_persistence.enabled())  // per delivery: no call at all without persistence plugins
-        _persistence.save_delivery(s, it->second.delivery, id,
-                                   d.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC,
-                                   waits);
-    if (!s.client->send_publish(it->second.delivery, id, false)) finish_outgoing(s, it);
+    Outgoing& out = it->second;
+    if (defer_for) {
+        // Deferred storing: the publisher waits for this delivery's PUBACK, or for its storing
+        // once the window passed (sweep_deferred).
+        (*defer_for)->hold();
+        out.deferred_wait = *defer_for;
+        ++_deferred_live;
+        const auto now = static_cast<uint32_t>(uv_now(_loop));
+        _deferred.push_back({s.ref.key, out.delivery.sequence, now + _persist_delay_ms, id});
+        if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&_deferred_timer)))
+            uv_timer_start(
+                &_deferred_timer, [](uv_timer_t* t) { static_cast<Broker*>(t->data)->sweep_deferred(); },
+                _persist_delay_ms, 0);
+    } else if (_persistence.enabled()) {  // per delivery: no call at all without persistence plugins
+        flush_deferred(s);                // storage order is sequence order
+        _persistence.save_delivery(
+            s, out.delivery, id,
+            out.delivery.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC, waits);
+    }
+    if (!s.client->send_publish(out.delivery, id, false)) finish_outgoing(s, it);
     return true;
 }
 
 std::map<uint16_t, Outgoing>::iterator Broker::finish_outgoing(Session& s,
                                                                std::map<uint16_t, Outgoing>::iterator it) {
-    if (_persistence.enabled()) _persistence.delete_delivery(s, it->second.delivery);
+    if (it->second.deferred_wait) {
+        // Acknowledged within the window: the subscriber has it, nothing to store or delete.
+        ++_stats.deliveries_unstored;
+        release_deferred(it->second);
+    } else if (_persistence.enabled()) {
+        _persistence.delete_delivery(s, it->second.delivery);
+    }
     return s.erase_inflight(it);
 }
 
 void Broker::outgoing_released(Session& s, std::map<uint16_t, Outgoing>::iterator it) {
     it->second.state = OutgoingState::AwaitPubcomp;
-    if (_persistence.enabled())
+    if (_persistence.enabled()) {
+        flush_deferred(s);
         _persistence.save_delivery(s, it->second.delivery, it->first, ROOST_DELIVERY_AWAIT_PUBCOMP);
+    }
+}
+
+void Broker::flush_deferred(Session& s) {
+    // No count per session (it would grow every Session by 8 bytes): a walk over its in-flight
+    // messages (at most its Receive Maximum), only while this worker defers any at all.
+    if (_deferred_live == 0 || s.inflight.empty()) return;
+    // In sequence order (the in-flight map is in packet id order, which wraps).
+    std::vector<std::pair<uint64_t, uint16_t>> order;
+    for (const auto& [id, out] : s.inflight)
+        if (out.deferred_wait) order.emplace_back(out.delivery.sequence, id);
+    std::sort(order.begin(), order.end());
+    for (const auto& [sequence, id] : order)
+        store_deferred(s, id, s.inflight.find(id)->second);
+}
+
+void Broker::store_deferred(Session& s, uint16_t packet_id, Outgoing& out) {
+    std::shared_ptr<PublishWait> wait = std::move(out.deferred_wait);
+    out.deferred_wait.reset();
+    --_deferred_live;
+    std::vector<roost_call*> calls;
+    _persistence.save_delivery(s, out.delivery, packet_id, ROOST_DELIVERY_AWAIT_PUBACK, &calls);
+    // The store's calls hold their own parts before the deferred one goes.
+    if (!calls.empty()) _persistence.join(calls, wait);
+    hand_back(std::move(wait));
+}
+
+void Broker::release_deferred(Outgoing& out) {
+    --_deferred_live;
+    hand_back(std::move(out.deferred_wait));
+    out.deferred_wait.reset();
+}
+
+void Broker::hand_back(std::shared_ptr<PublishWait> wait) {
+    if (_released_waits.empty()) {
+        uv_check_start(&_release_check,
+                       [](uv_check_t* h) { static_cast<Broker*>(h->data)->release_collected(); });
+        uv_idle_start(&_release_idle, [](uv_idle_t*) {});
+    }
+    _released_waits.push_back(std::move(wait));
+}
+
+void Broker::release_collected() {
+    uv_check_stop(&_release_check);
+    uv_idle_stop(&_release_idle);
+    // Swapped out first: a publisher acknowledged here may route again and defer more.
+    std::swap(_releasing, _released_waits);
+    for (auto& wait : _releasing)
+        wait->release_on(_inbox, true, 0);
+    _releasing.clear();
+}
+
+void Broker::sweep_deferred() {
+    const auto now = static_cast<uint32_t>(uv_now(_loop));
+    while (!_deferred.empty()) {
+        const DeferredEntry e = _deferred.front();
+        if (static_cast<int32_t>(e.due_ms - now) > 0) break;
+        _deferred.pop_front();
+        // Skipped when it was acknowledged or stored meanwhile, or its session left this worker.
+        Session* s = find_session(e.session);
+        if (!s) continue;
+        auto it = s->inflight.find(e.packet_id);
+        if (it == s->inflight.end() || !it->second.deferred_wait ||
+            it->second.delivery.sequence != e.sequence)
+            continue;
+        // The session's earlier deferred deliveries came up before this one: order holds.
+        store_deferred(*s, e.packet_id, it->second);
+    }
+    if (!_deferred.empty())
+        uv_timer_start(
+            &_deferred_timer, [](uv_timer_t* t) { static_cast<Broker*>(t->data)->sweep_deferred(); },
+            std::max<int64_t>(1, static_cast<int32_t>(_deferred.front().due_ms - now)), 0);
 }
 
 void Broker::drop_queued(Session& s, Delivery& d) {
@@ -608,10 +719,14 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
         if (waits.empty()) return;
         if (const std::shared_ptr<PublishWait>& wait = context->need_wait()) _persistence.join(waits, wait);
     };
-    if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum()) &&
-        send_new(s, d, collect)) {
-        join_wait();
-        return;
+    if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum())) {
+        // Deferred storing (send_new) needs the publisher's wait: only a publish that can wait.
+        const std::shared_ptr<PublishWait>* defer_for = nullptr;
+        if (can_wait && may_defer(s, d) && context->need_wait()) defer_for = &context->wait;
+        if (send_new(s, d, collect, defer_for)) {
+            join_wait();
+            return;
+        }
     }
     if (queue_full(s)) {
         const LimitsConfig& l = _config.limits;
@@ -650,7 +765,10 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
                 break;
         }
     }
-    if (_persistence.enabled()) _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED, collect);
+    if (_persistence.enabled()) {
+        flush_deferred(s);  // storage order is sequence order
+        _persistence.save_delivery(s, d, 0, ROOST_DELIVERY_QUEUED, collect);
+    }
     push_queued(s, std::move(d));
     join_wait();
     // Publishers route to a full queue by its policy before they get here (refuse, or wait).
@@ -834,6 +952,9 @@ void Broker::shutdown_wills() {
 }
 
 void Broker::shutdown() {
+    // Deferred deliveries are stored before the connections close (the store still runs).
+    for (const DeferredEntry& e : std::exchange(_deferred, {}))
+        if (Session* s = find_session(e.session)) flush_deferred(*s);
     // With persistence, sessions outlive the process: each closing connection is a lost
     // connection as any other (client_closed), and delayed wills wait, stored, for their time.
     for (Client* c : std::vector<Client*>(_clients))  // a copy: closing may leave the list

@@ -14,6 +14,7 @@
 #pragma once
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -208,8 +209,36 @@ class Broker {
     // The queue has room again (or the client left): throttled publishers are acknowledged.
     void relieve(Session& s);
     friend struct RestoreSink;
-    // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use.
-    bool send_new(Session& session, Delivery& d, std::vector<roost_call*>* waits = nullptr);
+    // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use. With a
+    // `defer_for` wait (a QoS 1 delivery the publisher waits for, to a connected stored session,
+    // [broker] persist_delay_ms > 0) the delivery is not stored now: see "Deferred storing".
+    bool send_new(Session& session, Delivery& d, std::vector<roost_call*>* waits = nullptr,
+                  const std::shared_ptr<PublishWait>* defer_for = nullptr);
+
+    // Deferred storing ([broker] persist_delay_ms). A QoS 1 delivery sent at once to a connected
+    // stored session holds a part of its publisher's wait (Outgoing::deferred_wait) instead of
+    // being stored. The subscriber's PUBACK within the window releases the part: no plugin call
+    // at all. Otherwise, before the window ends or anything needs the session's stored state
+    // complete (the client leaves or is taken over, a later delivery of the session is stored,
+    // broker shutdown), the delivery is stored, its PENDING calls join the wait, and the part is
+    // released. Storing any delivery of a session first stores its deferred ones, in sequence
+    // order. All on this worker's thread; the PublishWait may belong to another worker's
+    // publisher (any thread may release a part: publish_wait.hpp).
+    bool may_defer(const Session& s, const Delivery& d) const {
+        return _persist_delay_ms != 0 && d.qos == 1 && s.expiry_interval != 0 && _persistence.enabled();
+    }
+    // Stores every deferred delivery of `s`, oldest first (no-op when it has none).
+    void flush_deferred(Session& s);
+    // Stores one deferred delivery and releases its part of the publisher's wait.
+    void store_deferred(Session& s, uint16_t packet_id, Outgoing& out);
+    // A deferred delivery is over without storing (acknowledged, or its session ended).
+    void release_deferred(Outgoing& out);
+    // The timer: stores the deliveries whose window passed (the FIFO's front).
+    void sweep_deferred();
+    // A deferred part of a publisher's wait is over: released at the end of the loop iteration.
+    void hand_back(std::shared_ptr<PublishWait> wait);
+    // Releases the parts collected in _released_waits (end of the loop iteration).
+    void release_collected();
     void drop_queued(Session& session, Delivery& d);
     MessagePtr make_will_message(mqtt::Will will, const std::string& client_id);
 
@@ -245,6 +274,29 @@ class Broker {
     bool _outbox_pending = false;
     uv_check_t _outbox_check{};  // flushes the outbox at the end of the loop iteration
     uv_idle_t _outbox_idle{};    // keeps the loop from blocking while the outbox holds anything
+
+    // Deferred storing (see send_new). One entry per deferred delivery, in the order they were
+    // sent (so per session in sequence order), each due `persist_delay_ms` after: the timer
+    // only looks at the front. An entry whose delivery was acknowledged (or stored, or whose
+    // session left) stays until it comes up and is then skipped: `sequence` tells a packet id
+    // used again. 24 bytes per delivery sent within the window.
+    struct DeferredEntry {
+        SessionKey session;
+        uint64_t sequence;
+        uint32_t due_ms;  // uv_now() (truncated; compared by difference)
+        uint16_t packet_id;
+    };
+    const uint32_t _persist_delay_ms;
+    uv_loop_t* _loop;
+    std::deque<DeferredEntry> _deferred;
+    size_t _deferred_live = 0;  // in-flight deliveries of this worker's sessions with deferred_wait
+    uv_timer_t _deferred_timer{};
+    // Parts of publishers' waits that PUBACKs released, handed back together at the end of the
+    // loop iteration (one pass, not a post per message; and never inside a client's packet
+    // handling, where the acknowledgement it completes could run into the same client).
+    std::vector<std::shared_ptr<PublishWait>> _released_waits, _releasing;
+    uv_check_t _release_check{};
+    uv_idle_t _release_idle{};  // keeps the loop from blocking while _released_waits holds any
 };
 
 }  // namespace roost

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,14 @@ struct Outgoing {
     Delivery delivery;
     OutgoingState state;
     bool resend = false;  // not yet sent again on the current connection (after a resume)
+    // Deferred storing ([broker] persist_delay_ms; Broker::send_new): a QoS 1 delivery sent at
+    // once to a connected stored session is not handed to the persistence plugins yet. This is
+    // the part of its publisher's wait it holds (its PUBACK goes once every part is released):
+    // released by the subscriber's PUBACK without any plugin call, or after the delivery was
+    // stored (the window passed, or something needs the session's stored state complete).
+    // Null otherwise. 16 bytes per in-flight message; the owning worker's thread only (the
+    // PublishWait itself may be the publisher's on another worker: publish_wait.hpp).
+    std::shared_ptr<PublishWait> deferred_wait{};
 };
 
 struct SubscriptionRecord {

@@ -31,6 +31,9 @@ struct Stats {
     Counter bytes_sent;
     Counter messages_dropped;    // queue full, expired, too large for the client, QoS 0 to a slow client
     Counter messages_throttled;  // publishes whose acknowledgement waited for room in a full queue
+    // QoS 1 deliveries to stored sessions acknowledged within [broker] persist_delay_ms: never
+    // handed to a persistence plugin.
+    Counter deliveries_unstored;
 };
 
 }  // namespace roost

@@ -17,7 +17,7 @@ void publish_value(Broker& broker, std::string topic, std::string value) {
 // Every worker's counters, summed: each has one writer, so a sum is a moment's picture.
 struct Totals {
     uint64_t connections_total = 0, messages_received = 0, messages_sent = 0, messages_dropped = 0,
-             messages_throttled = 0, bytes_received = 0, bytes_sent = 0;
+             messages_throttled = 0, deliveries_unstored = 0, bytes_received = 0, bytes_sent = 0;
 };
 
 Totals totals(Router& router) {
@@ -29,6 +29,7 @@ Totals totals(Router& router) {
         t.messages_sent += s.messages_sent.load();
         t.messages_dropped += s.messages_dropped.load();
         t.messages_throttled += s.messages_throttled.load();
+        t.deliveries_unstored += s.deliveries_unstored.load();
         t.bytes_received += s.bytes_received.load();
         t.bytes_sent += s.bytes_sent.load();
     }
@@ -49,6 +50,8 @@ void publish_sys_topics(Broker& broker) {
     publish_value(broker, "$SYS/broker/messages/sent", std::to_string(s.messages_sent));
     publish_value(broker, "$SYS/broker/messages/dropped", std::to_string(s.messages_dropped));
     publish_value(broker, "$SYS/broker/messages/throttled", std::to_string(s.messages_throttled));
+    publish_value(broker, "$SYS/broker/messages/acknowledged unstored",
+                  std::to_string(s.deliveries_unstored));
     publish_value(broker, "$SYS/broker/bytes/received", std::to_string(s.bytes_received));
     publish_value(broker, "$SYS/broker/bytes/sent", std::to_string(s.bytes_sent));
     publish_value(broker, "$SYS/broker/subscriptions/count", std::to_string(broker.subscription_count()));

@@ -32,6 +32,8 @@ constexpr uint32_t kMqttMaxPacketSize = 268435460;  // 4-byte Remaining Length m
 constexpr int64_t kMinPacketSize = 64;              // below this even a CONNECT hardly fits
 constexpr int64_t kMaxWorkers = 256;                // PENDING call ids carry the worker in 8 bits
 constexpr int64_t kMaxPluginTimeoutMs = 600000;     // ten minutes
+// A second: past that, a subscriber that stopped acknowledging holds its publishers too long.
+constexpr int64_t kMaxPersistDelayMs = 1000;
 constexpr size_t kMaxReportedErrors = 20;
 
 std::string_view type_name(toml::node_type type) {
@@ -244,6 +246,7 @@ void read_broker(Reader& reader, const toml::table& table, BrokerConfig& out) {
     t.integer("workers", out.workers, 0, kMaxWorkers);
     t.integer("plugin_timeout_ms", out.plugin_timeout_ms, 1, kMaxPluginTimeoutMs);
     t.boolean("allow_control_characters", out.allow_control_characters);
+    t.integer("persist_delay_ms", out.persist_delay_ms, 0, kMaxPersistDelayMs);
 }
 
 void read_limits(Reader& reader, const toml::table& table, LimitsConfig& out) {

@@ -102,6 +102,10 @@ struct BrokerConfig {
     unsigned workers = 0;                   // event-loop threads; 0 = one per core
     uint32_t plugin_timeout_ms = 5000;      // a PENDING auth or ACL answer not given by then denies
     bool allow_control_characters = false;  // in client ids, user names and topics (log safety)
+    // How long a QoS 1 delivery sent at once to a connected stored session waits for its PUBACK
+    // before the persistence plugins are asked to store it (an acknowledged delivery needs no
+    // storing); 0 = stored at once. docs/configuration.md, "persist_delay_ms".
+    uint32_t persist_delay_ms = 5;
 };
 
 // One [[plugin]] table.

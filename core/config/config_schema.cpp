@@ -22,6 +22,7 @@ constexpr std::array kBrokerKeys = {
     "workers"sv,
     "plugin_timeout_ms"sv,
     "allow_control_characters"sv,
+    "persist_delay_ms"sv,
 };
 
 constexpr std::array kLimitsKeys = {

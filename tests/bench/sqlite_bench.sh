@@ -39,15 +39,26 @@ rm -rf "$logs"
 mkdir -p "$logs"
 
 brokers=(memory full normal periodic mosquitto)
+# A roost that knows [broker] persist_delay_ms (deferred storing, default 5 ms) also runs
+# "normal" with it 0, so that the plugin's own path (every delivery stored) stays visible.
+printf '[broker]\npersist_delay_ms = 0\n' >"$logs/probe.toml"
+if "$roost_bin" -c "$logs/probe.toml" --check-config >/dev/null 2>&1; then
+  brokers=(memory full normal normal0 periodic mosquitto)
+fi
 mapfile -t ports < <(free_ports ${#brokers[@]})
 declare -A port pid
 for i in "${!brokers[@]}"; do port[${brokers[$i]}]=${ports[$i]}; done
 
 start_roost p "$logs/memory.log" --listen "127.0.0.1:${port[memory]}"
 pid[memory]=$p
-for mode in full normal periodic; do
+for mode in "${brokers[@]}"; do
+  [[ $mode == full || $mode == normal || $mode == normal0 || $mode == periodic ]] || continue
+  sync=${mode%0}
+  delay=""
+  [[ $mode == normal0 ]] && delay=$'[broker]\npersist_delay_ms = 0'
   cat >"$logs/$mode.toml" <<EOF
 # Written by sqlite_bench.sh.
+$delay
 [[listener]]
 bind = "127.0.0.1"
 port = ${port[$mode]}
@@ -56,7 +67,7 @@ port = ${port[$mode]}
 path = "$sqlite_so"
 [plugin.options]
 path = "$logs/$mode.db"
-sync = "$mode"
+sync = "$sync"
 commit_interval = "100ms"
 stats_interval = "1s"
 EOF
@@ -98,9 +109,11 @@ elapsed=$(($(date +%s) - start))
 for b in "${brokers[@]}"; do
   alive "${pid[$b]}" || echo "$me: $b is not running any more (see $logs/$b.log)" >&2
 done
-# SIGTERM the three sqlite brokers: each writes its totals line on the way out.
-for mode in full normal periodic; do kill "${pid[$mode]}" 2>/dev/null || true; done
-for mode in full normal periodic; do wait "${pid[$mode]}" 2>/dev/null || true; done
+# SIGTERM the sqlite brokers: each writes its totals line on the way out.
+sqlite_modes=()
+for b in "${brokers[@]}"; do [[ $b == memory || $b == mosquitto ]] || sqlite_modes+=("$b"); done
+for mode in "${sqlite_modes[@]}"; do kill "${pid[$mode]}" 2>/dev/null || true; done
+for mode in "${sqlite_modes[@]}"; do wait "${pid[$mode]}" 2>/dev/null || true; done
 
 python3 - "$raw" "$results/sqlite.md" "$runs" "$duration" "$elapsed" "$logs" \
   "$("$roost_bin" --version 2>/dev/null | head -1)" "$("$mosquitto_bin" -h 2>/dev/null | head -1)" <<'EOF'
@@ -137,10 +150,12 @@ base = rate("memory")
 rows_md = ["| broker | msgs/s | **ratio to memory** | paired ratios (min-max) | CPU µs/msg | p99 µs | lost | commits/s | messages per commit |",
            "|---|---|---|---|---|---|---|---|---|"]
 labels = {"memory": "Roost, no plugin (in memory)", "full": "Roost + sqlite, sync = \"full\"",
-          "normal": "Roost + sqlite, sync = \"normal\"", "periodic": "Roost + sqlite, sync = \"periodic\" (100 ms)",
+          "normal": "Roost + sqlite, sync = \"normal\"", "normal0": "Roost + sqlite, sync = \"normal\", persist_delay_ms = 0", "periodic": "Roost + sqlite, sync = \"periodic\" (100 ms)",
           "mosquitto": "Mosquitto, persistence true"}
 notes = []
-for b in ["memory", "full", "normal", "periodic", "mosquitto"]:
+for b in ["memory", "full", "normal", "normal0", "periodic", "mosquitto"]:
+    if b not in by:
+        continue
     v = rate(b)
     ratio = "-" if not v or not base else f"**{v / base:.2f}**"
     pairs = []
@@ -150,7 +165,7 @@ for b in ["memory", "full", "normal", "periodic", "mosquitto"]:
             pairs.append(r["deliveries_per_s"] / m["deliveries_per_s"])
     paired = f"{statistics.median(pairs):.2f} ({min(pairs):.2f}-{max(pairs):.2f})" if pairs else "-"
     cps = mpc = "-"
-    if b in ("full", "normal", "periodic"):
+    if b in ("full", "normal", "normal0", "periodic"):
         s, c, total = stats(b)
         cps = "-" if s is None else f"{s:,.0f}"
         mpc = "-" if c is None else f"{c:.1f}"

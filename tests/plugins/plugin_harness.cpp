@@ -42,13 +42,23 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 WrittenConfig write_config(Setup& setup) {
     WrittenConfig wc;
-    std::vector<std::string> lines = {"[broker]", "sys_interval = 0"};
+    std::vector<std::string> lines = {"[broker]"};
+    // $SYS off unless the test turns it on.
+    if (std::none_of(setup.broker.begin(), setup.broker.end(),
+                     [](const std::string& l) { return l.rfind("sys_interval", 0) == 0; }))
+        lines.push_back("sys_interval = 0");
     // ctest runs every broker test with one worker and with two (tests/CMakeLists.txt).
     // A test that sets workers itself keeps its own.
     bool own = std::any_of(setup.broker.begin(), setup.broker.end(),
                            [](const std::string& l) { return l.rfind("workers", 0) == 0; });
     if (const char* workers = std::getenv("ROOST_TEST_WORKERS"); workers && *workers && !own)
         lines.push_back(std::string("workers = ") + workers);
+    // ROOST_TEST_PERSIST_DELAY_MS runs every broker with that [broker] persist_delay_ms (e.g. 0:
+    // the persistence tests with every delivery stored at once), unless the test sets its own.
+    bool own_delay = std::any_of(setup.broker.begin(), setup.broker.end(),
+                                 [](const std::string& l) { return l.rfind("persist_delay_ms", 0) == 0; });
+    if (const char* delay = std::getenv("ROOST_TEST_PERSIST_DELAY_MS"); delay && *delay && !own_delay)
+        lines.push_back(std::string("persist_delay_ms = ") + delay);
     for (auto& l : setup.broker)
         lines.push_back(l);
     for (size_t i = 0; i < setup.listeners.size(); ++i) {

@@ -250,7 +250,10 @@ typedef struct roost_message_hooks {
  * message again); for a SUBSCRIBE, that filter's SUBACK code is 0x80 (the subscription stays in
  * memory); elsewhere it is logged and the broker goes on in memory. A DENY answered at once is
  * logged only. A store that writes from a thread of its own completes a
- * whole committed batch with host->complete_many. At start the host calls restore() once, on the
+ * whole committed batch with host->complete_many. A QoS 1 delivery that its connected subscriber
+ * acknowledges within [broker] persist_delay_ms is never saved (nor deleted): its publisher's
+ * PUBACK waits for the subscriber's instead (sdk/README.md, "Deliveries you may never see").
+ * At start the host calls restore() once, on the
  * main thread, before any listener opens. Times are milliseconds since the Unix epoch; 0 means
  * none. */
 

@@ -78,6 +78,9 @@ plugin_timeout_ms = 250
     CHECK(c.broker.plugin_timeout_ms == 250);
     CHECK(parse_config("[broker]\nplugin_timeout_ms = 1", "x").broker.plugin_timeout_ms == 1);
     CHECK(parse_config("[broker]\nplugin_timeout_ms = 600000", "x").broker.plugin_timeout_ms == 600000);
+    CHECK(parse_config("[broker]\npersist_delay_ms = 0", "x").broker.persist_delay_ms == 0);
+    CHECK(parse_config("[broker]\npersist_delay_ms = 1000", "x").broker.persist_delay_ms == 1000);
+    CHECK_THROWS_AS(parse_config("[broker]\npersist_delay_ms = 1001", "x"), roost::ConfigError);
 }
 
 TEST_CASE("[limits] keys") {

@@ -43,7 +43,7 @@ constexpr CommentedKey kCommentedKeys[] = {
     {"listener", "require_client_cert"},
     {"listener", "use_identity_as_username"},
     {"listener", "tls_handshake_timeout"},
-    {"plugin", "path"},            // a shipped plugin is found by its name
+    {"plugin", "path"},  // a shipped plugin is found by its name
 };
 
 bool commented(std::string_view section, std::string_view key) {
@@ -88,6 +88,7 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.broker.workers == d.broker.workers);
     CHECK(c.broker.plugin_timeout_ms == d.broker.plugin_timeout_ms);
     CHECK(c.broker.allow_control_characters == d.broker.allow_control_characters);
+    CHECK(c.broker.persist_delay_ms == d.broker.persist_delay_ms);
     CHECK(c.limits.max_packet_size == d.limits.max_packet_size);
     CHECK(c.limits.max_connections == d.limits.max_connections);
     CHECK(c.limits.max_inflight == d.limits.max_inflight);

@@ -562,12 +562,31 @@ std::map<uint16_t, Outgoing>::iterator Broker::finish_outgoing(Session& s,
     return s.erase_inflight(it);
 }
 
-void Broker::outgoing_released(Session& s, std::map<uint16_t, Outgoing>::iterator it) {
+bool Broker::outgoing_released(Session& s, std::map<uint16_t, Outgoing>::iterator it) {
     it->second.state = OutgoingState::AwaitPubcomp;
-    if (_persistence.enabled()) {
-        flush_deferred(s);
-        _persistence.save_delivery(s, it->second.delivery, it->first, ROOST_DELIVERY_AWAIT_PUBCOMP);
-    }
+    if (!_persistence.enabled()) return true;
+    flush_deferred(s);
+    std::vector<roost_call*> calls;
+    _persistence.save_delivery(s, it->second.delivery, it->first, ROOST_DELIVERY_AWAIT_PUBCOMP, &calls);
+    if (calls.empty()) return true;
+    // The PUBREL lets the receiver forget the packet id. Sent before the stored state says so, a
+    // crash would bring the PUBLISH back after the restart, and a receiver that already forgot
+    // the id would take it as a new message: QoS 2 delivered twice. So it waits for the commit.
+    _persistence.when_done(std::move(calls), [this, key = s.ref.key, id = it->first,
+                                              sequence = it->second.delivery.sequence](bool ok, uint8_t) {
+        Session* now = find_session(key);
+        if (!now) return;  // moved to another worker or ended: a resumed session resends its PUBRELs
+        auto out = now->inflight.find(id);
+        if (out == now->inflight.end() || out->second.state != OutgoingState::AwaitPubcomp ||
+            out->second.delivery.sequence != sequence || !now->client || now->client->closing())
+            return;
+        // A failed store (full disk) is logged by the plugin host; the flow goes on, as it would
+        // have without persistence, rather than holding the receiver's id for good.
+        if (!ok)
+            log::warn("client '{}': PUBREL {} sent although storing its state failed", now->client_id, id);
+        now->client->send(mqtt::Ack{mqtt::PacketType::Pubrel, id, 0, {}});
+    });
+    return false;
 }
 
 void Broker::flush_deferred(Session& s) {

@@ -131,8 +131,10 @@ class Broker {
     // An outgoing QoS 1/2 flow ended (acknowledged, or refused by the client): forget it.
     std::map<uint16_t, Outgoing>::iterator finish_outgoing(Session& session,
                                                            std::map<uint16_t, Outgoing>::iterator it);
-    // PUBREC received: the flow goes on with PUBREL.
-    void outgoing_released(Session& session, std::map<uint16_t, Outgoing>::iterator it);
+    // PUBREC received: the flow goes on with PUBREL. True when the caller sends it now; false
+    // when it goes once the stored session says "PUBREL sent" (a persistence plugin answered
+    // PENDING): the broker sends it then, if the session's client is still there.
+    bool outgoing_released(Session& session, std::map<uint16_t, Outgoing>::iterator it);
 
     // Once, before the workers run (on one worker's engine): what the persistence plugins
     // stored. Restored sessions belong to this worker until a client takes them elsewhere.

@@ -255,8 +255,8 @@ void Client::handle_ack(const mqtt::Ack& a) {
                 _broker.finish_outgoing(s, it);
                 return _broker.pump(s);
             }
-            _broker.outgoing_released(s, it);
-            return send(std::move(rel));
+            if (_broker.outgoing_released(s, it)) send(std::move(rel));
+            return;
         }
         case mqtt::PacketType::Pubrel: {
             mqtt::Ack comp{mqtt::PacketType::Pubcomp, a.packet_id, 0, {}};

@@ -326,6 +326,13 @@ void Traffic::run(Result& r) {
     // Open loop catches up after a late turn, but by at most 100 ms worth of messages.
     const double max_tokens = std::max(1.0, per_pub_rate * 0.1);
     uint64_t last_tick = sh_.t0, next_keepalive = sh_.t0;
+    // Open loop: the publishers' buckets start a fraction of a message apart (i / P), so that
+    // their messages spread over each period instead of all P leaving in the same instant with
+    // the same timestamp (which measured a burst of P behind one another, not the broker: at 50
+    // publishers and 4,000 msg/s, p50 was the middle of a 50-message burst every 12.5 ms).
+    if (per_pub_rate > 0)
+        for (Conn* p : pubs_)
+            p->tokens = static_cast<double>(p->index) / P;
     ThreadStats& stats = sh_.stats[static_cast<size_t>(thread_)];
     while (sh_.phase.load(std::memory_order_acquire) == Phase::Run) {
         uint64_t now = now_ns();

@@ -467,17 +467,26 @@ void Client::check_timeouts(Clock::time_point now) {
     }
 }
 
+Session& Client::ensure_session() {
+    if (!_session) _broker.make_session(*this);
+    return *_session;
+}
+
 void Client::handle_disconnect(const mqtt::Disconnect& d) {
     _disconnect_reason = d.reason_code;
-    if (_version == mqtt::ProtocolVersion::V5 && d.properties.session_expiry_interval && _session) {
+    // A connected client without a Session has a session that ends with the connection (expiry 0).
+    const bool sessionless = !_session && connected() && _session_key != 0;
+    if (_version == mqtt::ProtocolVersion::V5 && d.properties.session_expiry_interval &&
+        (_session || sessionless)) {
         // Spec 3.14.2.2.2: a session that was to end with the connection cannot be made to last.
-        if (_session->expiry_interval == 0 && *d.properties.session_expiry_interval != 0) {
+        if ((sessionless || _session->expiry_interval == 0) && *d.properties.session_expiry_interval != 0) {
             protocol_error(mqtt::ReasonCode::ProtocolError,
                            "DISCONNECT sets a Session Expiry Interval after CONNECT set 0");
             return;
         }
-        _session->expiry_interval =
-            std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
+        if (_session)
+            _session->expiry_interval =
+                std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
     }
     // Spec 3.1.2-8, 3.1.2-10, 3.14.4-3: only a normal disconnection (0x00, and every 3.1.1
     // DISCONNECT) deletes the will. 0x04 asks for it; any other reason reports an error on the

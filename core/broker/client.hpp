@@ -10,6 +10,10 @@
 // Size: one per connection, idle ones included (tests/bench/RESULTS.md, "Idle connections"):
 // rare state is boxed, flags are bit-fields, the peer's address is not copied (the client id
 // still is: the Session keeps its own, which the session directory points at).
+//
+// Its session: `_session` is null before CONNACK, and after it for a clean session whose Session
+// is not made yet (broker.hpp, "Sessions made when needed"); ensure_session() makes it when a
+// packet needs it. `_session_key` is the session's number from CONNACK on, made or not.
 #pragma once
 #include <memory>
 #include <optional>
@@ -65,7 +69,9 @@ class Client : public net::ConnectionHandler {
     const ListenerConfig& listener() const { return _listener; }
     net::Connection* connection() const { return _closed ? nullptr : _connection; }
     roost_client* plugin_handle() { return &_plugin_handle; }
+    // Null while the session is not made (see above); ensure_session() makes it (connected only).
     Session* session() const { return _session.get(); }
+    Session& ensure_session();
 
     // Called every second by the broker: enforces keep alive and the CONNECT timeout.
     void check_timeouts(Clock::time_point now);
@@ -172,8 +178,9 @@ class Client : public net::ConnectionHandler {
     std::string _client_id;
     Boxed<std::string> _username;  // boxed: most idle fleets connect without one
     std::shared_ptr<Session> _session;
-    uint32_t _slot = 0;        // its index in Broker::_clients (the broker's to read and write)
-    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
+    SessionKey _session_key = 0;  // its session's number, set at CONNACK (the broker's to write)
+    uint32_t _slot = 0;           // its index in Broker::_clients (the broker's to read and write)
+    uint16_t _keep_alive = 0;     // seconds, as enforced (Server Keep Alive applied)
     State _state = State::AwaitingConnect;
     mqtt::ProtocolVersion _version = mqtt::ProtocolVersion::V5;
     uint8_t _disconnect_reason = 0;  // what the broker sent or received, for on_disconnect hooks

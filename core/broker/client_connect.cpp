@@ -274,6 +274,7 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
     const std::string& auth_reply = outcome.auth_reply;
     uint32_t session_expiry = outcome.session_expiry;
     _session = std::move(session);
+    if (_session) _session_key = _session->ref.key;  // else the broker set it (a session not made yet)
     _state = State::Connected;
     _last_packet_at = Clock::now();  // no longer the moment of accept (client.hpp): keep alive starts
     if (!_closed) _connection->established();

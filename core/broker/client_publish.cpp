@@ -103,8 +103,10 @@ void Client::handle_publish(mqtt::Publish& p) {
 
     if (p.qos == 2) {
         // A PUBLISH whose id awaits PUBREL is a resend: answer again, route once (spec 4.3.3).
-        if (_session->incoming_qos2.contains(p.packet_id)) return acknowledge(p, ReasonCode::Success);
-        if (_session->incoming_qos2.size() >= _broker.limits().max_inflight)
+        // Its id is kept in the Session: made now if the client had none (broker.hpp).
+        Session& s = ensure_session();
+        if (s.incoming_qos2.contains(p.packet_id)) return acknowledge(p, ReasonCode::Success);
+        if (s.incoming_qos2.size() >= _broker.limits().max_inflight)
             return protocol_error(ReasonCode::ReceiveMaximumExceeded,
                                   fmt::format("more than {} QoS 2 messages awaiting PUBREL (Receive Maximum)",
                                               _broker.limits().max_inflight));
@@ -143,7 +145,7 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     message->qos = p.qos;
     message->retain = p.retain;
     message->origin_client_id = _client_id;
-    message->origin_session = _session->ref.key;
+    message->origin_session = _session_key;
     if (_version == mqtt::ProtocolVersion::V5) {
         // Only what travels end to end; alias and subscription ids are per hop.
         const mqtt::Properties& in = p.properties;
@@ -235,7 +237,8 @@ bool Client::store_failed(const std::string& topic, uint8_t qos, uint8_t failure
 }
 
 void Client::handle_ack(const mqtt::Ack& a) {
-    Session& s = *_session;
+    // Made if there was none (a stray acknowledgement): nothing is in flight, so it is unknown.
+    Session& s = ensure_session();
     auto it = s.inflight.find(a.packet_id);
     switch (a.type) {
         case mqtt::PacketType::Puback:

@@ -152,9 +152,9 @@ void Client::apply_subscription(const HookDecision& d) {
         return;
     }
     // The quota is judged in the filters' order, as they are applied.
+    Session& session = ensure_session();  // subscriptions live in the Session (broker.hpp)
     uint32_t limit = _broker.limits().max_subscriptions_per_client;
-    if (limit != 0 && _session->subscriptions.size() >= limit &&
-        !_session->subscriptions.contains(ts.filter)) {
+    if (limit != 0 && session.subscriptions.size() >= limit && !session.subscriptions.contains(ts.filter)) {
         log::info("{}: subscription to '{}' refused: over [limits] max_subscriptions_per_client = {}",
                   describe(), ts.filter, limit);
         progress.ack.reason_codes.push_back(static_cast<uint8_t>(mqtt::ReasonCode::QuotaExceeded));
@@ -166,7 +166,7 @@ void Client::apply_subscription(const HookDecision& d) {
     SubscriptionRecord record{ts.options, subscription_id};
     record.options.qos = std::min(ts.options.qos, _broker.config().broker.maximum_qos);
     roost_call* store = nullptr;
-    bool is_new = _broker.subscribe(*_session, ts.filter, record, &store);
+    bool is_new = _broker.subscribe(session, ts.filter, record, &store);
     if (store) progress.stores.emplace_back(progress.ack.reason_codes.size(), store);
     progress.ack.reason_codes.push_back(record.options.qos);
     progress.granted.emplace_back(progress.next, is_new);
@@ -177,7 +177,7 @@ void Client::handle_unsubscribe(const mqtt::Unsubscribe& unsub) {
     mqtt::Unsuback ack;
     ack.packet_id = unsub.packet_id;
     for (const std::string& filter : unsub.filters) {
-        bool existed = _broker.unsubscribe(*_session, filter);
+        bool existed = _session && _broker.unsubscribe(*_session, filter);  // none made: none existed
         ack.reason_codes.push_back(static_cast<uint8_t>(existed ? mqtt::ReasonCode::Success
                                                                 : mqtt::ReasonCode::NoSubscriptionExisted));
     }

@@ -194,14 +194,12 @@ class Client : public net::ConnectionHandler {
     bool _reauthenticating : 1 = false;  // an AUTH 0x19 exchange is under way
     bool _request_problem_information : 1 = true;
     friend class Broker;
-    // Rare, large state is boxed (util/boxed.hpp): an idle connection pays a pointer for each.
-    Boxed<mqtt::Connect> _connect;  // while its authentication runs
+    // Rare, large state is boxed (util/boxed.hpp); the rarest kinds share one box (RareStates).
     // MQTT 5 enhanced authentication, from a CONNECT with an Authentication Method.
     struct EnhancedAuth {
         std::string method;
         size_t plugin = SIZE_MAX;  // the plugin that runs it
     };
-    Boxed<EnhancedAuth> _auth;
     const std::string& auth_method() const;  // "" without enhanced authentication
     struct SubscribeProgress {
         mqtt::Subscribe packet;
@@ -213,7 +211,6 @@ class Client : public net::ConnectionHandler {
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
         std::vector<std::pair<size_t, roost_call*>> stores;  // (index into ack codes, durable store)
     };
-    Boxed<SubscribeProgress> _subscribing;
     // Retained messages matched by a SUBSCRIBE and not yet sent: a SUBSCRIBE to '#' with 100k
     // retained messages goes out over many loop turns, never past the output bound.
     struct RetainedBatch {
@@ -221,8 +218,6 @@ class Client : public net::ConnectionHandler {
         size_t next = 0;                   // the first not yet sent
         SubscriptionRecord record;         // the subscription's options and identifier
     };
-    Boxed<std::deque<RetainedBatch>> _retained_backlog;
-    Boxed<mqtt::Publish> _publish_waiting;  // for its ACL answer
     // Acknowledgements owed in order while some wait; `alive` tells late answers whether this
     // client and this queue are still there.
     struct WaitingAcks {
@@ -245,7 +240,26 @@ class Client : public net::ConnectionHandler {
         std::vector<std::string> in;  // index = alias the client set, value = topic
         std::unordered_map<std::string, uint16_t> out;
     };
-    Boxed<Aliases> _aliases;
+    // The states most connections have only for a moment, or never, in one box: made by rare()
+    // when the first is set, dropped by trim_rare() (at the end of process()) once all are empty
+    // again. An idle connection pays one pointer for all six instead of six (tests/bench/RESULTS.md,
+    // "Idle connections"). Read them through `_rare && _rare->x`: reading must not make the box.
+    struct RareStates {
+        Boxed<mqtt::Connect> connect;  // while its authentication runs
+        Boxed<EnhancedAuth> auth;
+        Boxed<SubscribeProgress> subscribing;
+        Boxed<std::deque<RetainedBatch>> retained_backlog;
+        Boxed<mqtt::Publish> publish_waiting;  // for its ACL answer
+        Boxed<Aliases> aliases;
+        bool empty() const {
+            return !connect && !auth && !subscribing && !retained_backlog && !publish_waiting && !aliases;
+        }
+    };
+    Boxed<RareStates> _rare;
+    RareStates& rare() { return _rare ? *_rare : _rare.emplace(); }
+    void trim_rare() {
+        if (_rare && _rare->empty()) _rare.reset();
+    }
     // Packets are encoded into one buffer per worker thread (client.cpp), kept up to this size.
     static constexpr size_t kKeepEncodeCapacity = 64 * 1024;
 };

@@ -22,8 +22,8 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
         return false;
     }
     // The table grows with the aliases a client uses: a client that uses none pays nothing.
-    if (!_aliases) _aliases.emplace();
-    std::vector<std::string>& in = _aliases->in;
+    if (!rare().aliases) _rare->aliases.emplace();
+    std::vector<std::string>& in = _rare->aliases->in;
     if (alias >= in.size()) in.resize(alias + 1u);
     if (p.topic.empty()) {
         if (in[alias].empty()) {
@@ -117,14 +117,14 @@ void Client::handle_publish(mqtt::Publish& p) {
     HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, p.topic, p.payload, p.qos, p.retain,
                                            [this](const HookDecision& late) {
                                                resume_after_wait();
-                                               mqtt::Publish waiting = std::move(*_publish_waiting);
-                                               _publish_waiting.reset();
+                                               mqtt::Publish waiting = std::move(*_rare->publish_waiting);
+                                               _rare->publish_waiting.reset();
                                                if (!closing()) finish_publish(waiting, late);
                                                process();
                                            });
     if (acl.pending) {
         wait_for(std::move(acl.token));
-        _publish_waiting = std::move(p);
+        rare().publish_waiting = std::move(p);
         return;
     }
     if (closing()) return;  // a hook disconnected the publisher from inside its check

@@ -87,7 +87,7 @@ void Client::on_data(std::span<const uint8_t> bytes) {
     _decoder.feed_borrowed(bytes);
     // While a plugin's answer is awaited, what the client sends waits in the decoder; past a
     // bound, reading stops (and so does the client, by TCP flow control) until the answer.
-    if ((_pending || acks_full()) && _decoder.buffered() > kMaxBufferedWhileWaiting)
+    if ((waiting() || acks_full()) && _decoder.buffered() > kMaxBufferedWhileWaiting)
         _connection->pause_reading();
     process_guarded();
 }
@@ -131,7 +131,7 @@ void Client::process() {
     mqtt::DecodeError error;
     size_t packets = 0;
     const size_t start = _decoder.buffered();
-    while (!closing() && !_pending && !acks_full()) {
+    while (!closing() && !waiting() && !acks_full()) {
         // Retained messages of the last SUBSCRIBE go out before the next packet is handled.
         if (_rare && _rare->retained_backlog && !send_retained_backlog(packets)) break;
         if (_decoder.buffered() == 0) break;
@@ -193,17 +193,17 @@ bool Client::send_retained_backlog(size_t& packets) {
 }
 
 void Client::wait_for(std::shared_ptr<PendingToken> token) {
-    _pending = std::move(token);
+    rare().pending = std::move(token);
 }
 
 void Client::resume_after_wait() {
-    _pending.reset();
+    if (_rare) _rare->pending.reset();
     if (!_closed) _connection->resume_reading();
 }
 
 void Client::on_closed(const std::string& reason) {
     _closed = true;
-    if (_pending) _broker.hooks().cancel(*_pending);
+    if (waiting()) _broker.hooks().cancel(*_rare->pending);
     if (_acks) _acks->alive->cancelled = true;
     if (_rare && _rare->subscribing)
         for (auto& token : _rare->subscribing->tokens)

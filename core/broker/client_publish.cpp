@@ -78,7 +78,7 @@ void Client::ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason) {
     send_acks(ready);
     if (was_full && !acks_full() && !closing()) {
         // Room again for PUBLISHes that wait: reading goes on where the bound stopped it.
-        if (!_pending) _connection->resume_reading();
+        if (!waiting()) _connection->resume_reading();
         process_guarded();
     }
 }

@@ -36,12 +36,45 @@ Broker::~Broker() {
     // The directory points at the ids of the sessions it lists (session_directory.hpp): the
     // sessions still here go out of it before they go.
     _sessions.for_each([this](const Session& s) { _router.release(s.client_id, s.ref.key); });
+    // Likewise the clients' ids of sessions not made.
+    for (Client* c : _clients)
+        if (c->_session_key != 0 && _sessionless.find(c->_session_key) == c)
+            _router.release(c->client_id(), c->_session_key);
 }
 
-std::shared_ptr<Session> Broker::find_session(std::string_view client_id) const {
+std::shared_ptr<Session> Broker::find_session(std::string_view client_id) {
     std::optional<Router::Owner> owner = _router.owner(client_id);
     if (!owner || owner->worker != _index) return nullptr;
-    return _sessions.find_shared(owner->key);
+    if (std::shared_ptr<Session> s = _sessions.find_shared(owner->key)) return s;
+    // A connected client's clean session, not made yet: made now, so that the takeover that asks
+    // runs as for any other session ("session present" with clean start 0, as before).
+    if (Client* c = _sessionless.find(owner->key)) {
+        make_session(*c);
+        return c->_session;
+    }
+    return nullptr;
+}
+
+SessionKey Broker::local_session_key(std::string_view client_id) const {
+    std::optional<Router::Owner> owner = _router.owner(client_id);
+    if (!owner || owner->worker != _index) return 0;
+    return _sessions.find(owner->key) || _sessionless.find(owner->key) ? owner->key : 0;
+}
+
+Session& Broker::make_session(Client& client) {
+    auto session = std::make_shared<Session>();
+    session->ref.key = client._session_key;
+    session->ref.worker.store(_index);
+    session->client_id = client._client_id;
+    session->client = &client;
+    // The directory entry named the client's id: from now on the Session's, which outlives the
+    // client if a takeover continues the session.
+    _router.repoint(session->client_id, session->ref.key);
+    _sessionless.erase(session->ref.key);
+    _sessions.insert(session);
+    set_online(*session, true);
+    client._session = std::move(session);
+    return *client._session;
 }
 
 Session* Broker::find_session(SessionKey key) const {
@@ -86,12 +119,25 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
                     std::shared_ptr<PendingToken> token, Attached attached) {
     if (std::shared_ptr<Session> here = find_session(client_id))
         return attach_here(client, std::move(here), clean_start, expiry_interval, token, attached, false);
-    // Made before the directory is asked, which keeps a pointer to the session's id, not a copy.
-    auto session = std::make_shared<Session>();
-    session->ref.key = _router.next_session_key();
-    session->ref.worker.store(_index);
-    session->client_id = client_id;
-    std::optional<Router::Owner> owner = _router.claim(session->client_id, _index, session->ref.key);
+    // A new session that ends with its connection is not made until it is needed ("Sessions made
+    // when needed", broker.hpp): the directory names the client's own id meanwhile.
+    const bool made_later = expiry_interval == 0 && !_persistence.enabled();
+    const SessionKey key = _router.next_session_key();
+    std::shared_ptr<Session> session;
+    if (!made_later) {
+        // Made before the directory is asked, which keeps a pointer to the session's id, not a copy.
+        session = std::make_shared<Session>();
+        session->ref.key = key;
+        session->ref.worker.store(_index);
+        session->client_id = client_id;
+    }
+    std::optional<Router::Owner> owner =
+        _router.claim(made_later ? client._client_id : session->client_id, _index, key);
+    if (!owner && made_later) {
+        client._session_key = key;
+        _sessionless.insert(key, &client);
+        return attached(nullptr, false);
+    }
     if (!owner) {
         // Nobody had the id: the new session is registered under this worker already.
         _sessions.insert(session);
@@ -264,6 +310,7 @@ void Broker::attach_here(Client& client, std::shared_ptr<Session> session, bool 
 void Broker::client_connected(Client& client) {
     ++_connected;
     ++_router.connected;
+    if (!client.session()) return;  // a session not made yet has nothing to resend
     Session& s = *client.session();
     // Spec 4.4: on resume, unacknowledged PUBLISH go again with DUP, PUBREL for those past
     // PUBREC; pump() sends them first, as the new connection's Receive Maximum allows.
@@ -285,7 +332,8 @@ void Broker::client_closed(Client& client, const std::string&) {
     // Held here until the end: end_session() below may drop the table's reference.
     std::shared_ptr<Session> held = client.take_session();
     Session* s = held.get();
-    if (!s || s->client != &client) return;
+    if (!s) return sessionless_closed(client);
+    if (s->client != &client) return;
     s->client = nullptr;
     flush_deferred(*s);  // stored before anything below reads or moves the session's deliveries
     set_online(*s, false);
@@ -323,6 +371,17 @@ void Broker::reroute_to_worker(unsigned worker, SessionKey session, Delivery&& c
     });
     // A worker that stopped (shutdown) delivers nothing: the old delivery stays stored, and the
     // member that left gets it back when it resumes.
+}
+
+void Broker::sessionless_closed(Client& client) {
+    const SessionKey key = client._session_key;
+    // Never connected, or its session was made and taken over: nothing of it is listed here.
+    if (key == 0 || _sessionless.find(key) != &client) return;
+    // Its session ends with the connection (expiry 0): the will goes now, as in client_closed.
+    if (std::optional<mqtt::Will> will = client.take_will())
+        publish_will(std::move(*will), client.client_id());
+    _sessionless.erase(key);
+    _router.release(client.client_id(), key);
 }
 
 void Broker::hand_shared_to_others(Session& s) {
@@ -864,7 +923,7 @@ MessagePtr Broker::make_will_message(mqtt::Will will, const std::string& client_
     m->retain = will.retain;
     m->origin_client_id = client_id;
     m->id = next_message_id();
-    if (std::shared_ptr<Session> s = find_session(client_id)) m->origin_session = s->ref.key;
+    m->origin_session = local_session_key(client_id);
     const mqtt::Properties& in = will.properties;
     m->properties.payload_format_indicator = in.payload_format_indicator;
     m->properties.content_type = in.content_type;

@@ -11,6 +11,21 @@
 //
 // Lifetime: created by the Server for its worker before the loop runs, destroyed after it ended,
 // before the hooks and the store it was given.
+//
+// Sessions made when needed: a new session that ends with its connection (MQTT 3.1.1 clean
+// session, MQTT 5 Session Expiry Interval 0) gets no Session object at CONNECT when no
+// persistence plugin is loaded (with one, every session is made at CONNECT, so that its hooks
+// see each session begin and end as before). Such a client holds a session number
+// (Client::_session_key), claimed in the Router's directory under the Client's own `client_id`,
+// and is listed in `_sessionless` by that number so that a takeover finds it. Its Session is
+// made, under the same number, the first time something needs one (make_session): a SUBSCRIBE,
+// an incoming QoS 2 id, an acknowledgement, a takeover (find_session) — which then runs exactly
+// as for any session, so a takeover with clean start 0 still answers "session present". Making
+// it repoints the directory entry at the Session's copy of the id and moves the number from
+// `_sessionless` to `_sessions`. Without a Session nothing can be routed to the client (it has
+// no subscriptions) and nothing is in flight, so its close only publishes its will and releases
+// the directory entry (client_closed). An idle clean connection saves the Session (176 B with
+// its control block) this way (tests/bench/RESULTS.md, "Idle connections").
 #pragma once
 #include <uv.h>
 
@@ -35,6 +50,7 @@
 #include "broker/stats.hpp"
 #include "config/config.hpp"
 #include "net/connection.hpp"
+#include "util/flat_pointer_map.hpp"
 
 namespace roost {
 
@@ -93,6 +109,9 @@ class Broker {
     void attach(Client& client, const std::string& client_id, bool clean_start, uint32_t expiry_interval,
                 std::shared_ptr<PendingToken> token, Attached attached);
     void client_connected(Client& client);  // after CONNACK: resend in-flight, drain the queue
+    // Makes the Session of `client`, a connected client that has none yet ("Sessions made when
+    // needed" above), attached to it; returns it (also Client::session() from now on).
+    Session& make_session(Client& client);
     std::string assign_client_id();
     // Unique across workers (not ordered across them); this worker's thread only.
     uint64_t next_message_id() {
@@ -160,8 +179,13 @@ class Broker {
     void close();
 
   private:
-    // The session of `client_id` if this worker owns it and has it (not while it travels here).
-    std::shared_ptr<Session> find_session(std::string_view client_id) const;
+    // The session of `client_id` if this worker owns it and has it (not while it travels here);
+    // made now if it is a connected client's session that had no Session yet (for a takeover).
+    std::shared_ptr<Session> find_session(std::string_view client_id);
+    // The number of `client_id`'s session if this worker has it, made or not; 0 otherwise.
+    SessionKey local_session_key(std::string_view client_id) const;
+    // A client without a Session closed: its will goes out, its directory entry goes.
+    void sessionless_closed(Client& client);
     Session* find_session(SessionKey key) const;
     void end_session(Session& session);
     // The client of `s` left: QoS 1/2 messages of shared subscriptions go to other members.
@@ -256,6 +280,9 @@ class Broker {
     // by client id: find_session() asks the Router's directory for the number (one id-keyed table
     // for all workers, not one each).
     SessionTable _sessions;
+    // Connected clients whose session has no Session object yet, by their session number
+    // ("Sessions made when needed" above). Not owning: a client leaves it in client_closed.
+    FlatPointerMap<Client> _sessionless;
     SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
     std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.

@@ -87,7 +87,7 @@ void Client::on_data(std::span<const uint8_t> bytes) {
     _decoder.feed_borrowed(bytes);
     // While a plugin's answer is awaited, what the client sends waits in the decoder; past a
     // bound, reading stops (and so does the client, by TCP flow control) until the answer.
-    if ((_pending || acks_full()) && _decoder.buffered() > kMaxBufferedWhileWaiting)
+    if ((waiting() || acks_full()) && _decoder.buffered() > kMaxBufferedWhileWaiting)
         _connection->pause_reading();
     process_guarded();
 }
@@ -100,8 +100,10 @@ void Client::process_guarded() {
         log::limit("memory", "{}: out of memory while handling its packets ({} bytes buffered); closing",
                    describe(), _decoder.buffered());
         _decoder = mqtt::Decoder();
-        _subscribing.reset();
-        _publish_waiting.reset();
+        if (_rare) {
+            _rare->subscribing.reset();
+            _rare->publish_waiting.reset();
+        }
         if (!_closed) _connection->close("out of memory");
     }
 }
@@ -129,9 +131,9 @@ void Client::process() {
     mqtt::DecodeError error;
     size_t packets = 0;
     const size_t start = _decoder.buffered();
-    while (!closing() && !_pending && !acks_full()) {
+    while (!closing() && !waiting() && !acks_full()) {
         // Retained messages of the last SUBSCRIBE go out before the next packet is handled.
-        if (_retained_backlog && !send_retained_backlog(packets)) break;
+        if (_rare && _rare->retained_backlog && !send_retained_backlog(packets)) break;
         if (_decoder.buffered() == 0) break;
         if (packets >= kPacketsPerTurn || start - std::min(start, _decoder.buffered()) >= kBytesPerTurn) {
             _connection->defer();  // the rest in a later loop turn
@@ -158,10 +160,11 @@ void Client::process() {
         ++packets;
         handle(packet);
     }
+    trim_rare();  // the states of a finished CONNECT, SUBSCRIBE or ACL wait leave with their box
 }
 
 bool Client::send_retained_backlog(size_t& packets) {
-    std::deque<RetainedBatch>& backlog = *_retained_backlog;
+    std::deque<RetainedBatch>& backlog = *_rare->retained_backlog;
     while (!backlog.empty()) {
         RetainedBatch& batch = backlog.front();
         for (; batch.next < batch.messages.size(); ++batch.next) {
@@ -185,25 +188,25 @@ bool Client::send_retained_backlog(size_t& packets) {
         }
         backlog.pop_front();
     }
-    _retained_backlog.reset();
+    _rare->retained_backlog.reset();
     return true;
 }
 
 void Client::wait_for(std::shared_ptr<PendingToken> token) {
-    _pending = std::move(token);
+    rare().pending = std::move(token);
 }
 
 void Client::resume_after_wait() {
-    _pending.reset();
+    if (_rare) _rare->pending.reset();
     if (!_closed) _connection->resume_reading();
 }
 
 void Client::on_closed(const std::string& reason) {
     _closed = true;
-    if (_pending) _broker.hooks().cancel(*_pending);
+    if (waiting()) _broker.hooks().cancel(*_rare->pending);
     if (_acks) _acks->alive->cancelled = true;
-    if (_subscribing)
-        for (auto& token : _subscribing->tokens)
+    if (_rare && _rare->subscribing)
+        for (auto& token : _rare->subscribing->tokens)
             if (token) _broker.hooks().cancel(*token);
     report_disconnect(_disconnect_reason);
     if (_state == State::Connected)
@@ -386,14 +389,14 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     }
     uint16_t new_alias = 0;  // an alias this PUBLISH sets up, recorded only if it is sent
     if (_client_topic_alias_maximum > 0) {
-        if (!_aliases) _aliases.emplace();
+        if (!rare().aliases) _rare->aliases.emplace();
         // Aliases go to the first topics sent, up to the client's maximum, and stay for the
         // connection: repeated topics then cost two bytes instead of their length.
-        if (auto it = _aliases->out.find(m.topic); it != _aliases->out.end()) {
+        if (auto it = _rare->aliases->out.find(m.topic); it != _rare->aliases->out.end()) {
             properties.topic_alias = it->second;
             p.topic = {};
-        } else if (_aliases->out.size() < _client_topic_alias_maximum) {
-            new_alias = static_cast<uint16_t>(_aliases->out.size() + 1);
+        } else if (_rare->aliases->out.size() < _client_topic_alias_maximum) {
+            new_alias = static_cast<uint16_t>(_rare->aliases->out.size() + 1);
             properties.topic_alias = new_alias;
         }
     }
@@ -411,7 +414,7 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
         ++_broker.stats().messages_dropped;
         return false;
     }
-    if (new_alias != 0) _aliases->out.emplace(m.topic, new_alias);
+    if (new_alias != 0) _rare->aliases->out.emplace(m.topic, new_alias);
     ++_broker.stats().messages_sent;
     if (m.payload.size() >= kSharePayloadFrom) {
         _broker.stats().bytes_sent += write_shared_payload(*_connection, delivery.message, p, _version);
@@ -467,17 +470,26 @@ void Client::check_timeouts(Clock::time_point now) {
     }
 }
 
+Session& Client::ensure_session() {
+    if (!_session) _broker.make_session(*this);
+    return *_session;
+}
+
 void Client::handle_disconnect(const mqtt::Disconnect& d) {
     _disconnect_reason = d.reason_code;
-    if (_version == mqtt::ProtocolVersion::V5 && d.properties.session_expiry_interval && _session) {
+    // A connected client without a Session has a session that ends with the connection (expiry 0).
+    const bool sessionless = !_session && connected() && _session_key != 0;
+    if (_version == mqtt::ProtocolVersion::V5 && d.properties.session_expiry_interval &&
+        (_session || sessionless)) {
         // Spec 3.14.2.2.2: a session that was to end with the connection cannot be made to last.
-        if (_session->expiry_interval == 0 && *d.properties.session_expiry_interval != 0) {
+        if ((sessionless || _session->expiry_interval == 0) && *d.properties.session_expiry_interval != 0) {
             protocol_error(mqtt::ReasonCode::ProtocolError,
                            "DISCONNECT sets a Session Expiry Interval after CONNECT set 0");
             return;
         }
-        _session->expiry_interval =
-            std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
+        if (_session)
+            _session->expiry_interval =
+                std::min(*d.properties.session_expiry_interval, _broker.limits().max_session_expiry);
     }
     // Spec 3.1.2-8, 3.1.2-10, 3.14.4-3: only a normal disconnection (0x00, and every 3.1.1
     // DISCONNECT) deletes the will. 0x04 asks for it; any other reason reports an error on the

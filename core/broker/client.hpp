@@ -10,6 +10,10 @@
 // Size: one per connection, idle ones included (tests/bench/RESULTS.md, "Idle connections"):
 // rare state is boxed, flags are bit-fields, the peer's address is not copied (the client id
 // still is: the Session keeps its own, which the session directory points at).
+//
+// Its session: `_session` is null before CONNACK, and after it for a clean session whose Session
+// is not made yet (broker.hpp, "Sessions made when needed"); ensure_session() makes it when a
+// packet needs it. `_session_key` is the session's number from CONNACK on, made or not.
 #pragma once
 #include <memory>
 #include <optional>
@@ -65,7 +69,9 @@ class Client : public net::ConnectionHandler {
     const ListenerConfig& listener() const { return _listener; }
     net::Connection* connection() const { return _closed ? nullptr : _connection; }
     roost_client* plugin_handle() { return &_plugin_handle; }
+    // Null while the session is not made (see above); ensure_session() makes it (connected only).
     Session* session() const { return _session.get(); }
+    Session& ensure_session();
 
     // Called every second by the broker: enforces keep alive and the CONNECT timeout.
     void check_timeouts(Clock::time_point now);
@@ -163,7 +169,6 @@ class Client : public net::ConnectionHandler {
     net::Connection* _connection;  // valid for the client's whole life; see _closed
     const ListenerConfig& _listener;
     roost_client _plugin_handle{this};
-    std::shared_ptr<PendingToken> _pending;  // set while a plugin's answer is awaited
     mqtt::Decoder _decoder;
     // Of the last bytes received (keep alive counts bytes) once the CONNECT was accepted; before,
     // the moment the connection was accepted (the CONNECT timeout counts from there).
@@ -172,8 +177,9 @@ class Client : public net::ConnectionHandler {
     std::string _client_id;
     Boxed<std::string> _username;  // boxed: most idle fleets connect without one
     std::shared_ptr<Session> _session;
-    uint32_t _slot = 0;        // its index in Broker::_clients (the broker's to read and write)
-    uint16_t _keep_alive = 0;  // seconds, as enforced (Server Keep Alive applied)
+    SessionKey _session_key = 0;  // its session's number, set at CONNACK (the broker's to write)
+    uint32_t _slot = 0;           // its index in Broker::_clients (the broker's to read and write)
+    uint16_t _keep_alive = 0;     // seconds, as enforced (Server Keep Alive applied)
     State _state = State::AwaitingConnect;
     mqtt::ProtocolVersion _version = mqtt::ProtocolVersion::V5;
     uint8_t _disconnect_reason = 0;  // what the broker sent or received, for on_disconnect hooks
@@ -187,14 +193,12 @@ class Client : public net::ConnectionHandler {
     bool _reauthenticating : 1 = false;  // an AUTH 0x19 exchange is under way
     bool _request_problem_information : 1 = true;
     friend class Broker;
-    // Rare, large state is boxed (util/boxed.hpp): an idle connection pays a pointer for each.
-    Boxed<mqtt::Connect> _connect;  // while its authentication runs
+    // Rare, large state is boxed (util/boxed.hpp); the rarest kinds share one box (RareStates).
     // MQTT 5 enhanced authentication, from a CONNECT with an Authentication Method.
     struct EnhancedAuth {
         std::string method;
         size_t plugin = SIZE_MAX;  // the plugin that runs it
     };
-    Boxed<EnhancedAuth> _auth;
     const std::string& auth_method() const;  // "" without enhanced authentication
     struct SubscribeProgress {
         mqtt::Subscribe packet;
@@ -206,7 +210,6 @@ class Client : public net::ConnectionHandler {
         std::vector<std::shared_ptr<PendingToken>> tokens;   // cancelled if the client goes
         std::vector<std::pair<size_t, roost_call*>> stores;  // (index into ack codes, durable store)
     };
-    Boxed<SubscribeProgress> _subscribing;
     // Retained messages matched by a SUBSCRIBE and not yet sent: a SUBSCRIBE to '#' with 100k
     // retained messages goes out over many loop turns, never past the output bound.
     struct RetainedBatch {
@@ -214,8 +217,6 @@ class Client : public net::ConnectionHandler {
         size_t next = 0;                   // the first not yet sent
         SubscriptionRecord record;         // the subscription's options and identifier
     };
-    Boxed<std::deque<RetainedBatch>> _retained_backlog;
-    Boxed<mqtt::Publish> _publish_waiting;  // for its ACL answer
     // Acknowledgements owed in order while some wait; `alive` tells late answers whether this
     // client and this queue are still there.
     struct WaitingAcks {
@@ -238,7 +239,29 @@ class Client : public net::ConnectionHandler {
         std::vector<std::string> in;  // index = alias the client set, value = topic
         std::unordered_map<std::string, uint16_t> out;
     };
-    Boxed<Aliases> _aliases;
+    // The states most connections have only for a moment, or never, in one box: made by rare()
+    // when the first is set, dropped by trim_rare() (at the end of process()) once all are empty
+    // again. An idle connection pays one pointer for all seven instead of 64 bytes (tests/bench/RESULTS.md,
+    // "Idle connections"). Read them through `_rare && _rare->x`: reading must not make the box.
+    struct RareStates {
+        Boxed<mqtt::Connect> connect;  // while its authentication runs
+        Boxed<EnhancedAuth> auth;
+        Boxed<SubscribeProgress> subscribing;
+        Boxed<std::deque<RetainedBatch>> retained_backlog;
+        Boxed<mqtt::Publish> publish_waiting;  // for its ACL answer
+        Boxed<Aliases> aliases;
+        std::shared_ptr<PendingToken> pending;  // set while a plugin's answer is awaited
+        bool empty() const {
+            return !connect && !auth && !subscribing && !retained_backlog && !publish_waiting && !aliases &&
+                   !pending;
+        }
+    };
+    Boxed<RareStates> _rare;
+    RareStates& rare() { return _rare ? *_rare : _rare.emplace(); }
+    bool waiting() const { return _rare && _rare->pending; }  // for a plugin's answer (wait_for)
+    void trim_rare() {
+        if (_rare && _rare->empty()) _rare.reset();
+    }
     // Packets are encoded into one buffer per worker thread (client.cpp), kept up to this size.
     static constexpr size_t kKeepEncodeCapacity = 64 * 1024;
 };

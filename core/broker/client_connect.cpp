@@ -87,17 +87,17 @@ void Client::handle_connect(mqtt::Connect& c) {
     request.username = c.username;
     request.password = c.password;
     if (c.properties.authentication_method) {
-        _auth.emplace().method = *c.properties.authentication_method;
-        request.method = _auth->method;
+        rare().auth.emplace().method = *c.properties.authentication_method;
+        request.method = _rare->auth->method;
         request.data = c.properties.authentication_data.value_or("");
     }
-    _connect = std::move(c);
+    rare().connect = std::move(c);
     run_auth(std::move(request));
 }
 
 const std::string& Client::auth_method() const {
     static const std::string none;
-    return _auth ? _auth->method : none;
+    return _rare && _rare->auth ? _rare->auth->method : none;
 }
 
 void Client::run_auth(AuthRequest request) {
@@ -124,7 +124,7 @@ void Client::on_auth_decision(const HookDecision& d) {
         }
         return refuse_connect(d.reason, d.why);
     }
-    if (d.plugin != SIZE_MAX && _auth) _auth->plugin = d.plugin;  // for the AUTH rounds
+    if (d.plugin != SIZE_MAX && _rare && _rare->auth) _rare->auth->plugin = d.plugin;  // for the AUTH rounds
     if (d.more) {
         // Another round of the method's exchange (spec 4.12): the client answers with AUTH 0x18.
         if (auth_method().empty() || _version != mqtt::ProtocolVersion::V5)
@@ -133,7 +133,7 @@ void Client::on_auth_decision(const HookDecision& d) {
                 "an auth plugin asked for another round without an MQTT 5 authentication method");
         mqtt::Auth auth;
         auth.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::ContinueAuthentication);
-        auth.properties.authentication_method = _auth->method;
+        auth.properties.authentication_method = _rare->auth->method;
         auth.properties.authentication_data = d.reply;
         if (!reauth) {
             _state = State::Authenticating;
@@ -143,7 +143,7 @@ void Client::on_auth_decision(const HookDecision& d) {
     }
     if (reauth) {
         mqtt::Auth auth;
-        auth.properties.authentication_method = _auth->method;
+        auth.properties.authentication_method = _rare->auth->method;
         if (!d.reply.empty()) auth.properties.authentication_data = d.reply;
         send(auth);
         log::info("{}: re-authenticated", describe());
@@ -155,7 +155,7 @@ void Client::on_auth_decision(const HookDecision& d) {
 void Client::check_will_then_connect(const std::string& auth_reply) {
     // The will is a publish the client asks for in advance: the ACL judges it now, while the
     // client can still be told, not when the client is gone (as Mosquitto 2 does).
-    const std::optional<mqtt::Will>& will = _connect->will;
+    const std::optional<mqtt::Will>& will = _rare->connect->will;
     if (!will || !_broker.hooks().has_acl()) return finish_connect(auth_reply);
     HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, will->topic, will->payload, will->qos,
                                            will->retain, [this, auth_reply](const HookDecision& late) {
@@ -173,8 +173,8 @@ void Client::check_will_then_connect(const std::string& auth_reply) {
 
 void Client::on_will_decision(const HookDecision& acl, const std::string& auth_reply) {
     if (!acl.allowed)
-        return refuse_connect(acl.reason,
-                              fmt::format("will topic '{}' refused: {}", _connect->will->topic, acl.why));
+        return refuse_connect(
+            acl.reason, fmt::format("will topic '{}' refused: {}", _rare->connect->will->topic, acl.why));
     finish_connect(auth_reply);
 }
 
@@ -188,9 +188,9 @@ void Client::handle_auth(const mqtt::Auth& a) {
                               "AUTH with a different authentication method than CONNECT");
     auto reason = static_cast<ReasonCode>(a.reason_code);
     AuthRequest request;
-    request.method = _auth->method;
+    request.method = _rare->auth->method;
     request.data = a.properties.authentication_data.value_or("");
-    request.plugin = _auth->plugin;
+    request.plugin = _rare->auth->plugin;
     // Spec 4.12: CONTINUE answers the broker's AUTH 0x18, in the CONNECT exchange or in a
     // re-authentication; only a connected client with none under way may begin one with 0x19.
     bool exchange = _state == State::Authenticating || _reauthenticating;
@@ -209,7 +209,7 @@ void Client::handle_auth(const mqtt::Auth& a) {
 
 void Client::finish_connect(const std::string& auth_reply) {
     const LimitsConfig& limits = _broker.limits();
-    mqtt::Connect& c = *_connect;
+    mqtt::Connect& c = *_rare->connect;
     const mqtt::Properties& props = c.properties;
     uint32_t session_expiry = 0;
     bool expiry_cut = false;
@@ -270,10 +270,11 @@ void Client::finish_connect(const std::string& auth_reply) {
 void Client::send_connack(std::shared_ptr<Session> session, bool present, const ConnectOutcome& outcome) {
     const LimitsConfig& limits = _broker.limits();
     const BrokerConfig& features = _broker.config().broker;
-    mqtt::Connect& c = *_connect;
+    mqtt::Connect& c = *_rare->connect;
     const std::string& auth_reply = outcome.auth_reply;
     uint32_t session_expiry = outcome.session_expiry;
     _session = std::move(session);
+    if (_session) _session_key = _session->ref.key;  // else the broker set it (a session not made yet)
     _state = State::Connected;
     _last_packet_at = Clock::now();  // no longer the moment of accept (client.hpp): keep alive starts
     if (!_closed) _connection->established();
@@ -302,7 +303,7 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
     log::info("{} connected ({}, {}, keep alive {} s{}{})", describe(), version_name_for_log(),
               c.clean_start ? "clean start" : "resume session", _keep_alive,
               present ? ", session present" : "", _username ? ", user '" + *_username + "'" : std::string());
-    _connect.reset();
+    _rare->connect.reset();
     _broker.client_connected(*this);
     _broker.hooks().on_connect(*this);
 }

@@ -22,8 +22,8 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
         return false;
     }
     // The table grows with the aliases a client uses: a client that uses none pays nothing.
-    if (!_aliases) _aliases.emplace();
-    std::vector<std::string>& in = _aliases->in;
+    if (!rare().aliases) _rare->aliases.emplace();
+    std::vector<std::string>& in = _rare->aliases->in;
     if (alias >= in.size()) in.resize(alias + 1u);
     if (p.topic.empty()) {
         if (in[alias].empty()) {
@@ -78,7 +78,7 @@ void Client::ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason) {
     send_acks(ready);
     if (was_full && !acks_full() && !closing()) {
         // Room again for PUBLISHes that wait: reading goes on where the bound stopped it.
-        if (!_pending) _connection->resume_reading();
+        if (!waiting()) _connection->resume_reading();
         process_guarded();
     }
 }
@@ -103,8 +103,10 @@ void Client::handle_publish(mqtt::Publish& p) {
 
     if (p.qos == 2) {
         // A PUBLISH whose id awaits PUBREL is a resend: answer again, route once (spec 4.3.3).
-        if (_session->incoming_qos2.contains(p.packet_id)) return acknowledge(p, ReasonCode::Success);
-        if (_session->incoming_qos2.size() >= _broker.limits().max_inflight)
+        // Its id is kept in the Session: made now if the client had none (broker.hpp).
+        Session& s = ensure_session();
+        if (s.incoming_qos2.contains(p.packet_id)) return acknowledge(p, ReasonCode::Success);
+        if (s.incoming_qos2.size() >= _broker.limits().max_inflight)
             return protocol_error(ReasonCode::ReceiveMaximumExceeded,
                                   fmt::format("more than {} QoS 2 messages awaiting PUBREL (Receive Maximum)",
                                               _broker.limits().max_inflight));
@@ -115,14 +117,14 @@ void Client::handle_publish(mqtt::Publish& p) {
     HookDecision acl = _broker.hooks().acl(*this, AclAction::Publish, p.topic, p.payload, p.qos, p.retain,
                                            [this](const HookDecision& late) {
                                                resume_after_wait();
-                                               mqtt::Publish waiting = std::move(*_publish_waiting);
-                                               _publish_waiting.reset();
+                                               mqtt::Publish waiting = std::move(*_rare->publish_waiting);
+                                               _rare->publish_waiting.reset();
                                                if (!closing()) finish_publish(waiting, late);
                                                process();
                                            });
     if (acl.pending) {
         wait_for(std::move(acl.token));
-        _publish_waiting = std::move(p);
+        rare().publish_waiting = std::move(p);
         return;
     }
     if (closing()) return;  // a hook disconnected the publisher from inside its check
@@ -143,7 +145,7 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     message->qos = p.qos;
     message->retain = p.retain;
     message->origin_client_id = _client_id;
-    message->origin_session = _session->ref.key;
+    message->origin_session = _session_key;
     if (_version == mqtt::ProtocolVersion::V5) {
         // Only what travels end to end; alias and subscription ids are per hop.
         const mqtt::Properties& in = p.properties;
@@ -235,7 +237,8 @@ bool Client::store_failed(const std::string& topic, uint8_t qos, uint8_t failure
 }
 
 void Client::handle_ack(const mqtt::Ack& a) {
-    Session& s = *_session;
+    // Made if there was none (a stray acknowledgement): nothing is in flight, so it is unknown.
+    Session& s = ensure_session();
     auto it = s.inflight.find(a.packet_id);
     switch (a.type) {
         case mqtt::PacketType::Puback:

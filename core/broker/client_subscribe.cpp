@@ -15,16 +15,16 @@ void Client::handle_subscribe(mqtt::Subscribe& sub) {
     if (!sub.properties.subscription_identifiers.empty() && !_broker.config().broker.subscription_identifiers)
         return protocol_error(mqtt::ReasonCode::SubscriptionIdentifiersNotSupported,
                               "SUBSCRIBE with a subscription identifier, which this broker does not support");
-    _subscribing.emplace();
-    _subscribing->ack.packet_id = sub.packet_id;
-    _subscribing->packet = std::move(sub);
+    SubscribeProgress& started = rare().subscribing.emplace();
+    started.ack.packet_id = sub.packet_id;
+    started.packet = std::move(sub);
     continue_subscribe();
 }
 
 void Client::continue_subscribe() {
     using mqtt::ReasonCode;
     const BrokerConfig& features = _broker.config().broker;
-    SubscribeProgress& progress = *_subscribing;
+    SubscribeProgress& progress = *_rare->subscribing;
     const mqtt::Subscribe& sub = progress.packet;
     size_t n = sub.subscriptions.size();
     progress.decisions.assign(n, std::nullopt);
@@ -59,9 +59,9 @@ void Client::continue_subscribe() {
         } else if (_broker.hooks().has_acl()) {
             HookDecision d = _broker.hooks().acl(*this, AclAction::Subscribe, ts.filter, {}, ts.options.qos,
                                                  false, [this, i](const HookDecision& late) {
-                                                     if (closing() || !_subscribing) return;
-                                                     _subscribing->decisions[i] = late;
-                                                     if (--_subscribing->waiting > 0) return;
+                                                     if (closing() || !_rare || !_rare->subscribing) return;
+                                                     _rare->subscribing->decisions[i] = late;
+                                                     if (--_rare->subscribing->waiting > 0) return;
                                                      resume_after_wait();
                                                      finish_subscribe();
                                                      process();
@@ -86,7 +86,7 @@ void Client::continue_subscribe() {
 }
 
 void Client::finish_subscribe() {
-    SubscribeProgress& progress = *_subscribing;
+    SubscribeProgress& progress = *_rare->subscribing;
     for (progress.next = 0; progress.next < progress.packet.subscriptions.size(); ++progress.next)
         apply_subscription(*progress.decisions[progress.next]);
     if (progress.stores.empty()) return send_suback();
@@ -106,10 +106,10 @@ void Client::finish_subscribe() {
     };
     for (auto [index, call] : progress.stores) {
         _broker.persistence().when_done({call}, [this, wait, token, index, finish](bool ok, uint8_t) {
-            if (token->cancelled || !_subscribing) return;
+            if (token->cancelled || !_rare || !_rare->subscribing) return;
             if (!ok) {
                 log::warn("{}: a persistence plugin could not store a subscription: SUBACK 0x80", describe());
-                _subscribing->ack.reason_codes[index] =
+                _rare->subscribing->ack.reason_codes[index] =
                     static_cast<uint8_t>(mqtt::ReasonCode::UnspecifiedError);
             }
             if (--wait->left == 0) finish();
@@ -122,11 +122,11 @@ void Client::finish_subscribe() {
 }
 
 void Client::send_suback() {
-    SubscribeProgress& progress = *_subscribing;
+    SubscribeProgress& progress = *_rare->subscribing;
     mqtt::Suback ack = std::move(progress.ack);
     std::vector<std::pair<size_t, bool>> granted = std::move(progress.granted);
     mqtt::Subscribe packet = std::move(progress.packet);
-    _subscribing.reset();
+    _rare->subscribing.reset();
     send(std::move(ack));
     // Retained messages follow the SUBACK (spec 3.3.1.3); never for shared subscriptions (4.8.2).
     for (auto [index, is_new] : granted) {
@@ -137,14 +137,14 @@ void Client::send_suback() {
         if (it == _session->subscriptions.end()) continue;
         std::vector<MessagePtr> found = _broker.retained_for(ts.filter);
         if (found.empty()) continue;
-        if (!_retained_backlog) _retained_backlog.emplace();
-        _retained_backlog->push_back({std::move(found), 0, it->second});
+        if (!rare().retained_backlog) _rare->retained_backlog.emplace();
+        _rare->retained_backlog->push_back({std::move(found), 0, it->second});
     }
     // Sent by process() before the next packet is read, a budget per loop turn.
 }
 
 void Client::apply_subscription(const HookDecision& d) {
-    SubscribeProgress& progress = *_subscribing;
+    SubscribeProgress& progress = *_rare->subscribing;
     const mqtt::TopicSubscription& ts = progress.packet.subscriptions[progress.next];
     if (!d.allowed) {
         log::info("{}: subscription to '{}' refused: {}", describe(), ts.filter, d.why);
@@ -152,9 +152,9 @@ void Client::apply_subscription(const HookDecision& d) {
         return;
     }
     // The quota is judged in the filters' order, as they are applied.
+    Session& session = ensure_session();  // subscriptions live in the Session (broker.hpp)
     uint32_t limit = _broker.limits().max_subscriptions_per_client;
-    if (limit != 0 && _session->subscriptions.size() >= limit &&
-        !_session->subscriptions.contains(ts.filter)) {
+    if (limit != 0 && session.subscriptions.size() >= limit && !session.subscriptions.contains(ts.filter)) {
         log::info("{}: subscription to '{}' refused: over [limits] max_subscriptions_per_client = {}",
                   describe(), ts.filter, limit);
         progress.ack.reason_codes.push_back(static_cast<uint8_t>(mqtt::ReasonCode::QuotaExceeded));
@@ -166,7 +166,7 @@ void Client::apply_subscription(const HookDecision& d) {
     SubscriptionRecord record{ts.options, subscription_id};
     record.options.qos = std::min(ts.options.qos, _broker.config().broker.maximum_qos);
     roost_call* store = nullptr;
-    bool is_new = _broker.subscribe(*_session, ts.filter, record, &store);
+    bool is_new = _broker.subscribe(session, ts.filter, record, &store);
     if (store) progress.stores.emplace_back(progress.ack.reason_codes.size(), store);
     progress.ack.reason_codes.push_back(record.options.qos);
     progress.granted.emplace_back(progress.next, is_new);
@@ -177,7 +177,7 @@ void Client::handle_unsubscribe(const mqtt::Unsubscribe& unsub) {
     mqtt::Unsuback ack;
     ack.packet_id = unsub.packet_id;
     for (const std::string& filter : unsub.filters) {
-        bool existed = _broker.unsubscribe(*_session, filter);
+        bool existed = _session && _broker.unsubscribe(*_session, filter);  // none made: none existed
         ack.reason_codes.push_back(static_cast<uint8_t>(existed ? mqtt::ReasonCode::Success
                                                                 : mqtt::ReasonCode::NoSubscriptionExisted));
     }

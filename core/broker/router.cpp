@@ -73,6 +73,11 @@ void Router::move(std::string_view client_id, unsigned worker) {
     _directory.move(client_id, worker);
 }
 
+void Router::repoint(const std::string& client_id, SessionKey key) {
+    std::lock_guard lock(_directory_lock);
+    _directory.repoint(&client_id, key);
+}
+
 void Router::release(std::string_view client_id, SessionKey key) {
     std::lock_guard lock(_directory_lock);
     _directory.release(client_id, key);

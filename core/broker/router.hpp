@@ -70,11 +70,14 @@ class Router {
     using Owner = SessionDirectory::Owner;
     // Records `worker` as the owner of `client_id` with session `key` if nobody owns it, and
     // returns nothing; otherwise returns the owner and changes nothing. `client_id` must be the
-    // session's own `Session::client_id`: the directory keeps a pointer to it, not a copy, until
-    // release() (session_directory.hpp).
+    // session's own `Session::client_id` (or, for a clean session not made yet, its Client's id):
+    // the directory keeps a pointer to it, not a copy, until release() (session_directory.hpp).
     std::optional<Owner> claim(const std::string& client_id, unsigned worker, SessionKey key);
     // The session moved to `worker` (a takeover from another worker).
     void move(std::string_view client_id, unsigned worker);
+    // The entry of `key` points at `client_id` from now on (an equal string: the Session made for
+    // a client that had none; session_directory.hpp).
+    void repoint(const std::string& client_id, SessionKey key);
     // The session `key` of `client_id` ended (a newer one with the same id is left alone).
     void release(std::string_view client_id, SessionKey key);
     std::optional<Owner> owner(std::string_view client_id) const;

@@ -9,6 +9,10 @@
 // lives and whether it is online. `client_id` is read by other workers too, under the Router's
 // directory lock: the directory points at it instead of keeping a copy, so it never changes after
 // the session is claimed, and the session outlives its directory entry (session_directory.hpp).
+//
+// Not every session has a Session: one that ends with its connection (clean session, expiry 0)
+// gets it only when something needs it, the first SUBSCRIBE, QoS 2 PUBLISH or takeover; until
+// then its client holds only its number (broker.hpp, "Sessions made when needed").
 #pragma once
 #include <cstdint>
 #include <deque>

@@ -52,6 +52,11 @@ void SessionDirectory::move(std::string_view client_id, unsigned worker) {
     if (size_t at = locate(client_id, hash_of(client_id)); at != SIZE_MAX) _slots[at].worker = worker;
 }
 
+void SessionDirectory::repoint(const std::string* client_id, SessionKey key) {
+    if (size_t at = locate(*client_id, hash_of(*client_id)); at != SIZE_MAX && _slots[at].key == key)
+        _slots[at].id = client_id;
+}
+
 void SessionDirectory::release(std::string_view client_id, SessionKey key) {
     size_t hole = locate(client_id, hash_of(client_id));
     if (hole == SIZE_MAX || _slots[hole].key != key) return;

@@ -6,7 +6,10 @@
 // Lifetime of what a slot points at: the Session's `client_id`, which never changes after the
 // session is made, and the Session lives (on its owning worker, or in flight between two) at least
 // until its entry is released: Broker::end_session releases before it drops the session, and a
-// Broker releases what it still owns when it is destroyed.
+// Broker releases what it still owns when it is destroyed. A clean session that has no Session
+// object yet (broker.hpp, "Sessions made when needed") is listed under its Client's `client_id`
+// instead, which likewise never changes while listed: the Broker releases the entry before the
+// client goes, or repoints it (repoint) at the Session's copy when it makes the Session.
 //
 // Threads: none of its own. The Router guards it with its _directory_lock (router.hpp).
 #pragma once
@@ -31,6 +34,9 @@ class SessionDirectory {
     // (the slot keeps the pointer: see the lifetime rule above); otherwise returns the owner.
     std::optional<Owner> claim(const std::string* client_id, unsigned worker, SessionKey key);
     void move(std::string_view client_id, unsigned worker);
+    // The entry of session `key` now points at `*client_id` (an equal string that lives longer:
+    // the Session's copy of a Client's id).
+    void repoint(const std::string* client_id, SessionKey key);
     // Forgets `client_id` if its entry is the session `key` (a newer one is left alone).
     void release(std::string_view client_id, SessionKey key);
     std::optional<Owner> find(std::string_view client_id) const;

@@ -305,3 +305,27 @@ TEST_CASE("a queued message whose expiry passed before it was sent is dropped, n
     REQUIRE(again.send(pkt::ack(pkt::PUBACK, p->packet_id_after_topic())));
     CHECK_FALSE(again.read_packet(500ms));
 }
+
+// A clean session that needed no Session object yet (broker.hpp, "Sessions made when needed")
+// behaves as one that had it: a takeover with clean session 0 finds it, and a DISCONNECT cannot
+// give it an expiry.
+TEST_CASE(
+    "idle clean session: taken over with clean session 0 says session present; no expiry at DISCONNECT") {
+    ROOST_ONLY();
+    Broker b;
+    RawClient first(b.port());
+    REQUIRE(first.handshake(pkt::conn(4, "idle-clean-311")));
+    RawClient second(b.port());
+    auto ack = second.handshake(pkt::conn(4, "idle-clean-311", false));
+    REQUIRE(ack);
+    CHECK((uint8_t(ack->body[0]) & 1) == 1);  // session present
+    CHECK(first.wait_closed());
+
+    RawClient v5(b.port());
+    REQUIRE(v5.handshake(pkt::conn(5, "idle-clean-v5")));
+    // DISCONNECT, reason 0, Session Expiry Interval 60 after CONNECT's 0: a protocol error (0x82).
+    REQUIRE(v5.send(std::string("\xE0\x07\x00\x05\x11\x00\x00\x00\x3C", 9)));
+    auto d = v5.read_until(pkt::DISCONNECT);
+    REQUIRE(d);
+    CHECK(d->reason() == 0x82);
+}

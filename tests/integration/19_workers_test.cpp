@@ -261,3 +261,43 @@ TEST_CASE("a shared member that leaves: its unacknowledged QoS 1 messages go to 
     CHECK(to_stayer.size() == 6);  // every message reached a member that acknowledged it
     CHECK(b.wait_log({"given to other members of their groups"}));
 }
+
+// A clean session that never needed its Session object (no SUBSCRIBE, no QoS 2: broker.hpp,
+// "Sessions made when needed") is taken over from the other worker as any session is.
+TEST_CASE(
+    "takeover across workers of an idle clean session: 0x8E, will, session present with clean start 0") {
+    ROOST_ONLY();
+    Broker b(two_workers());
+    RawClient old_conn(b.port());  // worker 0: MQTT 5, clean start, expiry 0, no SUBSCRIBE
+    pkt::Connect how = pkt::conn(5, "idle-clean");
+    how.will = pkt::Will{"wills/idle-clean", "gone", 0, false, {}};
+    connect(old_conn, how);
+    RawClient watcher(b.port());  // worker 1
+    connect(watcher, pkt::conn(5, "idle-watcher"));
+    subscribe(watcher, "wills/#", 0, 5);
+    RawClient idle(b.port());   // worker 0
+    RawClient taker(b.port());  // worker 1
+    Packet ack = connect(taker, pkt::conn(5, "idle-clean", false));
+    CHECK((ack.body[0] & 1) == 1);  // the session existed, as when it had its Session object
+    auto d = old_conn.read_until(pkt::DISCONNECT);
+    REQUIRE(d);
+    CHECK(d->reason() == 0x8E);
+    auto will = watcher.read_until(pkt::PUBLISH);
+    REQUIRE(will);
+    CHECK(will->publish_topic() == "wills/idle-clean");
+    // The session goes on with the taker: it subscribes and receives.
+    subscribe(taker, "idle/#", 1, 5);
+    RawClient pub(b.port());  // worker 0
+    connect(pub, pkt::conn(5, "idle-pub"));
+    REQUIRE(pub.send(pkt::publish("idle/1", "to-taker", 1, 3, false, 5)));
+    REQUIRE(pub.read_until(pkt::PUBACK));
+    auto got = taker.read_until(pkt::PUBLISH);
+    REQUIRE(got);
+    CHECK(got->publish_payload(5) == "to-taker");
+    // Clean start ends it: no session present (worker 1 again, the same worker as the session).
+    RawClient clean(b.port());
+    Packet fresh = connect(clean, pkt::conn(5, "idle-clean"));
+    CHECK((fresh.body[0] & 1) == 0);
+    CHECK(taker.read_until(pkt::DISCONNECT));
+    (void)idle;
+}

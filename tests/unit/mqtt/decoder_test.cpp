@@ -32,26 +32,28 @@ Bytes concat(const std::vector<Packet>& packets, ProtocolVersion v) {
     return out;
 }
 
+// Takes every whole packet the decoder has into `out`; fails on anything but NeedMore after.
+void drain(Decoder& d, std::vector<Packet>& out) {
+    Packet p;
+    DecodeError e;
+    DecodeStatus st;
+    while ((st = d.next(p, e)) == DecodeStatus::Packet)
+        out.push_back(p);
+    REQUIRE_MESSAGE(st == DecodeStatus::NeedMore, e.message);
+}
+
 // Feeds `wire` in pieces cut at `cuts` and collects every packet.
 std::vector<Packet> decode_chunked(const Bytes& wire, const std::vector<size_t>& cuts) {
     Decoder d;
     std::vector<Packet> out;
     size_t start = 0;
-    auto drain = [&] {
-        Packet p;
-        DecodeError e;
-        DecodeStatus st;
-        while ((st = d.next(p, e)) == DecodeStatus::Packet)
-            out.push_back(p);
-        REQUIRE_MESSAGE(st == DecodeStatus::NeedMore, e.message);
-    };
     for (size_t cut : cuts) {
         d.feed(std::span(wire).subspan(start, cut - start));
-        drain();
+        drain(d, out);
         start = cut;
     }
     d.feed(std::span(wire).subspan(start));
-    drain();
+    drain(d, out);
     CHECK(d.buffered() == 0);
     return out;
 }
@@ -66,12 +68,7 @@ std::vector<Packet> decode_borrowed_chunked(const Bytes& wire, const std::vector
         Bytes buffer(wire.begin() + static_cast<std::ptrdiff_t>(start),
                      wire.begin() + static_cast<std::ptrdiff_t>(end));
         d.feed_borrowed(buffer);
-        Packet p;
-        DecodeError e;
-        DecodeStatus st;
-        while ((st = d.next(p, e)) == DecodeStatus::Packet)
-            out.push_back(p);
-        REQUIRE_MESSAGE(st == DecodeStatus::NeedMore, e.message);
+        drain(d, out);
         d.keep();
         std::fill(buffer.begin(), buffer.end(), uint8_t(0xEE));  // the next read overwrites it
         start = end;

@@ -199,10 +199,13 @@ void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_i
     };
     if (!d.persisted) {
         d.persisted = true;
-        // The message's first reference stores it, under the shard's lock (StoredMessageRefs).
-        auto& shard = _refs->of(d.message->id);
-        std::unique_lock lock(shard.lock);
-        if (shard.refs[d.message->id]++ == 0) {
+        bool first = false;
+        {
+            auto& shard = _refs->of(d.message->id);
+            std::lock_guard lock(shard.lock);
+            first = shard.refs[d.message->id]++ == 0;
+        }
+        if (first) {
             if (_combined) {
                 // The message with its first delivery: one call (and one PENDING) instead of two.
                 StoredMessage stored(*d.message);
@@ -225,12 +228,8 @@ void Persistence::delete_delivery_of(const std::string& client_id, const Deliver
     if (_plugins.empty() || !d.persisted) return;
     uint64_t id = d.message->id;
     if (_combined_delete) {
-        // The delivery with, if it was the last reference, its message: one call instead of two,
-        // under the shard's lock when it releases (StoredMessageRefs).
-        auto& shard = _refs->of(id);
-        std::unique_lock lock(shard.lock);
-        int release = drop_reference_locked(shard, id) ? 1 : 0;
-        if (!release) lock.unlock();
+        // The delivery with, if it was the last reference, its message: one call instead of two.
+        int release = drop_reference(id) ? 1 : 0;
         run("message_delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
             return h.message_delivery_delete(data, call, bytes_of(client_id), d.sequence, id, release);
         });
@@ -243,7 +242,9 @@ void Persistence::delete_delivery_of(const std::string& client_id, const Deliver
     release_message(d);
 }
 
-bool Persistence::drop_reference_locked(StoredMessageRefs::Shard& shard, uint64_t message_id) {
+bool Persistence::drop_reference(uint64_t message_id) {
+    auto& shard = _refs->of(message_id);
+    std::lock_guard lock(shard.lock);
     auto it = shard.refs.find(message_id);
     if (it == shard.refs.end() || --it->second > 0) return false;
     shard.refs.erase(it);
@@ -252,9 +253,7 @@ bool Persistence::drop_reference_locked(StoredMessageRefs::Shard& shard, uint64_
 
 void Persistence::release_message(const Delivery& d) {
     uint64_t id = d.message->id;
-    auto& shard = _refs->of(id);
-    std::lock_guard lock(shard.lock);  // held through the release (StoredMessageRefs)
-    if (!drop_reference_locked(shard, id)) return;
+    if (!drop_reference(id)) return;
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;
     });

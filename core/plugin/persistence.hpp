@@ -26,15 +26,16 @@ struct LoadedPlugin;
 // one lock for all of them was a cache line the workers passed back and forth); each shard's
 // `lock` guards its `refs`.
 //
-// The plugin call that stores a message (its first reference) and the one that releases it (its
-// last) are made while the shard's lock is held, so they reach the plugins in the order the count
-// changed. Otherwise a message whose last delivery was deleted on one worker while another worker
-// saved a new one (a fan-out batch arriving late, a shared subscription's reroute) could reach a
-// plugin as "store" and then "release", and the plugin would drop a message a stored delivery
-// still names. Recursive: a plugin's hook may call back into the host on the same thread.
+// Known gap: the plugin call that stores a message (its first reference) and the one that
+// releases it (its last) are made after the shard's lock is released, so a message whose last
+// delivery was deleted on one worker while another worker saved a new one (a fan-out batch
+// arriving late) can reach a plugin as "store" and then "release". Holding the lock through the
+// calls ordered them, but ThreadSanitizer reported a lock-order inversion with a plugin's own
+// lock (a hook that takes it and calls back into the host); a "releasing" mark that a new first
+// store waits on would order them without holding the lock through a hook.
 struct StoredMessageRefs {
     struct alignas(64) Shard {
-        std::recursive_mutex lock;
+        std::mutex lock;
         std::unordered_map<uint64_t, size_t> refs;
     };
     static constexpr size_t kShards = 16;
@@ -73,9 +74,8 @@ class Persistence final : public DurableStore {
     roost_call* run(const char* what, Invoke invoke);
     roost_call* store_message(const Message& m);
     void release_message(const Delivery& d);
-    // Drops one reference to a stored message, with `shard` (its shard) locked by the caller;
-    // true when it was the last (release it then, before unlocking).
-    static bool drop_reference_locked(StoredMessageRefs::Shard& shard, uint64_t message_id);
+    // Drops one reference to a stored message; true when it was the last (release it then).
+    bool drop_reference(uint64_t message_id);
 
     PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;

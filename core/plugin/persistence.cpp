@@ -35,9 +35,7 @@ struct StoredMessage {
 }  // namespace
 
 void Persistence::note_restored(const Delivery& d) {
-    auto& shard = _refs->of(d.message->id);
-    std::lock_guard lock(shard.lock);
-    ++shard.refs[d.message->id];
+    _refs->note_restored(d.message->id);
 }
 
 Persistence::Persistence(PluginWorker* host, StoredMessageRefs* refs) : _host(host), _refs(refs) {
@@ -199,13 +197,7 @@ void Persistence::save_delivery(const Session& s, Delivery& d, uint16_t packet_i
     };
     if (!d.persisted) {
         d.persisted = true;
-        bool first = false;
-        {
-            auto& shard = _refs->of(d.message->id);
-            std::lock_guard lock(shard.lock);
-            first = shard.refs[d.message->id]++ == 0;
-        }
-        if (first) {
+        if (_refs->add_reference(d.message->id)) {
             if (_combined) {
                 // The message with its first delivery: one call (and one PENDING) instead of two.
                 StoredMessage stored(*d.message);
@@ -229,10 +221,11 @@ void Persistence::delete_delivery_of(const std::string& client_id, const Deliver
     uint64_t id = d.message->id;
     if (_combined_delete) {
         // The delivery with, if it was the last reference, its message: one call instead of two.
-        int release = drop_reference(id) ? 1 : 0;
+        int release = _refs->drop_reference(id) ? 1 : 0;
         run("message_delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
             return h.message_delivery_delete(data, call, bytes_of(client_id), d.sequence, id, release);
         });
+        if (release) _refs->finish_release(id);
         return;
     }
     run("delivery_delete", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
@@ -242,21 +235,13 @@ void Persistence::delete_delivery_of(const std::string& client_id, const Deliver
     release_message(d);
 }
 
-bool Persistence::drop_reference(uint64_t message_id) {
-    auto& shard = _refs->of(message_id);
-    std::lock_guard lock(shard.lock);
-    auto it = shard.refs.find(message_id);
-    if (it == shard.refs.end() || --it->second > 0) return false;
-    shard.refs.erase(it);
-    return true;
-}
-
 void Persistence::release_message(const Delivery& d) {
     uint64_t id = d.message->id;
-    if (!drop_reference(id)) return;
+    if (!_refs->drop_reference(id)) return;
     run("message_release", [&](const roost_persistence_hooks& h, void* data, roost_call* call) {
         return h.message_release ? h.message_release(data, call, id) : ROOST_NEXT;
     });
+    _refs->finish_release(id);
 }
 
 void Persistence::end_session(const Session& s) {

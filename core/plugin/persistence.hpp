@@ -5,13 +5,12 @@
 #pragma once
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "broker/durable_store.hpp"
+#include "plugin/stored_message_refs.hpp"
 #include "roost/plugin.h"
 
 namespace roost {
@@ -19,29 +18,6 @@ namespace roost {
 class PluginWorker;
 class WorkerInbox;
 struct LoadedPlugin;
-
-// How many stored deliveries refer to each stored message, over all workers: the message is
-// stored with its first reference and released with its last. Shared by every worker's
-// Persistence, in shards by message id (every worker counts every message it delivers, twice:
-// one lock for all of them was a cache line the workers passed back and forth); each shard's
-// `lock` guards its `refs`.
-//
-// Known gap: the plugin call that stores a message (its first reference) and the one that
-// releases it (its last) are made after the shard's lock is released, so a message whose last
-// delivery was deleted on one worker while another worker saved a new one (a fan-out batch
-// arriving late) can reach a plugin as "store" and then "release". Holding the lock through the
-// calls ordered them, but ThreadSanitizer reported a lock-order inversion with a plugin's own
-// lock (a hook that takes it and calls back into the host); a "releasing" mark that a new first
-// store waits on would order them without holding the lock through a hook.
-struct StoredMessageRefs {
-    struct alignas(64) Shard {
-        std::mutex lock;
-        std::unordered_map<uint64_t, size_t> refs;
-    };
-    static constexpr size_t kShards = 16;
-    Shard shards[kShards];
-    Shard& of(uint64_t message_id) { return shards[message_id % kShards]; }
-};
 
 class Persistence final : public DurableStore {
   public:
@@ -74,8 +50,6 @@ class Persistence final : public DurableStore {
     roost_call* run(const char* what, Invoke invoke);
     roost_call* store_message(const Message& m);
     void release_message(const Delivery& d);
-    // Drops one reference to a stored message; true when it was the last (release it then).
-    bool drop_reference(uint64_t message_id);
 
     PluginWorker* _host;
     std::vector<LoadedPlugin*> _plugins;

@@ -17,7 +17,7 @@ class Router;
 namespace net {
 class TlsListeners;
 }
-struct StoredMessageRefs;
+class StoredMessageRefs;
 
 class Server {
   public:

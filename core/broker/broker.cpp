@@ -239,6 +239,9 @@ void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_sta
     }
     // The session leaves this worker whole: subscriptions stay in the Router (they name the
     // session by its ref, which now says `to`), deliveries still routed here follow it.
+    for (auto& [id, out] : existing.inflight)
+        out.unsent = out.awaiting_store = false;  // a commit's callback will not find it here: `to` resends
+    existing.unsent = 0;
     _sessions.erase(existing.ref.key);
     _moved[existing.ref.key] = to;
     // Inbox order: the session reaches `to` before anything this worker forwards to it later.
@@ -581,17 +584,17 @@ void Broker::deliver_routed(SessionKey key, Delivery d, PublishContext* context)
 }
 
 bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits,
-                      const std::shared_ptr<PublishWait>* defer_for) {
+                      const std::shared_ptr<PublishWait>* publisher) {
     uint16_t id = s.allocate_packet_id();
     if (id == 0) return false;
     OutgoingState state = d.qos == 1 ? OutgoingState::AwaitPuback : OutgoingState::AwaitPubrec;
     auto [it, inserted] = s.inflight.emplace(id, Outgoing{std::move(d), state});
     Outgoing& out = it->second;
-    if (defer_for) {
+    if (publisher && may_defer(s, out.delivery)) {
         // Deferred storing: the publisher waits for this delivery's PUBACK, or for its storing
         // once the window passed (sweep_deferred).
-        (*defer_for)->hold();
-        out.deferred_wait = *defer_for;
+        (*publisher)->hold();
+        out.deferred_wait = *publisher;
         ++_deferred_live;
         const auto now = static_cast<uint32_t>(uv_now(_loop));
         _deferred.push_back({s.ref.key, out.delivery.sequence, now + _persist_delay_ms, id});
@@ -599,14 +602,74 @@ bool Broker::send_new(Session& s, Delivery& d, std::vector<roost_call*>* waits,
             uv_timer_start(
                 &_deferred_timer, [](uv_timer_t* t) { static_cast<Broker*>(t->data)->sweep_deferred(); },
                 _persist_delay_ms, 0);
-    } else if (_persistence.enabled()) {  // per delivery: no call at all without persistence plugins
-        flush_deferred(s);                // storage order is sequence order
-        _persistence.save_delivery(
-            s, out.delivery, id,
-            out.delivery.qos == 1 ? ROOST_DELIVERY_AWAIT_PUBACK : ROOST_DELIVERY_AWAIT_PUBREC, waits);
+    }
+    bool hold = s.unsent > 0;  // an earlier delivery of this session is held: this one goes after it
+    if (!out.deferred_wait && _persistence.enabled()) {  // no call at all without persistence plugins
+        flush_deferred(s);                               // storage order is sequence order
+        if (out.delivery.qos == 2) {
+            std::vector<roost_call*> calls;
+            _persistence.save_delivery(s, out.delivery, id, ROOST_DELIVERY_AWAIT_PUBREC, &calls);
+            if (!calls.empty()) {
+                send_when_stored(s, id, std::move(calls), publisher ? *publisher : nullptr);
+                hold = true;
+            }
+        } else {
+            _persistence.save_delivery(s, out.delivery, id, ROOST_DELIVERY_AWAIT_PUBACK, waits);
+        }
+    }
+    if (hold) {
+        out.unsent = true;
+        ++s.unsent;
+        return true;
     }
     if (!s.client->send_publish(out.delivery, id, false)) finish_outgoing(s, it);
     return true;
+}
+
+void Broker::send_when_stored(Session& s, uint16_t id, std::vector<roost_call*> calls,
+                              std::shared_ptr<PublishWait> publisher) {
+    // A QoS 2 PUBLISH gives its receiver the packet id it drops duplicates by. Sent before the
+    // stored state names that id, a crash would bring the delivery back as never sent (or not at
+    // all, and its publisher, with no PUBREC, would send the message again), and it would go out
+    // under a new id, which the receiver takes as a new message: QoS 2 delivered twice. So the
+    // PUBLISH waits for the commit, as its publisher's PUBREC does (the same calls).
+    Outgoing& out = s.inflight.find(id)->second;
+    out.awaiting_store = true;
+    if (publisher) publisher->hold();
+    _persistence.when_done(std::move(calls), [this, key = s.ref.key, id, sequence = out.delivery.sequence,
+                                              publisher = std::move(publisher)](bool ok, uint8_t reason) {
+        if (Session* now = find_session(key)) {
+            auto it = now->inflight.find(id);
+            if (it != now->inflight.end() && it->second.awaiting_store &&
+                it->second.delivery.sequence == sequence) {
+                it->second.awaiting_store = false;
+                if (!ok)
+                    log::warn("client '{}': QoS 2 PUBLISH {} sent although storing it failed", now->client_id,
+                              id);
+            }
+            send_held(*now);  // also when that delivery is gone: what waited behind it goes
+        }
+        if (publisher) publisher->release_on(_inbox, ok, reason);
+    });
+}
+
+void Broker::send_held(Session& s) {
+    if (s.unsent == 0) return;
+    // In sequence order (the in-flight map is in packet id order, which wraps), up to the first
+    // QoS 2 PUBLISH whose store has not committed yet. At most the session's Receive Maximum.
+    std::vector<std::pair<uint64_t, uint16_t>> order;
+    for (const auto& [id, out] : s.inflight)
+        if (out.unsent) order.emplace_back(out.delivery.sequence, id);
+    std::sort(order.begin(), order.end());
+    for (const auto& [sequence, id] : order) {
+        auto it = s.inflight.find(id);
+        if (it->second.awaiting_store) break;
+        it->second.unsent = false;
+        --s.unsent;
+        // A client that left gets it on its next connection, as a resend.
+        if (s.client && !s.client->closing() && !s.client->send_publish(it->second.delivery, id, false))
+            finish_outgoing(s, it);
+    }
 }
 
 std::map<uint16_t, Outgoing>::iterator Broker::finish_outgoing(Session& s,
@@ -799,9 +862,13 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
     };
     if (client && s.queue.empty() && s.resend_pending == 0 && s.window_open(client->receive_maximum())) {
         // Deferred storing (send_new) needs the publisher's wait: only a publish that can wait.
-        const std::shared_ptr<PublishWait>* defer_for = nullptr;
-        if (can_wait && may_defer(s, d) && context->need_wait()) defer_for = &context->wait;
-        if (send_new(s, d, collect, defer_for)) {
+        // So does a QoS 2 delivery to a stored session, whose PUBLISH waits for its commit.
+        const std::shared_ptr<PublishWait>* publisher = nullptr;
+        if (can_wait &&
+            (may_defer(s, d) || (d.qos == 2 && s.expiry_interval != 0 && _persistence.enabled())) &&
+            context->need_wait())
+            publisher = &context->wait;
+        if (send_new(s, d, collect, publisher)) {
             join_wait();
             return;
         }
@@ -866,6 +933,10 @@ void Broker::pump(Session& s) {
         if (!s.window_open(client->receive_maximum())) return;
         out.resend = false;
         --s.resend_pending;
+        if (out.unsent) {
+            ++it;  // held back: send_held sends it
+            continue;
+        }
         if (out.state == OutgoingState::AwaitPubcomp) {
             client->send(mqtt::Ack{mqtt::PacketType::Pubrel, it->first, 0, {}});
         } else if (!client->send_publish(out.delivery, it->first, true)) {

@@ -235,11 +235,20 @@ class Broker {
     // The queue has room again (or the client left): throttled publishers are acknowledged.
     void relieve(Session& s);
     friend struct RestoreSink;
-    // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use. With a
-    // `defer_for` wait (a QoS 1 delivery the publisher waits for, to a connected stored session,
-    // [broker] persist_delay_ms > 0) the delivery is not stored now: see "Deferred storing".
+    // Gives `d` a packet id and sends it; false (d untouched) when all ids are in use. `waits`
+    // collects the store calls its publisher's acknowledgement waits for; `publisher` is that
+    // publisher's wait, when it can wait. With it, a QoS 1 delivery to a connected stored session
+    // ([broker] persist_delay_ms > 0) is not stored now: see "Deferred storing". A QoS 2 delivery
+    // to a stored session is sent once its store committed (send_when_stored).
     bool send_new(Session& session, Delivery& d, std::vector<roost_call*>* waits = nullptr,
-                  const std::shared_ptr<PublishWait>* defer_for = nullptr);
+                  const std::shared_ptr<PublishWait>* publisher = nullptr);
+    // The QoS 2 PUBLISH of in-flight `packet_id` goes when `calls` (its store) completed; a part
+    // of `publisher`'s wait, if any, is held until then.
+    void send_when_stored(Session& s, uint16_t packet_id, std::vector<roost_call*> calls,
+                          std::shared_ptr<PublishWait> publisher);
+    // Sends the session's held deliveries (Outgoing::unsent) in order, up to the first whose
+    // store has not committed.
+    void send_held(Session& s);
 
     // Deferred storing ([broker] persist_delay_ms). A QoS 1 delivery sent at once to a connected
     // stored session holds a part of its publisher's wait (Outgoing::deferred_wait) instead of

@@ -57,6 +57,12 @@ struct Outgoing {
     Delivery delivery;
     OutgoingState state;
     bool resend = false;  // not yet sent again on the current connection (after a resume)
+    // Held back, never sent yet (Broker::send_new): a QoS 2 PUBLISH until the commit that names
+    // its packet id (`awaiting_store`), and anything for the same session after it, so the
+    // session's order holds. A resume skips it; Broker::send_held sends it. Both cleared when the
+    // session leaves this worker (the new worker sends it as a resend).
+    bool unsent = false;
+    bool awaiting_store = false;
     // Deferred storing ([broker] persist_delay_ms; Broker::send_new): a QoS 1 delivery sent at
     // once to a connected stored session is not handed to the persistence plugins yet. This is
     // the part of its publisher's wait it holds (its PUBACK goes once every part is released):
@@ -133,6 +139,7 @@ struct Session {
     }
     std::map<uint16_t, Outgoing>::iterator erase_inflight(std::map<uint16_t, Outgoing>::iterator it) {
         if (it->second.resend) --resend_pending;
+        if (it->second.unsent) --unsent;
         return inflight.erase(it);
     }
     uint64_t next_sequence = 1;
@@ -141,6 +148,8 @@ struct Session {
     // Entries of `inflight` with resend set (at most 65535: one per packet id). With the two
     // small fields here, it fills what would otherwise be padding.
     uint16_t resend_pending = 0;
+    // Entries of `inflight` with unsent set (held back: Outgoing::unsent).
+    uint16_t unsent = 0;
 
   private:
     uint16_t _next_packet_id = 1;

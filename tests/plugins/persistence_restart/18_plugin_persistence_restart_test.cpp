@@ -248,6 +248,50 @@ TEST_CASE("4b. a QoS 2 message past PUBREC: the broker sends PUBREL again after 
     again.disconnect();
 }
 
+TEST_CASE(
+    "4c. QoS 2 to a connected subscriber: its PUBLISH waits for its store; a kill before that, then "
+    "the publisher's resend, deliver it once") {
+    // Sent before its store committed, the PUBLISH would reach the subscriber under a packet id
+    // that a crash forgets; the publisher, with no PUBREC, sends again, and the subscriber would
+    // take the second copy (a new id) as a new message.
+    const long delay = 600;
+    Node b(make_dir("qos2-first-send"), {{"pending", "true"}, {"pending_delay_ms", std::to_string(delay)}});
+    Mqtt s(b.port(), 5);
+    REQUIRE(s.connect("q2fs", true, 300));
+    REQUIRE(s.subscribe(1, "q2fs/#", 2));
+    Mqtt p(b.port(), 5);
+    REQUIRE(p.connect("q2fs-pub", true, 300));
+    REQUIRE(p.send(pkt::publish("q2fs/t", "once", 2, 1, false, 5)));
+    auto early = s.receive(1, Millis(delay / 3), false);
+    CHECK_MESSAGE(early.empty(), "the PUBLISH went before its store was durable:\n" << describe(early));
+    b.kill9();
+    s.drop();
+    p.drop();
+    b.start();
+    Mqtt s2(b.port(), 5);
+    auto present = s2.connect("q2fs", false, 300);
+    REQUIRE(present);
+    CHECK(*present);
+    {
+        // The publisher got no PUBREC: it sends the message again, DUP set, same packet id.
+        Mqtt p2(b.port(), 5);
+        auto resumed = p2.connect("q2fs-pub", false, 300);
+        REQUIRE(resumed);
+        Bytes again = pkt::publish("q2fs/t", "once", 2, 1, false, 5);
+        again[0] = char(uint8_t(again[0]) | 0x08);  // DUP
+        REQUIRE(p2.send(again));
+        auto rec = p2.raw().read_until(pkt::PUBREC, durable_ack_timeout);
+        REQUIRE(rec);
+        REQUIRE(p2.send(pkt::ack(pkt::PUBREL, 1)));
+        REQUIRE(p2.raw().read_until(pkt::PUBCOMP, durable_ack_timeout));
+        p2.disconnect();
+    }
+    auto got = s2.receive_n_and_extra(1, 5s);
+    REQUIRE_MESSAGE(got.size() == 1, describe(got) << tail(b.log(), 4000));
+    CHECK(got[0].payload == "once");
+    s2.disconnect();
+}
+
 TEST_CASE("5. a session whose expiry passed while the broker was down is gone after the restart") {
     Node b(make_dir("expiry"));
     // Two sessions with expiry 2 s: "short" comes back at once after the restart, "short-late"

@@ -50,7 +50,7 @@ for w in $workers; do
   ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
   for _ in $(seq 100); do a=$(ticks); sleep 0.1; b=$(ticks); (( b - a >= 3 )) && break; done
   sleep 0.5
-  tids=$(ls "/proc/$pid/task" | paste -sd,)
+  tids=$(printf '%s\n' "/proc/$pid/task"/* | sed 's|.*/||' | paste -sd,)
   timeout -s INT 2 perf stat -e 'syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,context-switches,cpu-clock' \
     -t "$tids" -o "$out/stat-w$w.txt" &
   stat_pid=$!

@@ -9,6 +9,7 @@
 #   tests/bench/sqlite_bench.sh --quick    3 rounds of 0.5 s each
 #   options: --runs R  --duration SECONDS  --no-build  --roost BIN (default build/core/roost)
 #            --bench BIN (default build/tools/bench/roost-bench)  --plugin SO (default build/plugins/sqlite.so)
+#            --qos 2 (QoS 2 instead of 1: the same scenario, every handshake in full)
 #
 # Each round runs every broker once, the order rotated from round to round; medians over rounds.
 # Writes tests/bench/results/sqlite.md (raw JSON lines in sqlite.jsonl, logs and the databases in
@@ -16,10 +17,12 @@
 set -euo pipefail
 
 plugin_arg=""
+qos=1
 args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --plugin) plugin_arg=$(realpath "$2"); shift 2 ;;
+    --qos) qos=$2; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -90,8 +93,8 @@ pid[mosquitto]=$!
 bench_pids+=("${pid[mosquitto]}")
 for b in "${brokers[@]}"; do wait_port "${port[$b]}" "${pid[$b]}" "$b"; done
 
-name="pairwise-q1-16B-persistent"
-scenario="--scenario pairs --pairs 8 --qos 1 --payload 16 --clean-session false"
+name="pairwise-q$qos-16B-persistent"
+scenario="--scenario pairs --pairs 8 --qos $qos --payload 16 --clean-session false"
 raw="$results/sqlite.jsonl"
 : >"$raw"
 start=$(date +%s)
@@ -116,9 +119,9 @@ for mode in "${sqlite_modes[@]}"; do kill "${pid[$mode]}" 2>/dev/null || true; d
 for mode in "${sqlite_modes[@]}"; do wait "${pid[$mode]}" 2>/dev/null || true; done
 
 python3 - "$raw" "$results/sqlite.md" "$runs" "$duration" "$elapsed" "$logs" \
-  "$("$roost_bin" --version 2>/dev/null | head -1)" "$("$mosquitto_bin" -h 2>/dev/null | head -1)" <<'EOF'
+  "$("$roost_bin" --version 2>/dev/null | head -1)" "$("$mosquitto_bin" -h 2>/dev/null | head -1)" "$qos" <<'EOF'
 import json, os, platform, re, statistics, sys, datetime
-raw, out_md, runs, duration, elapsed, logs, roost_version, mosq_version = sys.argv[1:]
+raw, out_md, runs, duration, elapsed, logs, roost_version, mosq_version, qos = sys.argv[1:]
 rows = [json.loads(l) for l in open(raw) if l.strip()]
 by = {}
 for r in rows:
@@ -185,9 +188,9 @@ if n and base:
 table = "\n".join(rows_md)
 print("\n" + table + ("\n\nNotes:\n" + "\n".join(notes) if notes else ""))
 with open(out_md, "w") as f:
-    f.write(f"# sqlite plugin: QoS 1 to persistent sessions, {datetime.datetime.now().isoformat(timespec='seconds')}\n\n")
+    f.write(f"# sqlite plugin: QoS {qos} to persistent sessions, {datetime.datetime.now().isoformat(timespec='seconds')}\n\n")
     f.write(f"{roost_version}; {mosq_version}. Host {platform.node()}, {os.cpu_count()} CPUs, loopback. "
-            f"roost-bench pairs 8, QoS 1, 16 B, MQTT 3.1.1 clean session 0; {runs} rounds x {duration} s per broker, "
+            f"roost-bench pairs 8, QoS {qos}, 16 B, MQTT 3.1.1 clean session 0; {runs} rounds x {duration} s per broker, "
             f"order rotated each round; medians.\n\n{table}\n\nNotes:\n\n" + "\n".join(notes) + f"\n\nTotal {elapsed} s.\n")
 print(f"wrote {out_md}")
 EOF

@@ -200,7 +200,7 @@ void Client::resume_after_wait() {
 void Client::on_closed(const std::string& reason) {
     _closed = true;
     if (waiting()) _broker.hooks().cancel(*_rare->pending);
-    if (_acks) _acks->alive->cancelled = true;
+    if (acks()) acks()->alive->cancelled = true;
     if (_rare && _rare->subscribing)
         for (auto& token : _rare->subscribing->tokens)
             if (token) _broker.hooks().cancel(*token);

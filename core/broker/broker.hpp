@@ -290,7 +290,11 @@ class Broker {
     SessionTable _sessions;
     // Connected clients whose session has no Session object yet, by their session number
     // ("Sessions made when needed" above). Not owning: a client leaves it in client_closed.
-    FlatPointerMap<Client> _sessionless;
+    // Keyed by Client::_session_key, which a listed client never changes.
+    struct SessionKeyOf {
+        static uint64_t of(const Client& client);
+    };
+    FlatPointerMap<Client, SessionKeyOf> _sessionless;
     SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
     std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.

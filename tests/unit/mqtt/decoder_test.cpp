@@ -126,6 +126,29 @@ TEST_CASE("decoder: a read that completes a buffered packet copies only the miss
     CHECK(d.buffered() == 0);
 }
 
+TEST_CASE("decoder: an idle decoder is small and holds no buffer; discard() frees what it held") {
+    // One per connection (tests/bench/RESULTS.md, "Idle connections"): the limits by pointer,
+    // the buffer only while bytes wait.
+    static_assert(sizeof(void*) != 8 || sizeof(Decoder) <= 32);
+    const DecodeLimits limits{.max_packet_size = 1000};
+    Decoder d(&limits);
+    d.set_version(V4);
+    CHECK(d.capacity() == 0);
+    d.feed(B({0x30, 9, 0, 1, 't'}));  // a partial PUBLISH is kept
+    Packet p;
+    DecodeError e;
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    CHECK(d.capacity() >= 5);
+    d.feed(B({1, 2, 3, 4, 5, 6}));
+    REQUIRE(d.next(p, e) == DecodeStatus::Packet);
+    CHECK(d.buffered() == 0);
+    CHECK(d.capacity() == 0);  // taken: freed
+    d.feed(B({0x30, 9, 0}));
+    d.discard();
+    CHECK(d.buffered() == 0);
+    CHECK(d.capacity() == 0);
+}
+
 TEST_CASE("decoder: every single split point") {
     const auto packets = session_packets();
     const Bytes wire = concat(packets, V5);

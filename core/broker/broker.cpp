@@ -32,6 +32,10 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
     _release_check.data = this;
 }
 
+uint64_t Broker::SessionKeyOf::of(const Client& client) {
+    return client._session_key;
+}
+
 Broker::~Broker() {
     // The directory points at the ids of the sessions it lists (session_directory.hpp): the
     // sessions still here go out of it before they go.
@@ -135,7 +139,7 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
         _router.claim(made_later ? client._client_id : session->client_id, _index, key);
     if (!owner && made_later) {
         client._session_key = key;
-        _sessionless.insert(key, &client);
+        _sessionless.insert(&client);
         return attached(nullptr, false);
     }
     if (!owner) {

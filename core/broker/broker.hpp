@@ -49,6 +49,7 @@
 #include "broker/session_table.hpp"
 #include "broker/stats.hpp"
 #include "config/config.hpp"
+#include "mqtt/decoder.hpp"
 #include "net/connection.hpp"
 #include "util/flat_pointer_map.hpp"
 
@@ -83,6 +84,9 @@ class Broker {
 
     const Config& config() const { return _config; }
     const LimitsConfig& limits() const { return _config.limits; }
+    // What every client's decoder is bounded by; the decoders keep a pointer to it (clients never
+    // outlive their Broker).
+    const mqtt::DecodeLimits& decode_limits() const { return _decode_limits; }
     unsigned index() const { return _index; }
     Router& router() { return _router; }
     WorkerInbox& inbox() { return _inbox; }
@@ -278,6 +282,10 @@ class Broker {
     MessagePtr make_will_message(mqtt::Will will, const std::string& client_id);
 
     const Config& _config;
+    const mqtt::DecodeLimits _decode_limits{
+        _config.limits.max_topic_levels, _config.limits.max_user_properties,
+        _config.broker.allow_control_characters, _config.limits.max_packet_size,
+        _config.limits.max_connect_packet_size};
     Router& _router;
     const unsigned _index;
     WorkerInbox& _inbox;
@@ -291,7 +299,11 @@ class Broker {
     SessionTable _sessions;
     // Connected clients whose session has no Session object yet, by their session number
     // ("Sessions made when needed" above). Not owning: a client leaves it in client_closed.
-    FlatPointerMap<Client> _sessionless;
+    // Keyed by Client::_session_key, which a listed client never changes.
+    struct SessionKeyOf {
+        static uint64_t of(const Client& client);
+    };
+    FlatPointerMap<Client, SessionKeyOf> _sessionless;
     SessionDeadlines _deadlines;                // offline sessions' wills and expiry, by time
     std::unordered_set<SessionKey> _throttled;  // sessions with publishers waiting for queue room
     // Sessions handed to another worker: deliveries still routed here follow them.

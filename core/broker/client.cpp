@@ -48,12 +48,8 @@ Client::Client(Broker& broker, net::Connection* connection, const ListenerConfig
     : _broker(broker),
       _connection(connection),
       _listener(listener),
-      _decoder(broker.limits().max_packet_size),
+      _decoder(&broker.decode_limits()),
       _last_packet_at(Clock::now()) {
-    const LimitsConfig& limits = broker.limits();
-    _decoder.set_max_connect_packet_size(limits.max_connect_packet_size);
-    _decoder.set_limits({limits.max_topic_levels, limits.max_user_properties,
-                         broker.config().broker.allow_control_characters});
     _broker.hooks().client_created(*this);
 }
 
@@ -99,7 +95,7 @@ void Client::process_guarded() {
     } catch (const std::bad_alloc&) {
         log::limit("memory", "{}: out of memory while handling its packets ({} bytes buffered); closing",
                    describe(), _decoder.buffered());
-        _decoder = mqtt::Decoder();
+        _decoder.discard();
         if (_rare) {
             _rare->subscribing.reset();
             _rare->publish_waiting.reset();
@@ -204,7 +200,7 @@ void Client::resume_after_wait() {
 void Client::on_closed(const std::string& reason) {
     _closed = true;
     if (waiting()) _broker.hooks().cancel(*_rare->pending);
-    if (_acks) _acks->alive->cancelled = true;
+    if (acks()) acks()->alive->cancelled = true;
     if (_rare && _rare->subscribing)
         for (auto& token : _rare->subscribing->tokens)
             if (token) _broker.hooks().cancel(*token);

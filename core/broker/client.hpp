@@ -223,7 +223,6 @@ class Client : public net::ConnectionHandler {
         AckQueue queue;
         std::shared_ptr<PendingToken> alive = std::make_shared<PendingToken>();
     };
-    Boxed<WaitingAcks> _acks;
     // How far a publisher gets ahead of its waiting acknowledgements: enough for many of its
     // messages to share one commit, little enough to bound what a full subscriber queue takes
     // beyond its limit under queue_full_policy = "backpressure".
@@ -241,8 +240,9 @@ class Client : public net::ConnectionHandler {
     };
     // The states most connections have only for a moment, or never, in one box: made by rare()
     // when the first is set, dropped by trim_rare() (at the end of process()) once all are empty
-    // again. An idle connection pays one pointer for all seven instead of 64 bytes (tests/bench/RESULTS.md,
-    // "Idle connections"). Read them through `_rare && _rare->x`: reading must not make the box.
+    // again (or, for acknowledgements answered later, by ack_done()). An idle connection pays one
+    // pointer for all eight instead of 72 bytes (tests/bench/RESULTS.md, "Idle connections"). Read them
+    // through `_rare && _rare->x`: reading must not make the box.
     struct RareStates {
         Boxed<mqtt::Connect> connect;  // while its authentication runs
         Boxed<EnhancedAuth> auth;
@@ -251,14 +251,17 @@ class Client : public net::ConnectionHandler {
         Boxed<mqtt::Publish> publish_waiting;  // for its ACL answer
         Boxed<Aliases> aliases;
         std::shared_ptr<PendingToken> pending;  // set while a plugin's answer is awaited
+        Boxed<WaitingAcks> acks;                // while some acknowledgement waits (durable stores)
         bool empty() const {
             return !connect && !auth && !subscribing && !retained_backlog && !publish_waiting && !aliases &&
-                   !pending;
+                   !pending && !acks;
         }
     };
     Boxed<RareStates> _rare;
     RareStates& rare() { return _rare ? *_rare : _rare.emplace(); }
     bool waiting() const { return _rare && _rare->pending; }  // for a plugin's answer (wait_for)
+    WaitingAcks* acks() { return _rare && _rare->acks ? &*_rare->acks : nullptr; }
+    const WaitingAcks* acks() const { return _rare && _rare->acks ? &*_rare->acks : nullptr; }
     void trim_rare() {
         if (_rare && _rare->empty()) _rare.reset();
     }

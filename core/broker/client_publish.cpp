@@ -42,10 +42,10 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
 void Client::acknowledge(const mqtt::Publish& p, mqtt::ReasonCode reason) {
     if (p.qos == 0) return;
     AckQueue::Ack ack{p.qos, p.packet_id, reason};
-    if (!_acks) return send_ack(ack);
+    if (!acks()) return send_ack(ack);
     // Behind acknowledgements that still wait: it goes when they have (spec 4.6.0-2/3).
     std::vector<AckQueue::Ack> ready;
-    _acks->queue.add_ready(ack, ready);
+    acks()->queue.add_ready(ack, ready);
     send_acks(ready);
 }
 
@@ -60,22 +60,23 @@ void Client::send_ack(const AckQueue::Ack& a) {
 void Client::send_acks(const std::vector<AckQueue::Ack>& ready) {
     for (const AckQueue::Ack& a : ready)
         send_ack(a);
-    if (_acks && _acks->queue.empty()) {
-        _acks->alive->cancelled = true;  // nothing can still answer it
-        _acks.reset();
+    if (acks() && acks()->queue.empty()) {
+        acks()->alive->cancelled = true;  // nothing can still answer it
+        _rare->acks.reset();
     }
 }
 
 bool Client::acks_full() const {
-    return _acks &&
-           (_acks->queue.waiting() >= kMaxWaitingAcks || _acks->queue.bytes_held() >= kMaxWaitingAckBytes);
+    return acks() &&
+           (acks()->queue.waiting() >= kMaxWaitingAcks || acks()->queue.bytes_held() >= kMaxWaitingAckBytes);
 }
 
 void Client::ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason) {
     const bool was_full = acks_full();
     std::vector<AckQueue::Ack> ready;
-    _acks->queue.complete(ticket, reason, ready);
+    acks()->queue.complete(ticket, reason, ready);
     send_acks(ready);
+    trim_rare();  // answered outside process(): its box goes with the last waiting acknowledgement
     if (was_full && !acks_full() && !closing()) {
         // Room again for PUBLISHes that wait: reading goes on where the bound stopped it.
         if (!waiting()) _connection->resume_reading();
@@ -174,11 +175,11 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
     uint64_t ticket = 0;
     if (p.qos > 0) {
         context.make_wait = [this, &ticket, &p, &message] {
-            if (!_acks) _acks.emplace();
-            ticket = _acks->queue.add_waiting({p.qos, p.packet_id, ReasonCode::Success},
-                                              message->topic.size() + message->payload.size());
+            if (!acks()) rare().acks.emplace();
+            ticket = acks()->queue.add_waiting({p.qos, p.packet_id, ReasonCode::Success},
+                                               message->topic.size() + message->payload.size());
             return std::make_shared<PublishWait>(
-                _broker.inbox(), [this, alive = _acks->alive, ticket, qos = p.qos, topic = message->topic](
+                _broker.inbox(), [this, alive = acks()->alive, ticket, qos = p.qos, topic = message->topic](
                                      bool ok, bool quota, uint8_t failure) {
                     if (alive->cancelled) return;
                     ReasonCode failed = ReasonCode::Success;
@@ -212,10 +213,10 @@ void Client::finish_publish(mqtt::Publish& p, const HookDecision& acl) {
             !store_failed(message->topic, p.qos, context.wait->failure_reason(), reason))
             return;
         std::vector<AckQueue::Ack> ready;
-        _acks->queue.complete(ticket, reason, ready);
+        acks()->queue.complete(ticket, reason, ready);
         return send_acks(ready);
     }
-    _acks->queue.set_reason(ticket, reason);
+    acks()->queue.set_reason(ticket, reason);
 }
 
 bool Client::store_failed(const std::string& topic, uint8_t qos, uint8_t failure, mqtt::ReasonCode& reason) {

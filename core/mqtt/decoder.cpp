@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <initializer_list>
+#include <new>
 #include <utility>
 
 #include "mqtt/properties_codec.hpp"
@@ -415,20 +418,46 @@ void Decoder::learn_version(const uint8_t* p, size_t avail) {
     _version_known = true;
 }
 
+const DecodeLimits Decoder::kNoLimits{};
+
+void Decoder::release() {
+    std::free(_buffer);
+    _buffer = nullptr;
+}
+
+void Decoder::append(std::span<const uint8_t> bytes) {
+    if (bytes.empty()) return;
+    const uint64_t size = uint64_t{_buffer ? _buffer->size : 0} + bytes.size();
+    if (size > UINT32_MAX) throw std::bad_alloc();  // never: packets are bounded far below
+    if (!_buffer || size > _buffer->capacity) {
+        // Grows as std::vector's insert did: to what is needed, at least double.
+        const uint64_t capacity = std::min<uint64_t>(
+            UINT32_MAX, std::max<uint64_t>(size, _buffer ? uint64_t{_buffer->capacity} * 2 : 0));
+        auto* grown = static_cast<Buffer*>(std::realloc(_buffer, sizeof(Buffer) + capacity));
+        if (!grown) throw std::bad_alloc();
+        if (!_buffer) grown->size = grown->offset = 0;
+        grown->capacity = static_cast<uint32_t>(capacity);
+        _buffer = grown;
+    }
+    std::memcpy(_buffer->bytes() + _buffer->size, bytes.data(), bytes.size());
+    _buffer->size = static_cast<uint32_t>(size);
+}
+
 void Decoder::feed(std::span<const uint8_t> bytes) {
     keep();
     // Drop the consumed prefix only once it is at least half the buffer: each byte is moved
     // O(1) times on average, and a stream of small packets never shifts per packet.
-    if (_offset > 0 && _offset * 2 >= _buffer.size()) {
-        _buffer.erase(_buffer.begin(), _buffer.begin() + static_cast<std::ptrdiff_t>(_offset));
-        _offset = 0;
+    if (_buffer && _buffer->offset > 0 && _buffer->offset * uint64_t{2} >= _buffer->size) {
+        std::memmove(_buffer->bytes(), _buffer->bytes() + _buffer->offset, _buffer->size - _buffer->offset);
+        _buffer->size -= _buffer->offset;
+        _buffer->offset = 0;
     }
-    _buffer.insert(_buffer.end(), bytes.begin(), bytes.end());
+    append(bytes);
 }
 
 size_t Decoder::missing_from_buffered_packet() const {
-    const uint8_t* p = _buffer.data() + _offset;
-    const size_t avail = _buffer.size() - _offset;
+    const uint8_t* p = buffered_data();
+    const size_t avail = buffered_size();
     uint32_t length = 0;
     for (size_t n = 1; n < avail && n <= 4; ++n) {
         length |= uint32_t{p[n] & 0x7Fu} << (7 * (n - 1));
@@ -442,19 +471,26 @@ size_t Decoder::missing_from_buffered_packet() const {
 
 void Decoder::feed_borrowed(std::span<const uint8_t> bytes) {
     if (bytes.empty()) return;
-    if (_borrowed.empty() && _buffer.size() == _offset) {
-        _borrowed = bytes;
+    if (bytes.size() > UINT32_MAX) {  // never one read; copied, as feed() would
+        feed(bytes);
+        return;
+    }
+    auto borrow = [this](std::span<const uint8_t> b) {
+        _borrowed_data = b.data();
+        _borrowed_size = static_cast<uint32_t>(b.size());
+    };
+    if (_borrowed_size == 0 && buffered_size() == 0) {
+        borrow(bytes);
         return;
     }
     // A partial packet is buffered: copy only the bytes that complete it and borrow the rest.
     // Large packets (16 KiB over TCP or ws) end almost every read mid-packet; copying each whole
     // read behind the partial one meant every byte of the stream was copied once more.
-    if (_borrowed.empty()) {
+    if (_borrowed_size == 0) {
         const size_t missing = missing_from_buffered_packet();
         if (missing > 0 && missing < bytes.size()) {
-            _buffer.insert(_buffer.end(), bytes.begin(),
-                           bytes.begin() + static_cast<std::ptrdiff_t>(missing));
-            _borrowed = bytes.subspan(missing);  // read once the buffered packet is taken
+            append(bytes.first(missing));
+            borrow(bytes.subspan(missing));  // read once the buffered packet is taken
             return;
         }
     }
@@ -462,8 +498,10 @@ void Decoder::feed_borrowed(std::span<const uint8_t> bytes) {
 }
 
 void Decoder::keep() {
-    if (_borrowed.empty()) return;
-    std::span<const uint8_t> rest = std::exchange(_borrowed, {});
+    if (_borrowed_size == 0) return;
+    const std::span<const uint8_t> rest = borrowed();
+    _borrowed_data = nullptr;
+    _borrowed_size = 0;
     feed(rest);
 }
 
@@ -478,10 +516,10 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
     };
     // The buffer goes first: it holds what came before the borrowed bytes (a packet completed
     // by feed_borrowed()) or nothing.
-    const bool borrowed = _buffer.size() == _offset && !_borrowed.empty();
-    const size_t avail = borrowed ? _borrowed.size() : _buffer.size() - _offset;
+    const bool from_borrowed = buffered_size() == 0 && _borrowed_size != 0;
+    const size_t avail = from_borrowed ? _borrowed_size : buffered_size();
     if (avail < 1) return DecodeStatus::NeedMore;
-    const uint8_t* p = borrowed ? _borrowed.data() : _buffer.data() + _offset;
+    const uint8_t* p = from_borrowed ? _borrowed_data : buffered_data();
     // A CONNECT that fails anywhere still tells which CONNACK form its client reads, if its
     // protocol level made it into the buffer.
     auto fail_connect = [&] {
@@ -506,11 +544,13 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
     }
     const uint64_t total = uint64_t{n} + 1 + length;
     const bool connect = (p[0] >> 4) == static_cast<unsigned>(PacketType::Connect);
-    const uint32_t limit = connect ? std::min(_max_packet_size, _max_connect_packet_size) : _max_packet_size;
+    const uint32_t max_packet_size = _limits->max_packet_size;
+    const uint32_t limit =
+        connect ? std::min(max_packet_size, _limits->max_connect_packet_size) : max_packet_size;
     if (total > limit) {
         char buf[120];
         std::snprintf(buf, sizeof buf, "packet of %llu bytes exceeds the maximum %s size %u",
-                      static_cast<unsigned long long>(total), limit < _max_packet_size ? "CONNECT" : "packet",
+                      static_cast<unsigned long long>(total), limit < max_packet_size ? "CONNECT" : "packet",
                       limit);
         error = {ReasonCode::PacketTooLarge, buf};
         return fail_connect();
@@ -519,22 +559,20 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
     // a header claiming 256 MB costs nothing until 256 MB arrive (and max_packet_size bounds it).
     if (avail < total) return DecodeStatus::NeedMore;
     const std::span<const uint8_t> body(p + n + 1, length);
-    if (decode_packet(p[0], body, _version, out, error, _limits) != DecodeStatus::Packet)
+    if (decode_packet(p[0], body, _version, out, error, *_limits) != DecodeStatus::Packet)
         return fail_connect();
     if (const auto* connect = std::get_if<Connect>(&out)) {
         _version = connect->version;
         _version_known = true;
     }
-    if (borrowed) {
-        _borrowed = _borrowed.subspan(static_cast<size_t>(total));
+    if (from_borrowed) {
+        _borrowed_data += total;
+        _borrowed_size -= static_cast<uint32_t>(total);
         return DecodeStatus::Packet;
     }
-    _offset += total;
-    if (_offset == _buffer.size()) {
-        // Empty: the memory goes with the bytes (most packets never need the buffer at all).
-        std::vector<uint8_t>().swap(_buffer);
-        _offset = 0;
-    }
+    _buffer->offset += static_cast<uint32_t>(total);
+    // Empty: the memory goes with the bytes (most packets never need the buffer at all).
+    if (_buffer->offset == _buffer->size) release();
     return DecodeStatus::Packet;
 }
 

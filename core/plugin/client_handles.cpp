@@ -5,7 +5,7 @@ namespace roost {
 void ClientHandles::add(roost_client* handle) {
     std::lock_guard lock(_mutex);
     handle->ref = (_next++ << kWorkerBits) | _worker;
-    _live.insert(handle->ref, handle);
+    _live.insert(handle);
 }
 
 void ClientHandles::remove(roost_client* handle) {

@@ -37,7 +37,12 @@ class ClientHandles {
   private:
     unsigned _worker;
     mutable std::mutex _mutex;
-    FlatPointerMap<roost_client> _live;  // flat: one per connection (util/flat_pointer_map.hpp)
+    // Flat, keyed by the handle's own `ref` (util/flat_pointer_map.hpp): one slot per connection.
+    // A handle is removed before its client goes, and its ref never changes once added.
+    struct RefOf {
+        static uint64_t of(const roost_client& handle) { return handle.ref; }
+    };
+    FlatPointerMap<roost_client, RefOf> _live;
     uint64_t _next = 1;
 };
 

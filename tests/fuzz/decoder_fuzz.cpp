@@ -33,10 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t control = data[0];
     std::span<const uint8_t> input(data + 1, size - 1);
 
-    Decoder d(control & 0x40 ? 512 : 268435460);
-    d.set_version(control & 0x80 ? ProtocolVersion::V311 : ProtocolVersion::V5);
     // Small limits on half the inputs, so the user-property count and topic-level checks run.
-    if (control & 0x40) d.set_limits({4, 3, false});
+    static const DecodeLimits small{.max_topic_levels = 4,
+                                    .max_user_properties = 3,
+                                    .allow_control_characters = false,
+                                    .max_packet_size = 512};
+    Decoder d(control & 0x40 ? &small : &Decoder::kNoLimits);
+    d.set_version(control & 0x80 ? ProtocolVersion::V311 : ProtocolVersion::V5);
     uint32_t rng = control | 1u;  // xorshift: chunk sizes from the control byte, reproducible
     size_t pos = 0;
     while (pos < input.size()) {

@@ -109,17 +109,26 @@ TEST_CASE("optional time: 8 bytes, behaves as std::optional where the session us
     CHECK(t != now);
 }
 
+namespace {
+struct Keyed {
+    uint64_t key;
+    struct Of {
+        static uint64_t of(const Keyed& k) { return k.key; }
+    };
+};
+}  // namespace
+
 TEST_CASE("flat pointer map: insert, find and erase agree with a map") {
-    FlatPointerMap<int> flat;
-    std::map<uint64_t, int*> model;
-    std::deque<int> values;
+    FlatPointerMap<Keyed, Keyed::Of> flat;
+    std::map<uint64_t, Keyed*> model;
+    std::deque<Keyed> values;
     std::mt19937 rng(11);
     uint64_t next = 1;
     for (int step = 0; step < 20000; ++step) {
         if (rng() % 2 == 0 || model.empty()) {
             uint64_t key = (next++ << 8) | (rng() % 3);  // as ClientHandles makes refs
-            values.push_back(step);
-            flat.insert(key, &values.back());
+            values.push_back(Keyed{key});
+            flat.insert(&values.back());
             model[key] = &values.back();
         } else {
             auto it = model.begin();

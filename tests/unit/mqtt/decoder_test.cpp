@@ -126,6 +126,29 @@ TEST_CASE("decoder: a read that completes a buffered packet copies only the miss
     CHECK(d.buffered() == 0);
 }
 
+TEST_CASE("decoder: an idle decoder is small and holds no buffer; discard() frees what it held") {
+    // One per connection (tests/bench/RESULTS.md, "Idle connections"): the limits by pointer,
+    // the buffer only while bytes wait.
+    static_assert(sizeof(void*) != 8 || sizeof(Decoder) <= 32);
+    const DecodeLimits limits{.max_packet_size = 1000};
+    Decoder d(&limits);
+    d.set_version(V4);
+    CHECK(d.capacity() == 0);
+    d.feed(B({0x30, 9, 0, 1, 't'}));  // a partial PUBLISH is kept
+    Packet p;
+    DecodeError e;
+    CHECK(d.next(p, e) == DecodeStatus::NeedMore);
+    CHECK(d.capacity() >= 5);
+    d.feed(B({1, 2, 3, 4, 5, 6}));
+    REQUIRE(d.next(p, e) == DecodeStatus::Packet);
+    CHECK(d.buffered() == 0);
+    CHECK(d.capacity() == 0);  // taken: freed
+    d.feed(B({0x30, 9, 0}));
+    d.discard();
+    CHECK(d.buffered() == 0);
+    CHECK(d.capacity() == 0);
+}
+
 TEST_CASE("decoder: every single split point") {
     const auto packets = session_packets();
     const Bytes wire = concat(packets, V5);
@@ -224,20 +247,22 @@ TEST_CASE("decoder: remaining length") {
 }
 
 TEST_CASE("decoder: maximum packet size checked when the length is known") {
-    Decoder d(10);
+    const DecodeLimits ten{.max_packet_size = 10};
+    Decoder d(&ten);
     d.feed(B({0x30, 9}));  // total 11 bytes; nothing of the body is there yet
     Packet p;
     DecodeError e;
     REQUIRE(d.next(p, e) == DecodeStatus::Error);
     CHECK(e.reason == ReasonCode::PacketTooLarge);
 
-    Decoder ok(11);
+    const DecodeLimits eleven{.max_packet_size = 11};
+    Decoder ok(&eleven);
     ok.set_version(V4);
     ok.feed(B({0x30, 9, 0, 1, 't', 1, 2, 3, 4, 5, 6}));
     CHECK(ok.next(p, e) == DecodeStatus::Packet);
 
-    Decoder big(1000);
-    big.set_max_packet_size(100);
+    const DecodeLimits hundred{.max_packet_size = 100};
+    Decoder big(&hundred);
     big.feed(B({0x30, 0xE8, 0x07}));
     REQUIRE(big.next(p, e) == DecodeStatus::Error);
     CHECK(e.reason == ReasonCode::PacketTooLarge);
@@ -304,7 +329,8 @@ TEST_CASE("decoder: a failed CONNECT announces its version once the level was re
     CHECK(df.version() == V4);
 
     // Too large for the broker, but the level arrived with the first bytes.
-    Decoder big(8);
+    const DecodeLimits eight{.max_packet_size = 8};
+    Decoder big(&eight);
     big.feed(reserved);
     REQUIRE(big.next(p, e) == DecodeStatus::Error);
     CHECK(e.reason == ReasonCode::PacketTooLarge);
@@ -312,7 +338,7 @@ TEST_CASE("decoder: a failed CONNECT announces its version once the level was re
     CHECK(big.version() == V4);
 
     // Cut off before the level: nothing was announced.
-    Decoder cut(8);
+    Decoder cut(&eight);
     cut.feed(B({0x10, 13, 0, 4, 'M', 'Q'}));
     REQUIRE(cut.next(p, e) == DecodeStatus::Error);
     CHECK_FALSE(cut.version_known());

@@ -1,7 +1,8 @@
 // The PUBACKs and PUBRECs one client is owed, in the order its PUBLISHes came (spec 4.6.0-2/3),
-// when some of them wait (for durable stores, or for room in a subscriber's full queue) and
-// others do not. The client goes on reading while acknowledgements wait, so that many of its
-// messages share one commit of a persistence plugin; Client bounds how many may wait at once.
+// and the PUBCOMPs, in the order its PUBRELs came, when some of them wait (for durable stores,
+// or for room in a subscriber's full queue) and others do not. The client goes on reading while
+// acknowledgements wait, so that many of its messages share one commit of a persistence plugin;
+// Client bounds how many may wait at once.
 //
 // Owned by one Client, on its worker's thread. Tickets are positions in the order of arrival.
 #pragma once
@@ -17,8 +18,9 @@ namespace roost {
 
 class AckQueue {
   public:
+    static constexpr uint8_t kPubcomp = 3;
     struct Ack {
-        uint8_t qos = 1;  // 1: PUBACK, 2: PUBREC
+        uint8_t qos = 1;  // 1: PUBACK, 2: PUBREC, kPubcomp: PUBCOMP (the answer to a PUBREL)
         uint16_t packet_id = 0;
         mqtt::ReasonCode reason = mqtt::ReasonCode::Success;
     };

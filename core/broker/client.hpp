@@ -121,9 +121,11 @@ class Client : public net::ConnectionHandler {
         bool keep_alive_cut = false;
     };
     void send_connack(std::shared_ptr<Session> session, bool present, const ConnectOutcome& outcome);
-    // PUBACK/PUBREC: sent now, or queued behind acknowledgements that wait (_acks).
+    // PUBACK/PUBREC/PUBCOMP: sent now, or queued behind acknowledgements that wait (_acks).
     void send_ack(const AckQueue::Ack& ack);
     void send_acks(const std::vector<AckQueue::Ack>& ready);
+    // An acknowledgement that may go now: sent, or queued behind those that still wait.
+    void owe(const AckQueue::Ack& ack);
     // The wait of the acknowledgement `ticket` ended (QuotaExceeded: a full queue refused it).
     void ack_done(uint64_t ticket, std::optional<mqtt::ReasonCode> reason);
     // As many acknowledgements wait as the client may have: its next PUBLISHes wait unread.

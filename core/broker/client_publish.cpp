@@ -41,7 +41,10 @@ bool Client::resolve_topic_alias(mqtt::Publish& p) {
 
 void Client::acknowledge(const mqtt::Publish& p, mqtt::ReasonCode reason) {
     if (p.qos == 0) return;
-    AckQueue::Ack ack{p.qos, p.packet_id, reason};
+    owe({p.qos, p.packet_id, reason});
+}
+
+void Client::owe(const AckQueue::Ack& ack) {
     if (!acks()) return send_ack(ack);
     // Behind acknowledgements that still wait: it goes when they have (spec 4.6.0-2/3).
     std::vector<AckQueue::Ack> ready;
@@ -51,7 +54,9 @@ void Client::acknowledge(const mqtt::Publish& p, mqtt::ReasonCode reason) {
 
 void Client::send_ack(const AckQueue::Ack& a) {
     mqtt::Ack ack;
-    ack.type = a.qos == 1 ? mqtt::PacketType::Puback : mqtt::PacketType::Pubrec;
+    ack.type = a.qos == 1                    ? mqtt::PacketType::Puback
+               : a.qos == AckQueue::kPubcomp ? mqtt::PacketType::Pubcomp
+                                             : mqtt::PacketType::Pubrec;
     ack.packet_id = a.packet_id;
     ack.reason_code = static_cast<uint8_t>(a.reason);
     send(std::move(ack));
@@ -263,21 +268,20 @@ void Client::handle_ack(const mqtt::Ack& a) {
             return;
         }
         case mqtt::PacketType::Pubrel: {
-            mqtt::Ack comp{mqtt::PacketType::Pubcomp, a.packet_id, 0, {}};
+            AckQueue::Ack comp{AckQueue::kPubcomp, a.packet_id, mqtt::ReasonCode::Success};
             if (s.incoming_qos2.erase(a.packet_id) == 0) {
-                comp.reason_code = static_cast<uint8_t>(mqtt::ReasonCode::PacketIdentifierNotFound);
-                return send(std::move(comp));
+                comp.reason = mqtt::ReasonCode::PacketIdentifierNotFound;
+                return owe(comp);
             }
             roost_call* store = _broker.persistence().delete_incoming_qos2(s, a.packet_id);
-            if (!store) return send(std::move(comp));
-            // The PUBCOMP frees the id for the publisher: it goes once the store forgot the id too.
-            auto token = std::make_shared<PendingToken>();
-            wait_for(token);
-            _broker.persistence().when_done({store}, [this, token, comp](bool, uint8_t) mutable {
-                if (token->cancelled) return;
-                resume_after_wait();
-                send(std::move(comp));
-                process();
+            if (!store) return owe(comp);
+            // The PUBCOMP frees the id for the publisher: it goes once the store forgot the id
+            // too. It waits in the acknowledgement queue, not by pausing the client: the client
+            // reads on, so the PUBRELs (and PUBLISHes) of one publisher share a commit.
+            if (!acks()) rare().acks.emplace();
+            uint64_t ticket = acks()->queue.add_waiting(comp, 0);
+            _broker.persistence().when_done({store}, [this, alive = acks()->alive, ticket](bool, uint8_t) {
+                if (!alive->cancelled) ack_done(ticket, std::nullopt);
             });
             return;
         }

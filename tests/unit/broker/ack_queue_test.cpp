@@ -43,3 +43,19 @@ TEST_CASE("AckQueue: acknowledgements leave in the order their PUBLISHes came") 
     q.complete(third, std::nullopt, out);
     CHECK(ids(out) == std::vector<uint16_t>{4});
 }
+
+TEST_CASE("AckQueue: a PUBCOMP that waits for its store keeps its place among the acknowledgements") {
+    // The client reads on while a PUBREL's store commits: a later PUBLISH's PUBACK that is ready
+    // at once goes after that PUBCOMP, not before it.
+    AckQueue q;
+    std::vector<AckQueue::Ack> out;
+    uint64_t comp = q.add_waiting({AckQueue::kPubcomp, 7, ReasonCode::Success}, 0);
+    q.add_ready({1, 8, ReasonCode::Success}, out);
+    CHECK(out.empty());
+    CHECK(q.waiting() == 1);
+    CHECK(q.bytes_held() == 0);
+    q.complete(comp, std::nullopt, out);
+    CHECK(ids(out) == std::vector<uint16_t>{7, 8});
+    CHECK(out[0].qos == AckQueue::kPubcomp);
+    CHECK(q.empty());
+}

@@ -659,13 +659,8 @@ void Broker::send_when_stored(Session& s, uint16_t id, std::vector<roost_call*> 
 
 void Broker::send_held(Session& s) {
     if (s.unsent == 0) return;
-    // In sequence order (the in-flight map is in packet id order, which wraps), up to the first
-    // QoS 2 PUBLISH whose store has not committed yet. At most the session's Receive Maximum.
-    std::vector<std::pair<uint64_t, uint16_t>> order;
-    for (const auto& [id, out] : s.inflight)
-        if (out.unsent) order.emplace_back(out.delivery.sequence, id);
-    std::sort(order.begin(), order.end());
-    for (const auto& [sequence, id] : order) {
+    // Up to the first QoS 2 PUBLISH whose store has not committed yet.
+    for (uint16_t id : inflight_in_sequence(s, [](const Outgoing& out) { return out.unsent; })) {
         auto it = s.inflight.find(id);
         if (it->second.awaiting_store) break;
         it->second.unsent = false;
@@ -719,13 +714,23 @@ void Broker::flush_deferred(Session& s) {
     // No count per session (it would grow every Session by 8 bytes): a walk over its in-flight
     // messages (at most its Receive Maximum), only while this worker defers any at all.
     if (_deferred_live == 0 || s.inflight.empty()) return;
-    // In sequence order (the in-flight map is in packet id order, which wraps).
+    for (uint16_t id : inflight_in_sequence(s, [](const Outgoing& out) { return bool(out.deferred_wait); }))
+        store_deferred(s, id, s.inflight.find(id)->second);
+}
+
+template <class Pred>
+std::vector<uint16_t> Broker::inflight_in_sequence(const Session& s, Pred pred) {
+    // The in-flight map is in packet id order, which wraps; storage and sending go in sequence
+    // order. At most the session's Receive Maximum entries.
     std::vector<std::pair<uint64_t, uint16_t>> order;
     for (const auto& [id, out] : s.inflight)
-        if (out.deferred_wait) order.emplace_back(out.delivery.sequence, id);
+        if (pred(out)) order.emplace_back(out.delivery.sequence, id);
     std::sort(order.begin(), order.end());
+    std::vector<uint16_t> ids;
+    ids.reserve(order.size());
     for (const auto& [sequence, id] : order)
-        store_deferred(s, id, s.inflight.find(id)->second);
+        ids.push_back(id);
+    return ids;
 }
 
 void Broker::store_deferred(Session& s, uint16_t packet_id, Outgoing& out) {
@@ -868,9 +873,7 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
         // Deferred storing (send_new) needs the publisher's wait: only a publish that can wait.
         // So does a QoS 2 delivery to a stored session, whose PUBLISH waits for its commit.
         const std::shared_ptr<PublishWait>* publisher = nullptr;
-        if (can_wait &&
-            (may_defer(s, d) || (d.qos == 2 && s.expiry_interval != 0 && _persistence.enabled())) &&
-            context->need_wait())
+        if (can_wait && (may_defer(s, d) || sent_when_stored(s, d)) && context->need_wait())
             publisher = &context->wait;
         if (send_new(s, d, collect, publisher)) {
             join_wait();

@@ -266,6 +266,14 @@ class Broker {
     bool may_defer(const Session& s, const Delivery& d) const {
         return _persist_delay_ms != 0 && d.qos == 1 && s.expiry_interval != 0 && _persistence.enabled();
     }
+    // A QoS 2 delivery to a stored session: its PUBLISH goes once its store completed
+    // (send_when_stored), and its publisher's wait holds a part until then.
+    bool sent_when_stored(const Session& s, const Delivery& d) const {
+        return d.qos == 2 && s.expiry_interval != 0 && _persistence.enabled();
+    }
+    // The in-flight packet ids of `s` whose entry satisfies `pred`, in sequence order.
+    template <class Pred>
+    static std::vector<uint16_t> inflight_in_sequence(const Session& s, Pred pred);
     // Stores every deferred delivery of `s`, oldest first (no-op when it has none).
     void flush_deferred(Session& s);
     // Stores one deferred delivery and releases its part of the publisher's wait.

@@ -172,6 +172,8 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    // From here on the broker logs; a SIGTERM sent on its first line must stop it cleanly.
+    roost::hold_stop_signals();
     roost::log::set_level(config.log.level);
     if (!config.log.file.empty() && !roost::log::set_file(config.log.file)) {
         std::cerr << "roost: cannot open log file '" << config.log.file << "' ([log] file)\n";

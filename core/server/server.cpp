@@ -395,12 +395,16 @@ void Server::request_stop() {
     uv_async_send(&_workers[0]->stop_request);
 }
 
+void hold_stop_signals() {
+    pthread_sigmask(SIG_BLOCK, &stop_signals(), nullptr);
+}
+
 void Server::stop_on_signals() {
     _stop_on_signals = true;
     // Held back until start() has worker 0's loop to catch them: a SIGTERM that comes meanwhile
-    // (a supervisor that stops the broker the moment it logs) waits, then stops it cleanly,
-    // instead of killing it with the default action.
-    pthread_sigmask(SIG_BLOCK, &stop_signals(), nullptr);
+    // waits, then stops the broker cleanly. main() has usually held them already (before its
+    // first log line); this covers a Server made elsewhere.
+    hold_stop_signals();
 }
 
 void Server::run() {

@@ -67,4 +67,10 @@ class Server {
 // certificates.
 int run_server(const Config& config);
 
+// Blocks SIGINT and SIGTERM in the calling thread (and the threads it starts later) until
+// Server::start() has worker 0's loop to catch them. main() calls it before its first log line:
+// a supervisor that sends SIGTERM the moment the broker logs must get a clean stop, not the
+// signal's default action (which kills the process with 143 before any will is sent).
+void hold_stop_signals();
+
 }  // namespace roost

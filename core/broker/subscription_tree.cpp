@@ -238,7 +238,11 @@ bool SubscriptionTree::match(std::string_view topic, std::vector<SubscriberMatch
         const Node* node;
         size_t start;
     };
-    std::vector<Step> stack{{_root.get(), 0}};
+    // One stack per thread, kept between calls: a match is made per PUBLISH, and a fresh vector
+    // was one malloc and free of every message (under several workers at once, so no member).
+    thread_local std::vector<Step> stack;
+    stack.clear();
+    stack.push_back({_root.get(), 0});
     int lists = 0;
     while (!stack.empty()) {
         auto [node, start] = stack.back();

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ Net::~Net() {
     for (auto& c : conns_)
         if (c->fd >= 0) ::close(c->fd);
     if (ep_ >= 0) ::close(ep_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 bool Net::init(size_t fds) {
@@ -186,11 +188,26 @@ void Net::flush(Conn& c) {
     update_epoll(c);
 }
 
+bool Net::make_wakeup_fd() {
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) return false;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    return epoll_ctl(ep_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0;
+}
+
 void Net::poll(int timeout_ms) {
     epoll_event events[256];
     int n = epoll_wait(ep_, events, 256, timeout_ms);
-    for (int i = 0; i < n; ++i)
+    for (int i = 0; i < n; ++i) {
+        if (!events[i].data.ptr) {  // the wake-up: it only had to end the wait
+            uint64_t count;
+            [[maybe_unused]] ssize_t r = ::read(wake_fd_, &count, sizeof count);
+            continue;
+        }
         on_events(*static_cast<Conn*>(events[i].data.ptr), events[i].events);
+    }
 }
 
 void Net::on_events(Conn& c, uint32_t events) {

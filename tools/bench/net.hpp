@@ -84,6 +84,9 @@ class Net {
 
     // Waits up to `timeout_ms` for socket events and handles them.
     void poll(int timeout_ms);
+    // An eventfd (this Net closes it) whose write ends a poll() early; false when none was made.
+    bool make_wakeup_fd();
+    int wakeup_fd() const { return wake_fd_; }
     // Sends PINGREQ on connections that sent nothing for half the keep-alive; a PINGREQ
     // unanswered for a whole keep-alive is an error.
     void keepalive(uint64_t now);
@@ -124,6 +127,7 @@ class Net {
     bool handle(Conn& c, const mqtt::Frame& f, uint64_t now);
 
     int ep_ = -1;
+    int wake_fd_ = -1;  // make_wakeup_fd(); in the epoll set with a null data.ptr
     sockaddr_in addr_{};
     std::vector<std::unique_ptr<Conn>> conns_;
     std::vector<std::string> errors_;

@@ -36,17 +36,36 @@ struct alignas(64) ThreadStats {
     std::atomic<bool> publishers_done{false};  // --messages: all of its publishers sent them
 };
 
+// A thread whose publishers' windows are all shut sleeps in epoll_wait until a subscriber's
+// progress opens one. That progress is often made on another thread (fan-out: most of the
+// subscribers are elsewhere), which then wakes it through `fd` (an eventfd in its epoll set)
+// instead of leaving it to its 1 ms time-out: with two broker workers, that time-out was where
+// a closed-loop fan-out S=1000 spent its time (the broker's workers sat in epoll_wait for 1-13 ms
+// at a time, while nothing was in flight).
+//
+// Ordering: the sleeper stores `sleeping = true`, fences, then looks at the windows once more; a
+// receiver stores its progress (last_seq), fences, then loads `sleeping`. One of the two sees
+// the other (the two fences are seq_cst), so a wake-up is never lost; the 1 ms time-out stays
+// as the bound anyway. `fd` is set by its thread before it first sleeps, and read by others
+// only after they saw `sleeping` (the exchange).
+struct alignas(64) Wakeup {
+    std::atomic<bool> sleeping{false};
+    int fd = -1;
+};
+
 struct Shared {
     Shared(const Options& o, int thread_count)
         : threads(thread_count),
           sent(static_cast<size_t>(o.publishers)),
           last_seq(static_cast<size_t>(std::max(o.publishers, o.subscribers))),
-          stats(static_cast<size_t>(thread_count)) {}
+          stats(static_cast<size_t>(thread_count)),
+          wakeups(static_cast<size_t>(thread_count)) {}
 
     const int threads;
     std::vector<Counter32> sent;      // per publisher: messages sent (sequence numbers 0..sent-1)
     std::vector<Counter32> last_seq;  // per receipt slot: highest sequence number seen + 1
     std::vector<ThreadStats> stats;   // per thread
+    std::vector<Wakeup> wakeups;      // per thread
 
     std::atomic<Phase> phase{Phase::Connect};
     std::atomic<int> subscribed{0};   // threads whose subscribers all have their SUBACK

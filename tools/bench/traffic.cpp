@@ -166,6 +166,32 @@ void Traffic::on_publish(Conn& c, const mqtt::Frame& f, uint64_t now) {
     if (measuring_ && ts >= measure_start_ && ts < measure_end_) r_->latency.add(now - ts);
 }
 
+void Traffic::wait_for_window(uint64_t now) {
+    Wakeup& me = sh_.wakeups[static_cast<size_t>(thread_)];
+    // Only a closed loop's windows are opened by other threads; an open loop waits for its clock.
+    if (o_.rate > 0 || pubs_.empty() || wakeup_fd() < 0) return poll(1);
+    me.sleeping.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool opened = false;
+    for (Conn* p : pubs_)
+        opened = opened || budget(*p, now, 1) > 0;
+    poll(opened ? 0 : 1);
+    me.sleeping.store(false, std::memory_order_relaxed);
+}
+
+void Traffic::wake_window_waiters() {
+    if (r_->received == received_at_wake_ || sh_.threads == 1) return;
+    received_at_wake_ = r_->received;
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // our last_seq stores, then their flags
+    for (int t = 0; t < sh_.threads; ++t) {
+        Wakeup& w = sh_.wakeups[static_cast<size_t>(t)];
+        if (t == thread_ || !w.sleeping.load(std::memory_order_relaxed)) continue;
+        if (!w.sleeping.exchange(false, std::memory_order_acquire)) continue;  // someone else woke it
+        const uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = ::write(w.fd, &one, sizeof one);
+    }
+}
+
 int Traffic::budget(Conn& c, uint64_t now, int most) {
     if (c.state != State::Ready || c.done) return 0;
     int n = most;
@@ -310,6 +336,8 @@ void Traffic::run(Result& r) {
     }
     seen_.assign(static_cast<size_t>(std::max(P, S)), {});
 
+    if (!pubs_.empty() && make_wakeup_fd()) sh_.wakeups[static_cast<size_t>(thread_)].fd = wakeup_fd();
+
     // Phase 1: subscribers connect and subscribe, then publishers connect.
     if (!connect()) {
         r.failed = true;
@@ -365,7 +393,11 @@ void Traffic::run(Result& r) {
             sh_.closed = true;
             break;
         }
-        poll(any_can ? 0 : 1);
+        if (any_can)
+            poll(0);
+        else
+            wait_for_window(now);
+        wake_window_waiters();
     }
     for (Conn* p : pubs_)
         p->done = true;

@@ -66,12 +66,19 @@ class Traffic : public Net {
     bool expects(int sub, int pub) const { return o_.scenario != Scenario::Pairs || sub == pub; }
     bool connect();
     void publish_stats();
+    // The run loop's wait: poll(1), ended early when another thread opens one of this thread's
+    // windows (shared.hpp, Wakeup).
+    void wait_for_window(uint64_t now);
+    // After a turn in which this thread's subscribers received: wakes the threads that sleep on
+    // a shut window.
+    void wake_window_waiters();
 
     Shared& sh_;
     const int thread_;
     std::vector<Conn*> pubs_, subs_;
     std::vector<std::vector<bool>> seen_;  // per slot this thread receives on: which sequence numbers arrived
     uint64_t unique_ = 0;
+    uint64_t received_at_wake_ = 0;  // r_->received when wake_window_waiters last looked
     std::string payload_fill_;
     Result* r_ = nullptr;
     uint64_t measure_start_ = 0, measure_end_ = 0;

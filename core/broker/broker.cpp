@@ -529,20 +529,9 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
     return delivered;
 }
 
-namespace {
-// A batch this big goes to its worker at once instead of at the end of the loop turn. A turn that
-// routes a burst (a fan-out publisher's 64 messages to 1,000 subscribers, thousands of pairs'
-// messages) otherwise left the other worker idle until all of it was routed, then gave it all at
-// once: the two workers took turns instead of working together, and the deliveries that crossed
-// waited a whole turn longer than the local ones. A post costs a lock and at most one wake-up,
-// ~1 % of the work of the deliveries it carries.
-constexpr size_t kEarlyPostDeliveries = 1024;
-}  // namespace
-
 void Broker::send_to_worker(unsigned worker, SessionKey session, const MessagePtr& message,
                             Delivery&& delivery, std::shared_ptr<PublishWait> wait) {
     _outbox[worker].add(session, message, std::move(delivery), std::move(wait));
-    if (_outbox[worker].size() >= kEarlyPostDeliveries) return post_batch(worker);
     if (_outbox_pending) return;
     _outbox_pending = true;
     uv_check_start(&_outbox_check, [](uv_check_t* h) { static_cast<Broker*>(h->data)->flush_outbox(); });
@@ -554,20 +543,18 @@ void Broker::flush_outbox() {
     _outbox_pending = false;
     uv_check_stop(&_outbox_check);
     uv_idle_stop(&_outbox_idle);
-    for (unsigned w = 0; w < _outbox.size(); ++w)
-        if (!_outbox[w].empty()) post_batch(w);
-}
-
-void Broker::post_batch(unsigned worker) {
-    RemoteBatch batch = std::exchange(_outbox[worker], _batch_pool->get());
-    const size_t count = batch.size();
-    Broker* target = _router.worker(worker);
-    if (!post_to(worker, [target, pool = _batch_pool, batch = std::move(batch)]() mutable {
-            target->receive(batch);
-            pool->put(std::move(batch));
-        })) {
-        // That worker stopped (shutdown): what it would have delivered is gone with it.
-        log::debug("worker {} stopped; {} deliveries to it dropped", worker, count);
+    for (unsigned w = 0; w < _outbox.size(); ++w) {
+        if (_outbox[w].empty()) continue;
+        RemoteBatch batch = std::exchange(_outbox[w], _batch_pool->get());
+        const size_t count = batch.size();
+        Broker* target = _router.worker(w);
+        if (!post_to(w, [target, pool = _batch_pool, batch = std::move(batch)]() mutable {
+                target->receive(batch);
+                pool->put(std::move(batch));
+            })) {
+            // That worker stopped (shutdown): what it would have delivered is gone with it.
+            log::debug("worker {} stopped; {} deliveries to it dropped", w, count);
+        }
     }
 }
 

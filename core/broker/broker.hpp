@@ -138,11 +138,8 @@ class Broker {
     // Deliveries other workers routed here (on this worker's thread, from the inbox).
     void receive(RemoteBatch& batch);
     // Sends what publish() collected for other workers: one inbox post per worker. Runs at the end
-    // of every loop iteration that routed anything; a batch that grew big went before
-    // (kEarlyPostDeliveries, broker.cpp).
+    // of every loop iteration that routed anything.
     void flush_outbox();
-    // Posts the outbox's batch for `worker` now (flush_outbox's step for one worker).
-    void post_batch(unsigned worker);
     // Sends queued deliveries while the client's window has room.
     void pump(Session& session);
     // The retained messages matching a new subscription's filter (spec 3.3.1.3); the client

@@ -8,8 +8,8 @@
 # about 2 s each, and checks that each JSON result says ok, with nothing lost, duplicated or out of
 # order. Stops Roost by its PID. Exit status 0 when every run passes.
 # With Roost's default workers (one per core: 2 in CI) the fan-out hands each message's ~750
-# remote deliveries to the other worker in batches posted before the loop turn ends (at 1,024
-# deliveries), so it checks that order holds across those posts.
+# remote deliveries to the other worker in per-turn batches, so it checks that order holds
+# across workers and batches.
 set -euo pipefail
 build=${1:?usage: smoke.sh BUILD_DIR}
 roost="$build/core/roost"

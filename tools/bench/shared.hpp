@@ -39,15 +39,15 @@ struct alignas(64) ThreadStats {
 // A thread whose publishers' windows are all shut sleeps in epoll_wait until a subscriber's
 // progress opens one. That progress is often made on another thread (fan-out: most of the
 // subscribers are elsewhere), which then wakes it through `fd` (an eventfd in its epoll set)
-// instead of leaving it to its 1 ms time-out: with two broker workers, that time-out was where
-// a closed-loop fan-out S=1000 spent its time (the broker's workers sat in epoll_wait for 1-13 ms
-// at a time, while nothing was in flight).
+// instead of leaving it to its 1 ms time-out. With two broker workers the broker empties the
+// pipe between bursts, and a closed-loop fan-out S=1000 lost time there (RESULTS.md, "a model,
+// session 12").
 //
-// Ordering: the sleeper stores `sleeping = true`, fences, then looks at the windows once more; a
-// receiver stores its progress (last_seq), fences, then loads `sleeping`. One of the two sees
-// the other (the two fences are seq_cst), so a wake-up is never lost; the 1 ms time-out stays
-// as the bound anyway. `fd` is set by its thread before it first sleeps, and read by others
-// only after they saw `sleeping` (the exchange).
+// Ordering: the sleeper stores `sleeping = true` (release: `fd` was set before), fences, then
+// looks at the windows once more; a receiver stores its progress (last_seq), fences, then loads
+// `sleeping`. One of the two sees the other (the two fences are seq_cst), so a wake-up is never
+// lost; the 1 ms time-out stays as the bound anyway. Others read `fd` only after they took
+// `sleeping` (the exchange, acquire).
 struct alignas(64) Wakeup {
     std::atomic<bool> sleeping{false};
     int fd = -1;

@@ -170,7 +170,7 @@ void Traffic::wait_for_window(uint64_t now) {
     Wakeup& me = sh_.wakeups[static_cast<size_t>(thread_)];
     // Only a closed loop's windows are opened by other threads; an open loop waits for its clock.
     if (o_.rate > 0 || pubs_.empty() || wakeup_fd() < 0) return poll(1);
-    me.sleeping.store(true, std::memory_order_relaxed);
+    me.sleeping.store(true, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool opened = false;
     for (Conn* p : pubs_)

@@ -307,7 +307,11 @@ const char* host_strerror(int code) {
         case ROOST_ENOMEM:
             return "out of memory";
         case ROOST_EGONE:
-            return "gone (the client, connection, timer or call is gone, or the broker is stopping)";
+            // Also what client_info and client_attribute answer for a fact the client lacks: a
+            // plugin that logs strerror() for it must not read "the client is gone".
+            return "gone or absent (the client, connection, timer or call is gone, the workers do not run, "
+                   "or "
+                   "the client has no such attribute or user name)";
         case ROOST_ENOTSUP:
             return "not supported";
     }

@@ -532,10 +532,14 @@ typedef struct roost_host {
      * client left, the call timed out and the host answered it, the broker is stopping);
      * ROOST_EINVAL for a call never issued or completed a second time (logged: a plugin bug). */
     int (*complete)(roost_call *call, roost_verdict verdict, uint8_t reason_code, const roost_bytes *reply);
-    /* Any thread: runs fn(arg) soon on `worker`'s thread. ROOST_EGONE when the broker stops
-     * (fn does not run). */
+    /* Any thread: runs fn(arg) soon on `worker`'s thread. ROOST_EGONE while the workers do not
+     * run (in roost_plugin_init, or a thread it started racing the start; once the broker
+     * stops): fn does not run. ROOST_EINVAL for a worker >= worker_count(). */
     int (*post)(roost_plugin *self, uint32_t worker, void (*fn)(void *arg), void *arg);
-    /* Any thread: publishes as the broker (message hooks see client == NULL). */
+    /* Any thread: publishes as the broker (message hooks see client == NULL). ROOST_EGONE while
+     * the workers do not run (in roost_plugin_init, or a thread it started racing the start;
+     * once the broker stops): nothing is published. Publish from worker_start on. ROOST_EINVAL
+     * for an invalid topic name or qos > 2. */
     int (*publish)(roost_plugin *self, roost_bytes topic, roost_bytes payload, uint8_t qos, uint8_t retain);
     /* A fact about the client (see roost_client_field) into *out, valid until the hook returns.
      * ROOST_EGONE when it has none (no username, say): here EGONE means absent, not an error. */

@@ -566,7 +566,10 @@ typedef struct roost_host {
      * off the workers or with delay_ms and repeat_ms both 0. */
     int (*timer_start)(roost_plugin *self, uint64_t delay_ms, uint64_t repeat_ms, void (*fn)(void *arg),
                        void *arg, roost_timer *timer);
-    /* Any thread: the calling thread's worker index, or (uint32_t)-1 off the workers. */
+    /* Any thread: the calling thread's worker index, or (uint32_t)-1 off the workers. The main
+     * thread is worker 0's: roost_plugin_init, restore and reload read 0 there, although no
+     * worker runs yet during init and restore (timer_start answers EINVAL, post and publish
+     * EGONE). */
     uint32_t (*worker_index)(void);
     /* Any thread: how many workers run (fixed for the broker's life). */
     uint32_t (*worker_count)(void);

@@ -159,10 +159,17 @@ struct HostTable {
         return rc;
     }
 
+    // post and publish are any-thread calls: a plugin's own thread may make them from its init
+    // to its cleanup. The guard refuses them (EGONE) once the workers are being freed; before
+    // a worker exists (the plugin's init, or its thread racing the start) they answer EGONE too.
     static int post(roost_plugin* self, uint32_t worker, void (*fn)(void*), void* arg) {
         if (!self || !fn) return ROOST_EINVAL;
-        PluginWorker* w = self->plugin->host->worker(worker);
-        if (!w) return ROOST_EINVAL;
+        host_v1::AnyThreadCall guard;
+        PluginHost* host = guard.host();
+        if (!host) return ROOST_EGONE;  // the broker stops: not the plugin's fault
+        if (worker >= host->worker_count()) return ROOST_EINVAL;
+        PluginWorker* w = host->worker(worker);
+        if (!w) return ROOST_EGONE;  // not made yet: the broker is starting
         return w->inbox().post([fn, arg] { fn(arg); }) ? ROOST_OK : ROOST_EGONE;
     }
 
@@ -176,8 +183,10 @@ struct HostTable {
         m->payload = string_of(payload);
         m->qos = qos;
         m->retain = retain != 0;
+        host_v1::AnyThreadCall guard;
+        PluginHost* host = guard.host();
+        if (!host) return ROOST_EGONE;  // the broker stops
         // Routed from the calling worker, or from worker 0 when a thread of the plugin's calls.
-        PluginHost* host = self->plugin->host;
         PluginWorker* w = calling_worker(host);
         if (!w) w = host->worker(0);
         if (!w) return ROOST_EGONE;
@@ -298,7 +307,11 @@ const char* host_strerror(int code) {
         case ROOST_ENOMEM:
             return "out of memory";
         case ROOST_EGONE:
-            return "gone (the client, connection, timer or call is gone, or the broker is stopping)";
+            // Also what client_info and client_attribute answer for a fact the client lacks: a
+            // plugin that logs strerror() for it must not read "the client is gone".
+            return "gone or absent (the client, connection, timer or call is gone, the workers do not run, "
+                   "or "
+                   "the client has no such attribute or user name)";
         case ROOST_ENOTSUP:
             return "not supported";
     }

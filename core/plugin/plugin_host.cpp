@@ -34,9 +34,18 @@ PluginHost::PluginHost(const Config& config) : _config(config) {
     register_global_host(this);
 }
 
+void PluginHost::size_worker_table(size_t n) {
+    if (n <= _worker_slots) return;
+    auto bigger = std::make_unique<std::atomic<PluginWorker*>[]>(n);  // value-initialised: nullptr
+    for (size_t i = 0; i < _worker_slots; ++i)
+        bigger[i].store(_workers[i].load());
+    _workers = std::move(bigger);
+    _worker_slots = n;
+}
+
 void PluginHost::add_worker(PluginWorker* worker) {
-    if (_workers.size() <= worker->index()) _workers.resize(worker->index() + 1, nullptr);
-    _workers[worker->index()] = worker;
+    size_worker_table(worker->index() + 1);  // a no-op after load_all(), which made room for all
+    _workers[worker->index()].store(worker, std::memory_order_release);
 }
 
 PluginHost::~PluginHost() {
@@ -80,6 +89,8 @@ std::string find_plugin(const PluginConfig& pc) {
 
 void PluginHost::load_all(unsigned workers) {
     _worker_count = workers;
+    // Before any init: a thread a plugin starts there may call host->publish or post at once.
+    size_worker_table(workers);
     for (const PluginConfig& pc : _config.plugins)
         load(pc);
 }

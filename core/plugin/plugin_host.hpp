@@ -109,9 +109,14 @@ class PluginHost {
     // how many workers will run (host->worker_count() during init).
     void load_all(unsigned workers);
     // Each worker's part registers itself here before any worker thread starts, so that any
-    // thread can find worker i (complete, post). Not called while workers run.
+    // thread can find worker i (complete, post, publish). Not called while workers run. A
+    // plugin's own thread, started in its init, may already look workers up meanwhile: the
+    // table is sized by load_all() before any init and each slot is an atomic written once, so
+    // it reads either nullptr (not made yet) or a worker that is whole.
     void add_worker(PluginWorker* worker);
-    PluginWorker* worker(unsigned index) const { return index < _workers.size() ? _workers[index] : nullptr; }
+    PluginWorker* worker(unsigned index) const {
+        return index < _worker_slots ? _workers[index].load(std::memory_order_acquire) : nullptr;
+    }
     unsigned worker_count() const { return _worker_count; }
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return _plugins; }
@@ -135,7 +140,13 @@ class PluginHost {
 
     const Config& _config;
     unsigned _worker_count = 1;
-    std::vector<PluginWorker*> _workers;  // by index; fixed before the workers start
+    // Makes room for `n` workers. Only before any plugin is initialised (load_all), or without
+    // plugins (unit tests): nothing else reads the table while it moves.
+    void size_worker_table(size_t n);
+
+    // By index; sized by load_all() before any plugin's init, never moved after it (above).
+    std::unique_ptr<std::atomic<PluginWorker*>[]> _workers;
+    size_t _worker_slots = 0;
     std::vector<std::unique_ptr<LoadedPlugin>> _plugins;
     std::atomic<bool> _closing{false};
 };

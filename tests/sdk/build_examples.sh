@@ -10,8 +10,9 @@
 #    compiles roost/plugin.hpp as installed with -std=c++17 -pedantic;
 # 3. runs each plugin (the CMake build) in the installed broker, loaded with `path =` from a
 #    generated roost.toml, on a free loopback port, and checks it with mosquitto_pub/sub:
-#    size_limit drops a big message and passes a small one, topic_rewrite rewrites, and
-#    async_http_auth accepts good credentials and refuses bad ones.
+#    size_limit drops a big message and passes a small one, topic_rewrite rewrites,
+#    async_http_auth accepts good credentials and refuses bad ones, and snapshot_store keeps a
+#    stored session's queued QoS 1 message over a restart (SIGTERM, start again).
 # Exits non-zero on the first failure, saying what failed (and the broker's log).
 set -euo pipefail
 
@@ -71,7 +72,8 @@ esac
 
 # ---- 2. build out of tree ----------------------------------------------------------------------
 # folder:plugin:language
-examples=(hello_c:size_limit:c hello_cpp:topic_rewrite:cpp async_http_auth:async_http_auth:c)
+examples=(hello_c:size_limit:c hello_cpp:topic_rewrite:cpp async_http_auth:async_http_auth:c
+    snapshot_store:snapshot_store:cpp)
 
 check_exports() {  # file
     local syms
@@ -263,4 +265,27 @@ grep -q "'alice': accepted" "$log" || fail "async_http_auth: no log line from th
 stop_broker async_http_auth
 echo "   alice/secret accepted after ${elapsed_ms} ms, alice/wrong refused ('$out')"
 
-echo "OK: 3 examples built out of tree (find_package and pkg-config) and working in the installed broker"
+# -- snapshot_store
+step "snapshot_store: a stored session's queued QoS 1 message survives SIGTERM and a restart"
+cat >"$tmp/snapshot_store.toml" <<EOF
+[[plugin]]
+path = "$(plugin_so snapshot_store snapshot_store)"
+[plugin.options]
+file = "$tmp/snapshot.bin"
+EOF
+start_broker snapshot_store "$tmp/snapshot_store.toml"
+expect_loaded snapshot_store "keeps its snapshot in $tmp/snapshot.bin"
+mosquitto_sub -h 127.0.0.1 -p "$port" -V 5 -c -i sdk-dev1 -x 3600 -q 1 -t 'cmd/#' -E ||
+    fail "snapshot_store: mosquitto_sub (the stored session)"
+mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t cmd/dev1 -m reboot || fail "snapshot_store: mosquitto_pub"
+stop_broker snapshot_store
+grep -q "saved 1 sessions, 1 subscriptions, 1 deliveries" "$log" || fail "snapshot_store: no 'saved' line at the stop"
+start_broker snapshot_store "$tmp/snapshot_store.toml"
+expect_loaded snapshot_store "restored 1 sessions, 1 subscriptions, 1 queued or in-flight messages"
+got="$(mosquitto_sub -h 127.0.0.1 -p "$port" -V 5 -c -i sdk-dev1 -x 3600 -q 1 -t 'cmd/#' -C 1 -W 10 -v 2>&1)" ||
+    fail "snapshot_store: the restarted broker did not deliver the queued message: $got"
+[ "$got" = "cmd/dev1 reboot" ] || fail "snapshot_store: got '$got', not 'cmd/dev1 reboot'"
+stop_broker snapshot_store
+echo "   cmd/dev1 reboot queued, kept over a restart and delivered"
+
+echo "OK: 4 examples built out of tree (find_package and pkg-config) and working in the installed broker"

@@ -210,14 +210,18 @@ typedef struct roost_message_event {
     roost_bytes topic, payload;
     uint8_t qos, retain;
     /* Out, with DENY (drop): what a QoS 1/2 publisher is told. 0 tells it Success: the drop is
-     * silent. Set e.g. ROOST_RC_QUOTA_EXCEEDED or ROOST_RC_NOT_AUTHORIZED to say it was refused. */
+     * silent. Set e.g. ROOST_RC_QUOTA_EXCEEDED or ROOST_RC_NOT_AUTHORIZED to say it was refused
+     * (MQTT 5; an MQTT 3.1.1 publisher gets a plain PUBACK/PUBREC either way). */
     uint8_t reason_code;
     const roost_user_property *user_properties;
     size_t user_property_count;
     roost_bytes content_type, response_topic, correlation_data; /* MQTT 5; empty when absent */
-    /* Out, with ALLOW: what to route instead. A field left with data == NULL is unchanged;
-     * set_user_properties = 1 replaces the user properties with new_user_properties. Copied
-     * when the hook returns. */
+    /* Out, with ALLOW: what to route instead. A field left with data == NULL is unchanged (data
+     * set with len 0 is empty: an empty payload); set_user_properties = 1 replaces the user
+     * properties with new_user_properties. Copied when the hook returns. new_topic must be a
+     * valid topic name (not empty, no + or #): otherwise the message is dropped, the error
+     * logged, and a QoS 1/2 publisher told 0x83. The rewritten topic is not checked by the
+     * publish ACL again; DELIVER checks and subscribers see it. */
     roost_bytes new_topic, new_payload;
     const roost_user_property *new_user_properties;
     size_t new_user_property_count;
@@ -253,9 +257,14 @@ typedef struct roost_message_hooks {
  * whole committed batch with host->complete_many. A QoS 1 delivery that its connected subscriber
  * acknowledges within [broker] persist_delay_ms is never saved (nor deleted): its publisher's
  * PUBACK waits for the subscriber's instead (sdk/README.md, "Deliveries you may never see").
- * At start the host calls restore() once, on the
- * main thread, before any listener opens. Times are milliseconds since the Unix epoch; 0 means
- * none. */
+ * A session is stored when it outlives its connection: session_save at its CONNACK
+ * (disconnected_at_ms 0) and again when the connection ends (disconnected_at_ms set); replace the
+ * record by client_id. MQTT 3.1.1 clean-session-0 sessions arrive with expiry_interval =
+ * [limits] max_session_expiry. session_delete comes whenever a session ends for good, also for a
+ * client id never stored: treat an unknown id as done. At start the host calls restore() once,
+ * on the main thread, after every plugin's init and before any worker_start (it gets
+ * plugin_data) and before any listener opens. Times are milliseconds since the Unix epoch; 0
+ * means none. */
 
 typedef struct roost_stored_message {
     uint32_t struct_size;
@@ -308,8 +317,14 @@ typedef struct roost_delivery_record { /* one message on its way to one session 
     size_t subscription_id_count;
 } roost_delivery_record;
 
-/* Handed to restore(): the plugin calls these, in this order of kinds (messages before the
- * deliveries that name them), for everything it stored. Each returns ROOST_OK or an error. */
+/* Handed to restore(): the plugin calls these for everything it stored, by kind: messages, then
+ * sessions, then their subscriptions, deliveries and incoming QoS 2 ids (retained messages at any
+ * point); deliveries in any order (each queue is sorted by sequence). Each returns ROOST_OK;
+ * ROOST_EGONE for a record of a session (or a delivery of a message) not handed back before,
+ * which is skipped; ROOST_EINVAL for a record it cannot take (a second session with one id, an
+ * empty client id, properties that do not decode). restore() returns ROOST_OK, or < 0 after
+ * logging why: the broker does not start (exit status 1). A restored message id is never reused
+ * by a new message; restored sessions start offline. */
 typedef struct roost_restore_sink {
     uint32_t struct_size;
     void *ctx;
@@ -517,18 +532,22 @@ typedef struct roost_host {
      * client left, the call timed out and the host answered it, the broker is stopping);
      * ROOST_EINVAL for a call never issued or completed a second time (logged: a plugin bug). */
     int (*complete)(roost_call *call, roost_verdict verdict, uint8_t reason_code, const roost_bytes *reply);
-    /* Any thread: runs fn(arg) soon on `worker`'s thread. ROOST_EGONE when the broker stops
-     * (fn does not run). */
+    /* Any thread: runs fn(arg) soon on `worker`'s thread. ROOST_EGONE while the workers do not
+     * run (in roost_plugin_init, or a thread it started racing the start; once the broker
+     * stops): fn does not run. ROOST_EINVAL for a worker >= worker_count(). */
     int (*post)(roost_plugin *self, uint32_t worker, void (*fn)(void *arg), void *arg);
-    /* Any thread: publishes as the broker (message hooks see client == NULL). */
+    /* Any thread: publishes as the broker (message hooks see client == NULL). ROOST_EGONE while
+     * the workers do not run (in roost_plugin_init, or a thread it started racing the start;
+     * once the broker stops): nothing is published. Publish from worker_start on. ROOST_EINVAL
+     * for an invalid topic name or qos > 2. */
     int (*publish)(roost_plugin *self, roost_bytes topic, roost_bytes payload, uint8_t qos, uint8_t retain);
     /* A fact about the client (see roost_client_field) into *out, valid until the hook returns.
-     * ROOST_EGONE when it has none (no username, say). */
+     * ROOST_EGONE when it has none (no username, say): here EGONE means absent, not an error. */
     int (*client_info)(const roost_client *client, roost_client_field field, roost_bytes *out);
     /* 4 for MQTT 3.1.1, 5 for MQTT 5.0. */
     int (*client_protocol)(const roost_client *client);
     /* An attribute the TLS layer or a transport set on the connection (e.g. "tls.peer.subject",
-     * "ws.header.origin"; see the transport section); EGONE if none. */
+     * "ws.header.origin"; see the transport section); ROOST_EGONE if none (absent, not an error). */
     int (*client_attribute)(const roost_client *client, const char *name, roost_bytes *out);
     /* Disconnects the client (MQTT 5: with a DISCONNECT carrying reason_code), on its worker.
      * Safe from any hook, ACL checks included; the client's hooks stop (on_disconnect and
@@ -547,7 +566,10 @@ typedef struct roost_host {
      * off the workers or with delay_ms and repeat_ms both 0. */
     int (*timer_start)(roost_plugin *self, uint64_t delay_ms, uint64_t repeat_ms, void (*fn)(void *arg),
                        void *arg, roost_timer *timer);
-    /* Any thread: the calling thread's worker index, or (uint32_t)-1 off the workers. */
+    /* Any thread: the calling thread's worker index, or (uint32_t)-1 off the workers. The main
+     * thread is worker 0's: roost_plugin_init, restore and reload read 0 there, although no
+     * worker runs yet during init and restore (timer_start answers EINVAL, post and publish
+     * EGONE). */
     uint32_t (*worker_index)(void);
     /* Any thread: how many workers run (fixed for the broker's life). */
     uint32_t (*worker_count)(void);
@@ -636,10 +658,13 @@ ROOST_EXPORT int roost_plugin_check(const roost_host *host, roost_plugin *self, 
 /* Required. Once, on the main thread, before workers start: register hooks here and set
  * *plugin_data. `self` identifies the plugin in host calls for as long as it is loaded. On
  * failure log why with host->log and return < 0: the broker does not start (exit status 2 when
- * the reason is the options: return ROOST_EINVAL for those). */
+ * the reason is the options: return ROOST_EINVAL for those). A failed init gets no
+ * roost_plugin_cleanup: free what it allocated, join threads it started, before returning. */
 ROOST_EXPORT int roost_plugin_init(const roost_host *host, roost_plugin *self, const roost_option *options,
                                    size_t option_count, void **plugin_data);
-/* Optional. Once, on the main thread, after every worker stopped; hooks are already gone. */
+/* Optional. Once, on the main thread, after every worker stopped; hooks are already gone. Runs
+ * for every plugin whose init returned ROOST_OK, also when the broker then fails to start, in
+ * reverse config order. */
 ROOST_EXPORT void roost_plugin_cleanup(void *plugin_data);
 
 #ifdef __cplusplus

@@ -34,12 +34,14 @@ class DurableStore {
     // Each returns the call to wait on when a plugin answered PENDING, else nullptr. Only the
     // publish path waits (its PUBACK/PUBREC goes once the data is durable); elsewhere a late
     // answer is only logged if it is a failure.
-    virtual roost_call* save_session(const Session& s) = 0;
+    // Marks the session `stored` when it asks the plugins to keep it (only those get a
+    // session_delete at their end).
+    virtual roost_call* save_session(Session& s) = 0;
     // The plugins' restore(), once at start, before any listener opens.
     virtual int restore(const roost_restore_sink& sink) = 0;
     virtual void delete_session(const std::string& client_id) = 0;
-    // The session is gone for good: session_delete, then message_release for every stored
-    // message only its deliveries referred to.
+    // The session is gone for good: session_delete (if it was ever stored), then message_release
+    // for every stored message only its deliveries referred to.
     virtual void end_session(const Session& s) = 0;
     // The call the SUBACK waits for (PENDING), else nullptr.
     virtual roost_call* save_subscription(const Session& s, const std::string& filter,

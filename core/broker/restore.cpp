@@ -75,6 +75,7 @@ struct RestoreSink {
         // A second record for one id is refused (the directory points at s->client_id).
         if (b._router.claim(s->client_id, b._index, s->ref.key)) return ROOST_EINVAL;
         s->expiry_interval = r->expiry_interval;
+        s->stored = true;  // its end must delete the record it came from
         // Every restored session starts offline; its clock ran while the broker was down.
         s->disconnected_at = r->disconnected_at_ms ? from_unix_ms(r->disconnected_at_ms) : Clock::now();
         if (s->expiry_interval != UINT32_MAX)

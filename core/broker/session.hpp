@@ -150,6 +150,11 @@ struct Session {
     uint16_t resend_pending = 0;
     // Entries of `inflight` with unsent set (held back: Outgoing::unsent).
     uint16_t unsent = 0;
+    // A persistence plugin was asked to keep this session (session_save) or restored it: its
+    // end must reach the plugins as session_delete. A session never stored (expiry 0 all its
+    // life) ends without one, so a store sees no deletes for the clients that never outlive
+    // their connection (sqlite: four DELETEs per clean client). Moves with the session.
+    bool stored = false;
 
   private:
     uint16_t _next_packet_id = 1;

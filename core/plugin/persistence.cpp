@@ -79,8 +79,9 @@ roost_call* Persistence::run(const char* what, Invoke invoke) {
     return nullptr;
 }
 
-roost_call* Persistence::save_session(const Session& s) {
+roost_call* Persistence::save_session(Session& s) {
     if (_plugins.empty() || s.expiry_interval == 0) return nullptr;
+    s.stored = true;
     roost_session_record r{};
     r.struct_size = sizeof r;
     r.client_id = bytes_of(s.client_id);
@@ -247,8 +248,9 @@ void Persistence::release_message(const Delivery& d) {
 void Persistence::end_session(const Session& s) {
     if (_plugins.empty()) return;
     // session_delete takes the session's subscriptions and deliveries with it; what is left to
-    // say is which stored messages nothing refers to any more.
-    delete_session(s.client_id);
+    // say is which stored messages nothing refers to any more. A session never stored has no
+    // record to delete (and, expiry 0 all its life, no stored deliveries either).
+    if (s.stored) delete_session(s.client_id);
     for (const Delivery& d : s.queue)
         if (d.persisted) release_message(d);
     for (const auto& [id, out] : s.inflight)

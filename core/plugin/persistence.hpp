@@ -25,7 +25,7 @@ class Persistence final : public DurableStore {
 
     // DurableStore; what each does is said there.
 
-    roost_call* save_session(const Session& s) override;
+    roost_call* save_session(Session& s) override;
     int restore(const roost_restore_sink& sink) override;
     void delete_session(const std::string& client_id) override;
     void end_session(const Session& s) override;

@@ -81,6 +81,23 @@ TEST_CASE("a session that ends: session_delete") {
     CHECK_MESSAGE(b.wait_line({"fixture: session_delete client=short1"}, 5s), tail(b.log()));
 }
 
+TEST_CASE("a session that was never stored ends without session_delete") {
+    PluginBroker b(persistence_setup());
+    // MQTT 5 with no Session Expiry Interval, and MQTT 3.1.1 with clean session: neither
+    // outlives its connection, so the store never heard of them.
+    auto five = run(pub(b, {"-i", "clean5", "-V", "mqttv5", "-t", "c/x", "-m", "a", "-q", "1"}));
+    CHECK(five.exit_code == 0);
+    auto three = run(pub(b, {"-i", "clean3", "-V", "mqttv311", "-t", "c/x", "-m", "a", "-q", "1"}));
+    CHECK(three.exit_code == 0);
+    // A stored session that ends afterwards: its delete is the sign the broker got this far.
+    auto stored =
+        run(sub(b, {"-t", "s/#", "-q", "1", "-i", "stored1", "-c", "-V", "mqttv5", "-x", "1", "-E"}));
+    CHECK(stored.exit_code == 0);
+    REQUIRE_MESSAGE(b.wait_line({"fixture: session_delete client=stored1"}, 5s), tail(b.log()));
+    CHECK_MESSAGE(lines_with(b.log(), {"fixture: session_delete client=clean"}).empty(), tail(b.log()));
+    CHECK(lines_with(b.log(), {"fixture: session_save client=clean"}).empty());
+}
+
 TEST_CASE("PENDING stores: the publisher's PUBACK waits until message_store and delivery_save are durable") {
     Setup s = persistence_setup();
     s.plugins[0].options.push_back({"store_delay_ms", "400"});

@@ -40,6 +40,8 @@ struct RestoreSink {
     Broker& broker;
     std::unordered_map<uint64_t, MessagePtr> messages;
     size_t sessions = 0, subscriptions = 0, deliveries = 0, retained = 0, skipped = 0;
+    // Records for a session the plugin did not hand over first: the log says how many.
+    size_t orphan_subscriptions = 0, orphan_qos2 = 0;
 
     static RestoreSink& self(void* ctx) { return *static_cast<RestoreSink*>(ctx); }
 
@@ -99,7 +101,10 @@ struct RestoreSink {
         if (!r) return ROOST_EINVAL;
         Broker& b = self(ctx).broker;
         std::shared_ptr<Session> session = b.find_session(string_of(r->client_id));
-        if (!session) return ROOST_EGONE;
+        if (!session) {
+            ++self(ctx).orphan_subscriptions;
+            return ROOST_EGONE;
+        }
         SubscriptionRecord rec;
         rec.options.qos = std::min<uint8_t>(r->qos, 2);
         rec.options.no_local = r->no_local != 0;
@@ -115,7 +120,10 @@ struct RestoreSink {
 
     static int incoming_qos2(void* ctx, roost_bytes client_id, uint16_t packet_id) {
         std::shared_ptr<Session> s = self(ctx).broker.find_session(string_of(client_id));
-        if (!s || packet_id == 0) return ROOST_EGONE;
+        if (!s || packet_id == 0) {
+            ++self(ctx).orphan_qos2;
+            return ROOST_EGONE;
+        }
         s->incoming_qos2.insert(packet_id);
         return ROOST_OK;
     }
@@ -167,6 +175,11 @@ bool Broker::restore() {
         sink.sessions, sink.subscriptions, sink.deliveries, sink.retained,
         sink.skipped ? fmt::format(" ({} deliveries skipped: unknown session or message)", sink.skipped)
                      : "");
+    if (sink.orphan_subscriptions || sink.orphan_qos2)
+        log::warn(
+            "restore skipped {} subscriptions and {} QoS 2 packet ids of unknown sessions (a persistence "
+            "plugin must restore a session before its subscriptions and QoS 2 ids)",
+            sink.orphan_subscriptions, sink.orphan_qos2);
     return true;
 }
 

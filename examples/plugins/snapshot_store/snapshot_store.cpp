@@ -11,7 +11,7 @@
 //    and registers it; every hook gets this instance as its worker_data;
 //  - hooks run on every worker at once: one mutex guards the maps;
 //  - every store hook answers ALLOW at once (stored in memory), so nothing waits;
-//  - session_delete may name a client id never stored: erasing nothing is fine;
+//  - session_delete may name a client id this store lacks (a failed save): erasing nothing is fine;
 //  - restore() hands records back by kind: messages, retained, sessions, then what belongs to
 //    the sessions (subscriptions, deliveries, incoming QoS 2 ids).
 //
@@ -371,7 +371,7 @@ class snapshot_store : public roost::plugin<snapshot_store> {
         snapshot_store& p = of(data);
         std::string id = copy(client_id);
         std::lock_guard<std::mutex> lock(p._mutex);
-        p._sessions.erase(id);  // may be an id never stored: nothing to erase
+        p._sessions.erase(id);  // may be an id this store lacks: nothing to erase
         // Its subscriptions, deliveries and QoS 2 ids go with it (no delivery_delete follows).
         erase_client(p._subscriptions, id);
         erase_client(p._deliveries, id);

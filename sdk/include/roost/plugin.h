@@ -260,8 +260,8 @@ typedef struct roost_message_hooks {
  * A session is stored when it outlives its connection: session_save at its CONNACK
  * (disconnected_at_ms 0) and again when the connection ends (disconnected_at_ms set); replace the
  * record by client_id. MQTT 3.1.1 clean-session-0 sessions arrive with expiry_interval =
- * [limits] max_session_expiry. session_delete comes whenever a session ends for good, also for a
- * client id never stored: treat an unknown id as done. At start the host calls restore() once,
+ * [limits] max_session_expiry. session_delete comes when a stored (or restored) session ends for
+ * good; still treat an unknown id as done (a failed save leaves none). At start the host calls restore() once,
  * on the main thread, after every plugin's init and before any worker_start (it gets
  * plugin_data) and before any listener opens. Times are milliseconds since the Unix epoch; 0
  * means none. */

@@ -119,8 +119,9 @@ struct RestoreSink {
     }
 
     static int incoming_qos2(void* ctx, roost_bytes client_id, uint16_t packet_id) {
+        if (packet_id == 0) return ROOST_EGONE;  // not a packet id: nothing to count as orphaned
         std::shared_ptr<Session> s = self(ctx).broker.find_session(string_of(client_id));
-        if (!s || packet_id == 0) {
+        if (!s) {
             ++self(ctx).orphan_qos2;
             return ROOST_EGONE;
         }

@@ -29,6 +29,17 @@ function on_acl(client, action, topic, qos, retain)
   elseif topic == "trouble/grow" then
     local t = {}
     for i = 1, 1e9 do t[i] = tostring(i) .. "padding padding padding" end
+  elseif topic == "trouble/pattern" then
+    -- Lua's own matcher backtracks here for hours, inside one C call the count hook never sees.
+    local ok = pcall(string.find, ("a"):rep(40), ("a*"):rep(20) .. "b")
+    return ok
+  elseif topic == "trouble/rep" then
+    return string.rep("", 1e18) == ""
+  elseif topic == "trouble/move" then
+    table.move({}, 1, 1e18, 1)
+  elseif topic == "trouble/patterns-ok" then
+    local device, rest = topic:match("^trouble/(%a+)%-(%a+)$")
+    return device == "patterns" and rest == "ok" and (("a,b,c"):gsub(",", ";")) == "a;b;c"
   end
   return true
 end
@@ -64,6 +75,32 @@ TEST_CASE("an endless loop is stopped by the instruction budget: deny, the log n
                   tail(b.log()));
     CHECK_MESSAGE(b.wait_line({"trouble.lua:7: instruction budget"}), tail(b.log()));
     canary_round_trip(b, "end");
+}
+
+TEST_CASE("work inside one C call is counted too: a backtracking pattern, string.rep and table.move stop") {
+    PluginBroker b(lua_setup(write_script("trouble", kTrouble), {{"instruction_budget", "200000"}}));
+    auto c = connected(b, 5, "backtracker");
+    Sub canary(b, {"-t", "canary/#", "-V", "mqttv5"});
+    REQUIRE(canary.wait_subscribed());
+    const auto start = std::chrono::steady_clock::now();
+    // The pcall around string.find cannot swallow the stop either.
+    CHECK(publish_qos1(*c, 1, "trouble/pattern") == std::optional<uint8_t>(0x83));
+    CHECK(run(pub(b, {"-t", "canary/1", "-m", "x"})).exit_code == 0);
+    CHECK(publish_qos1(*c, 2, "trouble/move") == std::optional<uint8_t>(0x83));
+    // string.rep of nothing is "" at once, as Lua's own would be after 1e18 empty copies.
+    CHECK(success(publish_qos1(*c, 3, "trouble/rep")));
+    CHECK(success(publish_qos1(*c, 4, "trouble/patterns-ok")));
+    CHECK(canary.wait_messages(1));
+    // Each stop is 200,000 steps: milliseconds. (Not a timing target: Lua's own matcher would
+    // still be on the first publish.)
+    CHECK(std::chrono::steady_clock::now() - start < 10s);
+    // Raised again at the script's next instruction, after its pcall: the log still names the cause.
+    CHECK_MESSAGE(b.wait_line({"trouble.lua in on_acl: ",
+                               "trouble.lua:20: instruction budget of 200000 exceeded in string.find",
+                               "[answer: deny]"}),
+                  tail(b.log()));
+    CHECK_MESSAGE(b.wait_line({"instruction budget of 200000 exceeded in table.move"}), tail(b.log()));
+    canary_round_trip(b, "patterns");
 }
 
 TEST_CASE("a runtime error denies (fail closed) and logs the traceback; on_error = allow fails open") {

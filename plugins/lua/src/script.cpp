@@ -79,8 +79,22 @@ void Script::count_hook(lua_State* L, lua_Debug* ar) {
     }
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
+    // Raised again after a pcall caught the first error: the log still names what spent it.
+    if (self->_stopped_in)
+        luaL_error(L, "%s:%d: instruction budget of %I exceeded in %s: stopped", ar->short_src,
+                   ar->currentline, static_cast<lua_Integer>(self->_budget), self->_stopped_in);
     luaL_error(L, "%s:%d: instruction budget of %I exceeded: stopped", ar->short_src, ar->currentline,
                static_cast<lua_Integer>(self->_budget));
+}
+
+void Script::exhausted(lua_State* L, const char* function) {
+    // As the count hook does once past the budget: every instruction from here raises again.
+    _stopped = true;
+    _stopped_in = function;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "instruction budget of %I exceeded in %s: stopped", static_cast<lua_Integer>(_budget),
+               function);
+    __builtin_unreachable();  // luaL_error raises; lauxlib.h does not say it never returns
 }
 
 bool Script::read_source(const Settings& settings, std::string* source, std::string* error) {
@@ -123,6 +137,7 @@ std::unique_ptr<Script> Script::load(std::shared_ptr<const Settings> settings, c
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, kClientsKey);
     open_sandbox(L);
+    open_bounded_lib(L, *s);
     open_roost_lib(L);
 
     std::string chunk = "@" + s->settings().script;
@@ -171,6 +186,7 @@ bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
         _executed = 0;
         _budget = budget;
         _stopped = false;
+        _stopped_in = nullptr;
         _strict = true;
     }
     // The message handler stays at stack slot 1 for the state's life: nothing to push per call.

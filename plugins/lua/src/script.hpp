@@ -13,6 +13,7 @@
 
 #include <roost/plugin.h>
 
+#include "bounded_lib.hpp"
 #include "jwt.hpp"
 #include "options.hpp"
 
@@ -31,7 +32,7 @@ struct HostContext {
     roost_plugin* self = nullptr;
 };
 
-class Script {
+class Script final : public WorkBudget {
   public:
     enum Hook { on_auth, on_acl, on_message, on_connect, on_disconnect, hook_count };
     static const char* hook_name(Hook h);
@@ -45,7 +46,7 @@ class Script {
     // Reads the script file named by `settings`; false with *error when it cannot.
     static bool read_source(const Settings& settings, std::string* source, std::string* error);
 
-    ~Script();
+    ~Script() override;
     Script(const Script&) = delete;
     Script& operator=(const Script&) = delete;
 
@@ -71,6 +72,12 @@ class Script {
     // Per-script cache of keys read from files for roost.jwt_verify.
     std::map<std::string, std::shared_ptr<JwtKey>> jwt_keys;
 
+    // WorkBudget: the instruction budget of the call in progress, spent by the bounded standard
+    // functions (bounded_lib.hpp) as well as by the count hook.
+    uint64_t work_left() const override { return _executed < _budget ? _budget - _executed : 0; }
+    void spend(uint64_t steps) override { _executed += steps; }
+    [[noreturn]] void exhausted(lua_State* L, const char* function) override;
+
     static Script* of(lua_State* L) { return *static_cast<Script**>(lua_getextraspace(L)); }
 
     // Lua-side data scripts keep per client (roost.client_data_set), in the registry table
@@ -90,9 +97,10 @@ class Script {
     size_t _used = 0;        // bytes the state holds
     uint64_t _executed = 0;  // instructions of the current call, in steps of the hook's count
     uint64_t _budget = 0;
-    bool _stopped = false;  // the current call ran out of budget
-    bool _strict = false;   // inside a script call: memory_limit holds without the reserve
-    int _depth = 0;         // calls in progress (nested ones share the outermost's budget)
+    bool _stopped = false;              // the current call ran out of budget
+    const char* _stopped_in = nullptr;  // the C function that spent the rest of it, if one did
+    bool _strict = false;               // inside a script call: memory_limit holds without the reserve
+    int _depth = 0;                     // calls in progress (nested ones share the outermost's budget)
     int _hooks[hook_count];
 };
 

@@ -1,0 +1,36 @@
+// The standard library functions whose work a count hook cannot see, made to count it.
+//
+// The instruction budget is a count hook, which runs between VM instructions. A C function runs
+// as one instruction however long it takes, and three in the standard library can take any
+// time without allocating (so the memory cap does not stop them either):
+// - string.find, match, gmatch and gsub: Lua's pattern matcher backtracks without limit
+//   (24 bytes of subject, seconds to minutes); replaced by pattern::Matcher, which counts steps;
+// - string.rep("", n) for a huge n: n empty copies, one by one (the result is "");
+// - table.move(a, f, e, t) for a huge range: one get and set per index, even of nils.
+// Each now spends its work from the budget of the call in progress, and a call that would pass
+// it is stopped with the budget's error.
+#pragma once
+#include <lua.hpp>
+
+#include <cstdint>
+
+namespace roost_lua {
+
+// What C functions spend on a script's behalf. Implemented by Script (the call's instruction
+// budget); a step counts as one VM instruction.
+class WorkBudget {
+  public:
+    virtual ~WorkBudget() = default;
+    // Steps the call in progress may still take.
+    virtual uint64_t work_left() const = 0;
+    virtual void spend(uint64_t steps) = 0;
+    // Raises the budget's error for `function` (as a Lua error: does not return), and stops
+    // the call as the count hook does, so a pcall in the script cannot swallow it.
+    [[noreturn]] virtual void exhausted(lua_State* L, const char* function) = 0;
+};
+
+// Replaces string.find, match, gmatch, gsub and rep and table.move in the state's libraries
+// (opened before) with the bounded ones. `budget` must outlive the state.
+void open_bounded_lib(lua_State* L, WorkBudget& budget);
+
+}  // namespace roost_lua

@@ -119,7 +119,7 @@ bool Client::output_over_limit() const {
     const size_t backlog = _connection->backlog();
     if (backlog > _broker.limits().max_output_buffer) return true;
     const uint64_t global = net::limits().max_total_output;
-    return global != 0 && backlog >= kBacklogUnderGlobalBound && net::counts().output > global;
+    return global != 0 && backlog >= kBacklogUnderGlobalBound && net::total_output() > global;
 }
 
 void Client::process() {

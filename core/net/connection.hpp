@@ -60,13 +60,15 @@ const NetLimits& limits();
 // fds the broker needs for itself); the returned text says what was chosen, for the log.
 std::string configure(const LimitsConfig& config);
 
-// Counts across all workers, for the limits above and for $SYS.
+// Counts across all workers, for the limits above.
 struct NetCounts {
-    size_t open = 0;      // accepted sockets not yet closed
-    size_t pending = 0;   // of those, the ones whose CONNECT is not finished
-    uint64_t output = 0;  // bytes queued or being written, all connections
+    size_t open = 0;     // accepted sockets not yet closed
+    size_t pending = 0;  // of those, the ones whose CONNECT is not finished
 };
 NetCounts counts();
+// Bytes queued or being written, all connections (for max_total_output). A sum over per-thread
+// shards: costs a cache line per shard, so read it only when a connection's backlog is large.
+uint64_t total_output();
 
 class ConnectionHandler {
   public:

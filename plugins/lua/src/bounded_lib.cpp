@@ -102,15 +102,16 @@ int find_or_match(lua_State* L, bool find) {
         Matching m(L, budget_at(L, 1), find ? "string.find" : "string.match", {s, ls}, {p, lp});
         const bool anchor = lp > 0 && *p == '^';
         const char* pattern_start = p + (anchor ? 1 : 0);
-        const char* s1 = s + init;
-        do {
+        // From init to the end of the subject (an empty match there counts), or at init only.
+        for (const char* s1 = s + init;; ++s1) {
             if (const char* e = m.match(s1, pattern_start)) {
                 if (!find) return push_captures(L, m.matcher(), s1, e);
                 lua_pushinteger(L, s1 - s + 1);
                 lua_pushinteger(L, e - s);
                 return push_captures(L, m.matcher(), nullptr, nullptr) + 2;
             }
-        } while (s1++ < s + ls && !anchor);
+            if (anchor || s1 == s + ls) break;
+        }
     }
     luaL_pushfail(L);
     return 1;

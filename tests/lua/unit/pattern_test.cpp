@@ -1,6 +1,6 @@
 // The bounded string.find/match/gmatch/gsub/rep and table.move (bounded_lib.hpp) against Lua's
 // own: the same calls run in a state with the standard library and in one with the bounded
-// functions, and every result and error message must be the same. Then the bounds themselves: a
+// functions, and every result and error message must be the same (the matcher has no code of Lua's; this is how it is held to Lua's behaviour). Then the bounds themselves: a
 // pattern that backtracks for minutes and the loops without allocation stop within the budget.
 #include <doctest/doctest.h>
 
@@ -186,7 +186,7 @@ TEST_CASE("bounded patterns give Lua's results and errors: the manual's cases an
     CHECK(differ == 0);
 }
 
-TEST_CASE("bounded patterns give Lua's results on 20,000 random subjects and patterns") {
+TEST_CASE("bounded patterns give Lua's results on 10,000 random subjects and patterns") {
     States states;
     std::mt19937 random(20261201);
     // Small enough that Lua's own matcher never backtracks for long (subjects up to 10, patterns
@@ -197,7 +197,7 @@ TEST_CASE("bounded patterns give Lua's results on 20,000 random subjects and pat
                                   "^",     "$",   "%1", "%2", "%bab", "%b()", "%f[a]", "%f[%s]", "%",
                                   "[",     "%x",  "%.", "%%", "x",    "1"};
     int differ = 0;
-    for (int i = 0; i < 20000 && differ < 5; ++i) {
+    for (int i = 0; i < 10000 && differ < 5; ++i) {
         std::string s, p;
         for (size_t n = random() % 11; n > 0; --n)
             s += subject_chars[random() % subject_chars.size()];

@@ -35,6 +35,7 @@ constexpr const char* kFooter =
     "  roost -c /etc/roost/roost.toml         run with a configuration file\n"
     "  roost -c roost.toml --check-config     validate the file and exit\n"
     "  roost --listen 127.0.0.1:1883 --listen [::1]:1883 -v\n"
+    "  roost -c roost.toml --workers 1        one event loop, whatever the file says\n"
     "\n"
     "Exit status: 0 after a clean stop, 1 when the broker fails at run time,\n"
     "2 for a usage or configuration error.";
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     std::string config_file;
     int port = 0;
     std::vector<std::string> listen;
+    int workers = -1;  // -1: as the file says
     bool verbose = false;
     bool check_config = false;
     app.add_option("-c,--config", config_file, "Configuration file (TOML); without it the defaults apply")
@@ -90,6 +92,11 @@ int main(int argc, char** argv) {
                    "Listen on ADDR:PORT, [IPv6]:PORT or PORT (repeatable) instead of the configured "
                    "listeners; combines with -p")
         ->type_name("ADDR:PORT");
+    app.add_option("-w,--workers", workers,
+                   "Worker threads, each an event loop with its own connections (0-256; 0 = one per "
+                   "core); replaces [broker] workers")
+        ->type_name("N")
+        ->check(CLI::Range(0, 256).description(""));
     app.add_flag("-v,--verbose", verbose, "Log at debug level, whatever [log] level says");
     app.add_flag("--check-config", check_config,
                  "Validate the configuration (file and options), print a summary and exit");
@@ -140,6 +147,7 @@ int main(int argc, char** argv) {
         listener.source = "default";
         config.listeners.push_back(listener);
     }
+    if (workers >= 0) config.broker.workers = static_cast<unsigned>(workers);
     if (verbose) config.log.level = roost::LogLevel::Debug;
 
     if (check_config) {

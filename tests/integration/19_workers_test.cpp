@@ -301,3 +301,24 @@ TEST_CASE(
     CHECK(taker.read_until(pkt::DISCONNECT));
     (void)idle;
 }
+
+TEST_CASE("--workers on the command line replaces [broker] workers") {
+    if (broker_is_mosquitto()) return;
+    BrokerOptions o;
+    o.broker = {"workers = 1"};
+    o.args = {"--workers", "3"};
+    Broker b(o);
+    CHECK_MESSAGE(b.wait_log({"3 workers"}), b.log());
+    // Three connections, one per worker: a message crosses from the third to the first.
+    RawClient sub(b.port()), other(b.port()), pub(b.port());
+    connect(sub, pkt::conn(4, "cli-sub"));
+    connect(other, pkt::conn(4, "cli-other"));
+    connect(pub, pkt::conn(4, "cli-pub"));
+    REQUIRE(sub.send(pkt::subscribe(1, "cli/t", 1)));
+    REQUIRE(sub.read_until(pkt::SUBACK));
+    REQUIRE(pub.send(pkt::publish("cli/t", "three", 1, 1)));
+    REQUIRE(pub.read_until(pkt::PUBACK));
+    auto got = sub.read_until(pkt::PUBLISH);
+    REQUIRE(got);
+    CHECK(got->publish_payload(4) == "three");
+}

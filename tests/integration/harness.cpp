@@ -292,6 +292,7 @@ void Broker::start() {
         argv = {"/usr/sbin/mosquitto", "-c", _config_path, "-v"};
     } else {
         argv = {ROOST_BINARY, "--listen", "127.0.0.1:" + port_str(), "-v", "-c", _config_path};
+        argv.insert(argv.end(), _options.args.begin(), _options.args.end());
     }
     _process = Process(argv);
     auto deadline = Clock::now() + 10s;

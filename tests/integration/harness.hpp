@@ -98,6 +98,8 @@ struct BrokerOptions {
     std::vector<std::string> limits;
     // Lines for mosquitto.conf when the broker under test is Mosquitto.
     std::vector<std::string> mosquitto;
+    // More command-line arguments for roost, after the harness's own (--listen, -v, -c).
+    std::vector<std::string> args;
     uint16_t port = 0;  // 0: pick a free port
 };
 

@@ -95,6 +95,7 @@ std::string configure(const LimitsConfig& config) {
     g_limits.max_pending_connects = config.max_pending_connects;
     g_limits.max_connections_per_address = config.max_connections_per_address;
     g_limits.max_total_output = config.max_total_output_buffer;
+    g_limits.max_output = config.max_output_buffer;
     g_limits.send_timeout_ms = uint64_t{config.send_timeout} * 1000;
     return note;
 }
@@ -490,7 +491,19 @@ void Connection::read_tls(std::span<const uint8_t> cipher) {
     const bool was_established = _tls->stream.established();
     size_t before = _pending.size();
     TlsStream::Result result = _tls->stream.receive(cipher, plain, _pending);
-    queued_wire(before);  // handshake flights, alerts, session tickets
+    queued_wire(before);  // handshake flights, alerts, session tickets, KeyUpdates
+    // What TLS answers by itself never passes the broker's output check: a client that keeps
+    // asking for KeyUpdates (each answered with one) and never reads made us queue the answers
+    // until send_timeout, as fast as the worker could make them. Past max_output_buffer it is
+    // not read until it has read what waits, as for MQTT output.
+    if (_pending.size() > before && backlog() > g_limits.max_output && !(_paused & kPauseOutput) &&
+        result != TlsStream::Result::Failed) {
+        log::limit("tls_output",
+                   "listener {}: {} does not read what TLS answers ({} bytes unsent, over [limits] "
+                   "max_output_buffer = {}): not reading from it until it reads",
+                   *_listener_address, _peer, backlog(), g_limits.max_output);
+        pause_until_drained();
+    }
     if (result == TlsStream::Result::Failed) {
         if (!was_established && !_tls->stream.established())
             log::limit("tls_handshake", "listener {}: TLS handshake with {} failed: {}", *_listener_address,

@@ -53,7 +53,11 @@ struct NetLimits {
     uint32_t max_pending_connects = 0;         // accepted, CONNECT not finished; 0 = unlimited
     uint32_t max_connections_per_address = 0;  // 0 = unlimited
     uint64_t max_total_output = 0;             // bytes queued to all connections; 0 = unlimited
-    uint64_t send_timeout_ms = 15000;          // output left unwritten this long closes the connection
+    // Bytes unsent to one connection above which what TLS answers by itself (KeyUpdates,
+    // alerts) stops its reading until written: [limits] max_output_buffer, which the broker
+    // applies to its own packets.
+    uint64_t max_output = 1048576;
+    uint64_t send_timeout_ms = 15000;  // output left unwritten this long closes the connection
 };
 const NetLimits& limits();
 // Fills limits() from `config`. max_connections = 0 becomes the open-file limit minus 64 (the

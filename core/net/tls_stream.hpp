@@ -46,8 +46,15 @@ class TlsStream {
     // Why the last call failed: OpenSSL's reason, with the certificate check's when it failed.
     const std::string& error() const { return _error; }
 
+    // Handshake messages a client may send after the handshake without data between them
+    // (KeyUpdate, a refused renegotiation's ClientHello): each costs a key derivation or an
+    // answer, and a flood of them is refused (BoringSSL's bound on KeyUpdates, 32).
+    static constexpr unsigned kMaxHandshakeMessagesWithoutData = 32;
+
   private:
     friend struct TlsBio;
+    static void on_message(int write_p, int version, int content_type, const void* buf, size_t len, SSL* ssl,
+                           void* arg);
     std::string failure(int rc);  // the reason for SSL_get_error(rc), OpenSSL's queue emptied
 
     SSL* _ssl = nullptr;
@@ -55,6 +62,7 @@ class TlsStream {
     std::span<const uint8_t> _in;  // ciphertext not yet taken by OpenSSL
     OutputQueue* _out = nullptr;   // where OpenSSL's output goes, during a call
     std::string _error;
+    unsigned _messages_without_data = 0;  // post-handshake KeyUpdates and ClientHellos in a row
 };
 
 }  // namespace roost::net

@@ -298,3 +298,86 @@ TEST_CASE("transport backpressure over TLS: conn_backlog counts TLS records; pau
     REQUIRE(slow.send(pkt::pingreq()));
     CHECK(slow.read_until(pkt::PINGRESP, 5s));
 }
+
+// A TLS 1.3 client may ask the broker to update its keys (KeyUpdate), and the broker answers
+// each request with a KeyUpdate of its own: a key derivation each way and a record to send that
+// the broker's own output bound never saw. Found in session 14: a client that sent them in a loop
+// and never read kept a worker busy and grew the broker by its answers until send_timeout (15 s;
+// 354,000 KeyUpdates, about 5 MB, here). Now 33 in a row without data close the connection, and
+// answers a client does not read stop its reading past [limits] max_output_buffer.
+TEST_CASE("TLS KeyUpdate floods: 33 in a row close the connection; unread answers are bounded") {
+    Setup setup = tls_setup({});
+    // A long send_timeout: the flood below must meet the output bound, not the timeout.
+    setup.broker = {"[limits]", "max_output_buffer = 65536", "send_timeout = 300"};
+    PluginBroker b(std::move(setup));
+    WireClient canary(b.port(0));
+    REQUIRE(canary.send(connect_with(4, "canary", std::nullopt, std::nullopt)));
+    REQUIRE(canary.read_until(pkt::CONNACK));
+    REQUIRE(canary.send(pkt::subscribe(1, "canary/#", 0, 4)));
+    REQUIRE(canary.read_until(pkt::SUBACK));
+    int n = 0;
+    auto check_canary = [&] {
+        std::string payload = "alive " + std::to_string(++n);
+        auto r = run(pub(b, tls_args({"-t", "canary/x", "-m", payload}), 1));
+        REQUIRE_MESSAGE(r.exit_code == 0, r.err << tail(b.log()));
+        auto p = canary.read_until(pkt::PUBLISH, 5s);
+        REQUIRE_MESSAGE(p, tail(b.log()));
+    };
+
+    // Key updates now and then, with data between them, are what TLS 1.3 allows: served.
+    TlsClient fair(b.port(1));
+    REQUIRE_MESSAGE(fair.connected(), fair.error());
+    REQUIRE(fair.send(connect_with(4, "fair-tls", std::nullopt, std::nullopt)));
+    REQUIRE(fair.read_until(pkt::CONNACK));
+    for (int i = 0; i < 40; i++) {
+        REQUIRE(fair.key_update());
+        REQUIRE(fair.send(pkt::pingreq()));
+        REQUIRE_MESSAGE(fair.read_until(pkt::PINGRESP), tail(b.log()));
+    }
+
+    // 40 in a row: closed after the 33rd, with a line that names the peer and the cause.
+    size_t from = b.log_size();
+    TlsClient flood(b.port(1));
+    REQUIRE_MESSAGE(flood.connected(), flood.error());
+    REQUIRE(flood.send(connect_with(4, "flood-tls", std::nullopt, std::nullopt)));
+    REQUIRE(flood.read_until(pkt::CONNACK));
+    for (int i = 0; i < 40; i++)
+        flood.key_update();
+    CHECK(flood.wait_closed(5s));
+    CHECK_MESSAGE(b.wait_line({"TLS error from 127.0.0.1:", "more than 32 KeyUpdate"}, 3s, from),
+                  tail(b.log()));
+    check_canary();
+
+    // 16 at a time between QoS 0 PUBLISHes nobody receives (so the broker itself sends nothing),
+    // never reading: once the kernel's buffers are full the answers queue in the broker, which
+    // stops reading this client past max_output_buffer, so its writes block.
+    from = b.log_size();
+    TlsClient deaf(b.port(1));
+    REQUIRE_MESSAGE(deaf.connected(), deaf.error());
+    REQUIRE(deaf.send(connect_with(4, "deaf-tls", std::nullopt, std::nullopt)));
+    REQUIRE(deaf.read_until(pkt::CONNACK));
+    deaf.set_send_timeout(1s);
+    const std::string publish = pkt::publish("nobody/here", "x", 0);
+    bool blocked = false;
+    long sent = 0;
+    auto deadline = std::chrono::steady_clock::now() + 100s;  // about 110,000 KeyUpdates fill the buffers
+    while (!blocked && std::chrono::steady_clock::now() < deadline) {
+        for (int i = 0; i < 16 && !blocked; i++, sent++)
+            blocked = !deaf.key_update();
+        blocked = blocked || !deaf.send(publish);
+    }
+    MESSAGE(sent << " KeyUpdates sent before the broker stopped reading");
+    REQUIRE_MESSAGE(blocked, "the broker read KeyUpdates for 100 s; log:\n" << tail(b.log()));
+    auto lines = lines_with(b.log().substr(from), {"does not read what TLS answers"});
+    REQUIRE_MESSAGE(lines.size() == 1, tail(b.log()));
+    // What waited in the broker when it stopped reading: the bound and at most one read's answers.
+    size_t at = lines[0].find(" bytes unsent");
+    REQUIRE(at != std::string::npos);
+    size_t start = lines[0].rfind('(', at);
+    const size_t unsent = std::stoul(lines[0].substr(start + 1, at - start - 1));
+    MESSAGE("queued when reading stopped: " << unsent << " bytes");
+    CHECK(unsent > 65536);
+    CHECK(unsent < 65536 + 256 * 1024);
+    check_canary();
+    CHECK(b.running());
+}

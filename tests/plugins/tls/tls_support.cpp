@@ -192,4 +192,37 @@ std::optional<Packet> TlsClient::read_until(uint8_t type, Millis timeout) {
     }
 }
 
+bool TlsClient::key_update() {
+    if (!_ssl || SSL_key_update(_ssl, SSL_KEY_UPDATE_REQUESTED) != 1) return false;
+    bool ok = SSL_do_handshake(_ssl) == 1;  // writes the KeyUpdate; waits for no answer
+    ERR_clear_error();
+    return ok;
+}
+
+void TlsClient::set_send_timeout(Millis timeout) {
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+    setsockopt(_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+bool TlsClient::wait_closed(Millis timeout) {
+    if (!_ssl) return true;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (SSL_pending(_ssl) == 0) {
+            pollfd pfd{_fd, POLLIN, 0};
+            auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+            if (::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1))) <= 0) continue;
+        }
+        char chunk[16384];
+        size_t n = 0;
+        if (SSL_read_ex(_ssl, chunk, sizeof chunk, &n) != 1) {
+            int e = SSL_get_error(_ssl, 0);
+            ERR_clear_error();
+            if (e != SSL_ERROR_WANT_READ) return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace roost_tls

@@ -48,6 +48,14 @@ class TlsClient {
     bool send(std::string_view bytes);
     std::optional<Packet> read_packet(Millis timeout = 3s);
     std::optional<Packet> read_until(uint8_t type, Millis timeout = 3s);
+    // A TLS 1.3 KeyUpdate that asks the broker to update its keys too (it answers with one).
+    // False when it could not be written (closed, or blocked past the send timeout).
+    bool key_update();
+    // How long a write may block (5 s from the start).
+    void set_send_timeout(Millis timeout);
+    // True once the broker closed the connection (EOF, reset or a TLS alert) within `timeout`;
+    // what it sent before is dropped.
+    bool wait_closed(Millis timeout = 3s);
 
   private:
     int _fd = -1;

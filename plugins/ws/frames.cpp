@@ -168,8 +168,16 @@ void Frames::start_frame() {
     _header_need = 2;
     _mask_phase = 0;
     _left = len;
-    if ((ext == 2 && len < 126) || (ext == 8 && (len <= 0xffff || (len >> 63)))) {
+    if (ext == 8 && (len >> 63)) {  // RFC 6455 5.2: the most significant bit MUST be 0
+        protocol_error("a 64-bit frame length with its most significant bit set");
+        return;
+    }
+    if ((ext == 2 && len < 126) || (ext == 8 && len <= 0xffff)) {
         protocol_error("a frame length not in its shortest form");
+        return;
+    }
+    if (opcode == kClose && len == 1) {  // RFC 6455 5.5.1: a body starts with a 2-byte code
+        protocol_error("a close frame of 1 byte (a status code takes 2)");
         return;
     }
     if (opcode & 0x8) {

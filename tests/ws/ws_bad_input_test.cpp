@@ -11,6 +11,7 @@
 #include <string>
 
 #include "plugin_harness.hpp"
+#include "ws_canary.hpp"
 #include "ws_client.hpp"
 
 using namespace roost_pt;
@@ -59,35 +60,6 @@ Setup ws_setup(std::vector<std::pair<std::string, std::string>> extra = {}) {
     s.plugins.push_back(ws);
     return s;
 }
-
-// A WebSocket MQTT client subscribed to canary/#: after each bad input, it must still get what
-// mosquitto_pub sends over TCP.
-class Canary {
-  public:
-    explicit Canary(const PluginBroker& b) : _b(b), _ws(b.port(1)) {
-        auto r = _ws.upgrade();
-        REQUIRE(r);
-        REQUIRE(r->status == 101);
-        REQUIRE(_ws.send_mqtt(pkt::connect(pkt::conn(4, "canary"))));
-        auto ack = _ws.read_mqtt_until(pkt::CONNACK);
-        REQUIRE(ack);
-        REQUIRE(ack->reason() == 0);
-        REQUIRE(_ws.send_mqtt(pkt::subscribe(1, "canary/#", 0, 4)));
-        REQUIRE(_ws.read_mqtt_until(pkt::SUBACK));
-    }
-    void check() {
-        std::string payload = cat({"alive ", std::to_string(++_n)});
-        REQUIRE(run(pub(_b, {"-t", "canary/x", "-m", payload})).exit_code == 0);
-        auto p = _ws.read_mqtt_until(pkt::PUBLISH, 5s);
-        REQUIRE_MESSAGE(p, "the canary got nothing after a bad input; log:\n" << tail(_b.log()));
-        CHECK(p->publish_payload(4) == payload);
-    }
-
-  private:
-    const PluginBroker& _b;
-    WsClient _ws;
-    int _n = 0;
-};
 
 // An upgrade (or request) answered with `status`; the body and log say `why`.
 void expect_refused(const PluginBroker& b, WsClient& c, std::optional<HttpResponse> r, int status,

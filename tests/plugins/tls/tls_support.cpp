@@ -165,21 +165,28 @@ std::optional<Packet> TlsClient::read_packet(Millis timeout) {
             }
         }
         if (!_ssl || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-        if (SSL_pending(_ssl) == 0) {
-            pollfd pfd{_fd, POLLIN, 0};
-            auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-            if (::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1))) <= 0) continue;
-        }
-        char chunk[16384];
-        size_t n = 0;
-        if (SSL_read_ex(_ssl, chunk, sizeof chunk, &n) != 1) {
-            int e = SSL_get_error(_ssl, 0);
-            if (e == SSL_ERROR_WANT_READ) continue;
-            return std::nullopt;
-        }
-        for (size_t k = 0; k < n; ++k)
-            _buf.push_back(static_cast<char>(chunk[k] ^ _key));
+        if (read_some(deadline, _buf) == ReadResult::closed) return std::nullopt;
     }
+}
+
+TlsClient::ReadResult TlsClient::read_some(std::chrono::steady_clock::time_point deadline,
+                                           std::string& into) {
+    if (SSL_pending(_ssl) == 0) {
+        pollfd pfd{_fd, POLLIN, 0};
+        auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+        if (::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1))) <= 0)
+            return ReadResult::again;
+    }
+    char chunk[16384];
+    size_t n = 0;
+    if (SSL_read_ex(_ssl, chunk, sizeof chunk, &n) != 1) {
+        int e = SSL_get_error(_ssl, 0);
+        ERR_clear_error();
+        return e == SSL_ERROR_WANT_READ ? ReadResult::again : ReadResult::closed;
+    }
+    for (size_t k = 0; k < n; ++k)
+        into.push_back(static_cast<char>(chunk[k] ^ _key));
+    return ReadResult::data;
 }
 
 std::optional<Packet> TlsClient::read_until(uint8_t type, Millis timeout) {
@@ -208,19 +215,10 @@ void TlsClient::set_send_timeout(Millis timeout) {
 bool TlsClient::wait_closed(Millis timeout) {
     if (!_ssl) return true;
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string dropped;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (SSL_pending(_ssl) == 0) {
-            pollfd pfd{_fd, POLLIN, 0};
-            auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-            if (::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 1))) <= 0) continue;
-        }
-        char chunk[16384];
-        size_t n = 0;
-        if (SSL_read_ex(_ssl, chunk, sizeof chunk, &n) != 1) {
-            int e = SSL_get_error(_ssl, 0);
-            ERR_clear_error();
-            if (e != SSL_ERROR_WANT_READ) return true;
-        }
+        if (read_some(deadline, dropped) == ReadResult::closed) return true;
+        dropped.clear();
     }
     return false;
 }

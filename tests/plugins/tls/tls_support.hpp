@@ -58,6 +58,10 @@ class TlsClient {
     bool wait_closed(Millis timeout = 3s);
 
   private:
+    enum class ReadResult { data, again, closed };
+    // Waits until `deadline` for bytes and appends what one read decrypts (un-XORed) to `into`.
+    ReadResult read_some(std::chrono::steady_clock::time_point deadline, std::string& into);
+
     int _fd = -1;
     SSL_CTX* _ctx = nullptr;
     SSL* _ssl = nullptr;

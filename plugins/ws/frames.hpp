@@ -10,8 +10,9 @@
 //
 // Refused, each with a close frame and its status code, after which nothing more is delivered:
 //   an unmasked client frame, a reserved bit or opcode,
-//   a bad control frame (fragmented, > 125 bytes), a length
-//   not in its shortest form, a continuation with no message
+//   a bad control frame (fragmented, > 125 bytes), a close
+//   frame of 1 byte, a length not in its shortest form or of
+//   2^63 and more, a continuation with no message
 //   or a new message inside a fragmented one                1002 protocol error (reading stops)
 //   a close frame with a reserved status code                1002 (wslay)
 //   a text frame                                             1003 unsupported data (MQTT is binary)

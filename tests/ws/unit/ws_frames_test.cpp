@@ -133,6 +133,11 @@ TEST_CASE("each refusal closes with its code; reading stops after a protocol err
     CHECK(refused(client_frame(0x02, pattern(40)) + client_frame(0x80, pattern(40)), 64, 64, pattern(40)) ==
           1009);                                                             // message
     CHECK(refused(client_frame(0x88, std::string("\x03\xec", 2))) == 1002);  // reserved close code (wslay)
+    CHECK(refused(client_frame(0x88, std::string("\x03", 1))) == 1002);      // a 1-byte close body
+    // A 64-bit length with its top bit set (2^63 and more), refused at its header.
+    std::string huge = {'\x82', '\xff', '\x80', '\0', '\0', '\0', '\0',
+                        '\0',   '\0',   '\0',   '\0', '\0', '\0', '\0'};
+    CHECK(refused(huge) == 1002);
 }
 
 TEST_CASE("the close handshake: the client's close is answered with its code") {

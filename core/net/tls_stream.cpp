@@ -84,13 +84,13 @@ TlsStream::TlsStream(SSL_CTX* ctx) {
     SSL_set_msg_callback_arg(_ssl, this);
 }
 
-// Counts the handshake messages the client sends once the handshake is done (OpenSSL calls this
-// for every record and message, sent or received, during SSL_read and SSL_write).
+// Counts the KeyUpdates the client sends (OpenSSL calls this for every record and message, sent
+// or received, during SSL_read and SSL_write).
 void TlsStream::on_message(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
     auto* self = static_cast<TlsStream*>(arg);
     if (write_p || content_type != SSL3_RT_HANDSHAKE || len == 0 || !self->_established) return;
     uint8_t type = *static_cast<const uint8_t*>(buf);
-    if (type == SSL3_MT_KEY_UPDATE || type == SSL3_MT_CLIENT_HELLO) self->_messages_without_data++;
+    if (type == SSL3_MT_KEY_UPDATE) self->_key_updates_without_data++;
 }
 
 TlsStream::~TlsStream() {
@@ -139,15 +139,15 @@ TlsStream::Result TlsStream::receive(std::span<const uint8_t> cipher, std::vecto
         thread_local uint8_t record[16 * 1024];
         size_t n = 0;
         int rc = SSL_read_ex(_ssl, record, sizeof record, &n);
-        if (_messages_without_data > kMaxHandshakeMessagesWithoutData) {
+        if (_key_updates_without_data > kMaxKeyUpdatesWithoutData) {
             // One read's worth was answered already; the rest of the flood is not.
-            _error = "more than " + std::to_string(kMaxHandshakeMessagesWithoutData) +
-                     " KeyUpdate or renegotiation messages without data between them";
+            _error = "more than " + std::to_string(kMaxKeyUpdatesWithoutData) +
+                     " KeyUpdate messages without data between them";
             ERR_clear_error();
             return Result::Failed;
         }
         if (rc == 1) {
-            if (n > 0) _messages_without_data = 0;
+            if (n > 0) _key_updates_without_data = 0;
             plain.insert(plain.end(), record, record + n);
             continue;
         }

@@ -46,10 +46,11 @@ class TlsStream {
     // Why the last call failed: OpenSSL's reason, with the certificate check's when it failed.
     const std::string& error() const { return _error; }
 
-    // Handshake messages a client may send after the handshake without data between them
-    // (KeyUpdate, a refused renegotiation's ClientHello): each costs a key derivation or an
-    // answer, and a flood of them is refused (BoringSSL's bound on KeyUpdates, 32).
-    static constexpr unsigned kMaxHandshakeMessagesWithoutData = 32;
+    // KeyUpdates a client may send in a row without data between them: each costs a key
+    // derivation and, when it asks for ours, an answer; a flood of them is refused (BoringSSL's
+    // bound, 32). A TLS 1.2 renegotiation is refused by OpenSSL with a warning alert (output
+    // that max_output_buffer bounds; OpenSSL drops the ClientHello before this count sees it).
+    static constexpr unsigned kMaxKeyUpdatesWithoutData = 32;
 
   private:
     friend struct TlsBio;
@@ -62,7 +63,7 @@ class TlsStream {
     std::span<const uint8_t> _in;  // ciphertext not yet taken by OpenSSL
     OutputQueue* _out = nullptr;   // where OpenSSL's output goes, during a call
     std::string _error;
-    unsigned _messages_without_data = 0;  // post-handshake KeyUpdates and ClientHellos in a row
+    unsigned _key_updates_without_data = 0;  // KeyUpdates received since the last data
 };
 
 }  // namespace roost::net

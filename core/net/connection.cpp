@@ -495,9 +495,10 @@ void Connection::read_tls(std::span<const uint8_t> cipher) {
     // What TLS answers by itself never passes the broker's output check: a client that keeps
     // asking for KeyUpdates (each answered with one) and never reads made us queue the answers
     // until send_timeout, as fast as the worker could make them. Past max_output_buffer it is
-    // not read until it has read what waits, as for MQTT output.
-    if (_pending.size() > before && backlog() > g_limits.max_output && !(_paused & kPauseOutput) &&
-        result != TlsStream::Result::Failed) {
+    // not read until it has read what waits, as for MQTT output. (Not during the handshake:
+    // the server's flight may be larger than a small max_output_buffer, and is bounded anyway.)
+    if (was_established && _pending.size() > before && backlog() > g_limits.max_output &&
+        !(_paused & kPauseOutput) && result != TlsStream::Result::Failed) {
         log::limit("tls_output",
                    "listener {}: {} does not read what TLS answers ({} bytes unsent, over [limits] "
                    "max_output_buffer = {}): not reading from it until it reads",

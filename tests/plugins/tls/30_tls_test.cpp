@@ -2,7 +2,8 @@
 // untrusted certificate refused, a plain-TCP client and a stalled handshake on the TLS port each
 // closed with a log line while a TLS client carries on, the certificate's CN as the user name,
 // the subject read by an auth plugin, a SIGHUP certificate reload with clients connected, and
-// the transport_xor fixture over TLS (socket -> TLS -> transport -> MQTT, the layering wss uses).
+// the transport_xor fixture over TLS (socket -> TLS -> transport -> MQTT, the layering wss uses),
+// and KeyUpdate floods (closed after 32 in a row; unread answers bounded by max_output_buffer).
 // Certificates are made by the test with the `openssl` CLI (tls_support.cpp).
 #include <signal.h>
 

@@ -332,7 +332,9 @@ typedef struct roost_delivery_record { /* one message on its way to one session 
  * which is skipped; ROOST_EINVAL for a record it cannot take (a second session with one id, an
  * empty client id, properties that do not decode). restore() returns ROOST_OK, or < 0 after
  * logging why: the broker does not start (exit status 1). A restored message id is never reused
- * by a new message; restored sessions start offline. */
+ * by a new message; restored sessions start offline. Each call copies the record before it returns
+ * (the memory you pass is yours again). Call the sink only from inside restore(), on its thread:
+ * it is gone once restore() returns. */
 typedef struct roost_restore_sink {
     uint32_t struct_size;
     void *ctx;

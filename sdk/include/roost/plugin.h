@@ -269,10 +269,10 @@ typedef struct roost_message_hooks {
  * again at each reconnect saves it again), delivery_save by (client_id, sequence) (the same
  * delivery is saved again when its state and packet_id change: queued, then sent, then,
  * for QoS 2, PUBREL sent). A session's records come from the worker that owns it now, and a
- * reconnect may land on another worker: never split one session's records by worker. At start the host calls restore() once,
- * on the main thread, after every plugin's init and before any worker_start (it gets
- * plugin_data) and before any listener opens. Times are milliseconds since the Unix epoch; 0
- * means none. */
+ * reconnect may land on another worker: never split one session's records by worker. At start
+ * the host calls restore() once, on the main thread, after every plugin's init and before any
+ * worker_start (it gets plugin_data) and before any listener opens. Times are milliseconds
+ * since the Unix epoch; 0 means none. */
 
 typedef struct roost_stored_message {
     uint32_t struct_size;

@@ -11,8 +11,10 @@
 # 3. runs each plugin (the CMake build) in the installed broker, loaded with `path =` from a
 #    generated roost.toml, on a free loopback port, and checks it with mosquitto_pub/sub:
 #    size_limit drops a big message and passes a small one, topic_rewrite rewrites,
-#    async_http_auth accepts good credentials and refuses bad ones, and snapshot_store keeps a
-#    stored session's queued QoS 1 message over a restart (SIGTERM, start again).
+#    async_http_auth accepts good credentials and refuses bad ones, snapshot_store keeps a
+#    stored session's queued QoS 1 message over a restart (SIGTERM, start again), and
+#    message_copy copies in/... to out/... (the original first: host->publish is queued), drops
+#    in/private/... with 0x87 for MQTT 5, and refuses a `to` under `from`.
 # Exits non-zero on the first failure, saying what failed (and the broker's log).
 set -euo pipefail
 
@@ -73,7 +75,7 @@ esac
 # ---- 2. build out of tree ----------------------------------------------------------------------
 # folder:plugin:language
 examples=(hello_c:size_limit:c hello_cpp:topic_rewrite:cpp async_http_auth:async_http_auth:c
-    snapshot_store:snapshot_store:cpp)
+    snapshot_store:snapshot_store:cpp message_copy:message_copy:c)
 
 check_exports() {  # file
     local syms
@@ -288,4 +290,44 @@ got="$(mosquitto_sub -h 127.0.0.1 -p "$port" -V 5 -c -i sdk-dev1 -x 3600 -q 1 -t
 stop_broker snapshot_store
 echo "   cmd/dev1 reboot queued, kept over a restart and delivered"
 
-echo "OK: 4 examples built out of tree (find_package and pkg-config) and working in the installed broker"
+# -- message_copy
+step "message_copy: in/... copied to out/... after the original, in/private/... dropped"
+cat >"$tmp/message_copy.toml" <<EOF
+[[plugin]]
+path = "$(plugin_so message_copy message_copy)"
+[plugin.options]
+from = "in/"
+to = "out/"
+drop = "in/private/"
+EOF
+start_broker message_copy "$tmp/message_copy.toml"
+expect_loaded message_copy "copies 'in/...' to 'out/...', drops in/private/"
+mosquitto_sub -h 127.0.0.1 -p "$port" -i sdk-sub-copy -t '#' -C 2 -W 10 -v >"$tmp/message_copy.out" 2>&1 &
+sub_pid=$!
+sleep 0.5
+mqtt5_out="$(mosquitto_pub -h 127.0.0.1 -p "$port" -V 5 -q 1 -t in/private/x -m secret 2>&1)" || true
+mosquitto_pub -h 127.0.0.1 -p "$port" -t in/kitchen/temp -m 21.5 || fail "message_copy: mosquitto_pub"
+wait_sub message_copy "$tmp/message_copy.out"
+got="$(tr '\n' '|' <"$tmp/message_copy.out")"
+[ "$got" = "in/kitchen/temp 21.5|out/kitchen/temp 21.5|" ] ||
+    fail "message_copy: the subscriber got '$got', not the original then its copy (and nothing private)"
+grep -qi "not authori[sz]ed" <<<"$mqtt5_out" ||
+    fail "message_copy: an MQTT 5 QoS 1 publisher to in/private/ was not told Not authorized: '$mqtt5_out'"
+stop_broker message_copy
+# A copy goes through the message hooks again: a `to` under `from` would loop, so init refuses it.
+cat >"$tmp/message_copy_loop.toml" <<EOF
+[[plugin]]
+path = "$(plugin_so message_copy message_copy)"
+[plugin.options]
+from = "a/"
+to = "a/copy/"
+EOF
+status=0
+timeout 10 "$roost" -c "$tmp/message_copy_loop.toml" --listen "127.0.0.1:$(free_port)" >"$tmp/message_copy_loop.log" 2>&1 ||
+    status=$?
+[ "$status" -eq 2 ] || fail "message_copy: a to under from: roost exited with $status, not 2 (refused options)"
+grep -q "copies would be copied forever" "$tmp/message_copy_loop.log" ||
+    fail "message_copy: no log line saying why a to under from is refused"
+echo "   in/kitchen/temp then out/kitchen/temp, in/private/x refused ('$mqtt5_out'), loop refused"
+
+echo "OK: 5 examples built out of tree (find_package and pkg-config) and working in the installed broker"

@@ -218,7 +218,8 @@ typedef struct roost_message_event {
     roost_bytes content_type, response_topic, correlation_data; /* MQTT 5; empty when absent */
     /* Out, with ALLOW: what to route instead. A field left with data == NULL is unchanged (data
      * set with len 0 is empty: an empty payload); set_user_properties = 1 replaces the user
-     * properties with new_user_properties. Copied when the hook returns. new_topic must be a
+     * properties with new_user_properties (all of them: to add one, pass the event's
+     * user_properties followed by yours). Copied when the hook returns. new_topic must be a
      * valid topic name (not empty, no + or #): otherwise the message is dropped, the error
      * logged, and a QoS 1/2 publisher told 0x83. The rewritten topic is not checked by the
      * publish ACL again; DELIVER checks and subscribers see it. */
@@ -231,7 +232,9 @@ typedef struct roost_message_event {
 typedef struct roost_message_hooks {
     uint32_t struct_size;
     /* Before routing, after the publish ACL allowed it: ALLOW (maybe rewritten: later plugins
-     * see the rewrite), DENY (drop), NEXT. */
+     * see the rewrite), DENY (drop), NEXT. It answers now: the event has no call, so PENDING is
+     * not an answer here (a decision that needs a slow lookup belongs in an ACL check, which
+     * may answer PENDING). Runs for host->publish messages too (client NULL). */
     roost_verdict (*on_publish)(void *worker_data, roost_message_event *ev);
     /* After routing, to `matched` sessions: the seam for bridges, audit, metrics. */
     void (*on_routed)(void *worker_data, const roost_message_event *ev, size_t matched);
@@ -261,10 +264,15 @@ typedef struct roost_message_hooks {
  * (disconnected_at_ms 0) and again when the connection ends (disconnected_at_ms set); replace the
  * record by client_id. MQTT 3.1.1 clean-session-0 sessions arrive with expiry_interval =
  * [limits] max_session_expiry. session_delete comes when a stored (or restored) session ends for
- * good; still treat an unknown id as done (a failed save leaves none). At start the host calls restore() once,
- * on the main thread, after every plugin's init and before any worker_start (it gets
- * plugin_data) and before any listener opens. Times are milliseconds since the Unix epoch; 0
- * means none. */
+ * good; still treat an unknown id as done (a failed save leaves none). Saves are upserts:
+ * session_save by client_id, subscription_save by (client_id, filter) (a client that subscribes
+ * again at each reconnect saves it again), delivery_save by (client_id, sequence) (the same
+ * delivery is saved again when its state and packet_id change: queued, then sent, then,
+ * for QoS 2, PUBREL sent). A session's records come from the worker that owns it now, and a
+ * reconnect may land on another worker: never split one session's records by worker. At start
+ * the host calls restore() once, on the main thread, after every plugin's init and before any
+ * worker_start (it gets plugin_data) and before any listener opens. Times are milliseconds
+ * since the Unix epoch; 0 means none. */
 
 typedef struct roost_stored_message {
     uint32_t struct_size;
@@ -324,7 +332,9 @@ typedef struct roost_delivery_record { /* one message on its way to one session 
  * which is skipped; ROOST_EINVAL for a record it cannot take (a second session with one id, an
  * empty client id, properties that do not decode). restore() returns ROOST_OK, or < 0 after
  * logging why: the broker does not start (exit status 1). A restored message id is never reused
- * by a new message; restored sessions start offline. */
+ * by a new message; restored sessions start offline. Each call copies the record before it returns
+ * (the memory you pass is yours again). Call the sink only from inside restore(), on its thread:
+ * it is gone once restore() returns. */
 typedef struct roost_restore_sink {
     uint32_t struct_size;
     void *ctx;
@@ -539,7 +549,15 @@ typedef struct roost_host {
     /* Any thread: publishes as the broker (message hooks see client == NULL). ROOST_EGONE while
      * the workers do not run (in roost_plugin_init, or a thread it started racing the start;
      * once the broker stops): nothing is published. Publish from worker_start on. ROOST_EINVAL
-     * for an invalid topic name or qos > 2. */
+     * for an invalid topic name or qos > 2.
+     * Queued, not done: the message is routed later, on the calling worker (from a thread of
+     * the plugin's: on worker 0), after the calling hook returns, so a copy made in on_publish
+     * reaches subscribers after the original. ROOST_OK means queued; nothing tells you when it
+     * was delivered, and a crash before it is routed loses it. No publish ACL check runs (there
+     * is no publishing client); every plugin's on_publish and on_routed run for it, yours too:
+     * a rule that publishes to a topic it also matches loops. The message carries no MQTT 5
+     * properties (user properties, content type, ...) and DELIVER checks see an empty
+     * publisher_id. */
     int (*publish)(roost_plugin *self, roost_bytes topic, roost_bytes payload, uint8_t qos, uint8_t retain);
     /* A fact about the client (see roost_client_field) into *out, valid until the hook returns.
      * ROOST_EGONE when it has none (no username, say): here EGONE means absent, not an error. */

@@ -258,3 +258,32 @@ TEST_CASE(
         CHECK((p->flags & 0x08) != 0);  // DUP
     }
 }
+
+TEST_CASE("MQTT 5: a refusing CONNACK respects the client's Maximum Packet Size (3.1.2-24, 3.1.2-25)") {
+    // The limit holds for every packet the broker sends, the CONNACK included: its Reason String
+    // is what goes. Roost learned the limit only once the CONNECT was accepted, so a refusal
+    // went out with its full Reason String (82 bytes to a client that takes 16).
+    ROOST_ONLY();  // the refusal is Roost's: a control character in the client id
+    Broker b;
+    RawClient c(b.port());
+    pkt::Connect cc = pkt::conn(5, std::string("bad\x01id"));
+    cc.properties = pkt::prop_u32(0x27, 16);  // Maximum Packet Size 16
+    REQUIRE(c.send(pkt::connect(cc)));
+    std::vector<Packet> before;
+    REQUIRE(c.wait_closed(3s, &before));
+    REQUIRE(before.size() == 1);
+    CHECK(before[0].raw == Bytes("\x20\x03\x00\x85\x00", 5));  // 0x85, no properties
+
+    // Accepted, it is told the same way later: a DISCONNECT without its Reason String.
+    RawClient ok(b.port());
+    cc = pkt::conn(5, "small-packets");
+    cc.properties = pkt::prop_u32(0x27, 16);
+    auto ack = ok.handshake(cc);
+    REQUIRE(ack);
+    REQUIRE(ack->reason() == 0);
+    REQUIRE(ok.send(pkt::publish("a/+", "x", 0, 0, false, 5)));  // a wildcard: Malformed Packet
+    before.clear();
+    REQUIRE(ok.wait_closed(3s, &before));
+    REQUIRE(before.size() == 1);
+    CHECK(before[0].raw == Bytes("\xe0\x01\x81", 3));
+}

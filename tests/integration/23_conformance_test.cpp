@@ -287,3 +287,59 @@ TEST_CASE("MQTT 5: a refusing CONNACK respects the client's Maximum Packet Size 
     REQUIRE(before.size() == 1);
     CHECK(before[0].raw == Bytes("\xe0\x01\x81", 3));
 }
+
+TEST_CASE("a Variable Byte Integer not in the fewest bytes is a Malformed Packet (1.5.5-1)") {
+    // 0 as 0x80 0x00, 1 as 0x81 0x00: a second encoding of a value, which the spec forbids.
+    // Roost read them as the value, in the remaining length, property lengths and values.
+    ROOST_ONLY();
+    Broker b;
+    auto expect_malformed = [&](const Bytes& bytes, const char* what) {
+        CAPTURE(what);
+        RawClient c(b.port());
+        connect5(c, "vbi", true);
+        REQUIRE(c.send(bytes));
+        std::vector<Packet> before;
+        REQUIRE(c.wait_closed(3s, &before));
+        REQUIRE(before.size() == 1);
+        CHECK(before[0].raw == Bytes("\xe0\x01\x81", 3));
+    };
+    expect_malformed(Bytes("\xc0\x80\x00", 3), "PINGREQ, remaining length 0 in two bytes");
+    expect_malformed(pkt::packet(0x30, pkt::str("vbi/t") + Bytes("\x80\x00", 2) + "x"),
+                     "PUBLISH, property length 0 in two bytes");
+    expect_malformed(
+        pkt::packet(0x82, pkt::u16(1) + Bytes("\x03\x0b\x81\x00", 4) + pkt::str("vbi/t") + Bytes(1, '\0')),
+        "SUBSCRIBE, Subscription Identifier 1 in two bytes");
+
+    // CONNECT, property length 0 in two bytes: CONNACK 0x81 Malformed Packet.
+    RawClient c(b.port());
+    REQUIRE(c.send(
+        pkt::packet(0x10, pkt::str("MQTT") + Bytes("\x05\x02\x00\x3c\x80\x00", 6) + pkt::str("vbi-c"))));
+    std::vector<Packet> before;
+    REQUIRE(c.wait_closed(3s, &before));
+    REQUIRE(before.size() == 1);
+    CHECK(before[0].type == pkt::CONNACK);
+    CHECK(before[0].reason() == 0x81);
+
+    // MQTT 3.1.1: the connection is closed, nothing sent.
+    RawClient v4(b.port());
+    REQUIRE(v4.handshake(pkt::conn(4, "vbi-311")));
+    REQUIRE(v4.send(Bytes("\xc0\x80\x00", 3)));
+    before.clear();
+    REQUIRE(v4.wait_closed(3s, &before));
+    CHECK(before.empty());
+
+    // The smallest value of each length still passes: a PUBLISH of remaining length 128.
+    RawClient sub(b.port());
+    connect5(sub, "vbi-sub", true);
+    REQUIRE(sub.send(pkt::subscribe(1, "vbi/t", 0, 5)));
+    REQUIRE(sub.read_until(pkt::SUBACK));
+    RawClient pub(b.port());
+    connect5(pub, "vbi-pub", true);
+    const std::string payload(128 - 2 - 5 - 1, 'p');
+    const Bytes publish = pkt::publish("vbi/t", payload, 0, 0, false, 5);
+    REQUIRE(publish.substr(1, 2) == Bytes("\x80\x01", 2));
+    REQUIRE(pub.send(publish));
+    auto got = sub.read_until(pkt::PUBLISH);
+    REQUIRE(got);
+    CHECK(got->publish_payload(5) == payload);
+}

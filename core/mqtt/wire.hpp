@@ -37,7 +37,6 @@ class Reader {
         _pos += 4;
         return true;
     }
-    // Variable byte integer: at most 4 bytes (spec 1.5.5).
     // A Variable Byte Integer: at most 4 bytes, and in the fewest (spec 1.5.5-1: a last byte of
     // 0 after others, as 0x80 0x00 for 0, is a second encoding of a shorter value).
     bool varint(uint32_t& v) {

@@ -3,6 +3,8 @@
 // broker. The statement is named in each test case; what the broker did before is in its comment.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -412,9 +412,14 @@ void Broker::hand_shared_to_others(Session& s) {
     };
     size_t moved = 0;
     for (auto it = s.inflight.begin(); it != s.inflight.end();) {
-        // A QoS 2 message past PUBREC was received by this member: its flow stays here.
-        if (!it->second.delivery.share.empty() && it->second.state != OutgoingState::AwaitPubcomp &&
-            reroute(it->second.delivery)) {
+        // A QoS 2 PUBLISH this member was sent stays with it, PUBREC or not (spec 4.8.2-4): its
+        // delivery completes when the member comes back, and goes to nobody else if its session
+        // ends first (4.8.2-5). The member may have it already: sent elsewhere too, it would
+        // arrive twice. QoS 1 may go to another member at once (a MAY), and so may what was
+        // never sent (held back: Outgoing::unsent).
+        const Outgoing& out = it->second;
+        const bool sent_qos2 = out.delivery.qos == 2 && !out.unsent;
+        if (!out.delivery.share.empty() && !sent_qos2 && reroute(it->second.delivery)) {
             it = s.erase_inflight(it);
             ++moved;
         } else {
@@ -859,7 +864,10 @@ void Broker::deliver_qos0(Session& s, const Delivery& d) {
 void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
     if (d.qos == 0) return deliver_qos0(s, d);
     Client* client = s.client && !s.client->closing() ? s.client : nullptr;
-    if (s.expiry_interval > 0) d.sequence = s.next_sequence++;
+    // Every delivery is numbered, not only a stored session's: a session that continues on a
+    // new connection resends in this order (pump), and a session with expiry 0 can still be
+    // taken over by a connection that resumes it.
+    d.sequence = s.next_sequence++;
     std::vector<roost_call*> waits;
     bool can_wait = context && (context->make_wait || context->wait);
     std::vector<roost_call*>* collect = can_wait && _persistence.enabled() ? &waits : nullptr;
@@ -931,26 +939,22 @@ void Broker::deliver(Session& s, Delivery d, PublishContext* context) {
 void Broker::pump(Session& s) {
     Client* client = s.client;
     if (!client || client->closing()) return;
-    for (auto it = s.inflight.begin(); s.resend_pending > 0 && it != s.inflight.end();) {
-        Outgoing& out = it->second;
-        if (!out.resend) {
-            ++it;
-            continue;
+    if (s.resend_pending > 0) {
+        // Spec 4.6.0-1: resent in the order first sent. That is sequence order; the in-flight
+        // map's packet id order differs from it once the ids wrapped past 65535.
+        for (uint16_t id : inflight_in_sequence(s, [](const Outgoing& out) { return out.resend; })) {
+            if (!s.window_open(client->receive_maximum()) || client->closing()) return;
+            auto it = s.inflight.find(id);
+            if (it == s.inflight.end()) continue;
+            Outgoing& out = it->second;
+            out.resend = false;
+            --s.resend_pending;
+            if (out.unsent) continue;  // held back: send_held sends it
+            if (out.state == OutgoingState::AwaitPubcomp)
+                client->send(mqtt::Ack{mqtt::PacketType::Pubrel, id, 0, {}});
+            else if (!client->send_publish(out.delivery, id, true))
+                finish_outgoing(s, it);  // too large or expired: done, as far as the client knows
         }
-        if (!s.window_open(client->receive_maximum())) return;
-        out.resend = false;
-        --s.resend_pending;
-        if (out.unsent) {
-            ++it;  // held back: send_held sends it
-            continue;
-        }
-        if (out.state == OutgoingState::AwaitPubcomp) {
-            client->send(mqtt::Ack{mqtt::PacketType::Pubrel, it->first, 0, {}});
-        } else if (!client->send_publish(out.delivery, it->first, true)) {
-            it = finish_outgoing(s, it);  // too large or expired: done, as far as the client knows
-            continue;
-        }
-        ++it;
     }
     auto now = Clock::now();
     while (!client->closing() && !s.queue.empty() && s.window_open(client->receive_maximum())) {

@@ -17,6 +17,10 @@ void Client::handle_connect(mqtt::Connect& c) {
     const BrokerConfig& features = _broker.config().broker;
     _version = c.version;
     _username = c.username;
+    // Spec 3.1.2-24/25: the client's Maximum Packet Size holds from the first packet sent to it,
+    // a refusing CONNACK included (send() then leaves its Reason String out).
+    if (_version == mqtt::ProtocolVersion::V5)
+        _client_maximum_packet_size = c.properties.maximum_packet_size.value_or(kMqttMaxPacketSize);
 
     if (_broker.at_connection_limit())
         return refuse_connect(
@@ -221,7 +225,6 @@ void Client::finish_connect(const std::string& auth_reply) {
     } else {
         session_expiry = props.session_expiry_interval.value_or(0);
         _client_receive_maximum = std::min(props.receive_maximum.value_or(65535), limits.max_inflight);
-        _client_maximum_packet_size = props.maximum_packet_size.value_or(kMqttMaxPacketSize);
         // Each outbound alias is a table entry held for the connection: the broker's cap wins
         // over whatever the client offers (issue 12, item 12).
         _client_topic_alias_maximum =

@@ -59,6 +59,13 @@ void Client::send_ack(const AckQueue::Ack& a) {
                                              : mqtt::PacketType::Pubrec;
     ack.packet_id = a.packet_id;
     ack.reason_code = static_cast<uint8_t>(a.reason);
+    // Spec 2.2.1, 4.3.3: a PUBREC of 0x80 or above ends the flow, and the client may use the
+    // packet id again at once. Kept, its next PUBLISH would pass for a resend of this one and
+    // be acknowledged without being routed. (3.1.1 PUBREC carries no code: that client sends
+    // PUBREL, which frees the id as usual.)
+    if (ack.type == mqtt::PacketType::Pubrec && ack.reason_code >= 0x80 &&
+        _version == mqtt::ProtocolVersion::V5 && _session && _session->incoming_qos2.erase(a.packet_id) != 0)
+        _broker.persistence().delete_incoming_qos2(*_session, a.packet_id);
     send(std::move(ack));
 }
 
@@ -112,7 +119,10 @@ void Client::handle_publish(mqtt::Publish& p) {
         // Its id is kept in the Session: made now if the client had none (broker.hpp).
         Session& s = ensure_session();
         if (s.incoming_qos2.contains(p.packet_id)) return acknowledge(p, ReasonCode::Success);
-        if (s.incoming_qos2.size() >= _broker.limits().max_inflight)
+        // The bound is the Receive Maximum the CONNACK announced (spec 3.3.4-7, 4.9). MQTT 3.1.1
+        // has no such limit: a 3.1.1 client may have any number of QoS 2 messages awaiting
+        // PUBREL (MQTT.js sends them all at once), bounded only by the 65535 packet ids.
+        if (_version == mqtt::ProtocolVersion::V5 && s.incoming_qos2.size() >= _broker.limits().max_inflight)
             return protocol_error(ReasonCode::ReceiveMaximumExceeded,
                                   fmt::format("more than {} QoS 2 messages awaiting PUBREL (Receive Maximum)",
                                               _broker.limits().max_inflight));

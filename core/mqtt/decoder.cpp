@@ -530,7 +530,8 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
     if (!check_fixed_header(p[0], _version, error)) return fail_connect();
 
     // Remaining length (spec 1.5.5): at most 4 bytes, so a 4th byte with the continuation bit
-    // is malformed without waiting for a 5th.
+    // is malformed without waiting for a 5th; and in the fewest bytes (1.5.5-1), so a last byte
+    // of 0 after others is malformed too.
     uint32_t length = 0;
     size_t n = 1;
     for (;; ++n) {
@@ -541,6 +542,10 @@ DecodeStatus Decoder::next(Packet& out, DecodeError& error) {
             error = {ReasonCode::MalformedPacket, "remaining length is longer than 4 bytes"};
             return fail_connect();
         }
+    }
+    if (n > 1 && p[n] == 0) {
+        error = {ReasonCode::MalformedPacket, "remaining length is not in the fewest bytes"};
+        return fail_connect();
     }
     const uint64_t total = uint64_t{n} + 1 + length;
     const bool connect = (p[0] >> 4) == static_cast<unsigned>(PacketType::Connect);

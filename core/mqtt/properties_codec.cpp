@@ -178,7 +178,9 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
                      uint32_t max_user_properties) {
     uint32_t length = 0;
     if (!r.varint(length)) {
-        error = {ReasonCode::MalformedPacket, std::string("bad property length in ") + context_name(ctx)};
+        error = {ReasonCode::MalformedPacket,
+                 std::string("bad property length (past the end, or not in the fewest bytes) in ") +
+                     context_name(ctx)};
         return false;
     }
     wire::Reader block(std::span<const uint8_t>{});
@@ -189,7 +191,9 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
     }
     PropertyReader p{block, ctx, error};
     while (!block.empty()) {
-        if (!block.varint(p.id)) return p.truncated();
+        if (!block.varint(p.id))
+            return p.fail(ReasonCode::MalformedPacket,
+                          "bad property identifier (past the end, or not in the fewest bytes)");
         if (allowed_in(p.id) == 0) return p.fail(ReasonCode::MalformedPacket, "unknown property identifier");
         // Spec 2.2.2.2: an identifier not valid for its packet type makes the packet malformed.
         if ((allowed_in(p.id) & bit(ctx)) == 0)
@@ -221,7 +225,9 @@ bool read_properties(wire::Reader& r, PropertyContext ctx, Properties& out, Deco
                     return p.once(present);
                 }
                 uint32_t v = 0;
-                if (!block.varint(v)) return p.fail(ReasonCode::MalformedPacket, "bad variable byte integer");
+                if (!block.varint(v))
+                    return p.fail(ReasonCode::MalformedPacket,
+                                  "bad variable byte integer (past the end, or not in the fewest bytes)");
                 if (v == 0) return p.fail(ReasonCode::ProtocolError, "subscription identifier 0");
                 out.subscription_identifiers.push_back(v);
                 break;

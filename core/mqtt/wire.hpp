@@ -37,14 +37,15 @@ class Reader {
         _pos += 4;
         return true;
     }
-    // Variable byte integer: at most 4 bytes (spec 1.5.5).
+    // A Variable Byte Integer: at most 4 bytes, and in the fewest (spec 1.5.5-1: a last byte of
+    // 0 after others, as 0x80 0x00 for 0, is a second encoding of a shorter value).
     bool varint(uint32_t& v) {
         v = 0;
         for (int i = 0; i < 4; ++i) {
             uint8_t b = 0;
             if (!u8(b)) return false;
             v |= uint32_t{b & 0x7Fu} << (7 * i);
-            if ((b & 0x80) == 0) return true;
+            if ((b & 0x80) == 0) return i == 0 || b != 0;
         }
         return false;
     }

@@ -211,6 +211,25 @@ TEST_CASE("trailing bytes and lengths") {
     check_error(pkt(0xF0, B({0x18, 0, 1})), V5, Malformed);
 }
 
+TEST_CASE("malformed: a Variable Byte Integer not in the fewest bytes (1.5.5-1)") {
+    // The remaining length: PINGREQ's 0 as 0x80 0x00, a PUBLISH's 10 as 0x8A 0x00 (both versions).
+    for (auto v : {V4, V5}) {
+        check_error(B({0xC0, 0x80, 0x00}), v, Malformed);
+        check_error(B({0x30, 0x8A, 0x80, 0x00}) + str("t") + B({0}) + S("payload"), v, Malformed);
+    }
+    // The property length, 0 as 0x80 0x00: CONNECT and PUBLISH.
+    check_error(connect5(0x02, B({0x80, 0x00}), str("c")), V5, Malformed);
+    check_error(publish5(B({0x80, 0x00})), V5, Malformed);
+    // A property value: Subscription Identifier 1 as 0x81 0x00, in SUBSCRIBE.
+    check_error(pkt(0x82, B({0, 1}) + props(B({0x0B, 0x81, 0x00})) + str("t") + B({0})), V5, Malformed);
+    // A property identifier: Payload Format Indicator (1) as 0x81 0x00.
+    check_error(publish5(props(B({0x81, 0x00, 0x01}))), V5, Malformed);
+    // The largest values each length can carry are accepted.
+    check_ok(pkt(0x82, B({0, 1}) + props(B({0x0B, 0xFF, 0xFF, 0xFF, 0x7F})) + str("t") + B({0})), V5);
+    check_ok(pkt(0x82, B({0, 1}) + props(B({0x0B, 0x80, 0x01})) + str("t") + B({0})), V5);  // 128
+    check_ok(B({0x30, 0x80, 0x01}) + str("t") + Bytes(128 - 3, 'x'), V4);  // remaining length 128
+}
+
 TEST_CASE("optional reason codes in MQTT 5") {
     Decoded d = decode_one(pkt(0xE0, {}), V5);
     CHECK(std::get<Disconnect>(d.packet) == Disconnect{});

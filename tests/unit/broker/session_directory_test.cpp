@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -180,21 +181,58 @@ TEST_CASE("worker session table: insert, find and erase agree with a map; an era
     CHECK(table.find(100000) == nullptr);
 }
 
+namespace {
+std::vector<uint16_t> ids_of(const PacketIdSet& ids) {
+    std::vector<uint16_t> out;
+    ids.for_each([&](uint16_t id) { out.push_back(id); });
+    return out;
+}
+}  // namespace
+
 TEST_CASE("packet id set: sorted, no duplicates, no buffer while empty") {
     PacketIdSet ids;
     CHECK(ids.empty());
-    CHECK(ids.begin() == ids.end());
+    CHECK(ids_of(ids).empty());
     CHECK(ids.erase(5) == 0);
     for (uint16_t id : {9, 3, 7, 3})
         ids.insert(id);
     CHECK(ids.size() == 3);
     CHECK(ids.contains(7));
     CHECK_FALSE(ids.contains(4));
-    CHECK(std::vector<uint16_t>(ids.begin(), ids.end()) == std::vector<uint16_t>{3, 7, 9});
+    CHECK(ids_of(ids) == std::vector<uint16_t>{3, 7, 9});
     CHECK(ids.erase(3) == 1);
     CHECK(ids.erase(3) == 0);
     CHECK(ids.erase(7) + ids.erase(9) == 2);
     CHECK(ids.empty());
-    CHECK(ids.begin() == ids.end());
+    CHECK(ids_of(ids).empty());
     static_assert(sizeof(PacketIdSet) == sizeof(void*));
+}
+
+TEST_CASE("packet id set: all 65535 ids (an MQTT 3.1.1 burst) in any order, past the bitmap switch") {
+    // Descending inserts and ascending erases are a sorted vector's worst case (each moves every
+    // id held); past kSortedMax the set is a bitmap. Checked against std::set.
+    PacketIdSet ids;
+    std::set<uint16_t> model;
+    for (uint32_t id = 65535; id >= 1; --id) {
+        ids.insert(static_cast<uint16_t>(id));
+        model.insert(static_cast<uint16_t>(id));
+        if (id % 4099 == 0) ids.insert(static_cast<uint16_t>(id));  // a duplicate changes nothing
+    }
+    CHECK(ids.size() == 65535);
+    CHECK(ids.contains(1));
+    CHECK(ids.contains(65535));
+    CHECK_FALSE(ids.contains(0));
+    CHECK(ids_of(ids) == std::vector<uint16_t>(model.begin(), model.end()));
+    for (uint32_t id = 1; id <= 65535; id += 2) {
+        CHECK(ids.erase(static_cast<uint16_t>(id)) == 1);
+        model.erase(static_cast<uint16_t>(id));
+    }
+    CHECK(ids.erase(1) == 0);
+    CHECK(ids.size() == model.size());
+    CHECK(ids_of(ids) == std::vector<uint16_t>(model.begin(), model.end()));
+    for (uint16_t id : model)
+        CHECK(ids.erase(id) == 1);
+    CHECK(ids.empty());
+    ids.insert(42);  // empty again: a fresh small set
+    CHECK(ids_of(ids) == std::vector<uint16_t>{42});
 }

@@ -92,6 +92,11 @@ int find_or_match(lua_State* L, bool find) {
         return 1;
     }
     if (find && (lua_toboolean(L, 4) || pattern::is_plain({p, lp}))) {
+        // A plain search is a memchr/memcmp over the subject: one step per 64 bytes of it.
+        WorkBudget& budget = budget_at(L, 1);
+        const uint64_t steps = (ls - init) / 64;
+        if (steps > budget.work_left()) budget.exhausted(L, "string.find");
+        budget.spend(steps);
         const size_t at = std::string_view(s + init, ls - init).find(std::string_view(p, lp));
         if (at != std::string_view::npos) {
             lua_pushinteger(L, static_cast<lua_Integer>(init + at + 1));
@@ -280,21 +285,6 @@ int str_rep(lua_State* L) {
     return call_standard(L, 1);  // its work is the result's size, which the memory cap bounds
 }
 
-// table.move(a1, f, e, t [, a2]): one step per index moved.
-int table_move(lua_State* L) {
-    const lua_Integer f = luaL_checkinteger(L, 2);
-    const lua_Integer e = luaL_checkinteger(L, 3);
-    if (e >= f) {
-        // In unsigned arithmetic e - f is exact even where the signed difference overflows.
-        const uint64_t span = static_cast<uint64_t>(e) - static_cast<uint64_t>(f);
-        const uint64_t count = span == UINT64_MAX ? span : span + 1;
-        WorkBudget& budget = budget_at(L, 1);
-        if (count > budget.work_left()) budget.exhausted(L, "table.move");
-        budget.spend(count);
-    }
-    return call_standard(L, 2);
-}
-
 }  // namespace
 
 void open_bounded_lib(lua_State* L, WorkBudget& budget) {
@@ -310,12 +300,8 @@ void open_bounded_lib(lua_State* L, WorkBudget& budget) {
     lua_pushcclosure(L, str_rep, 1);
     lua_setfield(L, -2, "rep");
     lua_pop(L, 1);
-    lua_getglobal(L, "table");
-    lua_pushlightuserdata(L, &budget);
-    lua_getfield(L, -2, "move");
-    lua_pushcclosure(L, table_move, 2);
-    lua_setfield(L, -2, "move");
-    lua_pop(L, 1);
+    open_bounded_table(L, budget);
+    open_bounded_coroutine(L, budget);
 }
 
 }  // namespace roost_lua

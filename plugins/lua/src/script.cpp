@@ -15,6 +15,16 @@ namespace {
 // The count hook runs every kStep VM instructions: cheap enough to leave on for every call, fine
 // enough to stop a loop within a few microseconds of its budget.
 constexpr int kStep = 1000;
+// A coroutine's count hook runs every kCoroutineStep instructions, and each resume pays that
+// much up front (enter_coroutine): a coroutine resumed often is charged at most this much more
+// than it ran, and a fresh one cannot run uncounted.
+constexpr int kCoroutineStep = 100;
+// What a call allocates costs one instruction per kBytesPerStep: the C functions that make long
+// strings (string.upper, format, sub, concat, ..) do work in proportion to what they make, all
+// of it in one instruction, so `while true do local _ = big:upper() end` on a 32 MiB string
+// would run for hours within a budget of milliseconds (the memory cap alone does not stop it:
+// the collector frees each copy).
+constexpr size_t kBytesPerStep = 64;
 const char kClientsKey[] = "roost.clients";
 constexpr size_t kReserve = 1u << 20;
 constexpr int kTracebackSlot = 1;
@@ -63,7 +73,11 @@ void* Script::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     size_t limit = self->_settings->memory_limit + (self->_strict ? 0 : kReserve);
     if (nsize > old && self->_used - old + nsize > limit) return nullptr;
     void* p = std::realloc(ptr, nsize);
-    if (p) self->_used = self->_used - old + nsize;
+    if (p) {
+        self->_used = self->_used - old + nsize;
+        // Seen by the count hook at its next turn (it compares _executed with the budget).
+        if (self->_strict && nsize > old) self->_executed += (nsize - old) / kBytesPerStep;
+    }
     return p;
 }
 
@@ -72,7 +86,8 @@ void* Script::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 // the stop: each level the error unwinds to raises it again at its next instruction.
 void Script::count_hook(lua_State* L, lua_Debug* ar) {
     Script* self = of(L);
-    self->_executed += kStep;
+    // This thread's count: kStep, kCoroutineStep in a coroutine, 1 once stopped.
+    self->_executed += static_cast<uint64_t>(lua_gethookcount(L));
     if (!self->_stopped && self->_executed <= self->_budget) return;
     if (!self->_stopped) {
         self->_stopped = true;
@@ -95,6 +110,20 @@ void Script::exhausted(lua_State* L, const char* function) {
     luaL_error(L, "instruction budget of %I exceeded in %s: stopped", static_cast<lua_Integer>(_budget),
                function);
     __builtin_unreachable();  // luaL_error raises; lauxlib.h does not say it never returns
+}
+
+void Script::enter_coroutine(lua_State* L, lua_State* co) {
+    // A running or normal coroutine (the caller itself, or one below it) cannot be resumed, and
+    // resetting its hook would drop the count it has run since its hook last fired.
+    lua_Debug ar;
+    if (co == L || (lua_status(co) == LUA_OK && lua_getstack(co, 0, &ar))) return;
+    if (_stopped) {
+        lua_sethook(co, count_hook, LUA_MASKCOUNT, 1);  // raises at the coroutine's first instruction
+        return;
+    }
+    if (work_left() < kCoroutineStep) exhausted(L, "coroutine.resume");
+    spend(kCoroutineStep);
+    lua_sethook(co, count_hook, LUA_MASKCOUNT, kCoroutineStep);
 }
 
 bool Script::read_source(const Settings& settings, std::string* source, std::string* error) {
@@ -205,8 +234,10 @@ bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
         *error = msg ? msg : "error object is not a string";
     }
     lua_settop(L, base - 1);
-    // Give back what the failed call held, so the next call starts with room.
-    lua_gc(L, LUA_GCCOLLECT);
+    // Give back what the failed call held, so the next call starts with room: only when room is
+    // short, since a full collection of a large state outside any budget, after every failed
+    // call, would let a client that makes calls fail cost the worker that much each time.
+    if (status == LUA_ERRMEM || _used > _settings->memory_limit / 2) lua_gc(L, LUA_GCCOLLECT);
     return false;
 }
 

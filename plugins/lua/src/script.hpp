@@ -77,8 +77,11 @@ class Script final : public WorkBudget {
     uint64_t work_left() const override { return _executed < _budget ? _budget - _executed : 0; }
     void spend(uint64_t steps) override { _executed += steps; }
     [[noreturn]] void exhausted(lua_State* L, const char* function) override;
+    void enter_coroutine(lua_State* L, lua_State* co) override;
 
     static Script* of(lua_State* L) { return *static_cast<Script**>(lua_getextraspace(L)); }
+    // Bytes the state holds now.
+    size_t memory_used() const { return _used; }
 
     // Lua-side data scripts keep per client (roost.client_data_set), in the registry table
     // keyed by the client's ref. Copied into a new Script at reload (plain values only).

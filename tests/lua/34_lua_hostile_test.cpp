@@ -4,6 +4,9 @@
 // controls (a JWT, its client id, a user name with a newline) fed to the shipped scripts. In each
 // case the offending call answers as documented, the log says why, and other clients carry on.
 #include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
 
 #include "lua_test_util.hpp"
 
@@ -85,6 +88,15 @@ function on_acl(client, action, topic, qos, retain)
   elseif topic == "work/find" then
     local big = ("x"):rep(1 << 20)
     while true do big:find("y", 1, true) end
+  elseif topic == "work/compare" then
+    -- Two equal 8 MiB strings: each == compares them byte by byte inside one VM instruction,
+    -- allocating nothing, so the counted work stays small while the CPU time grows, until the
+    -- backstop stops it.
+    local a, b = ("x"):rep(8 << 20), ("x"):rep(8 << 20)
+    while true do local _ = (a == b) end
+  elseif topic == "work/byte" then
+    local big = ("x"):rep(500000)
+    while true do big:byte(1, -1) end
   elseif topic == "work/gc" then
     local big = ("x"):rep(4 << 20)
     while true do collectgarbage() end
@@ -94,6 +106,22 @@ function on_acl(client, action, topic, qos, retain)
     return false, setmetatable({}, {__tostring = function() error("boom") end})
   end
   return true
+end
+
+function on_auth(client)
+  if client.username == "crash" then
+    error("auth exploded")
+  elseif client.username == "tostring" then
+    -- An error object whose __tostring never returns: the plugin never calls it.
+    error(setmetatable({}, {__tostring = function() while true do end end}))
+  end
+  return true
+end
+
+-- A global: each worker's state has its own.
+function on_connect(client)
+  connects = (connects or 0) + 1
+  roost.log("state worker=" .. roost.worker .. " connects=" .. connects)
 end
 
 function on_message(client, msg)
@@ -212,6 +240,23 @@ TEST_CASE(
     canary_round_trip(b, "long-strings");
 }
 
+TEST_CASE("the CPU-time backstop: a loop of single instructions that each compare 8 MiB stops") {
+    // Budget 1,000,000: the backstop is max(1 s, 100 ns per instruction) of the thread's CPU time.
+    PluginBroker b(lua_setup(hostile_script(), {{"instruction_budget", "1000000"}}));
+    auto c = connected(b, 5, "compare");
+    const auto start = std::chrono::steady_clock::now();
+    // Before: about a minute of comparing within the budget.
+    CHECK(publish_qos1(*c, 1, "work/compare", "m", 15s) == kError);
+    CHECK_MESSAGE(b.wait_line({"hostile.lua in on_acl: ",
+                               "instruction budget of 1000000 exceeded: CPU time over 1000 ms"}),
+                  tail(b.log()));
+    CHECK(std::chrono::steady_clock::now() - start < 15s);
+    // string.byte over a range spends a step per byte: a loop of it meets the budget itself.
+    CHECK(publish_qos1(*c, 2, "work/byte", "m", 15s) == kError);
+    CHECK_MESSAGE(b.wait_line({"hostile.lua in on_acl: ", "exceeded in string.byte"}), tail(b.log()));
+    CHECK(success(publish_qos1(*c, 3, "table/ok")));
+}
+
 TEST_CASE("string.format's width limit and the memory cap on table.concat: an error, logged, state intact") {
     PluginBroker b(hostile_setup({{"memory_limit", "16MiB"}}));
     auto c = connected(b, 5, "formats");
@@ -314,4 +359,46 @@ TEST_CASE("scripts/acl.lua: a user name with a newline cannot forge a log line")
     CHECK_MESSAGE(b.wait_line({"refused x\\x0a2026-01-01 00:00:00 INFO forged from "}), tail(b.log()));
     CHECK(lines_with(b.log(), {"forged from"}).size() == 1);
     CHECK(b.running());
+}
+
+TEST_CASE(
+    "on_auth that raises: CONNACK 0x83 (3.1.1: 3), the log names script and line; an error object is never "
+    "tostring'd") {
+    PluginBroker b(hostile_setup());
+    CHECK(connack(b, 5, "crasher", std::string("crash"), std::string("pw")) == std::optional<uint8_t>(0x83));
+    CHECK(connack(b, 4, "crasher4", std::string("crash"), std::string("pw")) == std::optional<uint8_t>(3));
+    CHECK_MESSAGE(
+        b.wait_line({"hostile.lua in on_auth: ", "hostile.lua:", "auth exploded", "[answer: deny]"}),
+        tail(b.log()));
+    CHECK(connack(b, 5, "tostringer", std::string("tostring"), std::string("pw")) ==
+          std::optional<uint8_t>(0x83));
+    CHECK_MESSAGE(b.wait_line({"hostile.lua in on_auth: ", "(error object is a table value)"}),
+                  tail(b.log()));
+    auto c = connected(b, 5, "after-crash");
+    CHECK(success(publish_qos1(*c, 1, "fine/after-crash")));
+}
+
+TEST_CASE("globals are per worker: each worker's state counts its own connections") {
+    PluginBroker b(hostile_setup());
+    std::vector<std::unique_ptr<WireClient>> clients;
+    for (int i = 0; i < 8; ++i)
+        clients.push_back(connected(b, 5, "counted-" + std::to_string(i)));
+    CHECK_MESSAGE(b.wait_line({"state worker="}), tail(b.log()));
+    settle(300ms);
+    // Per worker, its count goes 1, 2, 3, ...: no state sees another's global.
+    std::map<std::string, int> last;
+    size_t lines = 0;
+    for (const std::string& line : lines_with(b.log(), {"state worker="})) {
+        size_t w = line.find("worker="), n = line.find(" connects=");
+        REQUIRE(w != std::string::npos);
+        REQUIRE(n != std::string::npos);
+        std::string worker = line.substr(w + 7, n - w - 7);
+        int count = std::stoi(line.substr(n + 10));
+        CHECK_MESSAGE(count == last[worker] + 1, line);
+        last[worker] = count;
+        ++lines;
+    }
+    CHECK(lines == 8);
+    const char* workers = std::getenv("ROOST_TEST_WORKERS");
+    MESSAGE("workers seen: ", last.size(), " (ROOST_TEST_WORKERS=", workers ? workers : "unset", ")");
 }

@@ -7,8 +7,9 @@
 //   (24 bytes of subject, seconds to minutes); replaced by pattern::Matcher, which counts steps;
 // - string.rep("", n) for a huge n: n empty copies, one by one (the result is "");
 // - table.move(a, f, e, t) for a huge range: one get and set per index, even of nils;
-// - table.insert, remove, concat and sort over a #t that a __len metamethod makes huge, with
-//   C functions as __index and __newindex (bounded_table.cpp).
+// - table.insert, remove, concat, sort and unpack over a #t that a __len metamethod makes huge,
+//   with C functions as __index and __newindex (bounded_table.cpp);
+// - string.byte and utf8.codepoint: a value per byte of the range, up to a million a call.
 // Each now spends its work from the budget of the call in progress, and a call that would pass
 // it is stopped with the budget's error.
 // And the count hook itself is per thread: coroutine.resume, wrap and close set a coroutine's
@@ -37,9 +38,9 @@ class WorkBudget {
     virtual void enter_coroutine(lua_State* L, lua_State* co) = 0;
 };
 
-// Replaces string.find, match, gmatch, gsub and rep, table.insert, remove, concat, sort and
-// move, and coroutine.resume, wrap and close in the state's libraries (opened before) with the
-// bounded ones. `budget` must outlive the state.
+// Replaces string.find, match, gmatch, gsub, rep and byte, utf8.codepoint, table.insert,
+// remove, concat, sort, unpack and move, and coroutine.resume, wrap and close in the state's
+// libraries (opened before) with the bounded ones. `budget` must outlive the state.
 void open_bounded_lib(lua_State* L, WorkBudget& budget);
 
 // The parts open_bounded_lib opens: bounded_table.cpp and bounded_coroutine.cpp.

@@ -1,4 +1,4 @@
-// table.insert, remove, concat, sort and move with their work counted (bounded_lib.hpp).
+// table.insert, remove, concat, sort, unpack and move with their work counted (bounded_lib.hpp).
 //
 // Each loops over a range it takes from #t, and #t can be a script's __len: a Lua function that
 // returns math.maxinteger in one instruction. With __index and __newindex set to C functions
@@ -233,6 +233,22 @@ int table_sort(lua_State* L) {
     return 0;
 }
 
+// table.unpack(t [, i [, j]]): up to a million values (Lua's stack limit) from C __index
+// functions in one call: one step per value.
+int table_unpack(lua_State* L) {
+    lua_Integer i = luaL_optinteger(L, 2, 1);
+    lua_Integer e = luaL_opt(L, luaL_checkinteger, 3, luaL_len(L, 1));
+    if (i > e) return 0;
+    lua_Unsigned n = static_cast<lua_Unsigned>(e) - static_cast<lua_Unsigned>(i);  // values - 1
+    if (n >= static_cast<unsigned int>(INT_MAX) || !lua_checkstack(L, static_cast<int>(++n)))
+        return luaL_error(L, "too many results to unpack");
+    spend_or_stop(L, n, "table.unpack");
+    for (; i < e; ++i)
+        lua_geti(L, 1, i);
+    lua_geti(L, 1, e);
+    return static_cast<int>(n);
+}
+
 // table.move(a1, f, e, t [, a2]): one step per index moved; Lua's own does the moving.
 int table_move(lua_State* L) {
     const lua_Integer f = luaL_checkinteger(L, 2);
@@ -248,8 +264,11 @@ int table_move(lua_State* L) {
 
 void open_bounded_table(lua_State* L, WorkBudget& budget) {
     lua_getglobal(L, "table");
-    const luaL_Reg functions[] = {
-        {"insert", table_insert}, {"remove", table_remove}, {"concat", table_concat}, {"sort", table_sort}};
+    const luaL_Reg functions[] = {{"insert", table_insert},
+                                  {"remove", table_remove},
+                                  {"concat", table_concat},
+                                  {"sort", table_sort},
+                                  {"unpack", table_unpack}};
     for (const luaL_Reg& r : functions) {
         lua_pushlightuserdata(L, &budget);
         lua_pushcclosure(L, r.func, 1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -25,7 +26,21 @@ constexpr int kCoroutineStep = 100;
 // would run for hours within a budget of milliseconds (the memory cap alone does not stop it:
 // the collector frees each copy).
 constexpr size_t kBytesPerStep = 64;
+// The backstop: a call may also use at most max(1 s, budget x kNanosPerInstruction) of its
+// thread's CPU time (about 25 times what its budget of Lua instructions takes), checked by the
+// count hook. Counting cannot see all work: a single VM instruction can copy up to Lua's stack
+// limit of 1,000,000 values (f(...) with a long vararg list) or compare two long strings, in
+// milliseconds, and a loop of them ran for minutes within a budget. The floor of 1 s leaves room
+// for the longest password hash roost.passwd_verify accepts (passwd.hpp).
+constexpr int64_t kNanosPerInstruction = 100;
+constexpr int64_t kMinCpuLimitNs = 1'000'000'000;
 const char kClientsKey[] = "roost.clients";
+
+int64_t clock_ns(clockid_t clock) {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 constexpr size_t kReserve = 1u << 20;
 constexpr int kTracebackSlot = 1;
 
@@ -88,13 +103,22 @@ void Script::count_hook(lua_State* L, lua_Debug* ar) {
     Script* self = of(L);
     // This thread's count: kStep, kCoroutineStep in a coroutine, 1 once stopped.
     self->_executed += static_cast<uint64_t>(lua_gethookcount(L));
-    if (!self->_stopped && self->_executed <= self->_budget) return;
-    if (!self->_stopped) {
-        self->_stopped = true;
+    if (!self->_stopped && self->_executed <= self->_budget) {
+        // The backstop, cheaply: wall time (a vDSO read) bounds CPU time from above, so the
+        // thread's CPU clock (a system call) is read only once the wall clock says it may be over.
+        if (clock_ns(CLOCK_MONOTONIC_COARSE) - self->_started_ns <= self->_cpu_limit_ns ||
+            clock_ns(CLOCK_THREAD_CPUTIME_ID) - self->_cpu_started_ns <= self->_cpu_limit_ns)
+            return;
+        self->_over_time = true;
     }
+    self->_stopped = true;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
     // Raised again after a pcall caught the first error: the log still names what spent it.
+    if (self->_over_time)
+        luaL_error(L, "%s:%d: instruction budget of %I exceeded: CPU time over %d ms: stopped", ar->short_src,
+                   ar->currentline, static_cast<lua_Integer>(self->_budget),
+                   static_cast<int>(self->_cpu_limit_ns / 1'000'000));
     if (self->_stopped_in)
         luaL_error(L, "%s:%d: instruction budget of %I exceeded in %s: stopped", ar->short_src,
                    ar->currentline, static_cast<lua_Integer>(self->_budget), self->_stopped_in);
@@ -216,7 +240,13 @@ bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
         _budget = budget;
         _stopped = false;
         _stopped_in = nullptr;
+        _over_time = false;
         _strict = true;
+        _cpu_limit_ns = std::max<int64_t>(kMinCpuLimitNs, static_cast<int64_t>(std::min<uint64_t>(
+                                                              budget, INT64_MAX / kNanosPerInstruction)) *
+                                                              kNanosPerInstruction);
+        _started_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+        _cpu_started_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     }
     // The message handler stays at stack slot 1 for the state's life: nothing to push per call.
     int status = lua_pcall(L, nargs, nresults, kTracebackSlot);

@@ -331,6 +331,16 @@ TEST_CASE("bounded table.insert, remove, concat, sort and coroutine.resume, wrap
         "CLOSED = true end}) coroutine.yield() end) coroutine.resume(co) "
         "return tostring(coroutine.close(co)) .. tostring(CLOSED) .. coroutine.status(co)",
         "coroutine.close(5)",
+        "return table.concat({table.unpack({1, 2, 3})}, ',') .. select('#', table.unpack({}, 1, 3))",
+        "return select('#', table.unpack({1, 2, 3}, 3, 2)) .. table.concat({table.unpack({1, 2, 3}, -1, 1)}, "
+        "',')",
+        "table.unpack({}, 1, 1e8)",
+        "table.unpack(5)",
+        "return table.concat({string.byte('hello', 2, 4)}, ',') .. select('#', string.byte(''))",
+        "return table.concat({string.byte('abc', -10, 10)}, ',') .. string.byte('abc', -1)",
+        "return table.concat({utf8.codepoint('h\195\169llo', 1, -1)}, ',')",
+        "utf8.codepoint('abc', 5)",
+        "utf8.codepoint('\255')",
     };
     for (const char* code : cases) {
         CAPTURE(code);
@@ -352,10 +362,13 @@ TEST_CASE("table functions over a huge #t (a __len, C functions as __index/__new
         {"table.remove(huge(math.maxinteger), 1)", "budget spent in table.remove"},
         {"table.concat(huge(math.maxinteger))", "budget spent in table.concat"},
         {"table.sort(huge(1 << 30))", "budget spent in table.sort"},
+        {"table.unpack(huge(900000))", "budget spent in table.unpack"},
+        {"utf8.codepoint(('x'):rep(900000), 1, -1)", "budget spent in utf8.codepoint"},
+        {"string.byte(('x'):rep(2000000), 1, -1)", "budget spent in string.byte"},
     };
     for (const auto& [code, expected] : cases) {
         CAPTURE(code);
-        budget.left = 1'000'000;
+        budget.left = 500'000;
         const std::string out = evaluate(L, code);
         CHECK_MESSAGE(out.find(expected) != std::string::npos, out);
     }

@@ -178,7 +178,7 @@ TEST_CASE("coroutines: each resume is counted, so fresh coroutines cannot run ou
     const auto start = std::chrono::steady_clock::now();
     uint16_t id = 1;
     for (const char* topic : {"co/wrap", "co/resume"}) {
-        CAPTURE(topic);
+        INFO("topic ", std::string(topic));
         CHECK(publish_qos1(*c, id++, topic, "m", 10s) == kError);
         // The loop's work: under the budget (each `work = work + 1` is several instructions).
         // Before: the hook counted only the main thread's instructions, and this reached millions.
@@ -230,9 +230,9 @@ TEST_CASE(
     };
     uint16_t id = 1;
     for (const auto& [topic, expected] : cases) {
-        CAPTURE(topic);
+        INFO("topic ", std::string(topic));
         size_t from = b.log_size();
-        CHECK(publish_qos1(*c, id++, topic, "m", 10s) == kError);
+        CHECK_MESSAGE(publish_qos1(*c, id++, topic, "m", 10s) == kError, tail(b.log()));
         CHECK_MESSAGE(b.wait_line({"hostile.lua in on_acl: ", expected}, 3s, from), tail(b.log()));
     }
     CHECK(std::chrono::steady_clock::now() - start < 20s);

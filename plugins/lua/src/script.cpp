@@ -90,8 +90,16 @@ void* Script::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     void* p = std::realloc(ptr, nsize);
     if (p) {
         self->_used = self->_used - old + nsize;
-        // Seen by the count hook at its next turn (it compares _executed with the budget).
-        if (self->_strict && nsize > old) self->_executed += (nsize - old) / kBytesPerStep;
+        if (self->_strict && nsize > old) {
+            self->_executed += (nsize - old) / kBytesPerStep;
+            // Past the budget: the count hook (which raises the stop) runs at the main thread's
+            // next instruction, not up to kStep instructions later, each of which may allocate
+            // (and copy) as much again. A coroutine's hook runs every kCoroutineStep anyway.
+            if (self->_executed > self->_budget && !self->_stopped && !self->_hook_armed) {
+                self->_hook_armed = true;
+                lua_sethook(self->_L, count_hook, LUA_MASKCOUNT, 1);
+            }
+        }
     }
     return p;
 }
@@ -104,8 +112,15 @@ void Script::count_hook(lua_State* L, lua_Debug* ar) {
     // This thread's count: kStep, kCoroutineStep in a coroutine, 1 once stopped.
     self->_executed += static_cast<uint64_t>(lua_gethookcount(L));
     if (!self->_stopped && self->_executed <= self->_budget) {
-        // The backstop, cheaply: wall time (a vDSO read) bounds CPU time from above, so the
-        // thread's CPU clock (a system call) is read only once the wall clock says it may be over.
+        // The backstop, cheaply: its clocks start at the call's first hook (a call shorter than
+        // kStep instructions, most of them, reads no clock at all), and wall time (a vDSO read)
+        // bounds CPU time from above, so the thread's CPU clock (a system call) is read again
+        // only once the wall clock says the call may be over.
+        if (self->_started_ns == 0) {
+            self->_started_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+            self->_cpu_started_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+            return;
+        }
         if (clock_ns(CLOCK_MONOTONIC_COARSE) - self->_started_ns <= self->_cpu_limit_ns ||
             clock_ns(CLOCK_THREAD_CPUTIME_ID) - self->_cpu_started_ns <= self->_cpu_limit_ns)
             return;
@@ -241,19 +256,19 @@ bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
         _stopped = false;
         _stopped_in = nullptr;
         _over_time = false;
+        _hook_armed = false;
         _strict = true;
         _cpu_limit_ns = std::max<int64_t>(kMinCpuLimitNs, static_cast<int64_t>(std::min<uint64_t>(
                                                               budget, INT64_MAX / kNanosPerInstruction)) *
                                                               kNanosPerInstruction);
-        _started_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
-        _cpu_started_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        _started_ns = 0;  // the count hook starts the clocks (see count_hook)
     }
     // The message handler stays at stack slot 1 for the state's life: nothing to push per call.
     int status = lua_pcall(L, nargs, nresults, kTracebackSlot);
     --_depth;
     if (outermost) {
         _strict = false;
-        if (_stopped) lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);  // back from count 1
+        if (_stopped || _hook_armed) lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);  // back from count 1
     }
     if (status == LUA_OK) return true;
     if (status == LUA_ERRMEM) {

@@ -103,10 +103,11 @@ class Script final : public WorkBudget {
     bool _stopped = false;              // the current call ran out of budget
     const char* _stopped_in = nullptr;  // the C function that spent the rest of it, if one did
     bool _over_time = false;            // the current call was stopped by the CPU-time backstop
+    bool _hook_armed = false;           // its allocations passed the budget: hook count set to 1
     bool _strict = false;               // inside a script call: memory_limit holds without the reserve
     int _depth = 0;                     // calls in progress (nested ones share the outermost's budget)
-    // The backstop (see kNanosPerInstruction): when the current call started, and the CPU time
-    // it may use, both in ns.
+    // The backstop (see kNanosPerInstruction): when the current call's first count hook ran (0:
+    // not yet), and the CPU time it may use, in ns.
     int64_t _started_ns = 0;      // CLOCK_MONOTONIC_COARSE
     int64_t _cpu_started_ns = 0;  // CLOCK_THREAD_CPUTIME_ID
     int64_t _cpu_limit_ns = 0;

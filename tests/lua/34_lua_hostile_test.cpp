@@ -1,8 +1,10 @@
 // The lua plugin against hostile scripts and hostile clients: the ways a script could run outside
-// its instruction budget (finalizers, fresh coroutines, table functions over a huge #t, the
-// metamethods of what it returns), the memory cap and string.format's limits, and what a client
-// controls (a JWT, its client id, a user name with a newline) fed to the shipped scripts. In each
-// case the offending call answers as documented, the log says why, and other clients carry on.
+// its instruction budget (finalizers, fresh coroutines, table functions over a huge #t, work on
+// long strings inside one instruction, the metamethods of what it returns) and the CPU-time
+// backstop, the memory cap and string.format's limits, an on_auth that raises, per-worker
+// globals, and what a client controls (a JWT, its client id, a user name with a newline) fed to
+// the shipped scripts. In each case the offending call answers as documented, the log says why,
+// and other clients carry on.
 #include <chrono>
 #include <cstdlib>
 #include <map>

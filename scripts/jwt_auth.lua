@@ -11,7 +11,9 @@
 --   jwt_issuer      = "https://issuer"    when set, the token's "iss" must be it
 --   jwt_leeway      = "30"                seconds of clock skew allowed for exp and nbf
 --
--- Claims mapped to permissions (topic filters; %c is the client id, %s the token's "sub"):
+-- Claims mapped to permissions (topic filters; %c is the client id, %s the token's "sub"; a
+-- filter whose %c or %s would bring in "+", "#" or "/", or that has no string to put there, is
+-- dropped):
 --   "publish":   ["devices/%c/telemetry", "broadcast/#"]   what the client may publish to
 --   "subscribe": ["devices/%c/commands/#"]                   what it may subscribe to (and receive)
 -- A token must carry "exp". An expired, not-yet-valid, forged or unreadable token: CONNACK 0x86
@@ -45,7 +47,9 @@ local function algorithm_of(token)
   local header = token:match("^([^.]+)%.")
   local text = header and roost.base64_decode(header, "url")
   local decoded = text and roost.json_decode(text)
-  return type(decoded) == "table" and decoded.alg or nil
+  -- A hostile header may say "alg": 1 or {}: only a string names an algorithm.
+  if type(decoded) == "table" and type(decoded.alg) == "string" then return decoded.alg end
+  return nil
 end
 
 -- The claims, or nil and why: the key is picked by the token's algorithm family.
@@ -74,15 +78,30 @@ local function verify(token)
   return nil, why
 end
 
+-- A client id or "sub" put into a filter must stay one topic level: a client that names itself
+-- "+" or "#" would otherwise be granted every device's topics (as Mosquitto does for %c and %u,
+-- such a filter is dropped).
+local function plain(value)
+  return type(value) == "string" and value ~= "" and not value:find("[+#/]")
+end
+
 local function filters(claim, client, claims)
   local out = {}
   if type(claim) == "string" then claim = { claim } end
   if type(claim) ~= "table" then return out end
+  local id, sub = client.id, claims.sub
   for _, f in ipairs(claim) do
     if type(f) == "string" then
-      f = f:gsub("%%c", function() return client.id end)
-      f = f:gsub("%%s", function() return tostring(claims.sub or "") end)
-      out[#out + 1] = f
+      local usable = true
+      if f:find("%c", 1, true) then
+        usable = plain(id)
+        if usable then f = f:gsub("%%c", function() return id end) end
+      end
+      if usable and f:find("%s", 1, true) then
+        usable = plain(sub)
+        if usable then f = f:gsub("%%s", function() return sub end) end
+      end
+      if usable then out[#out + 1] = f end
     end
   end
   return out

@@ -45,15 +45,6 @@ function on_acl(client, action, topic, qos, retain)
 end
 )LUA";
 
-// A canary: subscribes on its own connection and must get what a second client publishes.
-void canary_round_trip(const PluginBroker& b, const std::string& tag) {
-    Sub s(b, {"-t", "canary/" + tag, "-C", "1", "-W", "5"});
-    REQUIRE(s.wait_subscribed());
-    auto r = run(pub(b, {"-t", "canary/" + tag, "-m", "alive", "-q", "1"}));
-    CHECK_MESSAGE(r.exit_code == 0, r.err);
-    CHECK(s.finish() == std::vector<std::string>{"canary/" + tag + "|alive"});
-}
-
 }  // namespace
 
 TEST_CASE("an endless loop is stopped by the instruction budget: deny, the log names script and line") {

@@ -74,4 +74,14 @@ inline bool success(std::optional<uint8_t> code) {
     return code && (*code == 0x00 || *code == 0x10);
 }
 
+// A canary: subscribes on its own connection and must get what a second client publishes (an
+// anonymous client: for brokers whose script lets one in).
+inline void canary_round_trip(const PluginBroker& b, const std::string& tag) {
+    Sub s(b, {"-t", "canary/" + tag, "-C", "1", "-W", "5"});
+    REQUIRE(s.wait_subscribed());
+    auto r = run(pub(b, {"-t", "canary/" + tag, "-m", "alive", "-q", "1"}));
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(s.finish() == std::vector<std::string>{"canary/" + tag + "|alive"});
+}
+
 }  // namespace lua_test

@@ -1,6 +1,7 @@
 #include "bounded_lib.hpp"
 
 #include <cctype>
+#include <climits>
 #include <cstring>
 #include <string_view>
 
@@ -92,6 +93,11 @@ int find_or_match(lua_State* L, bool find) {
         return 1;
     }
     if (find && (lua_toboolean(L, 4) || pattern::is_plain({p, lp}))) {
+        // A plain search is a memchr/memcmp over the subject: one step per 64 bytes of it.
+        WorkBudget& budget = budget_at(L, 1);
+        const uint64_t steps = (ls - init) / 64;
+        if (steps > budget.work_left()) budget.exhausted(L, "string.find");
+        budget.spend(steps);
         const size_t at = std::string_view(s + init, ls - init).find(std::string_view(p, lp));
         if (at != std::string_view::npos) {
             lua_pushinteger(L, static_cast<lua_Integer>(init + at + 1));
@@ -280,19 +286,89 @@ int str_rep(lua_State* L) {
     return call_standard(L, 1);  // its work is the result's size, which the memory cap bounds
 }
 
-// table.move(a1, f, e, t [, a2]): one step per index moved.
-int table_move(lua_State* L) {
-    const lua_Integer f = luaL_checkinteger(L, 2);
-    const lua_Integer e = luaL_checkinteger(L, 3);
-    if (e >= f) {
-        // In unsigned arithmetic e - f is exact even where the signed difference overflows.
-        const uint64_t span = static_cast<uint64_t>(e) - static_cast<uint64_t>(f);
-        const uint64_t count = span == UINT64_MAX ? span : span + 1;
-        WorkBudget& budget = budget_at(L, 1);
-        if (count > budget.work_left()) budget.exhausted(L, "table.move");
-        budget.spend(count);
+// Spends `n` steps of `function`'s work, or stops the call.
+void spend_values(lua_State* L, uint64_t n, const char* function) {
+    WorkBudget& budget = budget_at(L, 1);
+    if (n > budget.work_left()) budget.exhausted(L, function);
+    budget.spend(n);
+}
+
+// string.byte(s [, i [, j]]): a value per byte of the range, up to a million (Lua's stack limit)
+// in one call: one step per value. As lstrlib.c's str_byte.
+int str_byte(lua_State* L) {
+    size_t l;
+    const char* s = luaL_checklstring(L, 1, &l);
+    const lua_Integer pi = luaL_optinteger(L, 2, 1);
+    const size_t posi = start_position(pi, l);
+    const lua_Integer j = luaL_optinteger(L, 3, pi);
+    const size_t pose = j > static_cast<lua_Integer>(l)    ? l
+                        : j >= 0                           ? static_cast<size_t>(j)
+                        : j < -static_cast<lua_Integer>(l) ? 0
+                                                           : l + static_cast<size_t>(j) + 1;
+    if (posi > pose) return 0;
+    if (pose - posi >= static_cast<size_t>(INT_MAX)) return luaL_error(L, "string slice too long");
+    const int n = static_cast<int>(pose - posi) + 1;
+    spend_values(L, static_cast<uint64_t>(n), "string.byte");
+    luaL_checkstack(L, n, "string slice too long");
+    for (int i = 0; i < n; ++i)
+        lua_pushinteger(L, static_cast<unsigned char>(s[posi + i - 1]));
+    return n;
+}
+
+// One UTF-8 sequence at s (Lua strings end in '\0', so reading stops there): the byte after it
+// and the code point in *value, or nullptr. As lutf8lib.c's utf8_decode (5-6 byte forms too,
+// refused when strict).
+const char* utf8_decode(const char* s, uint32_t* value, bool strict) {
+    static const uint32_t limits[] = {~uint32_t{0}, 0x80, 0x800, 0x10000u, 0x200000u, 0x4000000u};
+    unsigned int c = static_cast<unsigned char>(s[0]);
+    uint32_t res = 0;
+    if (c < 0x80) {
+        res = c;
+    } else {
+        int count = 0;
+        for (; c & 0x40; c <<= 1) {
+            const unsigned int cc = static_cast<unsigned char>(s[++count]);
+            if ((cc & 0xC0) != 0x80) return nullptr;
+            res = (res << 6) | (cc & 0x3F);
+        }
+        res |= static_cast<uint32_t>(c & 0x7F) << (count * 5);
+        if (count > 5 || res > 0x7FFFFFFFu || res < limits[count]) return nullptr;
+        s += count;
     }
-    return call_standard(L, 2);
+    if (strict && (res > 0x10FFFFu || (0xD800u <= res && res <= 0xDFFFu))) return nullptr;
+    *value = res;
+    return s + 1;
+}
+
+// utf8.codepoint(s [, i [, j [, lax]]]): one step per byte of the range. As lutf8lib.c's.
+int utf8_codepoint(lua_State* L) {
+    size_t len;
+    const char* s = luaL_checklstring(L, 1, &len);
+    auto relative = [len](lua_Integer pos) -> lua_Integer {
+        if (pos >= 0) return pos;
+        if (0u - static_cast<size_t>(pos) > len) return 0;
+        return static_cast<lua_Integer>(len) + pos + 1;
+    };
+    const lua_Integer posi = relative(luaL_optinteger(L, 2, 1));
+    const lua_Integer pose = relative(luaL_optinteger(L, 3, posi));
+    const bool lax = lua_toboolean(L, 4);
+    luaL_argcheck(L, posi >= 1, 2, "out of bounds");
+    luaL_argcheck(L, pose <= static_cast<lua_Integer>(len), 3, "out of bounds");
+    if (posi > pose) return 0;
+    if (pose - posi >= INT_MAX) return luaL_error(L, "string slice too long");
+    int n = static_cast<int>(pose - posi) + 1;
+    spend_values(L, static_cast<uint64_t>(n), "utf8.codepoint");
+    luaL_checkstack(L, n, "string slice too long");
+    n = 0;
+    const char* const se = s + pose;
+    for (s += posi - 1; s < se;) {
+        uint32_t code = 0;
+        s = utf8_decode(s, &code, !lax);
+        if (s == nullptr) return luaL_error(L, "invalid UTF-8 code");
+        lua_pushinteger(L, code);
+        ++n;
+    }
+    return n;
 }
 
 }  // namespace
@@ -309,13 +385,17 @@ void open_bounded_lib(lua_State* L, WorkBudget& budget) {
     lua_getfield(L, -1, "rep");
     lua_pushcclosure(L, str_rep, 1);
     lua_setfield(L, -2, "rep");
-    lua_pop(L, 1);
-    lua_getglobal(L, "table");
     lua_pushlightuserdata(L, &budget);
-    lua_getfield(L, -2, "move");
-    lua_pushcclosure(L, table_move, 2);
-    lua_setfield(L, -2, "move");
+    lua_pushcclosure(L, str_byte, 1);
+    lua_setfield(L, -2, "byte");
     lua_pop(L, 1);
+    lua_getglobal(L, "utf8");
+    lua_pushlightuserdata(L, &budget);
+    lua_pushcclosure(L, utf8_codepoint, 1);
+    lua_setfield(L, -2, "codepoint");
+    lua_pop(L, 1);
+    open_bounded_table(L, budget);
+    open_bounded_coroutine(L, budget);
 }
 
 }  // namespace roost_lua

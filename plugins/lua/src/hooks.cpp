@@ -2,11 +2,14 @@
 // and the script's answer into a verdict. Answers: true = allow, false [, reason code] = deny,
 // nil = next plugin. A script that fails (error, budget, memory) answers by on_error.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "client_state.hpp"
 #include "lua_client.hpp"
+#include "topic.hpp"
 #include "worker.hpp"
 
 namespace roost_lua {
@@ -23,6 +26,26 @@ roost_verdict failed(const Script& s, uint8_t* reason_code) {
     }
     *reason_code = ROOST_RC_IMPLEMENTATION_SPECIFIC_ERROR;
     return ROOST_DENY;
+}
+
+// What a returned value is, for a log line, without calling any of its metamethods: this runs
+// after the script's call, outside its budget and outside a protected call, where a __tostring
+// that loops or raises would hang the worker or abort the broker.
+std::string describe_value(lua_State* L, int index) {
+    if (lua_type(L, index) == LUA_TNUMBER) {
+        char text[64];
+        if (lua_isinteger(L, index))
+            std::snprintf(text, sizeof text, "%lld", static_cast<long long>(lua_tointeger(L, index)));
+        else
+            std::snprintf(text, sizeof text, "%.14g", lua_tonumber(L, index));
+        return text;
+    }
+    if (lua_type(L, index) == LUA_TSTRING) {
+        size_t len = 0;
+        const char* p = lua_tolstring(L, index, &len);
+        return "\"" + std::string(p, std::min<size_t>(len, 64)) + (len > 64 ? "...\"" : "\"");
+    }
+    return std::string("a ") + luaL_typename(L, index);
 }
 
 // The verdict in the results at `first` (and the reason code at first + 1).
@@ -42,8 +65,7 @@ roost_verdict read_verdict(Script& s, Script::Hook hook, int first, uint8_t defa
                                        "%s: %s returned false with reason code %s: not an MQTT 5 error code "
                                        "(0x80 to 0xFF); using 0x%02X",
                                        s.settings().script.c_str(), Script::hook_name(hook),
-                                       luaL_tolstring(L, first + 1, nullptr), default_reason);
-                    lua_pop(L, 1);
+                                       describe_value(L, first + 1).c_str(), default_reason);
                 } else {
                     *reason_code = static_cast<uint8_t>(code);
                 }
@@ -176,18 +198,25 @@ roost_verdict hook_acl_check(void* worker_data, roost_acl_event* ev) {
 
 namespace {
 
+// Reads a field of the table the script returned. Raw reads only (here and for
+// user_properties): this runs after the call, outside its budget and outside a protected call,
+// so an __index metamethod must not run (a loop would hang the worker, an error abort the broker).
+int raw_field(lua_State* L, int table, const char* name) {
+    lua_pushstring(L, name);
+    return lua_rawget(L, table < 0 ? table - 1 : table);
+}
+
 std::string_view field_bytes(lua_State* L, int table, const char* name, bool* present) {
     size_t len = 0;
     const char* p = nullptr;
-    if (lua_getfield(L, table, name) == LUA_TSTRING) p = lua_tolstring(L, -1, &len);
+    if (raw_field(L, table, name) == LUA_TSTRING) p = lua_tolstring(L, -1, &len);
     lua_pop(L, 1);  // the string stays alive in the table, which stays on the stack
     *present = p != nullptr;
     return {p ? p : "", len};
 }
 
 bool valid_topic_name(std::string_view t) {
-    return !t.empty() && t.size() <= 65535 &&
-           t.find_first_of(std::string_view("+#\0", 3)) == std::string_view::npos;
+    return !t.empty() && valid_mqtt_utf8(t) && t.find_first_of("+#") == std::string_view::npos;
 }
 
 // Reads the rewrite from the table at `index` into the event's out-fields (buffers in `w`).
@@ -198,7 +227,7 @@ bool read_rewrite(Worker& w, Script& s, int index, roost_message_event* ev) {
     if (!present || !valid_topic_name(topic)) {
         s.host().host->log(s.host().self, ROOST_LOG_ERROR,
                            "%s: on_message returned a message whose topic is missing or not a topic name "
-                           "(empty, or with + or #)",
+                           "(empty, with + or #, or not UTF-8)",
                            s.settings().script.c_str());
         return false;
     }
@@ -213,7 +242,7 @@ bool read_rewrite(Worker& w, Script& s, int index, roost_message_event* ev) {
         // A non-NULL pointer even for an empty payload: NULL would mean "unchanged".
         ev->new_payload = {reinterpret_cast<const uint8_t*>(w.new_payload.c_str()), w.new_payload.size()};
     }
-    if (lua_getfield(L, index, "user_properties") == LUA_TTABLE) {
+    if (raw_field(L, index, "user_properties") == LUA_TTABLE) {
         w.property_text.clear();
         w.properties.clear();
         int list = lua_gettop(L);
@@ -221,8 +250,19 @@ bool read_rewrite(Worker& w, Script& s, int index, roost_message_event* ev) {
             lua_rawgeti(L, -1, 1);
             lua_rawgeti(L, -2, 2);
             if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
-                w.property_text.emplace_back(lua_tostring(L, -2));
-                w.property_text.emplace_back(lua_tostring(L, -1));
+                size_t klen = 0, vlen = 0;
+                const char* k = lua_tolstring(L, -2, &klen);
+                const char* v = lua_tolstring(L, -1, &vlen);
+                if (!valid_mqtt_utf8({k, klen}) || !valid_mqtt_utf8({v, vlen})) {
+                    s.host().host->log(s.host().self, ROOST_LOG_ERROR,
+                                       "%s: on_message returned user property %d that is not an MQTT "
+                                       "UTF-8 string (invalid UTF-8, a NUL, or over 65535 bytes)",
+                                       s.settings().script.c_str(), static_cast<int>(i));
+                    lua_pop(L, 4);
+                    return false;
+                }
+                w.property_text.emplace_back(k, klen);
+                w.property_text.emplace_back(v, vlen);
             }
             lua_pop(L, 3);
         }

@@ -16,7 +16,8 @@ namespace {
 
 class Parser {
   public:
-    Parser(std::string_view text, int max_depth) : _s(text), _max_depth(max_depth) {}
+    Parser(std::string_view text, int max_depth, size_t max_values)
+        : _s(text), _max_depth(max_depth), _max_values(max_values) {}
 
     std::optional<Value> document(std::string* error) {
         Value v;
@@ -47,6 +48,7 @@ class Parser {
 
     bool value(Value& out, int depth) {
         if (depth > _max_depth) return fail("nested too deeply");
+        if (++_values > _max_values) return fail("too many values");
         skip_space();
         if (_pos >= _s.size()) return fail("unexpected end");
         char c = _s[_pos];
@@ -229,13 +231,15 @@ class Parser {
     std::string_view _s;
     size_t _pos = 0;
     int _max_depth;
+    size_t _max_values;
+    size_t _values = 0;
     std::string _error;
 };
 
 }  // namespace
 
-std::optional<Value> parse(std::string_view text, std::string* error, int max_depth) {
-    return Parser(text, max_depth).document(error);
+std::optional<Value> parse(std::string_view text, std::string* error, int max_depth, size_t max_values) {
+    return Parser(text, max_depth, max_values).document(error);
 }
 
 }  // namespace roost_lua::json

@@ -1,6 +1,8 @@
 // A small JSON reader (RFC 8259) for JWT headers and claims and for roost.json_decode: the whole
 // text into a tree of values. Pure; bounded nesting depth.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,8 +24,10 @@ struct Value {
     const Value* get(std::string_view key) const;
 };
 
-// Parses `text`; nullopt with `*error` ("offset 12: expected ':'") when it is not valid JSON or
-// nests deeper than `max_depth`.
-std::optional<Value> parse(std::string_view text, std::string* error, int max_depth = 64);
+// Parses `text`; nullopt with `*error` ("offset 12: expected ':'") when it is not valid JSON,
+// nests deeper than `max_depth`, or holds more than `max_values` values (each Value is about
+// 100 bytes: "[[],[],...]" is 50 times its text's size as a tree, hence a bound).
+std::optional<Value> parse(std::string_view text, std::string* error, int max_depth = 64,
+                           size_t max_values = SIZE_MAX);
 
 }  // namespace roost_lua::json

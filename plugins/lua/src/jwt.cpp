@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <set>
 
 #include "crypto.hpp"
 
@@ -91,6 +92,23 @@ bool has_audience(const json::Value& aud, const std::string& wanted) {
     });
 }
 
+// RFC 7515 section 4 and RFC 7519 section 4: a JWT whose header or claims name a member twice is
+// refused. Parsers disagree on which duplicate wins (ours: the first for the checks; the claims
+// table a script gets: the last), so an "exp" or "sub" could mean one thing here and another to
+// the script.
+bool has_duplicate_member(const json::Value& object) {
+    std::set<std::string_view> names;
+    for (const auto& member : object.object)
+        if (!names.insert(member.first).second) return true;
+    return false;
+}
+
+// `now` moved by `leeway` seconds, in double: a script's leeway of math.maxinteger must not
+// overflow (undefined behaviour in int64).
+double shifted(int64_t now, int64_t leeway, int sign) {
+    return static_cast<double>(now) + sign * static_cast<double>(leeway);
+}
+
 JwtResult refuse(std::string why) {
     JwtResult r;
     r.error = std::move(why);
@@ -140,6 +158,7 @@ JwtResult jwt_verify(std::string_view token, const JwtKey& key, const JwtOptions
     std::string error;
     auto header = json::parse(*header_text, &error, 8);
     if (!header || header->type != json::Value::Type::object) return refuse("header is not a JSON object");
+    if (has_duplicate_member(*header)) return refuse("header names a member twice");
     const json::Value* alg = header->get("alg");
     if (alg == nullptr || alg->type != json::Value::Type::string) return refuse("header has no \"alg\"");
     // The key decides the family: an HS token is never checked against a public key (the
@@ -153,18 +172,18 @@ JwtResult jwt_verify(std::string_view token, const JwtKey& key, const JwtOptions
 
     auto claims = json::parse(*claims_text, &error, 32);
     if (!claims || claims->type != json::Value::Type::object) return refuse("claims are not a JSON object");
+    if (has_duplicate_member(*claims)) return refuse("claims name a member twice");
     int64_t now = options.now_s != 0 ? options.now_s : static_cast<int64_t>(std::time(nullptr));
     const json::Value* exp = claims->get("exp");
     if (exp != nullptr) {
         if (exp->type != json::Value::Type::number) return refuse("\"exp\" is not a number");
-        if (static_cast<double>(now - options.leeway_s) >= exp->number) return refuse("token expired");
+        if (shifted(now, options.leeway_s, -1) >= exp->number) return refuse("token expired");
     } else if (options.require_exp) {
         return refuse("token has no \"exp\"");
     }
     if (const json::Value* nbf = claims->get("nbf")) {
         if (nbf->type != json::Value::Type::number) return refuse("\"nbf\" is not a number");
-        if (static_cast<double>(now + options.leeway_s) < nbf->number)
-            return refuse("token not valid yet (nbf)");
+        if (shifted(now, options.leeway_s, 1) < nbf->number) return refuse("token not valid yet (nbf)");
     }
     if (!options.audience.empty()) {
         const json::Value* aud = claims->get("aud");

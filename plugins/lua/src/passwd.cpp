@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <climits>
 #include <cstdlib>
 #include <memory>
 
@@ -21,20 +22,37 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     }
 }
 
+// The iteration count of "$7$<count>$...": digits only; 0 when it is not one (or absurdly long).
+long iterations_of(std::string_view text) {
+    if (text.empty() || text.size() > 12) return 0;
+    long n = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return 0;
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
+
 }  // namespace
+
+long passwd_iterations(std::string_view encoded) {
+    auto parts = split(encoded, '$');
+    if (parts.size() == 5 && parts[0].empty() && parts[1] == "7") return iterations_of(parts[2]);
+    return 0;
+}
 
 PasswdCheck passwd_verify(std::string_view encoded, std::string_view password) {
     auto parts = split(encoded, '$');
     // "$7$101$salt$hash" splits into "", "7", "101", salt, hash; "$6$salt$hash" into "", "6", salt, hash.
     if (parts.size() == 5 && parts[0].empty() && parts[1] == "7") {
-        std::string iterations_text(parts[2]);
-        char* end = nullptr;
-        long iterations = std::strtol(iterations_text.c_str(), &end, 10);
+        const long iterations = iterations_of(parts[2]);
         auto salt = base64_decode(parts[3]);
         auto hash = base64_decode(parts[4]);
-        if (iterations_text.empty() || *end != '\0' || iterations < 1 || iterations > 10000000 || !salt ||
-            !hash || hash->empty() || hash->size() > 64)
+        if (iterations < 1 || !salt || !hash || hash->empty() || hash->size() > 64)
             return PasswdCheck::bad_format;
+        if (iterations > kMaxPbkdf2Iterations) return PasswdCheck::too_costly;
+        // The password's length goes to OpenSSL as an int: a longer one cannot be this password.
+        if (password.size() > INT_MAX) return PasswdCheck::mismatch;
         unsigned char out[64];
         if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
                               reinterpret_cast<const unsigned char*>(salt->data()),

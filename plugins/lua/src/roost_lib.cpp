@@ -18,9 +18,21 @@ namespace {
 
 const char kClientsKey[] = "roost.clients";
 
+// Spends the budget for C work over `bytes` bytes, one instruction per `bytes_per_step`: the
+// count hook cannot see work inside a C function, and a loop calling one on a 32 MiB string
+// would otherwise run for hours on a budget of milliseconds.
+void spend_bytes(lua_State* L, size_t bytes, size_t bytes_per_step, const char* function) {
+    Script* script = Script::of(L);
+    const uint64_t steps = bytes / bytes_per_step;
+    if (steps > script->work_left()) script->exhausted(L, function);
+    script->spend(steps);
+}
+
+// A string argument; reading it costs one instruction per 32 bytes (the helpers below are linear).
 std::string_view check_view(lua_State* L, int arg) {
     size_t len = 0;
     const char* s = luaL_checklstring(L, arg, &len);
+    spend_bytes(L, len, 32, "a roost.* function");
     return {s, len};
 }
 
@@ -131,6 +143,7 @@ int l_cache_clear(lua_State* L) {
 
 int l_sha256(lua_State* L) {
     std::string_view data = check_view(L, 1);
+    spend_bytes(L, data.size(), 4, "roost.sha256");  // hashing: about 2 ns a byte
     std::string digest = sha256(data);
     push_view(L, wants_raw(L, 2) ? digest : to_hex(digest));
     return 1;
@@ -142,6 +155,7 @@ int l_hmac(lua_State* L) {
     std::string_view key = check_view(L, 2);
     std::string_view data = check_view(L, 3);
     bool raw = wants_raw(L, 4);
+    spend_bytes(L, key.size() + data.size(), 4, "roost.hmac");
     auto mac = hmac(digest, key, data);
     if (!mac) return luaL_argerror(L, 1, "\"sha256\", \"sha384\" or \"sha512\"");
     push_view(L, raw ? *mac : to_hex(*mac));
@@ -189,6 +203,13 @@ int l_passwd_verify(lua_State* L) {
         case PasswdCheck::mismatch:
             lua_pushboolean(L, 0);
             return 1;
+        case PasswdCheck::too_costly:
+            lua_pushnil(L);
+            lua_pushfstring(L,
+                            "$7$ hash with %I iterations: over the limit of %I (each check holds the worker)",
+                            static_cast<lua_Integer>(passwd_iterations(hash)),
+                            static_cast<lua_Integer>(kMaxPbkdf2Iterations));
+            return 2;
         case PasswdCheck::bad_format:
             break;
     }
@@ -216,6 +237,15 @@ int l_passwd_load(lua_State* L) {
     }
     lua_createtable(L, 0, static_cast<int>(entries.size()));
     for (auto& e : entries) {
+        // Said at load, not at the user's first CONNECT: passwd_verify will refuse the hash.
+        if (long n = passwd_iterations(e.hash); n > kMaxPbkdf2Iterations) {
+            const HostContext& h = Script::of(L)->host();
+            if (h.host)
+                h.host->log(h.self, ROOST_LOG_WARNING,
+                            "%s: user '%s': $7$ hash with %ld iterations, over the limit of %ld: "
+                            "roost.passwd_verify refuses it (re-hash with mosquitto_passwd -I)",
+                            path.c_str(), e.user.c_str(), n, kMaxPbkdf2Iterations);
+        }
         push_view(L, e.hash);
         lua_setfield(L, -2, e.user.c_str());
     }
@@ -275,7 +305,10 @@ int l_jwt_verify(lua_State* L) {
     JwtOptions options;
     options.audience = opt_string(L, 2, "audience");
     options.issuer = opt_string(L, 2, "issuer");
-    if (lua_getfield(L, 2, "leeway") != LUA_TNIL) options.leeway_s = luaL_checkinteger(L, -1);
+    if (lua_getfield(L, 2, "leeway") != LUA_TNIL) {
+        options.leeway_s = luaL_checkinteger(L, -1);
+        if (options.leeway_s < 0) return luaL_error(L, "roost.jwt_verify: leeway must be 0 or more seconds");
+    }
     lua_pop(L, 1);
     if (lua_getfield(L, 2, "require_exp") != LUA_TNIL) options.require_exp = lua_toboolean(L, -1);
     lua_pop(L, 1);

@@ -61,11 +61,14 @@ int safe_io_open(lua_State* L) {
         lua_pushstring(L, error.c_str());
         return 2;
     }
+    // The results are what the call leaves above this call's own arguments: with io.open(path)
+    // there is one argument, not two (returning gettop - 2 dropped the file handle).
+    const int base = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushstring(L, resolved.c_str());
     lua_pushstring(L, mode);
     lua_call(L, 2, LUA_MULTRET);
-    return lua_gettop(L) - 2;
+    return lua_gettop(L) - base;
 }
 
 // io.lines(path, ...): as io.open's checks; io.lines() (standard input) is refused.
@@ -195,10 +198,56 @@ int safe_collectgarbage(lua_State* L) {
     if (std::strcmp(opt, "collect") && std::strcmp(opt, "count") && std::strcmp(opt, "step") &&
         std::strcmp(opt, "isrunning"))
         return luaL_error(L, "collectgarbage(\"%s\") is not allowed in the sandbox", opt);
+    // A collection is work over the whole state, in one instruction: one per 8 bytes held.
+    if (std::strcmp(opt, "collect") == 0 || std::strcmp(opt, "step") == 0) {
+        Script* script = Script::of(L);
+        const uint64_t steps = script->memory_used() / 8;
+        if (steps > script->work_left()) script->exhausted(L, "collectgarbage");
+        script->spend(steps);
+    }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
+}
+
+// setmetatable(t, mt): refuses a metatable with a __gc field. Lua runs finalizers with hooks
+// off (lgc.c GCTM), so a __gc function would run outside the instruction budget: a loop in one
+// hangs the worker for good, at whatever moment the collector reaches the object. Lua marks an
+// object for finalization only when its metatable has __gc at setmetatable time, so checking
+// here is enough: a __gc added to the metatable later is never called.
+int safe_setmetatable(lua_State* L) {
+    // Lua's own checks first, so their errors name setmetatable (not the function it calls).
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, lua_type(L, 2) == LUA_TNIL || lua_type(L, 2) == LUA_TTABLE, 2, "nil or table");
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L,
+                              "setmetatable: a __gc metamethod is not allowed in the sandbox (finalizers "
+                              "would run outside the instruction budget)");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+// Sets __metatable in the metatable the registry keeps under `name` (or of a string when null),
+// so getmetatable answers `name` instead of the table and setmetatable refuses to change it.
+void protect_metatable(lua_State* L, const char* name) {
+    if (name == nullptr) {
+        lua_pushliteral(L, "");
+        lua_getmetatable(L, -1);
+        lua_remove(L, -2);
+        name = "string";
+    } else {
+        luaL_getmetatable(L, name);
+    }
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
 }
 
 void wrap_global(lua_State* L, const char* name, lua_CFunction fn) {
@@ -232,6 +281,12 @@ void open_sandbox(lua_State* L) {
     // The loaders a script could reach bytecode, C code or any file through.
     wrap_global(L, "load", safe_load);
     wrap_global(L, "collectgarbage", safe_collectgarbage);
+    wrap_global(L, "setmetatable", safe_setmetatable);
+    // The metatables the state shares with C code: a file handle's holds a __gc the script could
+    // replace by a Lua function (run outside the budget, see safe_setmetatable); the strings'
+    // one is every string's methods. getmetatable gives their names, not the tables.
+    protect_metatable(L, LUA_FILEHANDLE);
+    protect_metatable(L, nullptr);
     lua_pushcfunction(L, safe_loadfile);
     lua_setglobal(L, "loadfile");
     lua_pushcfunction(L, safe_dofile);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -15,7 +16,31 @@ namespace {
 // The count hook runs every kStep VM instructions: cheap enough to leave on for every call, fine
 // enough to stop a loop within a few microseconds of its budget.
 constexpr int kStep = 1000;
+// A coroutine's count hook runs every kCoroutineStep instructions, and each resume pays that
+// much up front (enter_coroutine): a coroutine resumed often is charged at most this much more
+// than it ran, and a fresh one cannot run uncounted.
+constexpr int kCoroutineStep = 100;
+// What a call allocates costs one instruction per kBytesPerStep: the C functions that make long
+// strings (string.upper, format, sub, concat, ..) do work in proportion to what they make, all
+// of it in one instruction, so `while true do local _ = big:upper() end` on a 32 MiB string
+// would run for hours within a budget of milliseconds (the memory cap alone does not stop it:
+// the collector frees each copy).
+constexpr size_t kBytesPerStep = 64;
+// The backstop: a call may also use at most max(1 s, budget x kNanosPerInstruction) of its
+// thread's CPU time (about 25 times what its budget of Lua instructions takes), checked by the
+// count hook. Counting cannot see all work: a single VM instruction can copy up to Lua's stack
+// limit of 1,000,000 values (f(...) with a long vararg list) or compare two long strings, in
+// milliseconds, and a loop of them ran for minutes within a budget. The floor of 1 s leaves room
+// for the longest password hash roost.passwd_verify accepts (passwd.hpp).
+constexpr int64_t kNanosPerInstruction = 100;
+constexpr int64_t kMinCpuLimitNs = 1'000'000'000;
 const char kClientsKey[] = "roost.clients";
+
+int64_t clock_ns(clockid_t clock) {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 constexpr size_t kReserve = 1u << 20;
 constexpr int kTracebackSlot = 1;
 
@@ -63,7 +88,19 @@ void* Script::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     size_t limit = self->_settings->memory_limit + (self->_strict ? 0 : kReserve);
     if (nsize > old && self->_used - old + nsize > limit) return nullptr;
     void* p = std::realloc(ptr, nsize);
-    if (p) self->_used = self->_used - old + nsize;
+    if (p) {
+        self->_used = self->_used - old + nsize;
+        if (self->_strict && nsize > old) {
+            self->_executed += (nsize - old) / kBytesPerStep;
+            // Past the budget: the count hook (which raises the stop) runs at the main thread's
+            // next instruction, not up to kStep instructions later, each of which may allocate
+            // (and copy) as much again. A coroutine's hook runs every kCoroutineStep anyway.
+            if (self->_executed > self->_budget && !self->_stopped && !self->_hook_armed) {
+                self->_hook_armed = true;
+                lua_sethook(self->_L, count_hook, LUA_MASKCOUNT, 1);
+            }
+        }
+    }
     return p;
 }
 
@@ -72,14 +109,31 @@ void* Script::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 // the stop: each level the error unwinds to raises it again at its next instruction.
 void Script::count_hook(lua_State* L, lua_Debug* ar) {
     Script* self = of(L);
-    self->_executed += kStep;
-    if (!self->_stopped && self->_executed <= self->_budget) return;
-    if (!self->_stopped) {
-        self->_stopped = true;
+    // This thread's count: kStep, kCoroutineStep in a coroutine, 1 once stopped.
+    self->_executed += static_cast<uint64_t>(lua_gethookcount(L));
+    if (!self->_stopped && self->_executed <= self->_budget) {
+        // The backstop, cheaply: its clocks start at the call's first hook (a call shorter than
+        // kStep instructions, most of them, reads no clock at all), and wall time (a vDSO read)
+        // bounds CPU time from above, so the thread's CPU clock (a system call) is read again
+        // only once the wall clock says the call may be over.
+        if (self->_started_ns == 0) {
+            self->_started_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+            self->_cpu_started_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+            return;
+        }
+        if (clock_ns(CLOCK_MONOTONIC_COARSE) - self->_started_ns <= self->_cpu_limit_ns ||
+            clock_ns(CLOCK_THREAD_CPUTIME_ID) - self->_cpu_started_ns <= self->_cpu_limit_ns)
+            return;
+        self->_over_time = true;
     }
+    self->_stopped = true;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
     // Raised again after a pcall caught the first error: the log still names what spent it.
+    if (self->_over_time)
+        luaL_error(L, "%s:%d: instruction budget of %I exceeded: CPU time over %d ms: stopped", ar->short_src,
+                   ar->currentline, static_cast<lua_Integer>(self->_budget),
+                   static_cast<int>(self->_cpu_limit_ns / 1'000'000));
     if (self->_stopped_in)
         luaL_error(L, "%s:%d: instruction budget of %I exceeded in %s: stopped", ar->short_src,
                    ar->currentline, static_cast<lua_Integer>(self->_budget), self->_stopped_in);
@@ -95,6 +149,20 @@ void Script::exhausted(lua_State* L, const char* function) {
     luaL_error(L, "instruction budget of %I exceeded in %s: stopped", static_cast<lua_Integer>(_budget),
                function);
     __builtin_unreachable();  // luaL_error raises; lauxlib.h does not say it never returns
+}
+
+void Script::enter_coroutine(lua_State* L, lua_State* co) {
+    // A running or normal coroutine (the caller itself, or one below it) cannot be resumed, and
+    // resetting its hook would drop the count it has run since its hook last fired.
+    lua_Debug ar;
+    if (co == L || (lua_status(co) == LUA_OK && lua_getstack(co, 0, &ar))) return;
+    if (_stopped) {
+        lua_sethook(co, count_hook, LUA_MASKCOUNT, 1);  // raises at the coroutine's first instruction
+        return;
+    }
+    if (work_left() < kCoroutineStep) exhausted(L, "coroutine.resume");
+    spend(kCoroutineStep);
+    lua_sethook(co, count_hook, LUA_MASKCOUNT, kCoroutineStep);
 }
 
 bool Script::read_source(const Settings& settings, std::string* source, std::string* error) {
@@ -187,14 +255,20 @@ bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
         _budget = budget;
         _stopped = false;
         _stopped_in = nullptr;
+        _over_time = false;
+        _hook_armed = false;
         _strict = true;
+        _cpu_limit_ns = std::max<int64_t>(kMinCpuLimitNs, static_cast<int64_t>(std::min<uint64_t>(
+                                                              budget, INT64_MAX / kNanosPerInstruction)) *
+                                                              kNanosPerInstruction);
+        _started_ns = 0;  // the count hook starts the clocks (see count_hook)
     }
     // The message handler stays at stack slot 1 for the state's life: nothing to push per call.
     int status = lua_pcall(L, nargs, nresults, kTracebackSlot);
     --_depth;
     if (outermost) {
         _strict = false;
-        if (_stopped) lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);  // back from count 1
+        if (_stopped || _hook_armed) lua_sethook(L, count_hook, LUA_MASKCOUNT, kStep);  // back from count 1
     }
     if (status == LUA_OK) return true;
     if (status == LUA_ERRMEM) {
@@ -205,8 +279,10 @@ bool Script::run(int nargs, int nresults, uint64_t budget, std::string* error) {
         *error = msg ? msg : "error object is not a string";
     }
     lua_settop(L, base - 1);
-    // Give back what the failed call held, so the next call starts with room.
-    lua_gc(L, LUA_GCCOLLECT);
+    // Give back what the failed call held, so the next call starts with room: only when room is
+    // short, since a full collection of a large state outside any budget, after every failed
+    // call, would let a client that makes calls fail cost the worker that much each time.
+    if (status == LUA_ERRMEM || _used > _settings->memory_limit / 2) lua_gc(L, LUA_GCCOLLECT);
     return false;
 }
 

@@ -77,8 +77,11 @@ class Script final : public WorkBudget {
     uint64_t work_left() const override { return _executed < _budget ? _budget - _executed : 0; }
     void spend(uint64_t steps) override { _executed += steps; }
     [[noreturn]] void exhausted(lua_State* L, const char* function) override;
+    void enter_coroutine(lua_State* L, lua_State* co) override;
 
     static Script* of(lua_State* L) { return *static_cast<Script**>(lua_getextraspace(L)); }
+    // Bytes the state holds now.
+    size_t memory_used() const { return _used; }
 
     // Lua-side data scripts keep per client (roost.client_data_set), in the registry table
     // keyed by the client's ref. Copied into a new Script at reload (plain values only).
@@ -99,8 +102,15 @@ class Script final : public WorkBudget {
     uint64_t _budget = 0;
     bool _stopped = false;              // the current call ran out of budget
     const char* _stopped_in = nullptr;  // the C function that spent the rest of it, if one did
+    bool _over_time = false;            // the current call was stopped by the CPU-time backstop
+    bool _hook_armed = false;           // its allocations passed the budget: hook count set to 1
     bool _strict = false;               // inside a script call: memory_limit holds without the reserve
     int _depth = 0;                     // calls in progress (nested ones share the outermost's budget)
+    // The backstop (see kNanosPerInstruction): when the current call's first count hook ran (0:
+    // not yet), and the CPU time it may use, in ns.
+    int64_t _started_ns = 0;      // CLOCK_MONOTONIC_COARSE
+    int64_t _cpu_started_ns = 0;  // CLOCK_THREAD_CPUTIME_ID
+    int64_t _cpu_limit_ns = 0;
     int _hooks[hook_count];
 };
 

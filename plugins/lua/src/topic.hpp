@@ -13,4 +13,10 @@ bool topic_matches(std::string_view filter, std::string_view topic);
 // asks for nothing outside `rule` ("a/#" covers "a/+/b"; "a/+" does not cover "a/#").
 bool filter_covers(std::string_view rule, std::string_view filter);
 
+// True when `s` may be an MQTT UTF-8 string (1.5.4): at most 65,535 bytes of well-formed UTF-8
+// (no overlong forms, no surrogates, nothing past U+10FFFF) without U+0000. A script's rewritten
+// topic and user properties are checked with it, since a subscriber's client may drop the
+// connection over a malformed string.
+bool valid_mqtt_utf8(std::string_view s);
+
 }  // namespace roost_lua

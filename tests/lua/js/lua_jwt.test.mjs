@@ -91,3 +91,13 @@ test('a token for another audience, or without exp, is refused; the log says why
   assert.match(log, /JWT refused: token expired/);
   assert.match(log, /JWT refused: bad signature/);
 });
+
+test('a client id with a wildcard does not widen its %c filters (a client named "+" gets nothing of others)', async () => {
+  // Before: "devices/%c/down/#" became "devices/+/down/#" for a client named "+": every device's commands.
+  const token = signJwt('HS256', claimsFor('+'), keys.HS256);
+  const { client } = await broker.connect({ clientId: '+', username: 'device', password: token });
+  await assert.rejects(client.subscribeAsync('devices/other/down/#', { qos: 1 }), /Not authorized/);
+  await assert.rejects(client.publishAsync('devices/other/up', '1', { qos: 1 }), (err) => err.code === 0x87);
+  // What needs no %c still works for it.
+  await client.publishAsync('broadcast/all', '1', { qos: 1 });
+});

@@ -51,3 +51,14 @@ TEST_CASE("json::parse: values, escapes, errors, depth") {
     CHECK_FALSE(json::parse(std::string(100, '[') + std::string(100, ']'), &error));
     CHECK(error.find("nested too deeply") != std::string::npos);
 }
+
+TEST_CASE("json::parse: a bound on the number of values (the tree is ~50 times the text)") {
+    std::string error;
+    std::string many = "[";
+    for (int i = 0; i < 1000; ++i)
+        many += i ? ",[]" : "[]";
+    many += "]";
+    CHECK(json::parse(many, &error, 64, 1001));
+    CHECK_FALSE(json::parse(many, &error, 64, 1000));
+    CHECK(error.find("too many values") != std::string::npos);
+}

@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -171,4 +172,35 @@ TEST_CASE("malformed tokens are refused with a reason") {
           "header has no \"alg\"");
     auto not_object = token("HS256", "[1,2]", "k");
     CHECK(jwt_verify(not_object, key, at_now()).error == "claims are not a JSON object");
+}
+
+TEST_CASE("hostile tokens: duplicate members, a leeway that would overflow, deep nesting, size") {
+    JwtKey key = JwtKey::secret("k");
+    // RFC 7515 4 / RFC 7519 4: a member named twice is refused (the checks read the first, a
+    // script's claims table would hold the last).
+    CHECK(jwt_verify(token("HS256", "{\"exp\":1799999999,\"exp\":9999999999}", "k"), key, at_now()).error ==
+          "claims name a member twice");
+    CHECK(
+        jwt_verify(token("HS256", "{\"sub\":\"a\",\"exp\":1800000600,\"sub\":\"admin\"}", "k"), key, at_now())
+            .error == "claims name a member twice");
+    std::string input = b64("{\"alg\":\"HS256\",\"alg\":\"none\"}") + "." + b64(kValid);
+    CHECK(jwt_verify(input + "." + b64(*hmac("sha256", "k", input)), key, at_now()).error ==
+          "header names a member twice");
+    // A leeway of math.maxinteger: computed in double (int64 overflow before: UBSan's report).
+    JwtOptions wide = at_now();
+    wide.leeway_s = INT64_MAX;
+    CHECK(jwt_verify(token("HS256", "{\"exp\":1}", "k"), key, wide).ok);
+    CHECK(jwt_verify(token("HS256", "{\"exp\":1800000600,\"nbf\":9e18}", "k"), key, wide).ok);
+    // Nesting past the bounds (header 8, claims 32) is refused, not recursed into.
+    std::string deep =
+        "{\"alg\":\"HS256\",\"x\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    CHECK(jwt_verify(b64(deep) + "." + b64(kValid) + ".xx", key, at_now()).error ==
+          "header is not a JSON object");
+    std::string deep_claims =
+        "{\"exp\":1800000600,\"x\":" + std::string(40, '[') + std::string(40, ']') + "}";
+    CHECK(jwt_verify(token("HS256", deep_claims, "k"), key, at_now()).error ==
+          "claims are not a JSON object");
+    // A megabyte of token: refused at the signature, quickly.
+    std::string big = b64("{\"alg\":\"HS256\"}") + "." + std::string(1 << 20, 'A') + ".xx";
+    CHECK(jwt_verify(big, key, at_now()).error == "bad signature");
 }

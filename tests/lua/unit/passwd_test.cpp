@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <unistd.h>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -41,6 +42,27 @@ TEST_CASE("passwd_verify: what is not a hash") {
     CHECK(passwd_verify("$7$101$not base64!$aGFzaA==", "x") == PasswdCheck::bad_format);
     CHECK(passwd_verify("$6$c2FsdA==$c2hvcnQ=", "x") == PasswdCheck::bad_format);  // hash not 64 bytes
     CHECK(passwd_verify("$5$a$b", "x") == PasswdCheck::bad_format);
+}
+
+TEST_CASE("passwd_verify: the PBKDF2 iteration count is bounded (each check holds a worker)") {
+    // OWASP's 2023 count for PBKDF2-HMAC-SHA512 (210,000) is within the bound.
+    const char* owasp =
+        "$7$200000$MDEyMzQ1Njc4OWFiY2RlZg==$jnFWwFADsSWSos/slmbPc2OdnFHJ8tDan2eNOZHPRrktoEyzeJ000C+g/"
+        "LO3Ri43JMPo8suhQGTxufc40cgyHA==";
+    CHECK(passwd_verify(owasp, "secret") == PasswdCheck::match);
+    CHECK(passwd_iterations(owasp) == 200000);
+    // Past it: refused without hashing. Before, 10,000,000 was accepted: 5-10 s per CONNECT.
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(passwd_verify("$7$10000000$MDEyMzQ1Njc4OWFiY2RlZg==$aGFzaA==", "x") == PasswdCheck::too_costly);
+    CHECK(passwd_verify("$7$1000001$MDEyMzQ1Njc4OWFiY2RlZg==$aGFzaA==", "x") == PasswdCheck::too_costly);
+    CHECK(passwd_verify("$7$999999999999$MDEyMzQ1Njc4OWFiY2RlZg==$aGFzaA==", "x") == PasswdCheck::too_costly);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100));
+    CHECK(passwd_iterations("$7$1000001$a$b") == 1000001);
+    CHECK(passwd_iterations("$6$a$b") == 0);
+    // Digits only (strtol took "+101" and " 101"); no overflow on a long count.
+    CHECK(passwd_verify("$7$+101$c2FsdA==$aGFzaA==", "x") == PasswdCheck::bad_format);
+    CHECK(passwd_verify("$7$ 101$c2FsdA==$aGFzaA==", "x") == PasswdCheck::bad_format);
+    CHECK(passwd_verify("$7$99999999999999999999$c2FsdA==$aGFzaA==", "x") == PasswdCheck::bad_format);
 }
 
 TEST_CASE("passwd_parse: lines, comments, bad lines") {

@@ -1,7 +1,8 @@
 // The bounded string.find/match/gmatch/gsub/rep and table.move (bounded_lib.hpp) against Lua's
 // own: the same calls run in a state with the standard library and in one with the bounded
-// functions, and every result and error message must be the same (the matcher has no code of Lua's; this is how it is held to Lua's behaviour). Then the bounds themselves: a
-// pattern that backtracks for minutes and the loops without allocation stop within the budget.
+// functions, and every result and error message must be the same (the matcher has no code of Lua's; this is
+// how it is held to Lua's behaviour). Then the bounds themselves: a pattern that backtracks for minutes and
+// the loops without allocation stop within the budget.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -28,6 +29,7 @@ class TestBudget final : public WorkBudget {
         luaL_error(L, "budget spent in %s", function);
         __builtin_unreachable();
     }
+    void enter_coroutine(lua_State*, lua_State*) override {}
     uint64_t left;
 };
 
@@ -263,5 +265,113 @@ TEST_CASE("string.rep of nothing and table.move of a huge range do not loop; ord
     // The widest range there is (one more than 2^64 - 1 indices) is refused too.
     std::tie(status, message) = run("table.move({}, math.mininteger, math.maxinteger, 1)");
     CHECK(status != LUA_OK);
+    lua_close(L);
+}
+
+namespace {
+
+// Runs `code` (a chunk that returns one value) in a state: "ok: <value>" or "error: <message>".
+std::string evaluate(lua_State* L, const std::string& code) {
+    if (luaL_loadstring(L, code.c_str()) != LUA_OK) return std::string("load: ") + lua_tostring(L, -1);
+    const int status = lua_pcall(L, 0, 1, 0);
+    const char* text = lua_tostring(L, -1);
+    std::string out =
+        (status == LUA_OK ? "ok: " : "error: ") + std::string(text ? text : luaL_typename(L, -1));
+    lua_settop(L, 0);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("bounded table.insert, remove, concat, sort and coroutine.resume, wrap, close give Lua's results") {
+    States states;
+    const char* const cases[] = {
+        "local t = {5, 2, 8, 1, 9, 3} table.sort(t) return table.concat(t, ',')",
+        "local t = {5, 2, 8, 1, 9, 3} table.sort(t, function(a, b) return a > b end) return table.concat(t, "
+        "',')",
+        "local t = {} for i = 1, 500 do t[i] = (i * 7919) % 1000 end table.sort(t) return table.concat(t, "
+        "',')",
+        "local t = {} for i = 1, 100 do t[i] = i end table.sort(t, function() return true end) return 1",
+        "table.sort({1, 'x', 2})",
+        "table.sort(5)",
+        "table.sort({1, 2}, 3)",
+        "local t = {1, 2, 3} table.insert(t, 2, 9) table.insert(t, 7) return table.concat(t, ',')",
+        "table.insert({1, 2}, 5, 0)",
+        "table.insert({1, 2}, 0, 0)",
+        "table.insert({}, 1, 2, 3)",
+        "table.insert({})",
+        "local t = {1, 2, 3} local a = table.remove(t) local b = table.remove(t, 1) "
+        "return a .. b .. #t .. tostring(table.remove({}))",
+        "table.remove({1, 2, 3}, 7)",
+        "return tostring(table.remove({}, 0)) .. tostring(table.remove({1}, 2))",
+        "return table.concat({1, 2, 'a'}, '-', 2, 3)",
+        "table.concat({1, {}, 3})",
+        "return '[' .. table.concat({}, 'x', 3, 1) .. ']'",
+        "table.concat('abc')",
+        // A proxy: the functions go through __index, __newindex and __len as Lua's own do.
+        "local store = {3, 1, 2} local log = {} "
+        "local p = setmetatable({}, {__index = function(_, k) log[#log + 1] = 'r' .. k return store[k] end, "
+        "__newindex = function(_, k, v) log[#log + 1] = 'w' .. k store[k] = v end, __len = function() return "
+        "#store end}) "
+        "table.insert(p, 1, 0) table.remove(p, 2) table.sort(p) "
+        "return table.concat(p, ',') .. ' ' .. table.concat(log, ',')",
+        "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) "
+        "return co(1) .. ',' .. co(5)",
+        "local co = coroutine.wrap(function() error('x') end) co()",
+        "local co = coroutine.wrap(function() error({}) end) local ok, e = pcall(co) return type(e)",
+        "local co = coroutine.wrap(function() end) co() co()",
+        "local co = coroutine.create(function(...) coroutine.yield(...) return 'done' end) "
+        "local a = {coroutine.resume(co, 1, 2)} local b = {coroutine.resume(co)} local c = "
+        "{coroutine.resume(co)} "
+        "return #a .. tostring(a[3]) .. tostring(b[2]) .. tostring(c[1]) .. tostring(c[2])",
+        "return select(2, coroutine.resume(coroutine.running()))",
+        "coroutine.resume(5)",
+        "coroutine.wrap(5)",
+        "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() "
+        "CLOSED = true end}) coroutine.yield() end) coroutine.resume(co) "
+        "return tostring(coroutine.close(co)) .. tostring(CLOSED) .. coroutine.status(co)",
+        "coroutine.close(5)",
+        "return table.concat({table.unpack({1, 2, 3})}, ',') .. select('#', table.unpack({}, 1, 3))",
+        "return select('#', table.unpack({1, 2, 3}, 3, 2)) .. table.concat({table.unpack({1, 2, 3}, -1, 1)}, "
+        "',')",
+        "table.unpack({}, 1, 1e8)",
+        "table.unpack(5)",
+        "return table.concat({string.byte('hello', 2, 4)}, ',') .. select('#', string.byte(''))",
+        "return table.concat({string.byte('abc', -10, 10)}, ',') .. string.byte('abc', -1)",
+        "return table.concat({utf8.codepoint('h\195\169llo', 1, -1)}, ',')",
+        "utf8.codepoint('abc', 5)",
+        "utf8.codepoint('\255')",
+    };
+    for (const char* code : cases) {
+        CAPTURE(code);
+        CHECK(evaluate(states.bounded, code) == evaluate(states.standard, code));
+    }
+}
+
+TEST_CASE("table functions over a huge #t (a __len, C functions as __index/__newindex) stop at the budget") {
+    TestBudget budget{1'000'000};
+    lua_State* L = luaL_newstate();
+    luaL_openlibs(L);
+    open_bounded_lib(L, budget);
+    REQUIRE(luaL_dostring(L,
+                          "function huge(n) return setmetatable({}, {__len = function() return n end, "
+                          "__index = rawlen, __newindex = rawequal}) end") == LUA_OK);
+    const auto start = std::chrono::steady_clock::now();
+    const std::pair<const char*, const char*> cases[] = {
+        {"table.insert(huge(math.maxinteger - 1), 1, 0)", "budget spent in table.insert"},
+        {"table.remove(huge(math.maxinteger), 1)", "budget spent in table.remove"},
+        {"table.concat(huge(math.maxinteger))", "budget spent in table.concat"},
+        {"table.sort(huge(1 << 30))", "budget spent in table.sort"},
+        {"table.unpack(huge(900000))", "budget spent in table.unpack"},
+        {"utf8.codepoint(('x'):rep(900000), 1, -1)", "budget spent in utf8.codepoint"},
+        {"string.byte(('x'):rep(2000000), 1, -1)", "budget spent in string.byte"},
+    };
+    for (const auto& [code, expected] : cases) {
+        CAPTURE(code);
+        budget.left = 500'000;
+        const std::string out = evaluate(L, code);
+        CHECK_MESSAGE(out.find(expected) != std::string::npos, out);
+    }
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
     lua_close(L);
 }

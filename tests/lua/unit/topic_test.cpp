@@ -9,6 +9,7 @@
 
 using roost_lua::filter_covers;
 using roost_lua::topic_matches;
+using roost_lua::valid_mqtt_utf8;
 
 TEST_CASE("topic_matches: the spec's examples (MQTT 4.7.1)") {
     CHECK(topic_matches("sport/tennis/player1/#", "sport/tennis/player1"));
@@ -111,4 +112,23 @@ TEST_CASE("filter_covers: a subscription inside a rule") {
     CHECK(filter_covers("$SYS/#", "$SYS/broker/+"));
     CHECK(filter_covers("users/alice/#", "users/alice/x/#"));
     CHECK_FALSE(filter_covers("users/alice/#", "users/+/x"));
+}
+
+TEST_CASE("valid_mqtt_utf8: well-formed UTF-8 without U+0000, at most 65,535 bytes (MQTT 1.5.4)") {
+    using namespace std::string_literals;
+    CHECK(valid_mqtt_utf8(""));
+    CHECK(valid_mqtt_utf8("a/b/c"));
+    CHECK(valid_mqtt_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));  // é € 😀
+    CHECK(valid_mqtt_utf8("\xef\xbf\xbf\xf4\x8f\xbf\xbf"));          // U+FFFF, U+10FFFF
+    CHECK_FALSE(valid_mqtt_utf8("a\0b"s));
+    CHECK_FALSE(valid_mqtt_utf8("\xff"));
+    CHECK_FALSE(valid_mqtt_utf8("\x80"));              // a lone continuation byte
+    CHECK_FALSE(valid_mqtt_utf8("\xc3"));              // cut short
+    CHECK_FALSE(valid_mqtt_utf8("\xc0\xaf"));          // overlong '/'
+    CHECK_FALSE(valid_mqtt_utf8("\xe0\x80\xaf"));      // overlong
+    CHECK_FALSE(valid_mqtt_utf8("\xed\xa0\x80"));      // U+D800, a surrogate
+    CHECK_FALSE(valid_mqtt_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    CHECK_FALSE(valid_mqtt_utf8("\xe2\x82x"));         // a bad continuation byte
+    CHECK(valid_mqtt_utf8(std::string(65535, 'a')));
+    CHECK_FALSE(valid_mqtt_utf8(std::string(65536, 'a')));
 }

@@ -1,9 +1,12 @@
 #include "plugin/hooks.hpp"
 
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "broker/client.hpp"
 #include "mqtt/topic.hpp"
+#include "mqtt/utf8.hpp"
 #include "plugin/plugin_host.hpp"
 #include "util/log.hpp"
 
@@ -393,26 +396,41 @@ bool Hooks::run_on_publish(Client* client, Message& m, mqtt::ReasonCode& reason)
             return false;
         }
         if (!ev.new_topic.data && !ev.new_payload.data && !ev.set_user_properties) continue;
-        // Rewrites apply, and the next plugin sees them (a chain of rewriters composes).
+        // Rewrites apply, and the next plugin sees them (a chain of rewriters composes). All are
+        // checked before any applies, so the log names the topic the message came with.
+        auto refuse = [&](const std::string& why) {
+            log::error("plugin '{}': {}, in the message on '{}'; dropping the message", p->name, why,
+                       m.topic);
+            reason = mqtt::ReasonCode::ImplementationSpecificError;
+            t_event.message = nullptr;
+            return false;
+        };
+        std::optional<std::string> topic;
         if (ev.new_topic.data) {
-            std::string topic = string_of(ev.new_topic);
-            if (!mqtt::valid_topic_name(topic)) {
-                log::error("plugin '{}': rewrote topic '{}' to an invalid topic '{}'; dropping the message",
-                           p->name, m.topic, topic);
-                reason = mqtt::ReasonCode::ImplementationSpecificError;
-                t_event.message = nullptr;
-                return false;
-            }
-            m.topic = std::move(topic);
+            topic = string_of(ev.new_topic);
+            if (!mqtt::valid_topic_name(*topic))
+                return refuse(fmt::format("rewrote the topic to '{}', not a valid topic name", *topic));
         }
-        if (ev.new_payload.data) m.payload = string_of(ev.new_payload);
+        std::optional<std::vector<mqtt::UserProperty>> properties;
         if (ev.set_user_properties) {
-            std::vector<mqtt::UserProperty> rewritten;
-            for (size_t k = 0; k < ev.new_user_property_count; ++k)
-                rewritten.push_back(
-                    {string_of(ev.new_user_properties[k].key), string_of(ev.new_user_properties[k].value)});
-            m.properties.user_properties = std::move(rewritten);
+            properties.emplace();
+            for (size_t k = 0; k < ev.new_user_property_count; ++k) {
+                mqtt::UserProperty up{string_of(ev.new_user_properties[k].key),
+                                      string_of(ev.new_user_properties[k].value)};
+                // Subscribers get these as MQTT strings (spec 1.5.4): invalid UTF-8 or a U+0000
+                // would make a conforming client close its connection, and a C client would cut
+                // the string at the NUL.
+                if (!mqtt::valid_mqtt_utf8(up.key) || !mqtt::valid_mqtt_utf8(up.value))
+                    return refuse(
+                        fmt::format("set user property {} to a string that is not MQTT UTF-8 (invalid "
+                                    "UTF-8, or U+0000)",
+                                    k + 1));
+                properties->push_back(std::move(up));
+            }
         }
+        if (topic) m.topic = std::move(*topic);
+        if (ev.new_payload.data) m.payload = string_of(ev.new_payload);
+        if (properties) m.properties.user_properties = std::move(*properties);
         ev_ptr = &message_event(client, m);
     }
     return true;

@@ -78,6 +78,40 @@ TEST_CASE("message_rewrite: DENY drops the message; an MQTT 5 QoS 1 publisher ge
     CHECK(lines_with(b.log(), {"fixture: routed drop/me"}).empty());  // dropped: never routed
 }
 
+TEST_CASE("message_rewrite: a user property that is not MQTT UTF-8 drops the message with 0x83") {
+    // A NUL in a value (a C subscriber would cut it there) or invalid UTF-8 in a key (a
+    // conforming subscriber closes its connection on it) never reaches a subscriber.
+    Setup s;
+    s.plugins.push_back(rewrite());
+    PluginBroker b(s);
+    Sub out(b, {"-t", "out/#", "-V", "mqttv5"});
+    REQUIRE(out.wait_subscribed());
+    WireClient c5(b.port());
+    REQUIRE(c5.send(connect_with(5, "badprops", std::nullopt, std::nullopt)));
+    REQUIRE(c5.read_until(pkt::CONNACK));
+    uint16_t id = 1;
+    for (const char* topic : {"in/nul", "in/badutf8"}) {
+        REQUIRE(c5.send(pkt::publish(topic, "x", 1, id, false, 5)));
+        auto ack = c5.read_until(pkt::PUBACK);
+        REQUIRE(ack);
+        CHECK(ack->packet_id() == id);
+        CHECK(ack_reason(*ack) == 0x83);
+        ++id;
+    }
+    CHECK_MESSAGE(
+        b.wait_line({"plugin 'message_rewrite': set user property 1 to a string that is not MQTT UTF-8",
+                     "in the message on 'in/nul'; dropping the message"}),
+        tail(b.log()));
+    CHECK(b.wait_line({"not MQTT UTF-8", "in the message on 'in/badutf8'"}));
+    // The same client, the same plugin: a good rewrite still goes through.
+    REQUIRE(c5.send(pkt::publish("in/fine", "ok", 1, id, false, 5)));
+    auto ack = c5.read_until(pkt::PUBACK);
+    REQUIRE(ack);
+    CHECK(ack_reason(*ack) == 0);
+    REQUIRE_MESSAGE(out.wait_messages(1), tail(b.log()));
+    CHECK(out.messages() == std::vector<std::string>{"out/fine|ok"});
+}
+
 TEST_CASE("message_rewrite: on_routed counts every routed message and how many sessions it matched") {
     Setup s;
     s.plugins.push_back(rewrite());

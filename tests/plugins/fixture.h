@@ -80,6 +80,11 @@ static inline int fx_starts_with(roost_bytes b, const char* prefix) {
     return b.len >= n && (n == 0 || memcmp(b.data, prefix, n) == 0);
 }
 
+static inline int fx_ends_with(roost_bytes b, const char* suffix) {
+    size_t n = strlen(suffix);
+    return b.len >= n && (n == 0 || memcmp(b.data + b.len - n, suffix, n) == 0);
+}
+
 /* Is b one of the comma-separated names in `list`? */
 static inline int fx_in_list(roost_bytes b, const char* list) {
     const char* p = list;

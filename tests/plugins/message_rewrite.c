@@ -26,6 +26,8 @@ typedef struct state {
 
 static const char kPropKey[] = "rewritten-by";
 static const char kPropValue[] = "message_rewrite";
+static const char kNulValue[] = {'a', '\0', 'b'};
+static const char kBadUtf8Key[] = {'k', (char)0xC3, (char)0x28};
 
 static roost_verdict on_publish(void* worker_data, roost_message_event* ev) {
     state* s = (state*)worker_data;
@@ -47,6 +49,15 @@ static roost_verdict on_publish(void* worker_data, roost_message_event* ev) {
         props[n++] = ev->user_properties[i];
     props[n].key = fx_bytes(kPropKey);
     props[n].value = fx_bytes(kPropValue);
+    /* Topics ending in /nul or /badutf8 get a property no MQTT string may carry: the host must
+     * refuse the rewrite. */
+    if (fx_ends_with(ev->topic, "/nul")) {
+        props[n].value.data = (const uint8_t*)kNulValue;
+        props[n].value.len = sizeof kNulValue;
+    } else if (fx_ends_with(ev->topic, "/badutf8")) {
+        props[n].key.data = (const uint8_t*)kBadUtf8Key;
+        props[n].key.len = sizeof kBadUtf8Key;
+    }
     n++;
     ev->new_topic = fx_bytes(new_topic);
     ev->new_user_properties = props;

@@ -440,6 +440,13 @@ void Client::check_timeouts(Clock::time_point now) {
         return;
     }
     if (_state == State::AwaitingConnect) {
+        // A transport may answer before any CONNECT: the ws plugin serves static files on its
+        // port. While such an answer is still being written (a stall is send_timeout's, above),
+        // the wait for CONNECT starts again: a page loads over a slow link however long it takes.
+        if (_connection->backlog() > 0) {
+            _last_packet_at = now;
+            return;
+        }
         const auto timeout = std::chrono::seconds(_broker.limits().connect_timeout);
         if (now - _last_packet_at > timeout) {  // accepted at, while awaiting CONNECT
             log::warn("{}: no CONNECT within {} s; closing", describe(), timeout.count());

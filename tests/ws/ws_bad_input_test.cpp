@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "plugin_harness.hpp"
 #include "ws_canary.hpp"
@@ -19,6 +21,8 @@ using namespace roost_ws_test;
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr size_t kBigFile = 3 * 1024 * 1024;  // http_dir's big.bin
 
 // An http_dir with a page, a hidden file, a subfolder, and a symlink that points outside it.
 std::string make_http_dir() {
@@ -31,6 +35,7 @@ std::string make_http_dir() {
     write_file(base + "/www/app.js", "console.log('hi');\n");
     write_file(base + "/www/style.css", "p { color: red }\n");
     write_file(base + "/www/sub/index.html", "sub\n");
+    write_file(base + "/www/big.bin", std::string(kBigFile, 'b'));
     write_file(base + "/www/.secret", "SECRET-HIDDEN\n");
     write_file(base + "/outside/passwd", "SECRET-OUTSIDE\n");
     fs::create_directory_symlink(base + "/outside", base + "/www/escape");
@@ -312,6 +317,36 @@ TEST_CASE("static files: content types, index.html, and nothing outside http_dir
     }
     CHECK(b.wait_line({"plugin 'ws'", "resolves outside http_dir"}));
     canary.check();
+}
+
+TEST_CASE("a static file that takes longer than connect_timeout to read arrives whole") {
+    // The connection of a file download never sends CONNECT; its wait for one must not cut a
+    // page short on a slow link (send_timeout still ends a reader that stops).
+    Setup s = ws_setup();
+    s.broker = {"[limits]", "connect_timeout = 1"};
+    PluginBroker b(s);
+    WsClient c(b.port(1), 4096);
+    REQUIRE(c.send_raw(cat({"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"})));
+    // At most 4 KiB (the receive buffer) per 5 ms: 3 MiB take 4 s or more, four times
+    // connect_timeout.
+    std::string got;
+    std::vector<char> buf(16384);
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < 20s) {
+        ssize_t n = ::recv(c.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n == 0) break;
+        if (n > 0) got.append(buf.data(), static_cast<size_t>(n));
+        std::this_thread::sleep_for(5ms);
+    }
+    auto took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+    size_t head = got.find("\r\n\r\n");
+    REQUIRE_MESSAGE(head != std::string::npos, tail(b.log()));
+    CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK_MESSAGE(got.size() - head - 4 == kBigFile, "body " << got.size() - head - 4 << " bytes in "
+                                                             << took.count() << " ms; log:\n"
+                                                             << tail(b.log()));
+    CHECK(took > 2s);  // it did outlast connect_timeout
+    CHECK(lines_with(b.log(), {"no CONNECT within"}).empty());
 }
 
 TEST_CASE(

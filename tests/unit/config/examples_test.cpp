@@ -17,9 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// examples/configs, found from this file's place in the source tree (tests/unit/config/).
+// examples/configs, in the source tree the build was configured from.
 fs::path examples_dir() {
-    return fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "examples" / "configs";
+    return fs::path(ROOST_SOURCE_DIR) / "examples" / "configs";
 }
 
 // Keys roost.toml shows only commented out ("# key = ..."), because their default is "not set" and

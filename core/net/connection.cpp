@@ -217,7 +217,16 @@ Connection::Connection(uv_loop_t* loop, FlushQueue& flush_queue)
 Connection::~Connection() {
     if (!_counted) return;
     g_open.fetch_sub(1, std::memory_order_relaxed);
-    if (_pending_connect) g_pending.fetch_sub(1, std::memory_order_relaxed);
+    release_places();
+}
+
+void Connection::release_places() {
+    if (!_counted || _places_released) return;
+    _places_released = true;
+    if (_pending_connect) {
+        _pending_connect = false;
+        g_pending.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (g_limits.max_connections_per_address != 0) count_address(peer_ip(), -1);
 }
 
@@ -636,6 +645,7 @@ void Connection::on_write(uv_write_t* req, int status) {
 void Connection::close(const std::string& reason) {
     if (_closing) return;
     _closing = true;
+    release_places();
     if (_deferred) {
         _deferred = false;
         _flush_queue.undefer(this);
@@ -656,6 +666,7 @@ void Connection::close(const std::string& reason) {
 void Connection::linger() {
     if (_lingering || _closing) return;
     _lingering = true;
+    release_places();
     // Nothing left to read after the peer's EOF, so no reset to fear; and a stopping server
     // closes at once, as it always did (the process is about to end anyway).
     if (_peer_eof || _flush_queue.closed()) {

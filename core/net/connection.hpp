@@ -235,6 +235,11 @@ class Connection {
     static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
     static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
+    // Gives back this connection's places in max_pending_connects and
+    // max_connections_per_address once it closes or lingers (the open count stays until the fd
+    // is gone): a client that saw our EOF and reconnects at once must find its place free, and
+    // uv_close's callback, which destroys us, comes a loop turn after the peer saw the EOF.
+    void release_places();
     static void on_close(uv_handle_t* h);
     static void on_shutdown(uv_shutdown_t* req, int status);
     // Everything is written: shut the write side and linger (or close, where lingering is moot).
@@ -282,12 +287,13 @@ class Connection {
     bool _closing : 1 = false;
     bool _close_after_flush : 1 = false;
     bool _reading : 1 = false;
-    bool _encoded : 1 = false;         // encode() ran since the transport's last flush()
-    bool _deferred : 1 = false;        // in the flush queue's deferred list
-    bool _counted : 1 = false;         // counted in counts() (accepted(), until destroyed)
-    bool _pending_connect : 1 = true;  // counted as pending until established()
-    bool _lingering : 1 = false;       // uv_shutdown issued; the handler may already be gone
-    bool _peer_eof : 1 = false;        // the peer shut its write side during close_after_flush
+    bool _encoded : 1 = false;          // encode() ran since the transport's last flush()
+    bool _deferred : 1 = false;         // in the flush queue's deferred list
+    bool _counted : 1 = false;          // counted in counts() (accepted(), until destroyed)
+    bool _pending_connect : 1 = true;   // counted as pending until established()
+    bool _places_released : 1 = false;  // release_places() gave back the pending and address places
+    bool _lingering : 1 = false;        // uv_shutdown issued; the handler may already be gone
+    bool _peer_eof : 1 = false;         // the peer shut its write side during close_after_flush
 };
 
 }  // namespace roost::net

@@ -455,6 +455,51 @@ TEST_CASE("7: connections are bounded from accept, before CONNECT, and per addre
     CHECK(b.log_contains("open-file limit"));  // the automatic max_connections, logged at start
 }
 
+TEST_CASE("7b: a client that saw its connection end finds its place free when it reconnects at once") {
+    // The broker gives a connection's pending and per-address places back when it closes or
+    // lingers, before the peer can see the end: not a loop turn later, when the handle is freed.
+    // A device at the limit that reconnects the moment it is dropped is not refused for its own
+    // old connection.
+    ROOST_ONLY();
+    BrokerOptions o;
+    o.limits = {"max_pending_connects = 1", "max_connections_per_address = 1", "connect_timeout = 1"};
+    Broker b(o);
+    settle(300ms);  // the harness's probe of the port, closed by the client, is gone
+    for (int round = 0; round < 3; ++round) {
+        CAPTURE(round);
+        // Closed for want of a CONNECT: the pending place and the address's one.
+        RawClient silent(b.port());
+        REQUIRE(silent.wait_closed(4s));
+        RawClient next(b.port());
+        auto ack = next.handshake(pkt::conn(4, "next" + std::to_string(round)), 2s);
+        REQUIRE_MESSAGE(ack, b.log());
+        CHECK(ack->reason() == 0);
+        // Ended by its own DISCONNECT: the address's place.
+        REQUIRE(next.send(pkt::disconnect()));
+        REQUIRE(next.wait_closed(2s));
+        RawClient again(b.port());
+        auto ack2 = again.handshake(pkt::conn(4, "again" + std::to_string(round)), 2s);
+        REQUIRE_MESSAGE(ack2, b.log());
+        CHECK(ack2->reason() == 0);
+        REQUIRE(again.send(pkt::disconnect()));
+        REQUIRE(again.wait_closed(2s));
+        // Refused at CONNECT (3.1.1: an empty client id needs a clean session): the broker sends
+        // its CONNACK and ends its side, then waits for the client's end. The client saw the
+        // end and tries again at once, before closing its old socket.
+        RawClient refused(b.port());
+        auto no = refused.handshake(pkt::conn(4, "", false), 2s);
+        REQUIRE_MESSAGE(no, b.log());
+        CHECK(no->reason() == 2);
+        REQUIRE(refused.wait_closed(2s));
+        RawClient retry(b.port());
+        auto ok = retry.handshake(pkt::conn(4, "retry" + std::to_string(round)), 2s);
+        REQUIRE_MESSAGE(ok, b.log());
+        CHECK(ok->reason() == 0);
+        REQUIRE(retry.send(pkt::disconnect()));
+        REQUIRE(retry.wait_closed(2s));
+    }
+}
+
 TEST_CASE("8: buffers shrink after a large message; idle connections keep little") {
     ROOST_ONLY();
     BrokerOptions o;

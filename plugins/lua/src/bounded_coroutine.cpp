@@ -12,10 +12,6 @@
 namespace roost_lua {
 namespace {
 
-WorkBudget& budget_of(lua_State* L) {
-    return *static_cast<WorkBudget*>(lua_touserdata(L, lua_upvalueindex(1)));
-}
-
 // Resumes `co` with the top `narg` values of L: the number of results moved to L, or -1 with the
 // error on top of L.
 int resume(lua_State* L, lua_State* co, int narg) {
@@ -42,7 +38,7 @@ int resume(lua_State* L, lua_State* co, int narg) {
 int co_resume(lua_State* L) {
     lua_State* co = lua_tothread(L, 1);
     luaL_argexpected(L, co, 1, "thread");
-    budget_of(L).enter_coroutine(L, co);
+    budget_at(L, 1).enter_coroutine(L, co);
     const int r = resume(L, co, lua_gettop(L) - 1);
     if (r < 0) {
         lua_pushboolean(L, 0);
@@ -57,7 +53,7 @@ int co_resume(lua_State* L) {
 // The function coroutine.wrap returns: upvalues the budget and the coroutine.
 int co_wrapped(lua_State* L) {
     lua_State* co = lua_tothread(L, lua_upvalueindex(2));
-    budget_of(L).enter_coroutine(L, co);
+    budget_at(L, 1).enter_coroutine(L, co);
     const int r = resume(L, co, lua_gettop(L));
     if (r >= 0) return r;
     int status = lua_status(co);
@@ -79,7 +75,7 @@ int co_wrapped(lua_State* L) {
 
 int co_wrap(lua_State* L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    lua_pushlightuserdata(L, &budget_of(L));
+    lua_pushlightuserdata(L, &budget_at(L, 1));
     lua_State* co = lua_newthread(L);
     lua_pushvalue(L, 1);
     lua_xmove(L, co, 1);
@@ -92,11 +88,8 @@ int co_wrap(lua_State* L) {
 int co_close(lua_State* L) {
     lua_State* co = lua_tothread(L, 1);
     luaL_argexpected(L, co, 1, "thread");
-    budget_of(L).enter_coroutine(L, co);
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    budget_at(L, 1).enter_coroutine(L, co);
+    return call_standard(L, 2);
 }
 
 }  // namespace

@@ -12,10 +12,6 @@
 namespace roost_lua {
 namespace {
 
-WorkBudget& budget_at(lua_State* L, int upvalue) {
-    return *static_cast<WorkBudget*>(lua_touserdata(L, lua_upvalueindex(upvalue)));
-}
-
 // A 1-based start position, negative from the end, clipped to 1 (Lua's posrelatI).
 size_t start_position(lua_Integer pos, size_t len) {
     if (pos > 0) return static_cast<size_t>(pos);
@@ -94,10 +90,7 @@ int find_or_match(lua_State* L, bool find) {
     }
     if (find && (lua_toboolean(L, 4) || pattern::is_plain({p, lp}))) {
         // A plain search is a memchr/memcmp over the subject: one step per 64 bytes of it.
-        WorkBudget& budget = budget_at(L, 1);
-        const uint64_t steps = (ls - init) / 64;
-        if (steps > budget.work_left()) budget.exhausted(L, "string.find");
-        budget.spend(steps);
+        spend_or_stop(L, (ls - init) / 64, "string.find");
         const size_t at = std::string_view(s + init, ls - init).find(std::string_view(p, lp));
         if (at != std::string_view::npos) {
             lua_pushinteger(L, static_cast<lua_Integer>(init + at + 1));
@@ -265,14 +258,6 @@ int str_gsub(lua_State* L) {
     return 2;
 }
 
-// Calls the standard function in upvalue `upvalue` with this call's arguments.
-int call_standard(lua_State* L, int upvalue) {
-    lua_pushvalue(L, lua_upvalueindex(upvalue));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
 // string.rep(s, n [, sep]): n empty copies make "", without n steps to make it.
 int str_rep(lua_State* L) {
     size_t l, lsep;
@@ -284,13 +269,6 @@ int str_rep(lua_State* L) {
         return 1;
     }
     return call_standard(L, 1);  // its work is the result's size, which the memory cap bounds
-}
-
-// Spends `n` steps of `function`'s work, or stops the call.
-void spend_values(lua_State* L, uint64_t n, const char* function) {
-    WorkBudget& budget = budget_at(L, 1);
-    if (n > budget.work_left()) budget.exhausted(L, function);
-    budget.spend(n);
 }
 
 // string.byte(s [, i [, j]]): a value per byte of the range, up to a million (Lua's stack limit)
@@ -308,7 +286,7 @@ int str_byte(lua_State* L) {
     if (posi > pose) return 0;
     if (pose - posi >= static_cast<size_t>(INT_MAX)) return luaL_error(L, "string slice too long");
     const int n = static_cast<int>(pose - posi) + 1;
-    spend_values(L, static_cast<uint64_t>(n), "string.byte");
+    spend_or_stop(L, static_cast<uint64_t>(n), "string.byte");
     luaL_checkstack(L, n, "string slice too long");
     for (int i = 0; i < n; ++i)
         lua_pushinteger(L, static_cast<unsigned char>(s[posi + i - 1]));
@@ -357,7 +335,7 @@ int utf8_codepoint(lua_State* L) {
     if (posi > pose) return 0;
     if (pose - posi >= INT_MAX) return luaL_error(L, "string slice too long");
     int n = static_cast<int>(pose - posi) + 1;
-    spend_values(L, static_cast<uint64_t>(n), "utf8.codepoint");
+    spend_or_stop(L, static_cast<uint64_t>(n), "utf8.codepoint");
     luaL_checkstack(L, n, "string slice too long");
     n = 0;
     const char* const se = s + pose;
@@ -372,6 +350,23 @@ int utf8_codepoint(lua_State* L) {
 }
 
 }  // namespace
+
+WorkBudget& budget_at(lua_State* L, int upvalue) {
+    return *static_cast<WorkBudget*>(lua_touserdata(L, lua_upvalueindex(upvalue)));
+}
+
+void spend_or_stop(lua_State* L, uint64_t steps, const char* function) {
+    WorkBudget& budget = budget_at(L, 1);
+    if (steps > budget.work_left()) budget.exhausted(L, function);
+    budget.spend(steps);
+}
+
+int call_standard(lua_State* L, int upvalue) {
+    lua_pushvalue(L, lua_upvalueindex(upvalue));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
 
 void open_bounded_lib(lua_State* L, WorkBudget& budget) {
     lua_getglobal(L, "string");

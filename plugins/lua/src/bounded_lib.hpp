@@ -47,4 +47,16 @@ void open_bounded_lib(lua_State* L, WorkBudget& budget);
 void open_bounded_table(lua_State* L, WorkBudget& budget);
 void open_bounded_coroutine(lua_State* L, WorkBudget& budget);
 
+// For the C closures of bounded_lib.cpp, bounded_table.cpp and bounded_coroutine.cpp, which hold
+// the WorkBudget as an upvalue (1, unless said otherwise) and, where they wrap Lua's own
+// function, that function as another.
+// The budget in upvalue `upvalue` of the running C closure.
+WorkBudget& budget_at(lua_State* L, int upvalue);
+// Spends `steps` of upvalue 1's budget for `function`, or stops the call when it has not that
+// many left.
+void spend_or_stop(lua_State* L, uint64_t steps, const char* function);
+// Calls the function in upvalue `upvalue` (Lua's own) with this call's arguments; returns its
+// results.
+int call_standard(lua_State* L, int upvalue);
+
 }  // namespace roost_lua

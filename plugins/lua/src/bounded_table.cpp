@@ -15,17 +15,6 @@
 namespace roost_lua {
 namespace {
 
-WorkBudget& budget_of(lua_State* L) {
-    return *static_cast<WorkBudget*>(lua_touserdata(L, lua_upvalueindex(1)));
-}
-
-// Spends `steps` for `function`, or stops the call when the budget has not that many left.
-void spend_or_stop(lua_State* L, uint64_t steps, const char* function) {
-    WorkBudget& budget = budget_of(L);
-    if (steps > budget.work_left()) budget.exhausted(L, function);
-    budget.spend(steps);
-}
-
 // The steps to visit [from, to] (0 when empty), exact even where to - from overflows.
 uint64_t span(lua_Integer from, lua_Integer to) {
     if (to < from) return 0;
@@ -254,10 +243,7 @@ int table_move(lua_State* L) {
     const lua_Integer f = luaL_checkinteger(L, 2);
     const lua_Integer e = luaL_checkinteger(L, 3);
     spend_or_stop(L, span(f, e), "table.move");
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_standard(L, 2);
 }
 
 }  // namespace

@@ -11,7 +11,13 @@
 #include "util/log.hpp"
 
 namespace roost {
+
 namespace {
+// The longest string an MQTT packet carries: its length is two bytes (spec 1.5.4).
+constexpr size_t kMaxMqttString = 65535;
+bool mqtt_string(std::string_view s) {
+    return s.size() <= kMaxMqttString && mqtt::valid_mqtt_utf8(s);
+}
 roost_bytes bytes_of(std::string_view s) {
     return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
@@ -408,7 +414,7 @@ bool Hooks::run_on_publish(Client* client, Message& m, mqtt::ReasonCode& reason)
         std::optional<std::string> topic;
         if (ev.new_topic.data) {
             topic = string_of(ev.new_topic);
-            if (!mqtt::valid_topic_name(*topic))
+            if (!mqtt::valid_topic_name(*topic) || topic->size() > kMaxMqttString)
                 return refuse(fmt::format("rewrote the topic to '{}', not a valid topic name", *topic));
         }
         std::optional<std::vector<mqtt::UserProperty>> properties;
@@ -418,12 +424,12 @@ bool Hooks::run_on_publish(Client* client, Message& m, mqtt::ReasonCode& reason)
                 mqtt::UserProperty up{string_of(ev.new_user_properties[k].key),
                                       string_of(ev.new_user_properties[k].value)};
                 // Subscribers get these as MQTT strings (spec 1.5.4): invalid UTF-8 or a U+0000
-                // would make a conforming client close its connection, and a C client would cut
-                // the string at the NUL.
-                if (!mqtt::valid_mqtt_utf8(up.key) || !mqtt::valid_mqtt_utf8(up.value))
+                // would make a conforming client close its connection, a C client would cut the
+                // string at the NUL, and the encoder cuts one past 65535 bytes (maybe mid-character).
+                if (!mqtt_string(up.key) || !mqtt_string(up.value))
                     return refuse(
-                        fmt::format("set user property {} to a string that is not MQTT UTF-8 (invalid "
-                                    "UTF-8, or U+0000)",
+                        fmt::format("set user property {} to a string that is not an MQTT string (invalid "
+                                    "UTF-8, U+0000, or over 65535 bytes)",
                                     k + 1));
                 properties->push_back(std::move(up));
             }

@@ -28,6 +28,7 @@ static const char kPropKey[] = "rewritten-by";
 static const char kPropValue[] = "message_rewrite";
 static const char kNulValue[] = {'a', '\0', 'b'};
 static const char kBadUtf8Key[] = {'k', (char)0xC3, (char)0x28};
+static char s_long_value[65536]; /* 'x's (filled at init): one byte more than an MQTT string holds */
 
 static roost_verdict on_publish(void* worker_data, roost_message_event* ev) {
     state* s = (state*)worker_data;
@@ -57,6 +58,9 @@ static roost_verdict on_publish(void* worker_data, roost_message_event* ev) {
     } else if (fx_ends_with(ev->topic, "/badutf8")) {
         props[n].key.data = (const uint8_t*)kBadUtf8Key;
         props[n].key.len = sizeof kBadUtf8Key;
+    } else if (fx_ends_with(ev->topic, "/long")) {
+        props[n].value.data = (const uint8_t*)s_long_value;
+        props[n].value.len = sizeof s_long_value;
     }
     n++;
     ev->new_topic = fx_bytes(new_topic);
@@ -95,6 +99,7 @@ ROOST_EXPORT int roost_plugin_init(const roost_host* host, roost_plugin* self, c
     if (!s) return ROOST_ENOMEM;
     s->host = host;
     s->self = self;
+    memset(s_long_value, 'x', sizeof s_long_value);
     snprintf(s->from, sizeof s->from, "%s", fx_option(options, option_count, "from", "in/"));
     snprintf(s->to, sizeof s->to, "%s", fx_option(options, option_count, "to", "out/"));
     snprintf(s->drop, sizeof s->drop, "%s", fx_option(options, option_count, "drop", "drop/me"));

@@ -220,8 +220,8 @@ typedef struct roost_message_event {
      * set with len 0 is empty: an empty payload); set_user_properties = 1 replaces the user
      * properties with new_user_properties (all of them: to add one, pass the event's
      * user_properties followed by yours). Copied when the hook returns. new_topic must be a
-     * valid topic name (not empty, no + or #), and each new user property's key and value
-     * MQTT UTF-8 (valid UTF-8 without U+0000): otherwise the message is dropped, the error
+     * valid topic name (not empty, no + or #), and it and each new user property's key and
+     * value MQTT strings (valid UTF-8 without U+0000, at most 65535 bytes): otherwise the message is dropped, the error
      * logged, and a QoS 1/2 publisher told 0x83. The rewritten topic is not checked by the
      * publish ACL again; DELIVER checks and subscribers see it. */
     roost_bytes new_topic, new_payload;

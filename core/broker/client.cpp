@@ -449,7 +449,11 @@ void Client::check_timeouts(Clock::time_point now) {
         }
         const auto timeout = std::chrono::seconds(_broker.limits().connect_timeout);
         if (now - _last_packet_at > timeout) {  // accepted at, while awaiting CONNECT
-            log::warn("{}: no CONNECT within {} s; closing", describe(), timeout.count());
+            // Which transport, and whether a CONNECT had begun, tell a slow client from a
+            // silent one (a WebSocket client that never finished its upgrade passed up nothing).
+            log::warn("{}: no CONNECT within {} s ([limits] connect_timeout; transport {}, {} bytes of MQTT "
+                      "received); closing",
+                      describe(), timeout.count(), _connection->transport_name(), _decoder.buffered());
             _connection->close("no CONNECT in time");
         }
         return;

@@ -41,8 +41,11 @@ int Connection::decode(roost_bytes wire) {
         case Phase::request: {
             _head.append(reinterpret_cast<const char*>(wire.data), wire.len);
             HttpRequest request;
-            ParseResult r = parse_http_request(_head, _shared.options.max_request_size, request);
-            if (r.status == ParseStatus::need_more) return ROOST_OK;
+            ParseResult r = parse_http_request(_head, _shared.options.max_request_size, request, _head_scanned);
+            if (r.status == ParseStatus::need_more) {
+                _head_scanned = _head.size();
+                return ROOST_OK;
+            }
             if (r.status == ParseStatus::error) {
                 refuse(r.http_status, r.reason, http_error(r.http_status, r.reason), nullptr);
                 return ROOST_OK;

@@ -62,7 +62,8 @@ class Connection final : public FrameSink {
     roost_conn* _conn;
     std::string _peer;  // the socket's peer, for the log
     Phase _phase = Phase::request;
-    std::string _head;  // the request head as it arrives
+    std::string _head;         // the request head as it arrives
+    size_t _head_scanned = 0;  // how much of _head the parser has searched for its end
     std::unique_ptr<Frames> _frames;
     bool _paused = false;
     bool _close_timer = false;

@@ -135,18 +135,20 @@ std::string HttpRequest::joined(std::string_view name, std::string_view separato
     return out;
 }
 
-ParseResult parse_http_request(std::string_view bytes, size_t max_head, HttpRequest& out) {
-    if (!plausible_start(bytes.substr(0, 32)))
+ParseResult parse_http_request(std::string_view bytes, size_t max_head, HttpRequest& out, size_t scanned) {
+    if (scanned > bytes.size()) scanned = 0;
+    if (scanned < 32 && !plausible_start(bytes.substr(0, 32)))
         return fail(400, "not an HTTP request (the first bytes are not a method and a path)");
-    size_t end = bytes.find("\r\n\r\n");
+    // Only what arrived since the last call is scanned (the three bytes before it too, for a
+    // blank line split across reads): a head sent a byte at a time costs its length, not its square.
+    size_t end = bytes.find("\r\n\r\n", scanned < 3 ? 0 : scanned - 3);
     if (end == std::string_view::npos || end + 4 > max_head) {
         if (bytes.size() >= max_head || (end != std::string_view::npos && end + 4 > max_head))
             return fail(431,
                         "request head larger than max_request_size (" + std::to_string(max_head) + " bytes)");
         // A bare LF (not CRLF) would never end the head: refuse it early.
-        size_t lf = bytes.find('\n');
-        if (lf != std::string_view::npos && (lf == 0 || bytes[lf - 1] != '\r'))
-            return fail(400, "lines must end with CRLF");
+        for (size_t lf = bytes.find('\n', scanned); lf != std::string_view::npos; lf = bytes.find('\n', lf + 1))
+            if (lf == 0 || bytes[lf - 1] != '\r') return fail(400, "lines must end with CRLF");
         return {};
     }
     out = HttpRequest{};

@@ -37,7 +37,9 @@ struct ParseResult {
 // Parses the head at the start of `bytes` (everything received so far). need_more until the blank
 // line arrives; an error as soon as the bytes cannot be a request head (garbage is refused at its
 // first byte, not after max_head bytes) or the head grows past `max_head` bytes (431).
-ParseResult parse_http_request(std::string_view bytes, size_t max_head, HttpRequest& out);
+// `scanned`: how many of `bytes` an earlier call that returned need_more already saw (its
+// `bytes.size()`); only the rest is searched for the end of the head.
+ParseResult parse_http_request(std::string_view bytes, size_t max_head, HttpRequest& out, size_t scanned = 0);
 
 // True when the comma-separated `list` (a header value) holds `token`, case-insensitively.
 bool header_has_token(std::string_view list, std::string_view token);

@@ -41,7 +41,8 @@ int Connection::decode(roost_bytes wire) {
         case Phase::request: {
             _head.append(reinterpret_cast<const char*>(wire.data), wire.len);
             HttpRequest request;
-            ParseResult r = parse_http_request(_head, _shared.options.max_request_size, request, _head_scanned);
+            ParseResult r =
+                parse_http_request(_head, _shared.options.max_request_size, request, _head_scanned);
             if (r.status == ParseStatus::need_more) {
                 _head_scanned = _head.size();
                 return ROOST_OK;

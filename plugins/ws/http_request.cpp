@@ -147,7 +147,8 @@ ParseResult parse_http_request(std::string_view bytes, size_t max_head, HttpRequ
             return fail(431,
                         "request head larger than max_request_size (" + std::to_string(max_head) + " bytes)");
         // A bare LF (not CRLF) would never end the head: refuse it early.
-        for (size_t lf = bytes.find('\n', scanned); lf != std::string_view::npos; lf = bytes.find('\n', lf + 1))
+        for (size_t lf = bytes.find('\n', scanned); lf != std::string_view::npos;
+             lf = bytes.find('\n', lf + 1))
             if (lf == 0 || bytes[lf - 1] != '\r') return fail(400, "lines must end with CRLF");
         return {};
     }

@@ -68,21 +68,37 @@ struct TlsBio {
 };
 
 TlsStream::TlsStream(SSL_CTX* ctx) {
-    const BIO_METHOD* method = TlsBio::method();
-    if (!method) return;
-    BIO* bio = BIO_new(method);
-    if (!bio) return;
-    _ssl = SSL_new(ctx);
+    if (ctx && TlsBio::method() && SSL_CTX_up_ref(ctx) == 1) _ctx = ctx;
+}
+
+bool TlsStream::make_ssl() {
+    BIO* bio = BIO_new(TlsBio::method());
+    if (!bio) return false;
+    _ssl = SSL_new(_ctx);
     if (!_ssl) {
         BIO_free(bio);
-        return;
+        return false;
     }
     BIO_set_data(bio, this);
     SSL_set_bio(_ssl, bio, bio);  // one BIO both ways; the SSL owns it
     SSL_set_accept_state(_ssl);
     SSL_set_msg_callback(_ssl, on_message);
     SSL_set_msg_callback_arg(_ssl, this);
+    return true;
 }
+
+namespace {
+// True while `bytes` are the start of a TLS handshake record that has not arrived whole. Anything
+// else (another content type, a length no record has) is for OpenSSL to judge and name at once.
+bool first_record_incomplete(std::span<const uint8_t> bytes) {
+    constexpr size_t kHeader = 5;  // type, version (2), length (2)
+    if (bytes.empty() || bytes[0] != SSL3_RT_HANDSHAKE) return false;
+    if (bytes.size() < kHeader) return true;
+    size_t length = size_t{bytes[3]} << 8 | bytes[4];
+    if (length > SSL3_RT_MAX_PLAIN_LENGTH) return false;
+    return bytes.size() < kHeader + length;
+}
+}  // namespace
 
 // Counts the KeyUpdates the client sends (OpenSSL calls this for every record and message, sent
 // or received, during SSL_read and SSL_write).
@@ -95,6 +111,7 @@ void TlsStream::on_message(int write_p, int, int content_type, const void* buf, 
 
 TlsStream::~TlsStream() {
     SSL_free(_ssl);
+    SSL_CTX_free(_ctx);
 }
 
 std::string TlsStream::failure(int rc) {
@@ -116,6 +133,21 @@ std::string TlsStream::failure(int rc) {
 
 TlsStream::Result TlsStream::receive(std::span<const uint8_t> cipher, std::vector<uint8_t>& plain,
                                      OutputQueue& wire) {
+    std::vector<uint8_t> first;  // the first record, given to OpenSSL in this call
+    if (!_ssl) {
+        if (_first_record.empty() && !first_record_incomplete(cipher)) {
+            // Whole in this read (the usual case): straight from the read buffer.
+        } else {
+            _first_record.insert(_first_record.end(), cipher.begin(), cipher.end());
+            if (first_record_incomplete(_first_record)) return Result::Handshaking;
+            first.swap(_first_record);
+            cipher = first;
+        }
+        if (!make_ssl()) {
+            _error = openssl_errors("cannot make a TLS session (out of memory?)");
+            return Result::Failed;
+        }
+    }
     _in = cipher;
     _out = &wire;
     struct Done {  // the BIO must not keep pointers into this call's buffers

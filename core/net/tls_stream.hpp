@@ -3,8 +3,13 @@
 // current libuv read straight from that read's buffer, and writes ciphertext straight into the
 // queue the Connection sends, so TLS adds no buffer of its own and works on any libuv stream.
 //
+// Memory: no SSL exists until the client's first record (its ClientHello) has arrived whole. Its
+// bytes wait in a buffer of their own size, so a client that opens a TLS connection and stalls
+// costs what it sent, not an SSL with its read and handshake buffers (about 41 KB).
+//
 // Lifetime and threads: made on the connection's worker, when the worker takes the connection
-// (the SSL is never touched by another thread), destroyed with the Connection.
+// (the SSL is never touched by another thread), destroyed with the Connection. It holds a
+// reference to the listener's SSL_CTX, so a SIGHUP reload before the first record is harmless.
 #pragma once
 #include <openssl/ssl.h>
 
@@ -19,12 +24,13 @@ namespace roost::net {
 
 class TlsStream {
   public:
-    // An SSL in server mode on `ctx` (SSL_new takes its own reference to it). Check ok().
+    // A server-side TLS session on `ctx` (a reference is taken); its SSL is made when the first
+    // record is whole. Check ok().
     explicit TlsStream(SSL_CTX* ctx);
     ~TlsStream();
     TlsStream(const TlsStream&) = delete;
     TlsStream& operator=(const TlsStream&) = delete;
-    bool ok() const { return _ssl != nullptr; }
+    bool ok() const { return _ctx != nullptr; }
 
     enum class Result {
         Handshaking,  // more bytes are needed before the handshake is done
@@ -42,7 +48,7 @@ class TlsStream {
     void shutdown(OutputQueue& wire);
 
     bool established() const { return _established; }
-    const SSL* ssl() const { return _ssl; }
+    const SSL* ssl() const { return _ssl; }  // null until the first record arrived whole
     // Why the last call failed: OpenSSL's reason, with the certificate check's when it failed.
     const std::string& error() const { return _error; }
 
@@ -57,8 +63,11 @@ class TlsStream {
     static void on_message(int write_p, int version, int content_type, const void* buf, size_t len, SSL* ssl,
                            void* arg);
     std::string failure(int rc);  // the reason for SSL_get_error(rc), OpenSSL's queue emptied
+    bool make_ssl();              // the SSL on _ctx, reading and writing through TlsBio
 
+    SSL_CTX* _ctx = nullptr;
     SSL* _ssl = nullptr;
+    std::vector<uint8_t> _first_record;  // its bytes so far, while no SSL exists
     bool _established = false;
     std::span<const uint8_t> _in;  // ciphertext not yet taken by OpenSSL
     OutputQueue* _out = nullptr;   // where OpenSSL's output goes, during a call

@@ -25,24 +25,7 @@ namespace {
 // multi-second stalls issue 12 measured.
 constexpr Millis kMaxLatency = 1500ms;
 
-// The broker's resident memory in bytes, from /proc/<pid>/status.
-size_t rss_bytes(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-    }
-    return 0;
-}
-
 constexpr size_t kMiB = 1024 * 1024;
-
-// A memory bound, scaled by ROOST_TEST_MEMORY_SCALE under sanitizers (their shadow memory and
-// quarantine multiply the broker's resident size; .ci/run sets it for those runs).
-size_t bound(size_t bytes) {
-    const char* scale = std::getenv("ROOST_TEST_MEMORY_SCALE");
-    return scale && *scale ? static_cast<size_t>(static_cast<double>(bytes) * std::atof(scale)) : bytes;
-}
 
 // A publisher and a subscriber (MQTT 3.1.1, QoS 0) that measure, every 50 ms on their own thread,
 // how long one message takes to come round; max() is the worst seen.
@@ -169,7 +152,7 @@ TEST_CASE("1: max_topic_levels refuses deep filters (0x8F) and deep topics (0x90
     ROOST_ONLY();
     Broker b;
     Probe probe(b);
-    const size_t before = rss_bytes(b.pid());
+    const size_t before = resident_bytes(b.pid());
     RawClient c(b.port());
     REQUIRE(c.handshake(pkt::conn(5, "deep")));
     // 20 SUBSCRIBEs of 64 KiB filters made of '/' (32768 levels each): 473 MB before the limit.
@@ -189,9 +172,9 @@ TEST_CASE("1: max_topic_levels refuses deep filters (0x8F) and deep topics (0x90
     auto ack = c.read_until(pkt::SUBACK);
     REQUIRE(ack);
     CHECK(suback_codes(*ack, 5) == Bytes{char(0x00), char(0x8F)});
-    const size_t after = rss_bytes(b.pid());
+    const size_t after = resident_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, after " << after / 1024 << " KiB");
-    CHECK(after < before + bound(16 * kMiB));
+    CHECK(after < before + memory_bound(16 * kMiB));
     // A topic name of 129 levels ends the connection with 0x90 Topic Name invalid.
     REQUIRE(c.send(pkt::publish(ok_filter + "/a", "x", 0, 0, true, 5)));
     auto d = last_before_close(c, pkt::DISCONNECT);
@@ -205,7 +188,7 @@ TEST_CASE("2: user properties, CONNECT size and announced lengths are bounded be
     ROOST_ONLY();
     Broker b;
     Probe probe(b);
-    const size_t before = rss_bytes(b.pid());
+    const size_t before = resident_bytes(b.pid());
     {
         // 65 user properties in a CONNECT: refused with 0x97 Quota exceeded.
         pkt::Connect cn = pkt::conn(5, "props");
@@ -239,9 +222,9 @@ TEST_CASE("2: user properties, CONNECT size and announced lengths are bounded be
         for (auto& c : clients)
             CHECK(c->wait_closed(3s));
     }
-    const size_t after = rss_bytes(b.pid());
+    const size_t after = resident_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, after " << after / 1024 << " KiB");
-    CHECK(after < before + bound(16 * kMiB));
+    CHECK(after < before + memory_bound(16 * kMiB));
     CHECK(b.log_contains("max_user_properties"));
     probe.check();
 }
@@ -327,7 +310,7 @@ TEST_CASE("4/5: max_output_buffer and send_timeout bound a client that does not 
     o.limits = {"send_timeout = 3"};
     Broker b(o);
     Probe probe(b);
-    const size_t before = rss_bytes(b.pid());
+    const size_t before = resident_bytes(b.pid());
     // A subscriber that never reads, and 20 MB of QoS 0 messages for it.
     RawClient sink(b.port(), 0, 4096);
     REQUIRE(sink.handshake(pkt::conn(4, "sink")));
@@ -354,10 +337,10 @@ TEST_CASE("4/5: max_output_buffer and send_timeout bound a client that does not 
         settle(20ms);
     }
     settle(500ms);
-    const size_t peak = rss_bytes(b.pid());
+    const size_t peak = resident_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, with 20 MB sent to a non-reader " << peak / 1024
                           << " KiB");
-    CHECK(peak < before + bound(24 * kMiB));
+    CHECK(peak < before + memory_bound(24 * kMiB));
     // send_timeout = 3: the non-readers are disconnected (messages keep coming meanwhile, so
     // that the broker's own output, not only the kernel's socket buffer, waits for the sink).
     // The sink is not touched until the broker says so: reading it would let the write progress.
@@ -512,19 +495,19 @@ TEST_CASE("8: buffers shrink after a large message; idle connections keep little
         REQUIRE(subs.back()->send(pkt::subscribe(1, "big/t", 0)));
         REQUIRE(subs.back()->read_until(pkt::SUBACK));
     }
-    const size_t before = rss_bytes(b.pid());
+    const size_t before = resident_bytes(b.pid());
     RawClient pub(b.port());
     REQUIRE(pub.handshake(pkt::conn(4, "bigpub")));
     REQUIRE(pub.send(pkt::publish("big/t", std::string(6 * kMiB, 'x'))));
     for (auto& s : subs)
         CHECK(s->read_until(pkt::PUBLISH, 10s).has_value());
     settle(300ms);
-    const size_t after = rss_bytes(b.pid());
+    const size_t after = resident_bytes(b.pid());
     MESSAGE("RSS before " << before / 1024 << " KiB, after delivering 6 MiB to 4 clients " << after / 1024
                           << " KiB");
     // 5 connections held 6 MiB each at the peak (30 MiB); idle again, they keep none of it.
-    CHECK(after < before + bound(12 * kMiB));
-    CHECK(after < before + bound(48 * kMiB));
+    CHECK(after < before + memory_bound(12 * kMiB));
+    CHECK(after < before + memory_bound(48 * kMiB));
 }
 
 TEST_CASE("9: max_retained_messages and max_retained_payload: the message routes, is not retained") {

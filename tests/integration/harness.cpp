@@ -131,6 +131,19 @@ bool contains_ci(std::string_view haystack, std::string_view needle) {
     return false;
 }
 
+size_t resident_bytes(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    return 0;
+}
+
+size_t memory_bound(size_t bytes) {
+    const char* scale = std::getenv("ROOST_TEST_MEMORY_SCALE");
+    return scale && *scale ? static_cast<size_t>(static_cast<double>(bytes) * std::atof(scale)) : bytes;
+}
+
 void settle(Millis d) {
     std::this_thread::sleep_for(d);
 }

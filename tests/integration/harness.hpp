@@ -45,6 +45,12 @@ void write_file(const std::string& path, std::string_view text);
 // Case-insensitive substring search.
 bool contains_ci(std::string_view haystack, std::string_view needle);
 
+// A process's resident memory in bytes (VmRSS in /proc/<pid>/status); 0 if it is gone.
+size_t resident_bytes(pid_t pid);
+// A memory bound, scaled by ROOST_TEST_MEMORY_SCALE: .ci/run sets 8 for the sanitizer builds,
+// whose shadow memory and quarantine of freed blocks multiply the broker's resident size.
+size_t memory_bound(size_t bytes);
+
 // ---------------------------------------------------------------------------------------------
 // Child processes: fork/exec, stdout and stderr to files, every wait bounded.
 

@@ -61,6 +61,7 @@ class PluginBroker {
     // Waits until the log from byte `from` on has a line containing every one of `all`.
     bool wait_line(std::vector<std::string> all, Millis timeout = 3s, size_t from = 0) const;
     bool running() { return _process.running(); }
+    pid_t pid() const { return _process.pid(); }
     void signal(int sig) { _process.signal(sig); }  // e.g. SIGHUP after editing config().path
     int stop(Millis timeout = 10s, Millis* took = nullptr);
     const WrittenConfig& config() const { return _config; }

@@ -4,13 +4,10 @@
 // time, and silent sockets on ws and wss. Each is answered as the plugin's README says while a
 // WebSocket client on another listener (the canary) keeps publishing and receiving, and the
 // broker's resident memory (/proc/PID/status) stays within a generous bound.
-#include <dirent.h>
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -40,40 +37,6 @@ Setup hostile_setup(std::vector<std::string> limits = {}) {
         s.broker.insert(s.broker.end(), limits.begin(), limits.end());
     }
     return s;
-}
-
-// The broker's process: the one whose command line names this broker's config file.
-pid_t broker_pid(const PluginBroker& b) {
-    DIR* proc = opendir("/proc");
-    pid_t found = 0;
-    while (dirent* e = proc ? readdir(proc) : nullptr) {
-        pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
-        if (pid <= 0) continue;
-        std::ifstream f("/proc/" + std::string(e->d_name) + "/cmdline", std::ios::binary);
-        std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        if (cmdline.find(b.config().path) != std::string::npos &&
-            cmdline.find("roost") != std::string::npos) {
-            found = pid;
-            break;
-        }
-    }
-    if (proc) closedir(proc);
-    return found;
-}
-
-// A memory bound, scaled by ROOST_TEST_MEMORY_SCALE (CI sets 8 for the sanitizer builds, whose
-// allocator keeps freed blocks in quarantine: a ping flood's churn shows as 40 MB there).
-size_t bound(size_t bytes) {
-    const char* scale = std::getenv("ROOST_TEST_MEMORY_SCALE");
-    return scale && *scale ? static_cast<size_t>(static_cast<double>(bytes) * std::atof(scale)) : bytes;
-}
-
-size_t rss_bytes(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
-    return 0;
 }
 
 // A client past the upgrade with its CONNACK, on listener 2.
@@ -154,9 +117,9 @@ TEST_CASE("ws: bad frame lengths, control frames and close frames are refused wi
 TEST_CASE("ws: a message in 100,000 one-byte fragments arrives; 100,000 empty ones cost nothing") {
     PluginBroker b(hostile_setup());
     Canary canary(b);
-    const pid_t pid = broker_pid(b);
+    const pid_t pid = b.pid();
     REQUIRE(pid > 0);
-    const size_t before = rss_bytes(pid);
+    const size_t before = resident_bytes(pid);
 
     WsClient c(b.port(2));
     open_mqtt(c, "fragments");
@@ -186,17 +149,17 @@ TEST_CASE("ws: a message in 100,000 one-byte fragments arrives; 100,000 empty on
     REQUIRE(c.send_mqtt(pkt::pingreq()));
     CHECK(c.read_mqtt_until(pkt::PINGRESP, 5s));
     canary.check();
-    const size_t after = rss_bytes(pid);
+    const size_t after = resident_bytes(pid);
     MESSAGE("RSS before " << before / 1024 << " KiB, after 200,000 frames " << after / 1024 << " KiB");
-    CHECK(after < before + bound(16 * kMiB));
+    CHECK(after < before + memory_bound(16 * kMiB));
 }
 
 TEST_CASE("ws: a ping flood from a client that does not read stops being read; memory stays flat") {
     PluginBroker b(hostile_setup({"send_timeout = 300"}));
     Canary canary(b);
-    const pid_t pid = broker_pid(b);
+    const pid_t pid = b.pid();
     REQUIRE(pid > 0);
-    const size_t before = rss_bytes(pid);
+    const size_t before = resident_bytes(pid);
     size_t from = b.log_size();
     WsClient deaf(b.port(2), 4096);
     open_mqtt(deaf, "deaf");
@@ -222,10 +185,10 @@ TEST_CASE("ws: a ping flood from a client that does not read stops being read; m
     REQUIRE_MESSAGE(blocked, tail(b.log()));
     CHECK_MESSAGE(b.wait_line({"plugin 'ws'", "reading paused"}, 3s, from), tail(b.log()));
     canary.check();
-    const size_t after = rss_bytes(pid);
+    const size_t after = resident_bytes(pid);
     MESSAGE("RSS before " << before / 1024 << " KiB, with the flood held " << after / 1024 << " KiB");
     // max_backlog (1 MiB) and one read's pongs, with room for the sanitizers.
-    CHECK(after < before + bound(16 * kMiB));
+    CHECK(after < before + memory_bound(16 * kMiB));
 }
 
 TEST_CASE("ws: an upgrade sent a byte at a time and silent sockets are bounded by connect_timeout") {
@@ -248,7 +211,8 @@ TEST_CASE("ws: an upgrade sent a byte at a time and silent sockets are bounded b
     MESSAGE("closed after " << i << " bytes, " << took.count() << " ms");
     CHECK(i < request.size());
     CHECK(took < 6s);
-    CHECK_MESSAGE(b.wait_line({"no CONNECT within 2 s", "transport ws, 0 bytes of MQTT"}, 3s, from), tail(b.log()));
+    CHECK_MESSAGE(b.wait_line({"no CONNECT within 2 s", "transport ws, 0 bytes of MQTT"}, 3s, from),
+                  tail(b.log()));
     canary.check();
 
     // Silent sockets on ws and wss hold pending places like TCP ones: of 12, 8 stay open (the

@@ -112,6 +112,38 @@ TEST_CASE("a plain-TCP client and a stalled handshake on the TLS port are closed
     CHECK(b.running());
 }
 
+// A stalled ClientHello used to cost an SSL with its read and handshake buffers, about 41 KB; no
+// SSL is made now until the first record is whole, so it costs what the client sent.
+TEST_CASE("stalled ClientHellos cost what they sent; a ClientHello in a hundred pieces still connects") {
+    PluginBroker b(tls_setup({"tls_handshake_timeout = 30"}));
+    {
+        TlsClient warm(b.port(1));  // OpenSSL's one-time allocations, before the baseline
+        REQUIRE_MESSAGE(warm.connected(), warm.error());
+    }
+    const size_t before = resident_bytes(b.pid());
+    constexpr int kStalled = 300;
+    std::vector<std::unique_ptr<WireClient>> stalled;
+    for (int i = 0; i < kStalled; ++i) {
+        stalled.push_back(std::make_unique<WireClient>(b.port(1)));
+        // A handshake record announcing 512 bytes, and the first 6 of them.
+        REQUIRE(stalled.back()->send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+    }
+    // Every one of them reached the broker: a TLS client after them is served.
+    TlsClient split(b.port(1), 0, "", "", true);
+    REQUIRE_MESSAGE(split.connected(), split.error() << tail(b.log()));
+    REQUIRE(split.send(connect_with(4, "split-hello", std::nullopt, std::nullopt)));
+    auto ack = split.read_until(pkt::CONNACK);
+    REQUIRE_MESSAGE(ack, tail(b.log()));
+    CHECK(int(static_cast<uint8_t>(ack->body.at(1))) == 0);
+    const size_t after = resident_bytes(b.pid());
+    MESSAGE("RSS before " << before / 1024 << " KiB, with " << kStalled << " stalled ClientHellos "
+                          << after / 1024 << " KiB");
+    CHECK(after < before + memory_bound(kStalled * 8 * 1024));
+    CHECK_FALSE(stalled.front()->wait_closed(100ms));  // still waiting for the rest, not refused
+    CHECK_FALSE(stalled.back()->wait_closed(100ms));
+    CHECK(b.running());
+}
+
 TEST_CASE("an auth plugin reads the client certificate's subject through client_attribute") {
     Setup setup = tls_setup(mtls_lines());
     setup.listeners[1].auth_default = "";

@@ -10,7 +10,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 namespace roost_tls {
 namespace {
@@ -88,7 +90,20 @@ std::vector<std::string> tls_args(std::vector<std::string> args, const std::stri
     return args;
 }
 
-TlsClient::TlsClient(uint16_t port, uint8_t key, const std::string& cert, const std::string& cert_key)
+// The write side of a trickling client: a socket write per three bytes, 2 ms apart.
+int TlsClient::trickle_write(BIO* b, const char* in, int len) {
+    auto* self = static_cast<TlsClient*>(BIO_get_data(b));
+    const int piece = self->_trickling ? 3 : len;
+    for (int done = 0; done < len; done += piece) {
+        const int n = std::min(piece, len - done);
+        if (::send(self->_fd, in + done, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return -1;
+        if (self->_trickling) std::this_thread::sleep_for(2ms);
+    }
+    return len;
+}
+
+TlsClient::TlsClient(uint16_t port, uint8_t key, const std::string& cert, const std::string& cert_key,
+                     bool trickle)
     : _key(key) {
     _fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -111,8 +126,26 @@ TlsClient::TlsClient(uint16_t port, uint8_t key, const std::string& cert, const 
     }
     SSL* ssl = SSL_new(_ctx);
     SSL_set_fd(ssl, _fd);
+    if (trickle) {
+        static BIO_METHOD* method = [] {
+            BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "trickle");
+            BIO_meth_set_write(m, trickle_write);
+            BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH; });
+            BIO_meth_set_create(m, [](BIO* b) {
+                BIO_set_init(b, 1);
+                return 1;
+            });
+            return m;
+        }();
+        BIO* write = BIO_new(method);
+        BIO_set_data(write, this);
+        SSL_set0_wbio(ssl, write);  // reads stay on the socket BIO SSL_set_fd made
+        _trickling = true;
+    }
     SSL_set1_host(ssl, "127.0.0.1");
-    if (SSL_connect(ssl) != 1) {
+    const int connected = SSL_connect(ssl);
+    _trickling = false;
+    if (connected != 1) {
         char buf[256];
         ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
         _error = buf;

@@ -38,7 +38,10 @@ std::vector<std::string> tls_args(std::vector<std::string> args, const std::stri
 // A raw TLS client on 127.0.0.1 trusting the test CA; bytes XORed with `key` both ways (0: none).
 class TlsClient {
   public:
-    TlsClient(uint16_t port, uint8_t key = 0, const std::string& cert = "", const std::string& cert_key = "");
+    // `trickle`: the handshake's bytes go out three at a time, 2 ms apart (a ClientHello the
+    // broker receives in a hundred reads, its record header split too).
+    TlsClient(uint16_t port, uint8_t key = 0, const std::string& cert = "", const std::string& cert_key = "",
+              bool trickle = false);
     ~TlsClient();
     TlsClient(const TlsClient&) = delete;
     TlsClient& operator=(const TlsClient&) = delete;
@@ -62,7 +65,10 @@ class TlsClient {
     // Waits until `deadline` for bytes and appends what one read decrypts (un-XORed) to `into`.
     ReadResult read_some(std::chrono::steady_clock::time_point deadline, std::string& into);
 
+    static int trickle_write(BIO* b, const char* in, int len);
+
     int _fd = -1;
+    bool _trickling = false;  // the handshake's writes, with `trickle`
     SSL_CTX* _ctx = nullptr;
     SSL* _ssl = nullptr;
     uint8_t _key = 0;

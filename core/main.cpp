@@ -1,9 +1,11 @@
 // The `roost` command: reads the configuration (file, then command-line overrides), sets up logging
 // and runs the broker. Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.
+#include <fmt/format.h>
 #include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -59,6 +61,18 @@ void warn_about_exposure(const roost::Config& config) {
             "listening on this machine only (127.0.0.1): to accept clients from the network, use "
             "--listen 0.0.0.0:1883 or a [[listener]] with bind = \"0.0.0.0\"");
     }
+    // allow_anonymous = false refuses only clients that send no user name: without a plugin to
+    // check them, any user name and password are accepted, which is rarely what was meant.
+    bool all_deny = true;
+    for (const roost::ListenerConfig& l : config.listeners)
+        all_deny = all_deny && l.auth_default == roost::DefaultDecision::Deny;
+    if (!config.broker.allow_anonymous && config.plugins.empty() && !all_deny) {
+        roost::log::warn(
+            "[broker] allow_anonymous = false, but no plugin is loaded to check user names and passwords: "
+            "a client that sends any user name is accepted (only clients without one are refused); load "
+            "an authentication plugin, e.g. the lua plugin with scripts/acl.lua "
+            "(examples/configs/lua-acl.toml)");
+    }
     if (!config.broker.allow_anonymous || !config.plugins.empty()) return;
     for (const roost::ListenerConfig& l : config.listeners) {
         if (is_loopback(l.bind) || l.auth_default == roost::DefaultDecision::Deny) continue;
@@ -67,6 +81,26 @@ void warn_about_exposure(const roost::Config& config) {
             "[broker] allow_anonymous = true: anyone who reaches it can publish and subscribe",
             l.bind, l.port, l.source);
     }
+}
+
+// The first [[plugin]] whose shared object cannot be found, as an error line; empty when all are.
+std::string find_plugin_files(const roost::Config& config) {
+    for (const roost::PluginConfig& plugin : config.plugins) {
+        std::string path;
+        try {
+            path = roost::find_plugin(plugin);  // by name: searched; by path: as written
+        } catch (const roost::PluginError& e) {
+            return e.what();
+        }
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) {
+            return fmt::format(
+                "plugin '{}' ({}): {} does not exist (a relative `path` starts at the config file's folder; "
+                "without `path`, `name` is looked up in the plugin folders)",
+                plugin.name, plugin.source, path);
+        }
+    }
+    return {};
 }
 
 }  // namespace
@@ -90,7 +124,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 65535).description(""));
     app.add_option("--listen", listen,
                    "Listen on ADDR:PORT, [IPv6]:PORT or PORT (repeatable) instead of the configured "
-                   "listeners; combines with -p")
+                   "listeners; PORT alone is 0.0.0.0:PORT (every IPv4 interface); combines with -p")
         ->type_name("ADDR:PORT");
     app.add_option("-w,--workers", workers,
                    "Worker threads, each an event loop with its own connections (0-256; 0 = one per "
@@ -109,6 +143,10 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : kExitUsageError;
     }
 
+    if (app.count("--config") && config_file.empty()) {  // `-c "$UNSET"`: not the defaults, silently
+        std::cerr << "roost: -c/--config: the file name is empty\n";
+        return kExitUsageError;
+    }
     roost::Config config;
     if (!config_file.empty()) {
         try {
@@ -178,6 +216,13 @@ int main(int argc, char** argv) {
                                                    std::to_string(checked) + " with options checked")
                   << ")\n";
         return 0;
+    }
+
+    // A plugin file that is not there is a configuration error (exit status 2, as --check-config
+    // says), found before the broker logs anything or opens a port.
+    if (std::string error = find_plugin_files(config); !error.empty()) {
+        std::cerr << error << "\n";
+        return kExitUsageError;
     }
 
     // From here on the broker logs; a SIGTERM sent on its first line must stop it cleanly.

@@ -94,6 +94,9 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.limits.max_inflight == d.limits.max_inflight);
     CHECK(c.limits.max_queued_messages == d.limits.max_queued_messages);
     CHECK(c.limits.queue_full_policy == d.limits.queue_full_policy);
+    CHECK(c.limits.offline_queue_policy == d.limits.offline_queue_policy);
+    CHECK(c.limits.max_queued_bytes == d.limits.max_queued_bytes);
+    CHECK(c.limits.backpressure_timeout == d.limits.backpressure_timeout);
     CHECK(c.limits.max_client_id_length == d.limits.max_client_id_length);
     CHECK(c.limits.max_keep_alive == d.limits.max_keep_alive);
     CHECK(c.limits.topic_alias_maximum == d.limits.topic_alias_maximum);

@@ -104,3 +104,18 @@ TEST_CASE("a plugin file that is not there: exit 2 at start as in --check-config
     RunResult check = run({ROOST_BINARY, "-c", path, "--check-config"});
     CHECK(check.exit_code == 2);
 }
+
+#ifdef ROOST_BENCH_BINARY
+TEST_CASE("roost-bench: an unknown scenario is named in one sentence; --help shows FILE, not FILE:FILE") {
+    // It printed "Check nope value in {conn->3,fan-in->1,...} OR {3,1,2,...} FAILED".
+    RunResult bad = run({ROOST_BENCH_BINARY, "--scenario", "nope"});
+    CHECK(bad.exit_code == 2);
+    CHECK_MESSAGE(contains_ci(bad.err, "--scenario: must be pairs, fan-in, fan-out or conn, not 'nope'"),
+                  bad.err);
+    CHECK_MESSAGE(!contains_ci(bad.err, "->"), bad.err);
+    RunResult help = run({ROOST_BENCH_BINARY, "--help"});
+    CHECK(help.exit_code == 0);
+    CHECK_MESSAGE(help.out.find("--cafile FILE ") != std::string::npos, help.out);
+    CHECK_MESSAGE(help.out.find("FILE:FILE") == std::string::npos, help.out);
+}
+#endif

@@ -103,6 +103,27 @@ std::string find_plugin_files(const roost::Config& config) {
     return {};
 }
 
+// Each TLS file a listener names that is not there, one error line each: OpenSSL's own message
+// for it is three lines of "system library" errors, and comes after the plugins started.
+std::vector<std::string> missing_tls_files(const roost::Config& config) {
+    std::vector<std::string> errors;
+    for (const roost::ListenerConfig& l : config.listeners) {
+        const std::pair<const char*, const std::string*> files[] = {{"tls_cert_file", &l.tls.cert_file},
+                                                                    {"tls_key_file", &l.tls.key_file},
+                                                                    {"tls_ca_file", &l.tls.ca_file},
+                                                                    {"tls_ca_dir", &l.tls.ca_dir}};
+        for (const auto& [key, path] : files) {
+            std::error_code ec;
+            if (path->empty() || std::filesystem::exists(*path, ec)) continue;
+            errors.push_back(
+                fmt::format("listener {}:{} ({}): {} '{}' does not exist (a relative path starts at "
+                            "the config file's folder)",
+                            l.bind, l.port, l.source, key, *path));
+        }
+    }
+    return errors;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,6 +223,11 @@ int main(int argc, char** argv) {
             if (had_check) ++checked;
         }
         // Each TLS listener's certificate, key and CA files, loaded as at start.
+        if (std::vector<std::string> errors = missing_tls_files(config); !errors.empty()) {
+            for (const std::string& e : errors)
+                std::cerr << e << "\n";
+            return kExitUsageError;
+        }
         {
             roost::net::TlsListeners tls;
             std::vector<std::string> errors = tls.load(config.listeners);
@@ -218,10 +244,15 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    // A plugin file that is not there is a configuration error (exit status 2, as --check-config
-    // says), found before the broker logs anything or opens a port.
+    // A plugin or certificate file that is not there is a configuration error (exit status 2, as
+    // --check-config says), found before the broker logs anything or opens a port.
     if (std::string error = find_plugin_files(config); !error.empty()) {
         std::cerr << error << "\n";
+        return kExitUsageError;
+    }
+    if (std::vector<std::string> errors = missing_tls_files(config); !errors.empty()) {
+        for (const std::string& e : errors)
+            std::cerr << e << "\n";
         return kExitUsageError;
     }
 

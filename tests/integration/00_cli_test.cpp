@@ -119,3 +119,26 @@ TEST_CASE("roost-bench: an unknown scenario is named in one sentence; --help sho
     CHECK_MESSAGE(help.out.find("FILE:FILE") == std::string::npos, help.out);
 }
 #endif
+
+TEST_CASE("a TLS certificate file that is not there: one line naming the listener and the key, exit 2") {
+    ROOST_ONLY();
+    // OpenSSL's message for it was three "system library" errors, after the plugins had started.
+    std::string path = temp_path("no-cert.toml");
+    write_file(path, "[[listener]]\nport = " + std::to_string(free_port()) +
+                         "\ntls_cert_file = \"certs/server.crt\"\ntls_key_file = \"certs/server.key\"\n");
+    for (bool check : {false, true}) {
+        CAPTURE(check);
+        std::vector<std::string> argv{ROOST_BINARY, "-c", path};
+        if (check) argv.push_back("--check-config");
+        RunResult r = run(argv);
+        CHECK(r.exit_code == 2);
+        std::string dir = std::filesystem::path(path).parent_path().string();
+        CHECK_MESSAGE(contains_ci(r.err, "(" + path + ":1): tls_cert_file '" + dir +
+                                             "/certs/server.crt' does not exist"),
+                      r.err);
+        CHECK_MESSAGE(contains_ci(r.err, "tls_key_file '" + dir + "/certs/server.key' does not exist"),
+                      r.err);
+        CHECK_MESSAGE(!contains_ci(r.err, "system library"), r.err);
+        CHECK_MESSAGE(!contains_ci(r.err, "listening"), r.err);
+    }
+}

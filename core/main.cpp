@@ -124,6 +124,13 @@ std::vector<std::string> missing_tls_files(const roost::Config& config) {
     return errors;
 }
 
+// Writes each line to stderr; true when there was any.
+bool print_errors(const std::vector<std::string>& errors) {
+    for (const std::string& e : errors)
+        std::cerr << e << "\n";
+    return !errors.empty();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -223,11 +230,7 @@ int main(int argc, char** argv) {
             if (had_check) ++checked;
         }
         // Each TLS listener's certificate, key and CA files, loaded as at start.
-        if (std::vector<std::string> errors = missing_tls_files(config); !errors.empty()) {
-            for (const std::string& e : errors)
-                std::cerr << e << "\n";
-            return kExitUsageError;
-        }
+        if (print_errors(missing_tls_files(config))) return kExitUsageError;
         {
             roost::net::TlsListeners tls;
             std::vector<std::string> errors = tls.load(config.listeners);
@@ -250,11 +253,7 @@ int main(int argc, char** argv) {
         std::cerr << error << "\n";
         return kExitUsageError;
     }
-    if (std::vector<std::string> errors = missing_tls_files(config); !errors.empty()) {
-        for (const std::string& e : errors)
-            std::cerr << e << "\n";
-        return kExitUsageError;
-    }
+    if (print_errors(missing_tls_files(config))) return kExitUsageError;
 
     // From here on the broker logs; a SIGTERM sent on its first line must stop it cleanly.
     roost::hold_stop_signals();

@@ -160,6 +160,24 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     }
 }
 
+TEST_CASE("examples/configs/roost.toml: the commented-out TLS keys whose value is the default show it") {
+    // "# tls_min_version = ..." and "# tls_handshake_timeout = ..." say the default in their
+    // comment; uncommented into a TLS listener they must read back as the code's defaults.
+    const std::string text = read_text(examples_dir() / "roost.toml");
+    const roost::TlsConfig defaults;
+    for (std::string_view key : {"tls_min_version", "tls_handshake_timeout"}) {
+        std::string prefix = "\n# " + std::string(key) + " = ";
+        size_t at = text.find(prefix);
+        REQUIRE_MESSAGE(at != std::string::npos, "roost.toml does not show ", key);
+        std::string line = text.substr(at + 3, text.find('\n', at + 1) - at - 3);
+        CAPTURE(line);
+        roost::Config c = roost::parse_config(
+            "[[listener]]\ntls_cert_file = \"c\"\ntls_key_file = \"k\"\n" + line + "\n", "roost.toml");
+        CHECK(c.listeners.at(0).tls.min_version == defaults.min_version);
+        CHECK(c.listeners.at(0).tls.handshake_timeout == defaults.handshake_timeout);
+    }
+}
+
 TEST_CASE("docs/configuration.md mentions every key") {
     const fs::path path = examples_dir() / ".." / ".." / "docs" / "configuration.md";
     REQUIRE(fs::is_regular_file(path));

@@ -1,9 +1,11 @@
 // The `roost` command: reads the configuration (file, then command-line overrides), sets up logging
 // and runs the broker. Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.
+#include <fmt/format.h>
 #include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -59,6 +61,18 @@ void warn_about_exposure(const roost::Config& config) {
             "listening on this machine only (127.0.0.1): to accept clients from the network, use "
             "--listen 0.0.0.0:1883 or a [[listener]] with bind = \"0.0.0.0\"");
     }
+    // allow_anonymous = false refuses only clients that send no user name: without a plugin to
+    // check them, any user name and password are accepted, which is rarely what was meant.
+    bool all_deny = true;
+    for (const roost::ListenerConfig& l : config.listeners)
+        all_deny = all_deny && l.auth_default == roost::DefaultDecision::Deny;
+    if (!config.broker.allow_anonymous && config.plugins.empty() && !all_deny) {
+        roost::log::warn(
+            "[broker] allow_anonymous = false, but no plugin is loaded to check user names and passwords: "
+            "a client that sends any user name is accepted (only clients without one are refused); load "
+            "an authentication plugin, e.g. the lua plugin with scripts/acl.lua "
+            "(examples/configs/lua-acl.toml)");
+    }
     if (!config.broker.allow_anonymous || !config.plugins.empty()) return;
     for (const roost::ListenerConfig& l : config.listeners) {
         if (is_loopback(l.bind) || l.auth_default == roost::DefaultDecision::Deny) continue;
@@ -67,6 +81,54 @@ void warn_about_exposure(const roost::Config& config) {
             "[broker] allow_anonymous = true: anyone who reaches it can publish and subscribe",
             l.bind, l.port, l.source);
     }
+}
+
+// The first [[plugin]] whose shared object cannot be found, as an error line; empty when all are.
+std::string find_plugin_files(const roost::Config& config) {
+    for (const roost::PluginConfig& plugin : config.plugins) {
+        std::string path;
+        try {
+            path = roost::find_plugin(plugin);  // by name: searched; by path: as written
+        } catch (const roost::PluginError& e) {
+            return e.what();
+        }
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) {
+            return fmt::format(
+                "plugin '{}' ({}): {} does not exist (a relative `path` starts at the config file's folder; "
+                "without `path`, `name` is looked up in the plugin folders)",
+                plugin.name, plugin.source, path);
+        }
+    }
+    return {};
+}
+
+// Each TLS file a listener names that is not there, one error line each: OpenSSL's own message
+// for it is three lines of "system library" errors, and comes after the plugins started.
+std::vector<std::string> missing_tls_files(const roost::Config& config) {
+    std::vector<std::string> errors;
+    for (const roost::ListenerConfig& l : config.listeners) {
+        const std::pair<const char*, const std::string*> files[] = {{"tls_cert_file", &l.tls.cert_file},
+                                                                    {"tls_key_file", &l.tls.key_file},
+                                                                    {"tls_ca_file", &l.tls.ca_file},
+                                                                    {"tls_ca_dir", &l.tls.ca_dir}};
+        for (const auto& [key, path] : files) {
+            std::error_code ec;
+            if (path->empty() || std::filesystem::exists(*path, ec)) continue;
+            errors.push_back(
+                fmt::format("listener {}:{} ({}): {} '{}' does not exist (a relative path starts at "
+                            "the config file's folder)",
+                            l.bind, l.port, l.source, key, *path));
+        }
+    }
+    return errors;
+}
+
+// Writes each line to stderr; true when there was any.
+bool print_errors(const std::vector<std::string>& errors) {
+    for (const std::string& e : errors)
+        std::cerr << e << "\n";
+    return !errors.empty();
 }
 
 }  // namespace
@@ -90,7 +152,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 65535).description(""));
     app.add_option("--listen", listen,
                    "Listen on ADDR:PORT, [IPv6]:PORT or PORT (repeatable) instead of the configured "
-                   "listeners; combines with -p")
+                   "listeners; PORT alone is 0.0.0.0:PORT (every IPv4 interface); combines with -p")
         ->type_name("ADDR:PORT");
     app.add_option("-w,--workers", workers,
                    "Worker threads, each an event loop with its own connections (0-256; 0 = one per "
@@ -109,6 +171,10 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : kExitUsageError;
     }
 
+    if (app.count("--config") && config_file.empty()) {  // `-c "$UNSET"`: not the defaults, silently
+        std::cerr << "roost: -c/--config: the file name is empty\n";
+        return kExitUsageError;
+    }
     roost::Config config;
     if (!config_file.empty()) {
         try {
@@ -164,6 +230,7 @@ int main(int argc, char** argv) {
             if (had_check) ++checked;
         }
         // Each TLS listener's certificate, key and CA files, loaded as at start.
+        if (print_errors(missing_tls_files(config))) return kExitUsageError;
         {
             roost::net::TlsListeners tls;
             std::vector<std::string> errors = tls.load(config.listeners);
@@ -179,6 +246,14 @@ int main(int argc, char** argv) {
                   << ")\n";
         return 0;
     }
+
+    // A plugin or certificate file that is not there is a configuration error (exit status 2, as
+    // --check-config says), found before the broker logs anything or opens a port.
+    if (std::string error = find_plugin_files(config); !error.empty()) {
+        std::cerr << error << "\n";
+        return kExitUsageError;
+    }
+    if (print_errors(missing_tls_files(config))) return kExitUsageError;
 
     // From here on the broker logs; a SIGTERM sent on its first line must stop it cleanly.
     roost::hold_stop_signals();

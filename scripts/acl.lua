@@ -23,6 +23,18 @@
 
 local options = roost.options
 
+-- An option this script does not read is a typo, and a silent one would be costly: with
+-- "pasword_file" there would be no password check at all. Without either file there is nothing
+-- to check against.
+for key in pairs(options) do
+  if key ~= "password_file" and key ~= "acl_file" then
+    error("acl.lua: unknown option '" .. key .. "' (this script reads password_file and acl_file)", 0)
+  end
+end
+if not options.password_file and not options.acl_file then
+  error("acl.lua needs password_file, acl_file or both in the plugin's options", 0)
+end
+
 local function read_acl(path)
   local text = assert(roost.read_file(path))
   local anonymous, users, patterns = {}, {}, {}

@@ -23,6 +23,17 @@
 
 local options = roost.options
 
+-- An option this script does not read is a typo, and a silent one would be costly: with
+-- "jwt_audiance" no token's "aud" would be checked.
+local known = { jwt_secret_file = true, jwt_public_keys = true, jwt_algorithms = true, jwt_audience = true,
+  jwt_issuer = true, jwt_leeway = true }
+for key in pairs(options) do
+  if not known[key] then
+    error("jwt_auth.lua: unknown option '" .. key .. "' (this script reads jwt_secret_file, jwt_public_keys, " ..
+      "jwt_algorithms, jwt_audience, jwt_issuer and jwt_leeway)", 0)
+  end
+end
+
 local function list(text)
   local out = {}
   for item in (text or ""):gmatch("[^,%s]+") do out[#out + 1] = item end

@@ -85,6 +85,24 @@ std::string check_bind_address(const std::string& bind) {
     return fmt::format("is \"{}\", which is not an IPv4 or IPv6 address (host names are not resolved)", bind);
 }
 
+// For a quoted number or boolean ("1883", "false"), the fix: the same value without quotes. TOML
+// reads a quoted value as a string, and the message alone ("not a string") leaves users puzzled.
+std::string unquote_hint(const toml::node& node, std::string_view key) {
+    auto text = node.value_exact<std::string>();
+    if (!text) return {};
+    std::string_view v = *text;
+    bool is_bool = v == "true" || v == "false";
+    bool is_int = false;
+    if (!is_bool && !v.empty()) {
+        int64_t n = 0;
+        std::string_view digits = v.front() == '+' ? v.substr(1) : v;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        is_int = !digits.empty() && ec == std::errc() && end == digits.data() + digits.size();
+    }
+    if (!is_bool && !is_int) return {};
+    return fmt::format(" (write {} = {}, without quotes)", key, v);
+}
+
 struct Problem {
     uint32_t line;
     uint32_t column;
@@ -141,7 +159,9 @@ class TableReader {
         if (auto v = node->value_exact<bool>()) {
             out = *v;
         } else {
-            fail(*node, key, fmt::format("must be true or false, not {}", type_name(node->type())));
+            fail(*node, key,
+                 fmt::format("must be true or false, not {}{}", type_name(node->type()),
+                             unquote_hint(*node, key)));
         }
     }
 
@@ -153,7 +173,8 @@ class TableReader {
         auto v = node->value_exact<int64_t>();
         if (!v) {
             fail(*node, key,
-                 fmt::format("must be an integer from {} to {}, not {}", min, max, type_name(node->type())));
+                 fmt::format("must be an integer from {} to {}, not {}{}", min, max, type_name(node->type()),
+                             unquote_hint(*node, key)));
         } else if (*v < min || *v > max) {
             fail(*node, key, fmt::format("must be an integer from {} to {}, got {}", min, max, *v));
         } else {
@@ -596,6 +617,14 @@ Config parse_config(std::string_view toml_text, const std::string& name) {
 }
 
 Config load_config_file(const std::string& path) {
+    // A folder opens and reads as nothing: without this check `roost -c /etc/roost` would run with
+    // the built-in defaults and say nothing.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw ConfigError(
+            fmt::format("{}: is a folder, not a configuration file: give the path of the .toml "
+                        "file (e.g. {}/roost.toml)",
+                        path, path.ends_with('/') ? path.substr(0, path.size() - 1) : path));
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
     std::ostringstream text;

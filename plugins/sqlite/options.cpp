@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string>
 
 namespace roost_sqlite {
 namespace {
@@ -73,6 +75,16 @@ bool parse_options(const roost_host* host, roost_plugin* self, const roost_optio
         if (std::strcmp(o.key, "path") == 0) {
             if (!*o.value) return bad("a file name is needed (default \"roost.db\")");
             out.path = o.value;
+            // Here, not only when the database opens: --check-config then finds it too, with the
+            // option's file:line. Relative to the directory roost starts in, as the database.
+            std::filesystem::path dir = std::filesystem::path(out.path).parent_path();
+            std::error_code ec;
+            if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+                std::string why = "the directory " + dir.string() + " does not exist (relative paths start " +
+                                  "in the directory roost runs in): create it (mkdir -p " + dir.string() +
+                                  ") or set path to a file in an existing directory";
+                return bad(why.c_str());
+            }
         } else if (std::strcmp(o.key, "sync") == 0) {
             if (std::strcmp(o.value, "full") == 0)
                 out.sync = SyncMode::Full;

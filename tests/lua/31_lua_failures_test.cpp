@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 
 #include "lua_test_util.hpp"
 
@@ -149,10 +150,45 @@ TEST_CASE("a script that does not compile at start: a clear error with file:line
     auto missing = start_expecting_failure(lua_setup(temp_path("nowhere.lua")));
     CHECK(missing.result.exit_code == 2);
     CHECK_MESSAGE(contains_ci(missing.result.err, "nowhere.lua\": no such file"), missing.result.err);
+    // A folder given as the script read as an empty file ("defines none of on_auth, ..."): the
+    // error says it is a folder, with the option's file:line, at start and in --check-config.
+    std::string folder = temp_path("scripts.lua");
+    std::filesystem::create_directories(folder);
+    auto dir = start_expecting_failure(lua_setup(folder));
+    CHECK(dir.result.exit_code == 2);
+    CHECK_MESSAGE(contains_ci(dir.result.err, "scripts.lua is a folder, not a Lua file"), dir.result.err);
+    CHECK_MESSAGE(!contains_ci(dir.result.err, "defines none"), dir.result.err);
+    auto dir_check = run({ROOST_BINARY, "-c", dir.config.path, "--check-config"});
+    CHECK(dir_check.exit_code == 2);
+    CHECK_MESSAGE(contains_ci(dir_check.err, "is a folder, not a Lua file"), dir_check.err);
     auto typo = start_expecting_failure(
         lua_setup(write_script("ok", "function on_acl() return true end\n"), {{"instruction_budgt", "5"}}));
     CHECK(typo.result.exit_code == 2);
     CHECK_MESSAGE(contains_ci(typo.result.err, "did you mean 'instruction_budget'"), typo.result.err);
+}
+
+TEST_CASE("scripts/acl.lua and jwt_auth.lua refuse an option they do not read (a typo turned checks off)") {
+    // "pasword_file" went to roost.options unread: acl.lua then defined no on_auth, and any user
+    // name and password got in. "jwt_audiance": no token's audience was checked.
+    std::string acl = temp_path("typo.acl");
+    write_file(acl, "topic readwrite #\n");
+    auto acl_typo = start_expecting_failure(
+        lua_setup(std::string(ROOST_SCRIPTS_DIR) + "/acl.lua", {{"pasword_file", acl}, {"acl_file", acl}}));
+    CHECK(acl_typo.result.exit_code == 2);
+    CHECK_MESSAGE(contains_ci(acl_typo.result.err, "acl.lua: unknown option 'pasword_file'"),
+                  acl_typo.result.err);
+    auto acl_none = start_expecting_failure(lua_setup(std::string(ROOST_SCRIPTS_DIR) + "/acl.lua"));
+    CHECK(acl_none.result.exit_code == 2);
+    CHECK_MESSAGE(contains_ci(acl_none.result.err, "acl.lua needs password_file, acl_file or both"),
+                  acl_none.result.err);
+    std::string secret = temp_path("typo.secret");
+    write_file(secret, "0123456789abcdef0123456789abcdef\n");
+    auto jwt_typo =
+        start_expecting_failure(lua_setup(std::string(ROOST_SCRIPTS_DIR) + "/jwt_auth.lua",
+                                          {{"jwt_secret_file", secret}, {"jwt_audiance", "roost"}}));
+    CHECK(jwt_typo.result.exit_code == 2);
+    CHECK_MESSAGE(contains_ci(jwt_typo.result.err, "jwt_auth.lua: unknown option 'jwt_audiance'"),
+                  jwt_typo.result.err);
 }
 
 TEST_CASE("reload on SIGHUP: a script that does not compile is refused and the old one keeps running") {

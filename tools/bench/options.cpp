@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -129,7 +130,20 @@ Options parse_options(int argc, char** argv) {
 
     g = "Scenario";
     app.add_option("-s,--scenario", o.scenario, "pairs, fan-in, fan-out or conn (see below)")
-        ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case).description(""))
+        // A name the map lacks gets one plain sentence (CheckedTransformer listed the map's
+        // insides: "Check nope value in {conn->3,...} OR {3,1,...} FAILED").
+        ->transform(CLI::Validator(
+            [scenarios](std::string& value) -> std::string {
+                std::string name = value;
+                std::transform(name.begin(), name.end(), name.begin(),
+                               [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                auto it = scenarios.find(name);
+                if (it == scenarios.end())
+                    return "must be pairs, fan-in, fan-out or conn, not '" + value + "'";
+                value = std::to_string(static_cast<int>(it->second));
+                return {};
+            },
+            "", "scenario"))
         ->default_str("pairs")
         ->type_name("NAME")
         ->group(g);

@@ -34,17 +34,17 @@ void add_options(CLI::App& app, Options& o) {
         app.add_flag("--tls", o.tls, "Connect over TLS (the broker's TLS port, e.g. -p 8883)")->group(g);
     app.add_option("--cafile", o.tls_cafile,
                    "PEM CA file that verifies the broker (without it: not verified)")
-        ->check(CLI::ExistingFile)
+        ->check(CLI::Validator(CLI::ExistingFile).description(""))
         ->needs(on)
         ->type_name("FILE")
         ->group(g);
     auto* cert = app.add_option("--cert", o.tls_cert, "PEM client certificate (for an mTLS listener)")
-                     ->check(CLI::ExistingFile)
+                     ->check(CLI::Validator(CLI::ExistingFile).description(""))
                      ->needs(on)
                      ->type_name("FILE")
                      ->group(g);
     auto* key = app.add_option("--key", o.tls_key, "PEM private key of --cert")
-                    ->check(CLI::ExistingFile)
+                    ->check(CLI::Validator(CLI::ExistingFile).description(""))
                     ->needs(on)
                     ->type_name("FILE")
                     ->group(g);

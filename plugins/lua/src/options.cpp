@@ -1,7 +1,13 @@
 #include "options.hpp"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <roost/plugin.hpp>
@@ -88,6 +94,20 @@ std::shared_ptr<const Settings> parse_settings(const roost_option* array, size_t
         throw std::invalid_argument(o.where("script") + "option script = \"" + s->script +
                                     "\": no such file (relative paths start at the config file's folder, " +
                                     s->config_dir + ")");
+    // A folder "opens" and reads as an empty script, which then "defines none of on_auth, ...":
+    // say what is wrong instead, and the same for a file the broker's user may not read.
+    struct stat st {};
+    if (stat(s->script_path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw std::invalid_argument(
+            o.where("script") + "option script = \"" + s->script + "\": " + s->script_path +
+            (S_ISDIR(st.st_mode) ? " is a folder" : " is not a regular file") + ", not a Lua file");
+    if (int fd = ::open(s->script_path.c_str(), O_RDONLY | O_CLOEXEC); fd < 0) {
+        throw std::invalid_argument(o.where("script") + "option script = \"" + s->script +
+                                    "\": " + s->script_path + " cannot be read (" + std::strerror(errno) +
+                                    "): make it readable by the user roost runs as");
+    } else {
+        ::close(fd);
+    }
 
     // Scripts may read under their own folder and the config file's folder, and where read_dirs says.
     s->read_dirs = {folder_of(s->script_path), s->config_dir};

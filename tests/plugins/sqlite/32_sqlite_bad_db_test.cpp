@@ -153,9 +153,18 @@ TEST_CASE("a read-only file: says to give write access") {
     refuses_to_start(sqlite_setup(db), db, {"read-only", "write access"});
 }
 
-TEST_CASE("a missing directory: says to create it") {
+TEST_CASE("a missing directory: says to create it, at start and in --check-config, with file:line") {
     std::string db = temp_path("no-such-dir") + "/deeper/roost.db";
     refuses_to_start(sqlite_setup(db), db, {"does not exist", "mkdir -p"});
+    // --check-config said OK, and only the start found it: the option's check finds it now, and
+    // names the option's place in the config file (exit status 2, a configuration error).
+    FailedStart f = start_expecting_failure(sqlite_setup(db));
+    CHECK(f.result.exit_code == 2);
+    RunResult check = run({ROOST_BINARY, "-c", f.config.path, "--check-config"});
+    CHECK(check.exit_code == 2);
+    CHECK_MESSAGE(
+        !lines_with(check.err, {f.config.path + ":", "option path", "does not exist", "mkdir -p"}).empty(),
+        check.err);
 }
 
 TEST_CASE("the max_size bound: 0x97 for new QoS 1/2 messages, QoS 0 goes on, delivery frees room") {

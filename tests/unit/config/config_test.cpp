@@ -387,7 +387,8 @@ TEST_CASE("wrong types name the key and the expected type") {
     CHECK(error_of("[broker]\nallow_anonymous = \"yes\"\n") ==
           "roost.toml:2:19: 'allow_anonymous' in [broker] must be true or false, not a string");
     CHECK(error_of("[[listener]]\nport = \"1883\"\n") ==
-          "roost.toml:2:8: 'port' in [[listener]] must be an integer from 1 to 65535, not a string");
+          "roost.toml:2:8: 'port' in [[listener]] must be an integer from 1 to 65535, not a string (write "
+          "port = 1883, without quotes)");
     CHECK(error_of("[limits]\nmax_inflight = 10.0\n") ==
           "roost.toml:2:16: 'max_inflight' in [limits] must be an integer from 1 to 65535, not a "
           "floating-point "
@@ -399,6 +400,27 @@ TEST_CASE("wrong types name the key and the expected type") {
           "integer");
     CHECK(error_of("[[listener]]\nbind = [\"0.0.0.0\"]\n") ==
           "roost.toml:2:8: 'bind' in [[listener]] must be a string, not an array");
+}
+
+TEST_CASE("a quoted number or boolean: the error says to write it without quotes") {
+    CHECK(error_of("[broker]\nallow_anonymous = \"false\"\n") ==
+          "roost.toml:2:19: 'allow_anonymous' in [broker] must be true or false, not a string (write "
+          "allow_anonymous = false, without quotes)");
+    // The hint each quoted value gets; "" = none, for text that is not what the key takes at all.
+    // A quoted value out of range gets the hint too: it only says how to write it.
+    const std::pair<const char*, const char*> cases[] = {
+        {"[limits]\nmax_inflight = \"64\"\n", " not a string (write max_inflight = 64, without quotes)"},
+        {"[broker]\nmaximum_qos = \"-1\"\n", " (write maximum_qos = -1, without quotes)"},
+        {"[broker]\nsys_interval = \"5s\"\n", ""},
+        {"[broker]\nsys_interval = \"\"\n", ""},
+        {"[broker]\nretain_available = \"yes\"\n", ""},
+    };
+    for (const auto& [toml, hint] : cases) {
+        std::string e = error_of(toml);
+        CAPTURE(e);
+        CHECK_FALSE(e.empty());
+        CHECK((*hint ? e.find(hint) != std::string::npos : e.find("without quotes") == std::string::npos));
+    }
 }
 
 TEST_CASE("out-of-range numbers") {
@@ -499,6 +521,20 @@ TEST_CASE("load_config_file reads a file and names it in errors") {
     std::remove(path.c_str());
     CHECK_THROWS_WITH_AS(roost::load_config_file(path),
                          (path + ": cannot open: No such file or directory").c_str(), ConfigError);
+}
+
+TEST_CASE("load_config_file refuses a folder (it read as an empty file: the defaults, silently)") {
+    std::string dir = std::string(P_tmpdir) + "/roost_config_test_dir";
+    std::filesystem::create_directories(dir);
+    CHECK_THROWS_WITH_AS(roost::load_config_file(dir),
+                         (dir +
+                          ": is a folder, not a configuration file: give the path of the .toml file "
+                          "(e.g. " +
+                          dir + "/roost.toml)")
+                             .c_str(),
+                         ConfigError);
+    CHECK_THROWS_AS(roost::load_config_file(dir + "/"), ConfigError);
+    std::filesystem::remove(dir);
 }
 
 TEST_CASE("did-you-mean distance") {

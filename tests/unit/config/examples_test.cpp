@@ -94,6 +94,9 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
     CHECK(c.limits.max_inflight == d.limits.max_inflight);
     CHECK(c.limits.max_queued_messages == d.limits.max_queued_messages);
     CHECK(c.limits.queue_full_policy == d.limits.queue_full_policy);
+    CHECK(c.limits.offline_queue_policy == d.limits.offline_queue_policy);
+    CHECK(c.limits.max_queued_bytes == d.limits.max_queued_bytes);
+    CHECK(c.limits.backpressure_timeout == d.limits.backpressure_timeout);
     CHECK(c.limits.max_client_id_length == d.limits.max_client_id_length);
     CHECK(c.limits.max_keep_alive == d.limits.max_keep_alive);
     CHECK(c.limits.topic_alias_maximum == d.limits.topic_alias_maximum);
@@ -154,6 +157,24 @@ TEST_CASE("examples/configs/roost.toml lists every key with its default") {
                 CHECK_MESSAGE(table->contains(key), "roost.toml does not document '", key, "' in ", header);
             }
         }
+    }
+}
+
+TEST_CASE("examples/configs/roost.toml: the commented-out TLS keys whose value is the default show it") {
+    // "# tls_min_version = ..." and "# tls_handshake_timeout = ..." say the default in their
+    // comment; uncommented into a TLS listener they must read back as the code's defaults.
+    const std::string text = read_text(examples_dir() / "roost.toml");
+    const roost::TlsConfig defaults;
+    for (std::string_view key : {"tls_min_version", "tls_handshake_timeout"}) {
+        std::string prefix = "\n# " + std::string(key) + " = ";
+        size_t at = text.find(prefix);
+        REQUIRE_MESSAGE(at != std::string::npos, "roost.toml does not show ", key);
+        std::string line = text.substr(at + 3, text.find('\n', at + 1) - at - 3);
+        CAPTURE(line);
+        roost::Config c = roost::parse_config(
+            "[[listener]]\ntls_cert_file = \"c\"\ntls_key_file = \"k\"\n" + line + "\n", "roost.toml");
+        CHECK(c.listeners.at(0).tls.min_version == defaults.min_version);
+        CHECK(c.listeners.at(0).tls.handshake_timeout == defaults.handshake_timeout);
     }
 }
 

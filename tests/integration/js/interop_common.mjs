@@ -46,7 +46,6 @@ export async function rawClient(port, protocolVersion, { ackOwn = true, ackIncom
   const c = {
     sock,
     packets,
-    ackIncoming,
     get closed() { return closed; },
     send(packet) { if (!closed) sock.write(mqttPacket.generate(packet, { protocolVersion })); },
     // Bytes as they are, for what mqtt-packet refuses to build.
@@ -68,8 +67,8 @@ export async function rawClient(port, protocolVersion, { ackOwn = true, ackIncom
     packets.push(p);
     if (p.cmd === 'pubrec' && ackOwn) c.send({ cmd: 'pubrel', messageId: p.messageId });
     if (p.cmd === 'pubrel') c.send({ cmd: 'pubcomp', messageId: p.messageId });
-    if (p.cmd === 'publish' && c.ackIncoming && p.qos === 1) c.send({ cmd: 'puback', messageId: p.messageId });
-    if (p.cmd === 'publish' && c.ackIncoming && p.qos === 2) c.send({ cmd: 'pubrec', messageId: p.messageId });
+    if (p.cmd === 'publish' && ackIncoming && p.qos === 1) c.send({ cmd: 'puback', messageId: p.messageId });
+    if (p.cmd === 'publish' && ackIncoming && p.qos === 2) c.send({ cmd: 'pubrec', messageId: p.messageId });
   });
   parser.on('error', (e) => packets.push({ cmd: 'parse-error', error: e.message }));
   sock.on('data', (d) => parser.parse(d));
@@ -77,6 +76,9 @@ export async function rawClient(port, protocolVersion, { ackOwn = true, ackIncom
   sock.on('error', () => {});
   return c;
 }
+
+// A CONNACK's return code (MQTT 3.1.1) or reason code (MQTT 5).
+const rcOf = (connack) => connack?.returnCode ?? connack?.reasonCode;
 
 // Sends CONNECT on a raw client; returns the CONNACK, or null if the connection closed (or
 // 3 s passed) without one.
@@ -113,8 +115,7 @@ export function clientsOf(b) {
     async rawSession(protocolVersion, fields = {}, clientOpts = {}) {
       const c = await this.raw(protocolVersion, clientOpts);
       c.connack = await rawConnect(c, protocolVersion, fields);
-      const rc = c.connack?.reasonCode ?? c.connack?.returnCode;
-      if (rc !== 0) throw new Error(`CONNACK ${JSON.stringify(c.connack)}`);
+      if (rcOf(c.connack) !== 0) throw new Error(`CONNACK ${JSON.stringify(c.connack)}`);
       return c;
     },
     async done() {
@@ -154,8 +155,6 @@ export async function secondsUntil(pred, start, timeoutMs) {
 
 // The cases client_test.py and client_test5.py share, for protocol version V (4: MQTT 3.1.1,
 // 5: MQTT 5.0), each run in withBroker. Normative statements are cited as (3.1.1 / 5.0).
-const rcOf = (connack) => connack?.returnCode ?? connack?.reasonCode;
-
 export const sharedCases = {
   // test_basic: QoS 0/1/2 to oneself; a second CONNECT and a wrong protocol name are refused.
   async basic(V, k) {

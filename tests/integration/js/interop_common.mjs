@@ -241,13 +241,29 @@ export const sharedCases = {
     });
     assert.equal(rcOf(connack), 0);
     const start = Date.now();
+    // Not in the suite: four more silent clients with keep alive 2, connected a quarter of a
+    // second apart, so that whatever the phase of a once-a-second check in the broker, one of
+    // them would be closed late by it. Each closing time is from its CONNACK.
+    const silent = [];
+    for (let i = 0; i < 4; ++i) {
+      const c = await k.raw(V);
+      assert.equal(rcOf(await rawConnect(c, V, { clientId: `silent${i}`, keepalive: 2 })), 0);
+      const from = Date.now();
+      silent.push(secondsUntil(() => c.closed, from, 10000));
+      await sleep(250);
+    }
     const took = await secondsUntil(() => sub.got.length >= 1, start, 15000);
     assert.ok(took !== null, 'no will message within 15 s'); // the suite's bound
-    // Closed once nothing came for 1.5 x 5 s ([MQTT-3.1.2-24] / [MQTT-3.1.2-22]), not before
-    // the 5 s the client may stay silent (3.1.2.10). Slack: a second for the broker's
-    // once-a-second check, and a half.
-    if (isMosquitto) t.diagnostic(`mosquitto published the will after ${took} s`);
-    else assert.ok(took >= 5 && took <= 9, `will after ${took} s`);
+    // Closed once nothing came for 1.5 x the keep alive ([MQTT-3.1.2-24] / [MQTT-3.1.2-22]), not
+    // before the keep alive the client may stay silent (3.1.2.10), and not later than 1.5 x it
+    // and half a second (timers on a busy machine): Roost checked once a second, up to 1 s late.
+    const closed = await Promise.all(silent);
+    if (isMosquitto) {
+      t.diagnostic(`mosquitto published the will after ${took} s, closed keep alive 2 after ${closed} s`);
+    } else {
+      assert.ok(took >= 5 && took <= 8, `will after ${took} s`);
+      for (const s of closed) assert.ok(s !== null && s >= 2 && s <= 3.5, `keep alive 2: closed after ${closed} s`);
+    }
     assert.ok(a.closed, 'the broker did not close the silent connection');
     const bye = a.packets.find((p) => p.cmd === 'disconnect');
     if (bye) assert.equal(bye.reasonCode, 0x8d); // MQTT 5: Keep Alive timeout, if it says why

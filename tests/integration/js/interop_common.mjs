@@ -40,6 +40,7 @@ export function nosubscribeBroker(topic) {
 export async function rawClient(port, protocolVersion, { ackOwn = true, ackIncoming = true } = {}) {
   const sock = net.connect({ port, host: '127.0.0.1' });
   await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  sock.setNoDelay(true); // each packet leaves at once (Nagle held a PUBREC written after a PUBACK)
   const parser = mqttPacket.parser({ protocolVersion });
   const packets = [];
   let closed = false;

@@ -26,6 +26,8 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
     _outbox_check.data = this;
     _outbox_idle.data = this;
     uv_timer_init(loop, &_deferred_timer);
+    uv_timer_init(loop, &_keep_alive_timer);
+    _keep_alive_timer.data = this;
     uv_check_init(loop, &_release_check);
     uv_idle_init(loop, &_release_idle);
     _deferred_timer.data = this;
@@ -91,7 +93,8 @@ void Broker::close() {
         wait->release(true);
     for (auto* h :
          {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle),
-          reinterpret_cast<uv_handle_t*>(&_deferred_timer), reinterpret_cast<uv_handle_t*>(&_release_check),
+          reinterpret_cast<uv_handle_t*>(&_deferred_timer),
+          reinterpret_cast<uv_handle_t*>(&_keep_alive_timer), reinterpret_cast<uv_handle_t*>(&_release_check),
           reinterpret_cast<uv_handle_t*>(&_release_idle)})
         if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
@@ -1035,14 +1038,36 @@ void Broker::tick(Clock::time_point now) {
     // An idle worker's messages still go home, and come back, within a tick.
     message_home::flush_returns();
     message_home::drain_home();
-    // From the end: a client that closes at once leaves only its own slot, which the last
-    // (already checked) one fills.
-    for (size_t i = _clients.size(); i-- > 0;)
-        if (i < _clients.size()) _clients[i]->check_timeouts(now);
+    _next_tick = now + std::chrono::seconds(1);
+    check_clients(now, _next_tick);
     if (!_throttled.empty()) check_throttled(now);
     SessionDeadlines::Entry entry;
     while (_deadlines.pop_due(now, entry))
         run_deadline(entry, now);
+}
+
+void Broker::check_clients(Clock::time_point now, Clock::time_point next_tick) {
+    Clock::time_point due = Clock::time_point::max();
+    // From the end: a client that closes at once leaves only its own slot, which the last
+    // (already checked) one fills.
+    for (size_t i = _clients.size(); i-- > 0;) {
+        if (i >= _clients.size()) continue;
+        Client* client = _clients[i];
+        client->check_timeouts(now);
+        // One past due was judged just now (or waits for this turn's I/O: Client::on_resume).
+        if (i < _clients.size() && _clients[i] == client)
+            if (Clock::time_point d = client->keep_alive_due(); d >= now) due = std::min(due, d);
+    }
+    if (due >= next_tick) return;
+    // A millisecond past it: the client is judged on "more than 1.5 x keep alive" without a packet.
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1;
+    uv_timer_start(
+        &_keep_alive_timer,
+        [](uv_timer_t* t) {
+            auto* broker = static_cast<Broker*>(t->data);
+            broker->check_clients(Clock::now(), broker->_next_tick);
+        },
+        static_cast<uint64_t>(std::max<int64_t>(ms, 1)), 0);
 }
 
 void Broker::check_throttled(Clock::time_point now) {

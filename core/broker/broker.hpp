@@ -205,6 +205,9 @@ class Broker {
     void run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now);
     // Throttled publishers waiting longer than [limits] backpressure_timeout are released.
     void check_throttled(Clock::time_point now);
+    // Every client's timeouts checked (Client::check_timeouts); then, when a keep alive runs out
+    // before the next tick (`next_tick`) would see it, _keep_alive_timer is set for that moment.
+    void check_clients(Clock::time_point now, Clock::time_point next_tick);
     // The local part of attach(), for `session`, in this worker's table (`created` just now).
     // `token` is the one the client waits on: an attach that goes on elsewhere (the session
     // ended here and another worker now owns the id) checks it before touching the client.
@@ -349,6 +352,11 @@ class Broker {
     std::deque<DeferredEntry> _deferred;
     size_t _deferred_live = 0;  // in-flight deliveries of this worker's sessions with deferred_wait
     uv_timer_t _deferred_timer{};
+    // Spec 3.1.2-22 (3.1.1: 3.1.2-24): a client silent for 1.5 x its keep alive is closed then,
+    // not at the next once-a-second tick (up to a second late: keep alive 2 closed at 4 s, not
+    // 3). The tick arms it for the first keep alive due before the next tick.
+    uv_timer_t _keep_alive_timer{};
+    Clock::time_point _next_tick{};
     // Parts of publishers' waits that PUBACKs released, handed back together at the end of the
     // loop iteration (one pass, not a post per message; and never inside a client's packet
     // handling, where the acknowledgement it completes could run into the same client).

@@ -429,6 +429,11 @@ bool Client::send_publish(const Delivery& delivery, uint16_t packet_id, bool dup
     return true;
 }
 
+Clock::time_point Client::keep_alive_due() const {
+    if (closing() || _state == State::AwaitingConnect || _keep_alive == 0) return Clock::time_point::max();
+    return _last_packet_at + std::chrono::milliseconds(_keep_alive * 1500);
+}
+
 void Client::check_timeouts(Clock::time_point now) {
     if (closing()) return;
     if (uint64_t stalled = _connection->write_stalled_ms();

@@ -73,8 +73,12 @@ class Client : public net::ConnectionHandler {
     Session* session() const { return _session.get(); }
     Session& ensure_session();
 
-    // Called every second by the broker: enforces keep alive and the CONNECT timeout.
+    // Called every second by the broker, and when a keep alive runs out between two seconds:
+    // enforces keep alive, send_timeout and the CONNECT timeout.
     void check_timeouts(Clock::time_point now);
+    // When this client's keep alive runs out without another packet (1.5 x keep alive after the
+    // last one, spec 3.1.2.10); Clock::time_point::max() for none (keep alive 0, not connected).
+    Clock::time_point keep_alive_due() const;
 
     // Taken by the broker when a takeover or a shutdown decides what happens to the will, so
     // that closing does not decide it again.

@@ -46,43 +46,6 @@ std::string plural(size_t n, const char* word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-bool is_loopback(const std::string& bind) {
-    return bind.starts_with("127.") || bind == "::1";
-}
-
-// Issue 12, item 14: say where the broker can be reached when nothing asked for more, and warn
-// when it can be reached from the network by anyone.
-void warn_about_exposure(const roost::Config& config) {
-    bool all_loopback = !config.listeners.empty();
-    for (const roost::ListenerConfig& l : config.listeners)
-        all_loopback = all_loopback && is_loopback(l.bind);
-    if (all_loopback) {
-        roost::log::info(
-            "listening on this machine only (127.0.0.1): to accept clients from the network, use "
-            "--listen 0.0.0.0:1883 or a [[listener]] with bind = \"0.0.0.0\"");
-    }
-    // allow_anonymous = false refuses only clients that send no user name: without a plugin to
-    // check them, any user name and password are accepted, which is rarely what was meant.
-    bool all_deny = true;
-    for (const roost::ListenerConfig& l : config.listeners)
-        all_deny = all_deny && l.auth_default == roost::DefaultDecision::Deny;
-    if (!config.broker.allow_anonymous && config.plugins.empty() && !all_deny) {
-        roost::log::warn(
-            "[broker] allow_anonymous = false, but no plugin is loaded to check user names and passwords: "
-            "a client that sends any user name is accepted (only clients without one are refused); load "
-            "an authentication plugin, e.g. the lua plugin with scripts/acl.lua "
-            "(examples/configs/lua-acl.toml)");
-    }
-    if (!config.broker.allow_anonymous || !config.plugins.empty()) return;
-    for (const roost::ListenerConfig& l : config.listeners) {
-        if (is_loopback(l.bind) || l.auth_default == roost::DefaultDecision::Deny) continue;
-        roost::log::warn(
-            "listener {}:{} ({}) is reachable from the network, no authentication plugin is loaded and "
-            "[broker] allow_anonymous = true: anyone who reaches it can publish and subscribe",
-            l.bind, l.port, l.source);
-    }
-}
-
 // The first [[plugin]] whose shared object cannot be found, as an error line; empty when all are.
 std::string find_plugin_files(const roost::Config& config) {
     for (const roost::PluginConfig& plugin : config.plugins) {
@@ -262,7 +225,6 @@ int main(int argc, char** argv) {
         std::cerr << "roost: cannot open log file '" << config.log.file << "' ([log] file)\n";
         return kExitRuntimeError;
     }
-    warn_about_exposure(config);
     // Large buffers (a big message, a client's backlog) come from mmap and go back to the system
     // when freed. glibc would otherwise raise this threshold after the first such free, and keep
     // later ones in its heap for good (issue 12, item 8: idle connections must not keep MBs).

@@ -163,9 +163,9 @@ void Broker::attach(Client& client, const std::string& client_id, bool clean_sta
     // over; the client waits (its token) as it waits for a PENDING auth answer.
     unsigned me = _index;
     post_to(owner->worker, [from = _router.worker(owner->worker), client_id, me, clean_start, this, &client,
-                            expiry_interval, token, attached] {
+                            address = client.address(), expiry_interval, token, attached] {
         from->hand_over(
-            client_id, me, clean_start,
+            client_id, me, clean_start, address,
             [this, &client, client_id, clean_start, expiry_interval, token,
              attached](std::shared_ptr<Session> session) {
                 // On this worker again.
@@ -218,23 +218,25 @@ void Broker::take_over_from(Session& existing, bool clean_start, const std::stri
 }
 
 void Broker::hand_over(const std::string& client_id, unsigned to, bool clean_start,
-                       std::function<void(std::shared_ptr<Session>)> done) {
+                       const std::string& new_address, std::function<void(std::shared_ptr<Session>)> done) {
     std::shared_ptr<Session> session = find_session(client_id);
     if (!session) {
         // Gone from here since the request was sent: ended (the new connection starts afresh),
         // or handed on to a third worker, which is asked instead.
         std::optional<Router::Owner> owner = _router.owner(client_id);
         if (owner && owner->worker != _index && owner->worker != to) {
-            post_to(owner->worker, [next = _router.worker(owner->worker), client_id, to, clean_start, done] {
-                next->hand_over(client_id, to, clean_start, done);
-            });
+            post_to(owner->worker,
+                    [next = _router.worker(owner->worker), client_id, to, clean_start, new_address, done] {
+                        next->hand_over(client_id, to, clean_start, new_address, done);
+                    });
             return;
         }
         post_to(to, [done] { done(nullptr); });
         return;
     }
     Session& existing = *session;
-    if (existing.client) take_over_from(existing, clean_start, "another worker");
+    if (existing.client)
+        take_over_from(existing, clean_start, new_address + " on worker " + std::to_string(to));
     if (existing.pending_will) {
         if (clean_start) publish_will(std::move(*existing.pending_will), client_id);
         existing.pending_will.reset();

@@ -218,7 +218,7 @@ class Broker {
     // is disconnected (0x8E), the will rules of a takeover applied; then the session, or nothing
     // when it ends (clean start), goes to `to` and `done` runs there.
     void hand_over(const std::string& client_id, unsigned to, bool clean_start,
-                   std::function<void(std::shared_ptr<Session>)> done);
+                   const std::string& new_address, std::function<void(std::shared_ptr<Session>)> done);
     // Disconnects the client attached to `s` for a takeover, deciding its will.
     void take_over_from(Session& s, bool clean_start, const std::string& new_address);
     // Posts `fn` to worker `worker`'s thread (false once that worker stopped).

@@ -281,7 +281,8 @@ void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
     // with return codes 1 to 5 only: an unknown level gets 0x01 (3.1.2-2), a client id it
     // rejects 0x02 (3.1.3-8); every other rule broken ends in a close without a CONNACK
     // (3.1.4-1). A CONNECT cut off before its protocol level announced nothing: close too.
-    log::warn("{}: refused CONNECT: {} ({})", describe(), error.message, mqtt::reason_name(error.reason));
+    log::limit("refused_connect", "{}: refused CONNECT: {} ({})", describe(), error.message,
+               mqtt::reason_name(error.reason));
     if (_decoder.version_known()) {
         _version = _decoder.version();
         if (_version == mqtt::ProtocolVersion::V5) {
@@ -298,7 +299,8 @@ void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
 }
 
 void Client::refuse_connect(mqtt::ReasonCode reason, const std::string& why) {
-    log::warn("{}: refused CONNECT: {} ({})", describe(), why, mqtt::reason_name(reason));
+    // Rate limited: a fleet with a wrong password reconnecting in a loop must not flood the log.
+    log::limit("refused_connect", "{}: refused CONNECT: {} ({})", describe(), why, mqtt::reason_name(reason));
     mqtt::Connack connack;
     connack.reason_code = static_cast<uint8_t>(reason);
     if (_version == mqtt::ProtocolVersion::V5) connack.properties.reason_string = why;
@@ -456,9 +458,10 @@ void Client::check_timeouts(Clock::time_point now) {
         if (now - _last_packet_at > timeout) {  // accepted at, while awaiting CONNECT
             // Which transport, and whether a CONNECT had begun, tell a slow client from a
             // silent one (a WebSocket client that never finished its upgrade passed up nothing).
-            log::warn("{}: no CONNECT within {} s ([limits] connect_timeout; transport {}, {} bytes of MQTT "
-                      "received); closing",
-                      describe(), timeout.count(), _connection->transport_name(), _decoder.buffered());
+            log::warn(
+                "{}: no CONNECT within {} s ([limits] connect_timeout; transport {}, {} bytes of MQTT "
+                "received); closing",
+                describe(), timeout.count(), _connection->transport_name(), _decoder.buffered());
             _connection->close("no CONNECT in time");
         }
         return;
@@ -474,10 +477,11 @@ void Client::check_timeouts(Clock::time_point now) {
             _connection->defer(false);
             return;
         }
-        std::string why = fmt::format(
-            "keep alive timeout (no packet for {} s, keep alive {} s)",
-            std::chrono::duration_cast<std::chrono::seconds>(now - _last_packet_at).count(), _keep_alive);
-        log::info("{}: {}", describe(), why);
+        // One line, "disconnected: <why>" as the connection closes (on_closed).
+        std::string why =
+            fmt::format("keep alive timeout (no packet for {} ms; keep alive {} s allows {} ms)",
+                        std::chrono::duration_cast<std::chrono::milliseconds>(now - _last_packet_at).count(),
+                        _keep_alive, limit.count());
         disconnect(mqtt::ReasonCode::KeepAliveTimeout, why);
     }
 }

@@ -303,9 +303,11 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
         }
     }
     send(std::move(ack));
-    log::info("{} connected ({}, {}, keep alive {} s{}{})", describe(), version_name_for_log(),
-              c.clean_start ? "clean start" : "resume session", _keep_alive,
-              present ? ", session present" : "", _username ? ", user '" + *_username + "'" : std::string());
+    log::info("{} connected ({}, {}, keep alive {} s{})", describe(), version_name_for_log(),
+              present         ? "session resumed"
+              : c.clean_start ? "clean start"
+                              : "new session",
+              _keep_alive, _username ? ", user '" + *_username + "'" : std::string());
     _rare->connect.reset();
     _broker.client_connected(*this);
     _broker.hooks().on_connect(*this);

@@ -21,9 +21,17 @@ std::string Listener::start() {
     int rc = uv_tcp_bind(&_tcp, reinterpret_cast<sockaddr*>(&addr), 0);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&_tcp), 1024, on_connection);
     if (rc != 0) {
-        return "listener " + where + " (" + _config.source + "): cannot listen: " + uv_strerror(rc) +
-               (rc == UV_EADDRINUSE ? " (another process uses this port; pick another with --listen or -p)"
-                                    : "");
+        std::string hint;
+        if (rc == UV_EADDRINUSE)
+            hint = " (another process uses this port: `ss -ltnp 'sport = :" + std::to_string(_config.port) +
+                   "'` names it; or change the [[listener]] port, or use --listen or -p)";
+        else if (rc == UV_EACCES && _config.port < 1024)
+            hint =
+                " (ports below 1024 need root or CAP_NET_BIND_SERVICE: `setcap "
+                "cap_net_bind_service=+ep` on the roost binary, or use a port above 1023)";
+        else if (rc == UV_EADDRNOTAVAIL)
+            hint = " (no interface of this machine has the address '" + _config.bind + "')";
+        return "listener " + where + " (" + _config.source + "): cannot listen: " + uv_strerror(rc) + hint;
     }
     return {};
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "plugin/host_functions.hpp"
 #include "plugin/persistence.hpp"
 #include "plugin/plugin_host.hpp"
+#include "server/exposure.hpp"
 #include "util/log.hpp"
 
 namespace roost {
@@ -77,8 +79,9 @@ struct Server::Worker {
     }
 
     ~Worker() {
-        // run() may never have been called: close what is open and let libuv finish.
-        if (!stopped) stop("server destroyed");
+        // run() may never have been called (start() failed): close what is open, without the
+        // "stopping" line of a broker that ran, and let libuv finish.
+        if (!stopped) stop(nullptr);
         uv_run(&loop, UV_RUN_DEFAULT);
         finish();
         listeners.clear();
@@ -124,10 +127,10 @@ struct Server::Worker {
         uv_run(&loop, UV_RUN_DEFAULT);
     }
 
-    void stop(const char* why) {
+    void stop(const char* why) {  // why: for the log; null when the broker never ran
         if (stopped) return;
         stopped = true;
-        if (index == 0)
+        if (index == 0 && why)
             log::info("{}: stopping (closing listeners, sending wills, disconnecting {} clients)", why,
                       broker->connected_clients());
         for (auto& l : listeners)
@@ -227,6 +230,7 @@ bool Server::start() {
         log::error("{}", e.what());
         return false;
     }
+    warn_about_exposure(_config, _plugins->has_auth());
     for (unsigned i = 0; i < _worker_count; ++i)
         _workers.push_back(std::make_unique<Worker>(*this, i));
     Worker& first = *_workers[0];
@@ -418,7 +422,6 @@ void Server::run() {
     w.finish();
     for (auto& other : _workers)
         if (other->thread.joinable()) other->thread.join();
-    log::info("stopped");
 }
 
 namespace {
@@ -439,15 +442,21 @@ void raise_open_file_limit() {
 int run_server(const Config& config) {
     signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an error code, not a reason to die
     raise_open_file_limit();
-    Server server(config);
-    // Before any listener opens: a SIGTERM the moment the port answers must stop the broker
-    // cleanly, not kill it with the default action.
-    server.stop_on_signals();
-    if (!server.start()) {
-        log::error("not starting (see above)");
-        return server.config_error() ? 2 : 1;
-    }
-    server.run();
+    const auto started = std::chrono::steady_clock::now();
+    {
+        Server server(config);
+        // Before any listener opens: a SIGTERM the moment the port answers must stop the broker
+        // cleanly, not kill it with the default action.
+        server.stop_on_signals();
+        if (!server.start()) {
+            log::error("not starting (see above)");
+            return server.config_error() ? 2 : 1;
+        }
+        server.run();
+    }  // the plugins' last lines (a store's totals) come as the server goes: "stopped" is the last
+    const auto up =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    log::info("stopped ({} s after the start)", up.count());
     return 0;
 }
 

@@ -68,8 +68,9 @@ TEST_CASE("allow_anonymous = false without an auth plugin: a warning, and a user
     BrokerOptions o;
     o.broker = {"allow_anonymous = false"};
     Broker b(o);
-    CHECK_MESSAGE(b.wait_log({"allow_anonymous = false, but no plugin is loaded to check user names"}),
-                  b.log());
+    CHECK_MESSAGE(
+        b.wait_log({"allow_anonymous = false, but no authentication plugin is loaded to check user names"}),
+        b.log());
     // What the warning says: no user name is refused, any user name is accepted.
     RunResult anonymous = run(pub_args(b, {"-t", "cli/x", "-m", "1"}));
     CHECK(anonymous.exit_code != 0);
@@ -141,4 +142,28 @@ TEST_CASE("a TLS certificate file that is not there: one line naming the listene
         CHECK_MESSAGE(!contains_ci(r.err, "system library"), r.err);
         CHECK_MESSAGE(!contains_ci(r.err, "listening"), r.err);
     }
+}
+
+TEST_CASE("a port another process holds: the error names the listener and how to find the other process") {
+    ROOST_ONLY();
+    Broker first;  // holds its port
+    RunResult second = run({ROOST_BINARY, "-p", std::to_string(first.port())}, 10s);
+    CHECK(second.exit_code == 1);
+    CHECK_MESSAGE(contains_ci(second.err, "cannot listen: address already in use"), second.err);
+    CHECK_MESSAGE(contains_ci(second.err, "ss -ltnp 'sport = :" + std::to_string(first.port()) + "'"),
+                  second.err);
+    // A broker that never started says so, not that it is "stopping ... disconnecting 0 clients".
+    CHECK_MESSAGE(!contains_ci(second.err, "stopping"), second.err);
+    CHECK_MESSAGE(contains_ci(second.err, "not starting (see above)"), second.err);
+}
+
+TEST_CASE("a clean stop: \"stopped\" is the broker's last line, after the plugins' own") {
+    ROOST_ONLY();
+    Broker b;
+    CHECK(b.stop() == 0);
+    std::string log = b.log();
+    while (!log.empty() && log.back() == '\n')
+        log.pop_back();
+    const std::string last = log.substr(log.rfind('\n') + 1);
+    CHECK_MESSAGE(contains_ci(last, "stopped ("), log);
 }

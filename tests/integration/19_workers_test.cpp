@@ -66,6 +66,10 @@ TEST_CASE("takeover across workers: DISCONNECT 0x8E to the old, session present 
     auto d = old_conn.read_until(pkt::DISCONNECT);
     REQUIRE(d);
     CHECK(d->reason() == 0x8E);
+    // The log names the new connection (it said "the connection from another worker").
+    CHECK_MESSAGE(b.wait_log({"client 'roamer': session taken over by the connection from 127.0.0.1:"}),
+                  b.log());
+    CHECK_MESSAGE(b.log_contains(" on worker "), b.log());
     // Its will had no delay: a takeover publishes it (spec 3.1.4-3).
     auto will = watcher.read_until(pkt::PUBLISH);
     REQUIRE(will);

@@ -448,3 +448,19 @@ TEST_CASE("backpressure: a WebSocket client that does not read stops being read 
     CHECK(ponged);
     CHECK_MESSAGE(b.wait_line({"plugin 'ws'", "reading resumed"}, 3s, from), tail(b.log()));
 }
+
+// The ws plugin checks nobody's user name: loaded alone on a network listener, it must not
+// silence the warning that anyone who reaches the broker may publish and subscribe (any loaded
+// plugin did).
+TEST_CASE("a ws listener on 0.0.0.0 without an authentication plugin: the open-access warning") {
+    const uint16_t port = free_port();
+    const std::string conf = temp_path("ws-open.toml");
+    write_file(conf, "[[listener]]\nbind = \"0.0.0.0\"\nport = " + std::to_string(port) +
+                         "\ntransport = \"ws\"\n\n[[plugin]]\npath = \"" ROOST_PLUGIN_WS "\"\n");
+    Process open({ROOST_BINARY, "-c", conf});
+    for (int i = 0; i < 100 && !contains_ci(open.err(), "reachable from the network"); ++i)
+        settle(50ms);
+    CHECK_MESSAGE(contains_ci(open.err(), "reachable from the network, no authentication plugin is loaded"),
+                  open.err());
+    CHECK(open.stop(5s) == 0);
+}

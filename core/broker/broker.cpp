@@ -1062,14 +1062,19 @@ void Broker::check_clients(Clock::time_point now, Clock::time_point next_tick) {
     }
     if (due >= next_tick) return;
     // A millisecond past it: the client is judged on "more than 1.5 x keep alive" without a packet.
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1;
+    // And no sooner than kMinScanGap after this scan: each firing checks every client of the
+    // worker, and with many clients near their limit (a fleet on keep alive 1, or thousands that
+    // went silent together) one scan per due moment would be hundreds of scans a second.
+    constexpr int64_t kMinScanGap = 50;  // ms: the most a close is late
+    auto ms =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1, kMinScanGap);
     uv_timer_start(
         &_keep_alive_timer,
         [](uv_timer_t* t) {
             auto* broker = static_cast<Broker*>(t->data);
             broker->check_clients(Clock::now(), broker->_next_tick);
         },
-        static_cast<uint64_t>(std::max<int64_t>(ms, 1)), 0);
+        static_cast<uint64_t>(ms), 0);
 }
 
 void Broker::check_throttled(Clock::time_point now) {

@@ -281,8 +281,7 @@ void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
     // with return codes 1 to 5 only: an unknown level gets 0x01 (3.1.2-2), a client id it
     // rejects 0x02 (3.1.3-8); every other rule broken ends in a close without a CONNACK
     // (3.1.4-1). A CONNECT cut off before its protocol level announced nothing: close too.
-    log::limit("refused_connect", "{}: refused CONNECT: {} ({})", describe(), error.message,
-               mqtt::reason_name(error.reason));
+    log::warn("{}: refused CONNECT: {} ({})", describe(), error.message, mqtt::reason_name(error.reason));
     if (_decoder.version_known()) {
         _version = _decoder.version();
         if (_version == mqtt::ProtocolVersion::V5) {
@@ -299,7 +298,8 @@ void Client::refuse_malformed_connect(const mqtt::DecodeError& error) {
 }
 
 void Client::refuse_connect(mqtt::ReasonCode reason, const std::string& why) {
-    // Rate limited: a fleet with a wrong password reconnecting in a loop must not flood the log.
+    // Rate limited (a malformed CONNECT above is not: it is a client's bug, each worth a line): a
+    // fleet with a wrong password, reconnecting in a loop, must not flood the log.
     log::limit("refused_connect", "{}: refused CONNECT: {} ({})", describe(), why, mqtt::reason_name(reason));
     mqtt::Connack connack;
     connack.reason_code = static_cast<uint8_t>(reason);

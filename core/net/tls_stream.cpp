@@ -135,9 +135,8 @@ TlsStream::Result TlsStream::receive(std::span<const uint8_t> cipher, std::vecto
                                      OutputQueue& wire) {
     std::vector<uint8_t> first;  // the first record, given to OpenSSL in this call
     if (!_ssl) {
-        if (_first_record.empty() && !first_record_incomplete(cipher)) {
-            // Whole in this read (the usual case): straight from the read buffer.
-        } else {
+        // Whole in this read (the usual case), it goes to OpenSSL straight from the read buffer.
+        if (!_first_record.empty() || first_record_incomplete(cipher)) {
             _first_record.insert(_first_record.end(), cipher.begin(), cipher.end());
             if (first_record_incomplete(_first_record)) return Result::Handshaking;
             first.swap(_first_record);

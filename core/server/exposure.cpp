@@ -22,18 +22,18 @@ void warn_about_exposure(const Config& config, bool auth_plugin_loaded) {
     if (auth_plugin_loaded) return;
     // allow_anonymous = false refuses only clients that send no user name: without a plugin to
     // check them, any user name and password are accepted, which is rarely what was meant.
-    bool all_deny = true;
-    for (const ListenerConfig& l : config.listeners)
-        all_deny = all_deny && l.auth_default == DefaultDecision::Deny;
-    if (!config.broker.allow_anonymous && !all_deny) {
-        log::warn(
-            "[broker] allow_anonymous = false, but no authentication plugin is loaded to check user names "
-            "and passwords: a client that sends any user name is accepted (only clients without one are "
-            "refused); load an authentication plugin, e.g. the lua plugin with scripts/acl.lua "
-            "(examples/configs/lua-acl.toml)");
+    if (!config.broker.allow_anonymous) {
+        bool all_deny = true;
+        for (const ListenerConfig& l : config.listeners)
+            all_deny = all_deny && l.auth_default == DefaultDecision::Deny;
+        if (!all_deny)
+            log::warn(
+                "[broker] allow_anonymous = false, but no authentication plugin is loaded to check user "
+                "names and passwords: a client that sends any user name is accepted (only clients without "
+                "one are refused); load an authentication plugin, e.g. the lua plugin with scripts/acl.lua "
+                "(examples/configs/lua-acl.toml)");
         return;
     }
-    if (!config.broker.allow_anonymous) return;
     for (const ListenerConfig& l : config.listeners) {
         if (is_loopback(l.bind) || l.auth_default == DefaultDecision::Deny) continue;
         log::warn(

@@ -28,6 +28,11 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
     uv_timer_init(loop, &_deferred_timer);
     uv_timer_init(loop, &_keep_alive_timer);
     _keep_alive_timer.data = this;
+    uv_timer_init(loop, &_deadline_timer);
+    _deadline_timer.data = this;
+    // Never what keeps a stopping worker's loop running: sessions that outlive the process
+    // (persistence) keep their deadlines armed through the shutdown.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&_deadline_timer));
     uv_check_init(loop, &_release_check);
     uv_idle_init(loop, &_release_idle);
     _deferred_timer.data = this;
@@ -94,7 +99,8 @@ void Broker::close() {
     for (auto* h :
          {reinterpret_cast<uv_handle_t*>(&_outbox_check), reinterpret_cast<uv_handle_t*>(&_outbox_idle),
           reinterpret_cast<uv_handle_t*>(&_deferred_timer),
-          reinterpret_cast<uv_handle_t*>(&_keep_alive_timer), reinterpret_cast<uv_handle_t*>(&_release_check),
+          reinterpret_cast<uv_handle_t*>(&_keep_alive_timer),
+          reinterpret_cast<uv_handle_t*>(&_deadline_timer), reinterpret_cast<uv_handle_t*>(&_release_check),
           reinterpret_cast<uv_handle_t*>(&_release_idle)})
         if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
@@ -1043,9 +1049,33 @@ void Broker::tick(Clock::time_point now) {
     _next_tick = now + std::chrono::seconds(1);
     check_clients(now, _next_tick);
     if (!_throttled.empty()) check_throttled(now);
+    run_due_deadlines(now);
+}
+
+void Broker::run_due_deadlines(Clock::time_point now) {
     SessionDeadlines::Entry entry;
     while (_deadlines.pop_due(now, entry))
         run_deadline(entry, now);
+    _deadline_armed_for = Clock::time_point::max();
+    uv_timer_stop(&_deadline_timer);
+    arm_deadline_timer(now);
+}
+
+void Broker::arm_deadline_timer(Clock::time_point now) {
+    std::optional<Clock::time_point> next = _deadlines.earliest();
+    if (!next || *next >= _deadline_armed_for) return;
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&_deadline_timer))) return;  // shut down
+    _deadline_armed_for = *next;
+    // Rounded up, so that the entry is due when the timer fires (a timer that fires early, on
+    // the loop's cached time, finds nothing due and sets itself again).
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
+    uv_timer_start(
+        &_deadline_timer,
+        [](uv_timer_t* t) {
+            auto* broker = static_cast<Broker*>(t->data);
+            broker->run_due_deadlines(Clock::now());
+        },
+        static_cast<uint64_t>(std::max<int64_t>(ms, 1)), 0);
 }
 
 void Broker::check_clients(Clock::time_point now, Clock::time_point next_tick) {
@@ -1109,6 +1139,7 @@ void Broker::schedule_deadline(Session& s) {
     if (!next || (s.deadline_queued && *s.deadline_queued <= *next)) return;
     s.deadline_queued = *next;
     _deadlines.push(*next, s.ref.key);
+    arm_deadline_timer(Clock::now());
 }
 
 void Broker::run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now) {

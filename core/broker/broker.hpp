@@ -170,7 +170,8 @@ class Broker {
     void publish_from_plugin(std::shared_ptr<Message> message);
 
     // Once a second: keep alive, and what is due of delayed wills, session expiry and throttled
-    // publishers (from _deadlines and _throttled: no walk over every session).
+    // publishers (from _deadlines and _throttled: no walk over every session). Wills and expiry
+    // due between ticks are run by _deadline_timer at their moment.
     void tick(Clock::time_point now);
     // Server shutdown, in two steps that every worker takes together (the Server waits for all
     // to finish the first before any takes the second, so that wills reach clients of every
@@ -203,6 +204,9 @@ class Broker {
     void schedule_deadline(Session& session);
     // An entry of _deadlines came up: publishes the will or expires the session if due.
     void run_deadline(const SessionDeadlines::Entry& entry, Clock::time_point now);
+    // Runs every entry of _deadlines due by `now`, then sets _deadline_timer for the next one.
+    void run_due_deadlines(Clock::time_point now);
+    void arm_deadline_timer(Clock::time_point now);
     // Throttled publishers waiting longer than [limits] backpressure_timeout are released.
     void check_throttled(Clock::time_point now);
     // Every client's timeouts checked (Client::check_timeouts); then, when a keep alive runs out
@@ -357,6 +361,12 @@ class Broker {
     // 3). The tick arms it for the first keep alive due before the next tick.
     uv_timer_t _keep_alive_timer{};
     Clock::time_point _next_tick{};
+    // Spec 3.1.3.2.2 / 3.1.2.11.2: a delayed will goes out, and a session expires, when its
+    // interval has passed, not at the next tick (up to a second late). Set for the earliest
+    // entry of _deadlines; _deadline_armed_for is the moment it is set for (max when stopped),
+    // so that scheduling a later deadline leaves it alone.
+    uv_timer_t _deadline_timer{};
+    Clock::time_point _deadline_armed_for = Clock::time_point::max();
     // Parts of publishers' waits that PUBACKs released, handed back together at the end of the
     // loop iteration (one pass, not a post per message; and never inside a client's packet
     // handling, where the acknowledgement it completes could run into the same client).

@@ -1,6 +1,7 @@
 // When offline sessions of one worker next need attention: a will whose delay ran out, or the
-// session's own expiry. A min-heap, so that the once-a-second tick looks at what is due and at
-// nothing else; walking every session instead cost 75 ms a second at 272k sessions.
+// session's own expiry. A min-heap, so that the worker looks at what is due and at nothing else
+// (walking every session instead cost 75 ms a second at 272k sessions), and so that its timer
+// can be set for the earliest entry (Broker::_deadline_timer).
 //
 // Owned by one Broker and used on its worker's thread only. Entries are hints: the session's
 // own fields decide what is due, and an entry whose session left this worker, came online, or
@@ -9,6 +10,7 @@
 // of offline sessions with a deadline, plus the entries made stale by an earlier deadline.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <queue>
 #include <vector>
 
@@ -32,6 +34,11 @@ class SessionDeadlines {
         out = _heap.top();
         _heap.pop();
         return true;
+    }
+    // The earliest entry's moment, stale or not; nullopt when there is none.
+    std::optional<Clock::time_point> earliest() const {
+        if (_heap.empty()) return std::nullopt;
+        return _heap.top().at;
     }
     size_t size() const { return _heap.size(); }
 

@@ -2,7 +2,10 @@
 // socket closed, keep alive timeout), and not after a normal DISCONNECT.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <csignal>
+#include <map>
+#include <string>
 
 #include "harness.hpp"
 
@@ -115,6 +118,50 @@ TEST_CASE("MQTT 5: will delay interval postpones the will; reconnecting in time 
     REQUIRE(back.handshake(holder_connect("cancelled", "will/delay/b")));
     CHECK_FALSE(watcher.read_packet(3s));
     back.send(pkt::disconnect(5));
+}
+
+// Three holders whose wills fall due 300 ms apart, 1 s after each closed: whatever the phase of
+// the broker's once-a-second tick, one of them would wait 0.6 s or more for it. Each will must
+// leave at its moment, give or take the test's own scheduling. Due either by the will delay, or
+// by the end of the session when its expiry is shorter than the delay (3.1.3.2.2: whichever
+// happens first).
+static void check_wills_on_time(const std::string& prefix, uint32_t will_delay, uint32_t session_expiry) {
+    Broker b;
+    RawClient watcher(b.port());
+    REQUIRE(watcher.handshake(pkt::conn(5, "watcher")));
+    REQUIRE(watcher.send(pkt::subscribe(1, "will/" + prefix + "/#", 0, 5)));
+    REQUIRE(watcher.read_until(pkt::SUBACK));
+    std::map<std::string, std::chrono::steady_clock::time_point> closed_at;
+    for (const char* name : {"a", "b", "c"}) {
+        pkt::Connect c = pkt::conn(5, prefix + "-" + name, false);
+        c.properties = pkt::prop_u32(0x11, session_expiry);
+        c.will = pkt::Will{"will/" + prefix + "/" + name, "late", 0, false, pkt::prop_u32(0x18, will_delay)};
+        {
+            RawClient holder(b.port());
+            REQUIRE(holder.handshake(c));
+        }
+        closed_at[name] = std::chrono::steady_clock::now();
+        settle(300ms);
+    }
+    for (int i = 0; i < 3; ++i) {
+        auto p = watcher.read_until(pkt::PUBLISH, 3s);
+        REQUIRE(p);
+        auto arrived = std::chrono::steady_clock::now();
+        std::string name = p->publish_topic().substr(("will/" + prefix + "/").size());
+        REQUIRE(closed_at.count(name) == 1);
+        auto after = std::chrono::duration_cast<std::chrono::milliseconds>(arrived - closed_at[name]);
+        INFO("will ", name, " arrived ", after.count(), " ms after its holder closed");
+        CHECK(after >= 950ms);
+        CHECK(after <= 1400ms);
+    }
+}
+
+TEST_CASE("MQTT 5: a delayed will goes out when its delay has passed, not at the next tick") {
+    check_wills_on_time("delay", 1, 60);
+}
+
+TEST_CASE("MQTT 5: a will whose session expires before its delay goes out when the session ends") {
+    check_wills_on_time("expiry", 10, 1);
 }
 
 TEST_CASE("MQTT 5: DISCONNECT with any reason but 0x00 keeps the will; 0x00 and 3.1.1 DISCONNECT remove it") {

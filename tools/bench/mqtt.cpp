@@ -262,25 +262,6 @@ void encode_disconnect(std::string& out) {
     out.append("\xe0\x00", 2);
 }
 
-long split_frame(const uint8_t* p, size_t n, Frame& f) {
-    if (n < 2) return 0;
-    size_t len = 0, mult = 1;
-    for (size_t i = 1; i <= 4; ++i) {
-        if (i >= n) return 0;
-        len += (p[i] & 0x7f) * mult;
-        mult *= 128;
-        if ((p[i] & 0x80) == 0) {
-            size_t total = i + 1 + len;
-            if (n < total) return 0;
-            f.first = p[0];
-            f.body = p + i + 1;
-            f.size = len;
-            return static_cast<long>(total);
-        }
-    }
-    return -1;
-}
-
 bool read_properties(const uint8_t* p, size_t n, size_t* off, const PropertyFn& fn, std::string* err) {
     uint32_t len = 0;
     if (!read_varint(p, n, off, &len) || n - *off < len) return fail(err, "malformed property length");
@@ -356,49 +337,29 @@ bool parse_suback(const Frame& f, int version, Suback& out, std::string* err) {
     return !out.codes.empty() || fail(err, "SUBACK without reason codes");
 }
 
-bool parse_publish(const Frame& f, int version, Publish& out, std::string* err) {
-    out.qos = (f.first >> 1) & 3;
-    out.dup = f.first & 0x08;
-    out.retain = f.first & 0x01;
-    if (out.qos == 3) return fail(err, "PUBLISH with QoS 3");
-    size_t off = 0;
-    if (!read_str(f.body, f.size, &off, &out.topic)) return fail(err, "malformed PUBLISH topic");
-    if (out.qos > 0) {
-        if (f.size - off < 2) return fail(err, "PUBLISH without packet id");
-        out.id = get_u16(f.body + off);
-        off += 2;
-    }
-    if (version == kV5) {
-        bool ok = read_properties(
-            f.body, f.size, &off,
-            [&](const Property& p) {
-                if (p.id == 0x23) out.topic_alias = static_cast<uint16_t>(p.num);
-            },
-            err);
-        if (!ok) return false;
-    }
-    out.payload = f.body + off;
-    out.payload_len = f.size - off;
-    return true;
+bool parse_error(std::string* err, const std::string& msg) {
+    return fail(err, msg);
 }
 
-bool parse_ack(const Frame& f, int version, Ack& out, std::string* err) {
-    if (f.size < 2) return fail(err, std::string("short ") + type_name(f.type()));
-    out.id = get_u16(f.body);
-    if (version != kV5)
-        return f.size == 2 || fail(err, std::string(type_name(f.type())) + " of a wrong length");
-    if (f.size >= 3) out.reason = f.body[2];
-    if (f.size > 3) {
-        size_t off = 3;
-        bool ok = read_properties(
-            f.body, f.size, &off,
-            [&](const Property& p) {
-                if (p.id == 0x1F) out.reason_string = std::string(p.str);
-            },
-            err);
-        if (!ok) return false;
-        if (off != f.size) return fail(err, std::string("trailing bytes in ") + type_name(f.type()));
-    }
+bool read_publish_properties(const Frame& f, size_t* off, Publish& out, std::string* err) {
+    return read_properties(
+        f.body, f.size, off,
+        [&](const Property& p) {
+            if (p.id == 0x23) out.topic_alias = static_cast<uint16_t>(p.num);
+        },
+        err);
+}
+
+bool parse_ack_properties(const Frame& f, Ack& out, std::string* err) {
+    size_t off = 3;
+    bool ok = read_properties(
+        f.body, f.size, &off,
+        [&](const Property& p) {
+            if (p.id == 0x1F) out.reason_string = std::string(p.str);
+        },
+        err);
+    if (!ok) return false;
+    if (off != f.size) return fail(err, std::string("trailing bytes in ") + type_name(f.type()));
     return true;
 }
 

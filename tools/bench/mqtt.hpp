@@ -69,7 +69,25 @@ struct Frame {
 
 // Looks for a complete packet at the start of [p, p+n). Returns its total length (header and
 // body) and fills `f`; 0 when more bytes are needed; -1 when the remaining length is malformed.
-long split_frame(const uint8_t* p, size_t n, Frame& f);
+// Inline, like parse_publish and parse_ack below: they run for every message.
+inline long split_frame(const uint8_t* p, size_t n, Frame& f) {
+    if (n < 2) return 0;
+    size_t len = 0, mult = 1;
+    for (size_t i = 1; i <= 4; ++i) {
+        if (i >= n) return 0;
+        len += (p[i] & 0x7f) * mult;
+        mult *= 128;
+        if ((p[i] & 0x80) == 0) {
+            size_t total = i + 1 + len;
+            if (n < total) return 0;
+            f.first = p[0];
+            f.body = p + i + 1;
+            f.size = len;
+            return static_cast<long>(total);
+        }
+    }
+    return -1;
+}
 
 // A property as read: integers in `num`, strings and binary data in `str` (a user property's
 // name in `str` and its value in `str2`).
@@ -111,7 +129,31 @@ struct Publish {
     const uint8_t* payload = nullptr;
     size_t payload_len = 0;
 };
-bool parse_publish(const Frame& f, int version, Publish& out, std::string* err);
+// Sets *err (when given) to `msg` and returns false.
+bool parse_error(std::string* err, const std::string& msg);
+// The MQTT 5 property list of a PUBLISH at f.body[*off] (parse_publish), advancing *off.
+bool read_publish_properties(const Frame& f, size_t* off, Publish& out, std::string* err);
+
+inline bool parse_publish(const Frame& f, int version, Publish& out, std::string* err) {
+    out.qos = (f.first >> 1) & 3;
+    out.dup = f.first & 0x08;
+    out.retain = f.first & 0x01;
+    if (out.qos == 3) return parse_error(err, "PUBLISH with QoS 3");
+    if (f.size < 2) return parse_error(err, "malformed PUBLISH topic");
+    const size_t topic_len = static_cast<size_t>(f.body[0] << 8 | f.body[1]);
+    if (f.size - 2 < topic_len) return parse_error(err, "malformed PUBLISH topic");
+    out.topic = std::string_view(reinterpret_cast<const char*>(f.body + 2), topic_len);
+    size_t off = 2 + topic_len;
+    if (out.qos > 0) {
+        if (f.size - off < 2) return parse_error(err, "PUBLISH without packet id");
+        out.id = static_cast<uint16_t>(f.body[off] << 8 | f.body[off + 1]);
+        off += 2;
+    }
+    if (version == kV5 && !read_publish_properties(f, &off, out, err)) return false;
+    out.payload = f.body + off;
+    out.payload_len = f.size - off;
+    return true;
+}
 
 // PUBACK, PUBREC, PUBREL, PUBCOMP: packet id and (MQTT 5) reason code, 0 when left out.
 struct Ack {
@@ -119,7 +161,17 @@ struct Ack {
     uint8_t reason = 0;
     std::string reason_string;
 };
-bool parse_ack(const Frame& f, int version, Ack& out, std::string* err);
+// What parse_ack does past the packet id and reason code: an MQTT 5 property list.
+bool parse_ack_properties(const Frame& f, Ack& out, std::string* err);
+
+inline bool parse_ack(const Frame& f, int version, Ack& out, std::string* err) {
+    if (f.size < 2) return parse_error(err, std::string("short ") + type_name(f.type()));
+    out.id = static_cast<uint16_t>(f.body[0] << 8 | f.body[1]);
+    if (version != kV5)
+        return f.size == 2 || parse_error(err, std::string(type_name(f.type())) + " of a wrong length");
+    if (f.size >= 3) out.reason = f.body[2];
+    return f.size <= 3 || parse_ack_properties(f, out, err);
+}
 
 // A DISCONNECT from the broker (MQTT 5 only): reason code and reason string, if any.
 struct Disconnect {

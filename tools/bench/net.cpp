@@ -299,9 +299,9 @@ void Net::on_readable(Conn& c) {
 }
 
 bool Net::handle(Conn& c, const mqtt::Frame& f, uint64_t now) {
-    std::string err;
     switch (f.type()) {
         case mqtt::CONNACK: {
+            std::string err;
             mqtt::Connack ack;
             if (c.state != State::WaitConnack) {
                 close(c, "unexpected CONNACK");
@@ -333,6 +333,7 @@ bool Net::handle(Conn& c, const mqtt::Frame& f, uint64_t now) {
             ++pongs_;
             return true;
         case mqtt::DISCONNECT: {
+            std::string err;
             mqtt::Disconnect d;
             if (!mqtt::parse_disconnect(f, o_.version, d, &err)) {
                 close(c, err);

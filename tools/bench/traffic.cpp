@@ -33,9 +33,9 @@ State Traffic::on_connected(Conn& c) {
 }
 
 bool Traffic::on_packet(Conn& c, const mqtt::Frame& f, uint64_t now) {
-    std::string err;
     switch (f.type()) {
         case mqtt::SUBACK: {
+            std::string err;
             mqtt::Suback ack;
             if (c.state != State::WaitSuback) {
                 close(c, "unexpected SUBACK");
@@ -148,28 +148,26 @@ void Traffic::on_publish(Conn& c, const mqtt::Frame& f, uint64_t now) {
         return;
     }
     const size_t k = slot(c.index, int(pub));
-    std::vector<bool>& seen = seen_[k];
-    if (seen.size() <= seq) seen.resize(std::max<size_t>(seq + 1, seen.size() * 2), false);
-    if (seen[seq]) {
+    Receipts& got = receipts_[k];
+    const Receipts::Kind kind = got.add(seq);
+    if (kind == Receipts::Kind::Duplicate) {
         ++r_->duplicates;
         return;
     }
-    seen[seq] = true;
     ++unique_;
     if (measuring_ && now >= measure_start_ && now < measure_end_) ++r_->delivered_in_window;
-    // Only this thread writes this slot (it owns the subscriber): load and store, no exchange.
-    std::atomic<uint32_t>& last = sh_.last_seq[k].v;
-    if (seq < last.load(std::memory_order_relaxed))
+    if (kind == Receipts::Kind::Late)
         ++r_->out_of_order;
-    else
-        last.store(seq + 1, std::memory_order_relaxed);
+    else  // only this thread writes this slot (it owns the subscriber): a plain store
+        sh_.last_seq[k].v.store(got.high(), std::memory_order_relaxed);
     if (measuring_ && ts >= measure_start_ && ts < measure_end_) r_->latency.add(now - ts);
 }
 
 void Traffic::wait_for_window(uint64_t now) {
     Wakeup& me = sh_.wakeups[static_cast<size_t>(thread_)];
-    // Only a closed loop's windows are opened by other threads; an open loop waits for its clock.
-    if (o_.rate > 0 || pubs_.empty() || wakeup_fd() < 0) return poll(1);
+    // Only a closed loop's windows are opened by other threads (and not in pairs); an open loop
+    // waits for its clock.
+    if (o_.rate > 0 || !windows_opened_elsewhere_ || wakeup_fd() < 0) return poll(1);
     me.sleeping.store(true, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool opened = false;
@@ -179,13 +177,35 @@ void Traffic::wait_for_window(uint64_t now) {
     me.sleeping.store(false, std::memory_order_relaxed);
 }
 
+std::vector<int> Traffic::find_wake_targets() const {
+    std::vector<bool> wake(static_cast<size_t>(sh_.threads), false);
+    auto sends_here = [&](int pub) {
+        if (pub < o_.publishers) wake[static_cast<size_t>(publisher_thread(o_, pub, sh_.threads))] = true;
+    };
+    for (const Conn* s : subs_) {
+        if (o_.scenario == Scenario::Pairs)
+            sends_here(s->index);
+        else if (o_.scenario == Scenario::FanOut)
+            sends_here(0);
+        else
+            for (int p = 0; p < o_.publishers; ++p)
+                sends_here(p);
+    }
+    std::vector<int> targets;
+    for (int t = 0; t < sh_.threads; ++t)
+        if (t != thread_ && wake[static_cast<size_t>(t)]) targets.push_back(t);
+    return targets;
+}
+
 void Traffic::wake_window_waiters() {
-    if (r_->received == received_at_wake_ || sh_.threads == 1) return;
+    // Pairs never wake anyone: a publisher's window is opened by its own thread's subscriber,
+    // and the eventfd writes and reads were 6-7 % of the syscalls there, each with a wake-up.
+    if (r_->received == received_at_wake_ || wake_targets_.empty()) return;
     received_at_wake_ = r_->received;
     std::atomic_thread_fence(std::memory_order_seq_cst);  // our last_seq stores, then their flags
-    for (int t = 0; t < sh_.threads; ++t) {
+    for (int t : wake_targets_) {
         Wakeup& w = sh_.wakeups[static_cast<size_t>(t)];
-        if (t == thread_ || !w.sleeping.load(std::memory_order_relaxed)) continue;
+        if (!w.sleeping.load(std::memory_order_relaxed)) continue;
         if (!w.sleeping.exchange(false, std::memory_order_acquire)) continue;  // someone else woke it
         const uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(w.fd, &one, sizeof one);
@@ -334,9 +354,15 @@ void Traffic::run(Result& r) {
             if (expects(s, i)) c.receivers.push_back(s);
         pubs_.push_back(&c);
     }
-    seen_.assign(static_cast<size_t>(std::max(P, S)), {});
+    receipts_.assign(static_cast<size_t>(std::max(P, S)), {});
+    wake_targets_ = find_wake_targets();
 
-    if (!pubs_.empty() && make_wakeup_fd()) sh_.wakeups[static_cast<size_t>(thread_)].fd = wakeup_fd();
+    for (const Conn* p : pubs_)
+        for (int s : p->receivers)
+            windows_opened_elsewhere_ =
+                windows_opened_elsewhere_ || subscriber_thread(o_, s, sh_.threads) != thread_;
+    if (windows_opened_elsewhere_ && make_wakeup_fd())
+        sh_.wakeups[static_cast<size_t>(thread_)].fd = wakeup_fd();
 
     // Phase 1: subscribers connect and subscribe, then publishers connect.
     if (!connect()) {

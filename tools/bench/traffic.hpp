@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "net.hpp"
+#include "receipts.hpp"
 #include "result.hpp"
 #include "shared.hpp"
 
@@ -70,15 +71,20 @@ class Traffic : public Net {
     // windows (shared.hpp, Wakeup).
     void wait_for_window(uint64_t now);
     // After a turn in which this thread's subscribers received: wakes the threads that sleep on
-    // a shut window.
+    // a shut window this thread's subscribers may have opened (wake_targets_).
     void wake_window_waiters();
+    // The other threads whose publishers send to this thread's subscribers: fan-out's and
+    // fan-in's, none in pairs (a pair lives on one thread).
+    std::vector<int> find_wake_targets() const;
 
     Shared& sh_;
     const int thread_;
     std::vector<Conn*> pubs_, subs_;
-    std::vector<std::vector<bool>> seen_;  // per slot this thread receives on: which sequence numbers arrived
+    std::vector<Receipts> receipts_;  // per slot this thread receives on: which sequence numbers arrived
     uint64_t unique_ = 0;
-    uint64_t received_at_wake_ = 0;  // r_->received when wake_window_waiters last looked
+    uint64_t received_at_wake_ = 0;          // r_->received when wake_window_waiters last looked
+    std::vector<int> wake_targets_;          // find_wake_targets()
+    bool windows_opened_elsewhere_ = false;  // a subscriber of our publishers is on another thread
     std::string payload_fill_;
     Result* r_ = nullptr;
     uint64_t measure_start_ = 0, measure_end_ = 0;

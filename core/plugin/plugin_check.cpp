@@ -91,6 +91,20 @@ int run_plugin_check(PluginCheckFn check, const PluginConfig& pc, const std::vec
     return rc;
 }
 
+std::string missing_exports_message(const std::string& path, const void* version, const void* init) {
+    if (version && init) return "";
+    const char* missing = !version && !init ? "roost_plugin_version and roost_plugin_init"
+                          : !version        ? "roost_plugin_version"
+                                            : "roost_plugin_init";
+    // The usual causes, in the order authors meet them: a misspelt name, an export left out of
+    // the build, or a C++ definition the compiler mangled (in a namespace, or without plugin.h).
+    return fmt::format(
+        "{} does not export {} (is it a Roost plugin? `nm -D --defined-only {}` lists what it "
+        "exports: define the function with exactly that name, marked ROOST_EXPORT, "
+        "after #include <roost/plugin.h> and outside any C++ namespace)",
+        path, missing, path);
+}
+
 std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked) {
     checked = false;
     g_check_workers = std::max(1u, workers);
@@ -112,7 +126,7 @@ std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked
     auto check = reinterpret_cast<PluginCheckFn>(dlsym(handle, "roost_plugin_check"));
     const uint32_t offered[] = {ROOST_ABI_V1};
     if (!version || !init) {
-        error = fail(fmt::format("{} does not export roost_plugin_version and roost_plugin_init", path));
+        error = fail(missing_exports_message(path, reinterpret_cast<const void*>(version), init));
     } else if (uint32_t chosen = version(offered, 1); chosen != ROOST_ABI_V1) {
         error =
             fail(fmt::format("speaks no ABI version this broker offers (offered 1, it chose {})", chosen));

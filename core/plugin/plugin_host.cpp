@@ -116,8 +116,8 @@ void PluginHost::load(const PluginConfig& pc) {
     auto init = reinterpret_cast<InitFn>(dlsym(p.handle, "roost_plugin_init"));
     p.cleanup = reinterpret_cast<CleanupFn>(dlsym(p.handle, "roost_plugin_cleanup"));
     if (!version || !init)
-        throw fail(fmt::format(
-            "{} does not export roost_plugin_version and roost_plugin_init (is it a Roost plugin?)", path));
+        throw fail(missing_exports_message(path, reinterpret_cast<const void*>(version),
+                                           reinterpret_cast<const void*>(init)));
     uint32_t chosen = version(kOfferedVersions, std::size(kOfferedVersions));
     if (std::find(std::begin(kOfferedVersions), std::end(kOfferedVersions), chosen) ==
         std::end(kOfferedVersions))

@@ -105,6 +105,20 @@ std::string missing_exports_message(const std::string& path, const void* version
         path, missing, path);
 }
 
+std::string return_code_text(int rc) {
+    switch (rc) {
+        case ROOST_EINVAL:
+            return "-1 ROOST_EINVAL";
+        case ROOST_ENOMEM:
+            return "-2 ROOST_ENOMEM";
+        case ROOST_EGONE:
+            return "-3 ROOST_EGONE";
+        case ROOST_ENOTSUP:
+            return "-4 ROOST_ENOTSUP";
+    }
+    return std::to_string(rc);
+}
+
 std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked) {
     checked = false;
     g_check_workers = std::max(1u, workers);
@@ -134,7 +148,8 @@ std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked
         checked = true;
         std::vector<roost_option> options = option_array(pc);
         if (int rc = run_plugin_check(check, pc, options); rc < 0)
-            error = fail(fmt::format("its options are refused ({}); its log lines above say why", rc));
+            error = fail(fmt::format("its options are refused ({}); its log lines above say why",
+                                     return_code_text(rc)));
     }
 #if !defined(__SANITIZE_ADDRESS__)
     dlclose(handle);

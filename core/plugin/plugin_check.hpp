@@ -25,6 +25,9 @@ int run_plugin_check(PluginCheckFn check, const PluginConfig& pc, const std::vec
 // required exports it lacks and how to fix that ("" when it has both). `path` names the file.
 std::string missing_exports_message(const std::string& path, const void* version, const void* init);
 
+// A plugin's negative return code as the log shows it: "-2 ROOST_ENOMEM", "-42" (not a ROOST_E*).
+std::string return_code_text(int rc);
+
 // `roost --check-config` for one plugin: finds and dlopens it, negotiates the ABI version and runs
 // roost_plugin_check if it exports one. Returns "" when it passed, else why not (the plugin's
 // own reasons are logged as it gives them). `checked` says whether it had a check to run.

@@ -133,7 +133,9 @@ void PluginHost::load(const PluginConfig& pc) {
         if (int rc = run_plugin_check(p.check, pc, options); rc < 0) {
             p.cleanup = nullptr;  // never initialised
             throw PluginConfigError(
-                fail(fmt::format("its options are refused ({}); its log lines above say why", rc)).what());
+                fail(fmt::format("its options are refused ({}); its log lines above say why",
+                                 return_code_text(rc)))
+                    .what());
         }
     }
     p.initialising = true;
@@ -141,7 +143,8 @@ void PluginHost::load(const PluginConfig& pc) {
     p.initialising = false;
     if (rc < 0) {
         p.cleanup = nullptr;  // init failed: nothing to clean up, by the contract
-        std::string why = fmt::format("initialisation failed ({}); its log lines above say why", rc);
+        std::string why =
+            fmt::format("initialisation failed ({}); its log lines above say why", return_code_text(rc));
         if (rc == ROOST_EINVAL) throw PluginConfigError(fail(why).what());
         throw fail(why);
     }
@@ -248,14 +251,14 @@ void PluginHost::reload(const Config& fresh) {
         if (p->check) {
             if (int rc = run_plugin_check(p->check, *it, options); rc < 0) {
                 log::error("SIGHUP: plugin '{}' ({}) refused its new options ({}); it keeps the old ones",
-                           p->name, it->source, rc);
+                           p->name, it->source, return_code_text(rc));
                 continue;
             }
         }
         int rc = p->lifecycle->reload(p->plugin_data, options.data(), options.size());
         if (rc < 0)
             log::error("SIGHUP: plugin '{}' ({}): reload failed ({}); it keeps its old options", p->name,
-                       it->source, rc);
+                       it->source, return_code_text(rc));
         else
             log::info("SIGHUP: plugin '{}' reloaded its options ({})", p->name, it->source);
     }

@@ -1,6 +1,7 @@
 // A shared object that lacks one required export: the broker (at start and in --check-config)
 // names exactly the export that is missing, not both, and says how to see and fix the exports.
-// Authors meet this with a misspelt name or a C++ definition inside a namespace (mangled).
+// Authors meet this with a misspelt name or a C++ definition inside a namespace (mangled). And
+// a failed init names its return code (ROOST_EINVAL), not only its number.
 #include <doctest/doctest.h>
 
 #include "plugin_harness.hpp"
@@ -35,4 +36,13 @@ TEST_CASE("--check-config: a plugin without roost_plugin_init is refused, naming
     CHECK_FALSE(r.timed_out);
     CHECK(r.exit_code == 2);
     check_names_only_init(r.out + r.err);
+}
+
+TEST_CASE("init returning a ROOST_E* code: the loader's line names the code, not only its number") {
+    Setup s;
+    s.plugins.push_back({ROOST_PLUGIN_INIT_FAILS, {}});  // returns -1, ROOST_EINVAL
+    auto f = start_expecting_failure(s);
+    INFO("stderr:\n" << f.result.err);
+    CHECK(f.result.exit_code == 2);  // ROOST_EINVAL: the configuration is wrong
+    CHECK(contains_ci(f.result.err, "initialisation failed (-1 ROOST_EINVAL)"));
 }

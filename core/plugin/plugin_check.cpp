@@ -105,6 +105,13 @@ std::string missing_exports_message(const std::string& path, const void* version
         path, missing, path);
 }
 
+std::string abi_mismatch_message(uint32_t chosen) {
+    return fmt::format(
+        "speaks no ABI version this broker offers (offered 1, it chose {}); rebuild it against "
+        "this release's SDK",
+        chosen);
+}
+
 std::string return_code_text(int rc) {
     switch (rc) {
         case ROOST_EINVAL:
@@ -142,8 +149,7 @@ std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked
     if (!version || !init) {
         error = fail(missing_exports_message(path, reinterpret_cast<const void*>(version), init));
     } else if (uint32_t chosen = version(offered, 1); chosen != ROOST_ABI_V1) {
-        error =
-            fail(fmt::format("speaks no ABI version this broker offers (offered 1, it chose {})", chosen));
+        error = fail(abi_mismatch_message(chosen));
     } else if (check) {
         checked = true;
         std::vector<roost_option> options = option_array(pc);

@@ -25,6 +25,9 @@ int run_plugin_check(PluginCheckFn check, const PluginConfig& pc, const std::vec
 // required exports it lacks and how to fix that ("" when it has both). `path` names the file.
 std::string missing_exports_message(const std::string& path, const void* version, const void* init);
 
+// Why a plugin whose roost_plugin_version chose `chosen` is refused, and the fix.
+std::string abi_mismatch_message(uint32_t chosen);
+
 // A plugin's negative return code as the log shows it: "-2 ROOST_ENOMEM", "-42" (not a ROOST_E*).
 std::string return_code_text(int rc);
 

@@ -121,10 +121,7 @@ void PluginHost::load(const PluginConfig& pc) {
     uint32_t chosen = version(kOfferedVersions, std::size(kOfferedVersions));
     if (std::find(std::begin(kOfferedVersions), std::end(kOfferedVersions), chosen) ==
         std::end(kOfferedVersions))
-        throw fail(
-            fmt::format("speaks no ABI version this broker offers (offered 1, it chose {}); rebuild it "
-                        "against this release's SDK",
-                        chosen));
+        throw fail(abi_mismatch_message(chosen));
 
     p.self.index = _plugins.size() - 1;
     std::vector<roost_option> options = option_array(pc);

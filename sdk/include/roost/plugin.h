@@ -153,7 +153,9 @@ typedef struct roost_auth_event {
 
 typedef struct roost_auth_hooks {
     uint32_t struct_size;
-    /* CONNECT: username/password, or the first step of an MQTT 5 enhanced method. */
+    /* CONNECT: username/password, or the first step of an MQTT 5 enhanced method. A `method`
+     * that every plugin answers NEXT for is refused with 0x8C Bad authentication method,
+     * whatever the listener's auth_default. */
     roost_verdict (*authenticate)(void *worker_data, roost_auth_event *ev);
     /* Every later step of an enhanced exchange, and re-authentication (stage tells which).
      * Called only on the plugin that answered the first step. */

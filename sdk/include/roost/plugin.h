@@ -96,8 +96,9 @@ typedef struct roost_bytes {
  * strings with TOML's quotes and escapes undone, booleans "true"/"false", integers in decimal
  * however written (0x97 -> "151", 1_000 -> "1000"), floats in decimal with a point (1e3 ->
  * "1000.0"); the plugin parses them. Arrays, tables and date-times are refused by the config
- * loader. A relative file name is the plugin's to resolve: against the folder of `file`, as the
- * shipped plugins do. file:line let an error name the exact line:
+ * loader. A relative file name arrives as written: the plugin resolves it (against the folder of
+ * `file`, as `[[plugin]] path =` is, keeps a config working wherever roost starts). file:line let
+ * an error name the exact line:
  *   host->log(self, ROOST_LOG_ERROR, "%s:%u: option %s = \"%s\": not a number", o->file, o->line, ...) */
 typedef struct roost_option {
     const char *key;   /* NUL-terminated */

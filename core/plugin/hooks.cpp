@@ -395,8 +395,12 @@ bool Hooks::run_on_publish(Client* client, Message& m, mqtt::ReasonCode& reason)
             return false;
         }
         if (v != ROOST_ALLOW) {
-            log::error("plugin '{}': on_publish returned {}, which it may not; dropping the message", p->name,
-                       static_cast<int>(v));
+            // PENDING is the one authors try: say where a late decision belongs.
+            log::error("plugin '{}': on_publish returned {}, which it may not; dropping the message{}",
+                       p->name, static_cast<int>(v),
+                       v == ROOST_PENDING ? " (PENDING: on_publish answers now; a decision that must wait "
+                                            "belongs in the publish ACL check, which may answer PENDING)"
+                                          : "");
             reason = mqtt::ReasonCode::ImplementationSpecificError;
             t_event.message = nullptr;
             return false;

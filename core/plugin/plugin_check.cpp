@@ -91,6 +91,41 @@ int run_plugin_check(PluginCheckFn check, const PluginConfig& pc, const std::vec
     return rc;
 }
 
+std::string missing_exports_message(const std::string& path, const void* version, const void* init) {
+    if (version && init) return "";
+    const char* missing = !version && !init ? "roost_plugin_version and roost_plugin_init"
+                          : !version        ? "roost_plugin_version"
+                                            : "roost_plugin_init";
+    // The usual causes, in the order authors meet them: a misspelt name, an export left out of
+    // the build, or a C++ definition the compiler mangled (in a namespace, or without plugin.h).
+    return fmt::format(
+        "{} does not export {} (is it a Roost plugin? `nm -D --defined-only {}` lists what it "
+        "exports: define the function with exactly that name, marked ROOST_EXPORT, "
+        "after #include <roost/plugin.h> and outside any C++ namespace)",
+        path, missing, path);
+}
+
+std::string abi_mismatch_message(uint32_t chosen) {
+    return fmt::format(
+        "speaks no ABI version this broker offers (offered 1, it chose {}); rebuild it against "
+        "this release's SDK",
+        chosen);
+}
+
+std::string return_code_text(int rc) {
+    switch (rc) {
+        case ROOST_EINVAL:
+            return "-1 ROOST_EINVAL";
+        case ROOST_ENOMEM:
+            return "-2 ROOST_ENOMEM";
+        case ROOST_EGONE:
+            return "-3 ROOST_EGONE";
+        case ROOST_ENOTSUP:
+            return "-4 ROOST_ENOTSUP";
+    }
+    return std::to_string(rc);
+}
+
 std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked) {
     checked = false;
     g_check_workers = std::max(1u, workers);
@@ -112,15 +147,15 @@ std::string check_plugin(const PluginConfig& pc, unsigned workers, bool& checked
     auto check = reinterpret_cast<PluginCheckFn>(dlsym(handle, "roost_plugin_check"));
     const uint32_t offered[] = {ROOST_ABI_V1};
     if (!version || !init) {
-        error = fail(fmt::format("{} does not export roost_plugin_version and roost_plugin_init", path));
+        error = fail(missing_exports_message(path, reinterpret_cast<const void*>(version), init));
     } else if (uint32_t chosen = version(offered, 1); chosen != ROOST_ABI_V1) {
-        error =
-            fail(fmt::format("speaks no ABI version this broker offers (offered 1, it chose {})", chosen));
+        error = fail(abi_mismatch_message(chosen));
     } else if (check) {
         checked = true;
         std::vector<roost_option> options = option_array(pc);
         if (int rc = run_plugin_check(check, pc, options); rc < 0)
-            error = fail(fmt::format("its options are refused ({}); its log lines above say why", rc));
+            error = fail(fmt::format("its options are refused ({}); its log lines above say why",
+                                     return_code_text(rc)));
     }
 #if !defined(__SANITIZE_ADDRESS__)
     dlclose(handle);

@@ -21,6 +21,16 @@ using PluginCheckFn = int (*)(const roost_host*, roost_plugin*, const roost_opti
 // ROOST_EINVAL. Returns what the check returned.
 int run_plugin_check(PluginCheckFn check, const PluginConfig& pc, const std::vector<roost_option>& options);
 
+// Why a shared object with these exports found (non-NULL) is not a plugin: which of the two
+// required exports it lacks and how to fix that ("" when it has both). `path` names the file.
+std::string missing_exports_message(const std::string& path, const void* version, const void* init);
+
+// Why a plugin whose roost_plugin_version chose `chosen` is refused, and the fix.
+std::string abi_mismatch_message(uint32_t chosen);
+
+// A plugin's negative return code as the log shows it: "-2 ROOST_ENOMEM", "-42" (not a ROOST_E*).
+std::string return_code_text(int rc);
+
 // `roost --check-config` for one plugin: finds and dlopens it, negotiates the ABI version and runs
 // roost_plugin_check if it exports one. Returns "" when it passed, else why not (the plugin's
 // own reasons are logged as it gives them). `checked` says whether it had a check to run.

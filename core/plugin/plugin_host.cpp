@@ -116,15 +116,12 @@ void PluginHost::load(const PluginConfig& pc) {
     auto init = reinterpret_cast<InitFn>(dlsym(p.handle, "roost_plugin_init"));
     p.cleanup = reinterpret_cast<CleanupFn>(dlsym(p.handle, "roost_plugin_cleanup"));
     if (!version || !init)
-        throw fail(fmt::format(
-            "{} does not export roost_plugin_version and roost_plugin_init (is it a Roost plugin?)", path));
+        throw fail(missing_exports_message(path, reinterpret_cast<const void*>(version),
+                                           reinterpret_cast<const void*>(init)));
     uint32_t chosen = version(kOfferedVersions, std::size(kOfferedVersions));
     if (std::find(std::begin(kOfferedVersions), std::end(kOfferedVersions), chosen) ==
         std::end(kOfferedVersions))
-        throw fail(
-            fmt::format("speaks no ABI version this broker offers (offered 1, it chose {}); rebuild it "
-                        "against this release's SDK",
-                        chosen));
+        throw fail(abi_mismatch_message(chosen));
 
     p.self.index = _plugins.size() - 1;
     std::vector<roost_option> options = option_array(pc);
@@ -133,7 +130,9 @@ void PluginHost::load(const PluginConfig& pc) {
         if (int rc = run_plugin_check(p.check, pc, options); rc < 0) {
             p.cleanup = nullptr;  // never initialised
             throw PluginConfigError(
-                fail(fmt::format("its options are refused ({}); its log lines above say why", rc)).what());
+                fail(fmt::format("its options are refused ({}); its log lines above say why",
+                                 return_code_text(rc)))
+                    .what());
         }
     }
     p.initialising = true;
@@ -141,7 +140,8 @@ void PluginHost::load(const PluginConfig& pc) {
     p.initialising = false;
     if (rc < 0) {
         p.cleanup = nullptr;  // init failed: nothing to clean up, by the contract
-        std::string why = fmt::format("initialisation failed ({}); its log lines above say why", rc);
+        std::string why =
+            fmt::format("initialisation failed ({}); its log lines above say why", return_code_text(rc));
         if (rc == ROOST_EINVAL) throw PluginConfigError(fail(why).what());
         throw fail(why);
     }
@@ -248,14 +248,14 @@ void PluginHost::reload(const Config& fresh) {
         if (p->check) {
             if (int rc = run_plugin_check(p->check, *it, options); rc < 0) {
                 log::error("SIGHUP: plugin '{}' ({}) refused its new options ({}); it keeps the old ones",
-                           p->name, it->source, rc);
+                           p->name, it->source, return_code_text(rc));
                 continue;
             }
         }
         int rc = p->lifecycle->reload(p->plugin_data, options.data(), options.size());
         if (rc < 0)
             log::error("SIGHUP: plugin '{}' ({}): reload failed ({}); it keeps its old options", p->name,
-                       it->source, rc);
+                       it->source, return_code_text(rc));
         else
             log::info("SIGHUP: plugin '{}' reloaded its options ({})", p->name, it->source);
     }

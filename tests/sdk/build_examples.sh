@@ -14,7 +14,9 @@
 #    async_http_auth accepts good credentials and refuses bad ones, snapshot_store keeps a
 #    stored session's queued QoS 1 message over a restart (SIGTERM, start again), and
 #    message_copy copies in/... to out/... (the original first: host->publish is queued), drops
-#    in/private/... with 0x87 for MQTT 5, and refuses a `to` under `from`.
+#    in/private/... with 0x87 for MQTT 5, and refuses a `to` under `from`, and tap (a
+#    pass-through transport, on a listener of its own with two workers) carries a publish,
+#    publishes its counters from a timer and closes a connection that says nothing.
 # Exits non-zero on the first failure, saying what failed (and the broker's log).
 set -euo pipefail
 
@@ -75,7 +77,7 @@ esac
 # ---- 2. build out of tree ----------------------------------------------------------------------
 # folder:plugin:language
 examples=(hello_c:size_limit:c hello_cpp:topic_rewrite:cpp async_http_auth:async_http_auth:c
-    snapshot_store:snapshot_store:cpp message_copy:message_copy:c)
+    snapshot_store:snapshot_store:cpp message_copy:message_copy:c tap_transport:tap:c)
 
 check_exports() {  # file
     local syms
@@ -131,13 +133,20 @@ free_port() {
 }
 need python3 "to pick a free port"
 
-# start_broker NAME TOML: runs the installed roost on a free port; sets port, log, broker_pid.
+# start_broker NAME TOML [PORT]: runs the installed roost on a free port (--listen), or with
+# the listeners of TOML when PORT (the one TOML listens on) is given; sets port, log, broker_pid.
 start_broker() {
     local name="$1" toml="$2"
-    port="$(free_port)"
+    local listen=()
+    if [ -n "${3:-}" ]; then
+        port="$3"
+    else
+        port="$(free_port)"
+        listen=(--listen "127.0.0.1:$port")
+    fi
     log="$tmp/$name-broker.log"
     "$roost" -c "$toml" --check-config >"$log" 2>&1 || fail "$name: roost --check-config refused $toml"
-    "$roost" -c "$toml" --listen "127.0.0.1:$port" -v >"$log" 2>&1 &
+    "$roost" -c "$toml" "${listen[@]}" -v >"$log" 2>&1 &
     broker_pid=$!
     for _ in $(seq 1 100); do
         if ! kill -0 "$broker_pid" 2>/dev/null; then
@@ -330,4 +339,45 @@ grep -q "copies would be copied forever" "$tmp/message_copy_loop.log" ||
     fail "message_copy: no log line saying why a to under from is refused"
 echo "   in/kitchen/temp then out/kitchen/temp, in/private/x refused ('$mqtt5_out'), loop refused"
 
-echo "OK: 5 examples built out of tree (find_package and pkg-config) and working in the installed broker"
+# -- tap
+step "tap: a transport plugin carries MQTT, publishes its counters from a timer, closes silent connections"
+tap_port="$(free_port)"
+cat >"$tmp/tap.toml" <<EOF
+[broker]
+workers = 2
+
+[[listener]]
+bind = "127.0.0.1"
+port = $tap_port
+transport = "tap"
+
+[[plugin]]
+path = "$(plugin_so tap_transport tap)"
+[plugin.options]
+silent_ms = 500
+stats_ms = 200
+EOF
+start_broker tap "$tmp/tap.toml" "$tap_port"
+expect_loaded tap "transport 'tap': closes connections silent for 500 ms"
+grep -q "transport 'tap' over TCP" "$log" || fail "tap: the listener does not use the transport"
+subscribe tap tap/echo "$tmp/tap.out"
+mosquitto_pub -h 127.0.0.1 -p "$port" -V 5 -q 1 -t tap/echo -m through-tap || fail "tap: mosquitto_pub"
+wait_sub tap "$tmp/tap.out"
+got="$(cat "$tmp/tap.out")"
+[ "$got" = "tap/echo through-tap" ] || fail "tap: got '$got', not 'tap/echo through-tap'"
+got="$(mosquitto_sub -h 127.0.0.1 -p "$port" -t 'tap/stats/#' -C 1 -W 5 -v 2>&1)" || fail "tap: no counters published: $got"
+grep -Eq '^tap/stats/[01] connections=[0-9]+ open=[0-9]+ bytes_in=[0-9]+ bytes_out=[0-9]+$' <<<"$got" ||
+    fail "tap: the counters read '$got'"
+grep -q "connected [0-9]* ms after its socket was accepted" "$log" ||
+    fail "tap: on_connect did not read the transport's attribute tap.accepted_ms"
+silent="$(python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $port)); s.settimeout(5); t = time.time()
+closed, waited = s.recv(1) == b'', time.time() - t
+print('closed' if closed and 0.4 <= waited < 3 else 'not closed in time:', round(waited, 1))" 2>&1)" || true
+[[ "$silent" == closed* ]] || fail "tap: a connection that sent nothing was not closed after about 500 ms: $silent"
+grep -q "closed a connection that sent nothing for 500 ms" "$log" || fail "tap: no log line for the silent connection"
+stop_broker tap
+echo "   tap/echo carried, counters '$got', a silent connection $silent s"
+
+echo "OK: 6 examples built out of tree (find_package and pkg-config) and working in the installed broker"

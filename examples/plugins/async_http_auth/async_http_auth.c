@@ -199,7 +199,9 @@ static roost_verdict authenticate(void* worker_data, roost_auth_event* ev) {
     return ROOST_PENDING;
 }
 
-static const roost_auth_hooks auth_hooks = {sizeof(roost_auth_hooks), authenticate, NULL};
+/* Members by name: a hook table that grows in a later release still compiles without warnings. */
+static const roost_auth_hooks auth_hooks = {.struct_size = sizeof(roost_auth_hooks),
+                                            .authenticate = authenticate};
 
 /* ---- load and unload ---------------------------------------------------------------------- */
 

@@ -93,8 +93,12 @@ typedef struct roost_bytes {
 } roost_bytes;
 
 /* One key = value of the plugin's [plugin.options] table, in file order. Values arrive as text:
- * strings as they are, integers, floats and booleans as their TOML text ("1024", "0.5", "true");
- * the plugin parses them. file:line let an error name the exact line:
+ * strings with TOML's quotes and escapes undone, booleans "true"/"false", integers in decimal
+ * however written (0x97 -> "151", 1_000 -> "1000"), floats in decimal with a point (1e3 ->
+ * "1000.0"); the plugin parses them. Arrays, tables and date-times are refused by the config
+ * loader. A relative file name arrives as written: the plugin resolves it (against the folder of
+ * `file`, as `[[plugin]] path =` is, keeps a config working wherever roost starts). file:line let
+ * an error name the exact line:
  *   host->log(self, ROOST_LOG_ERROR, "%s:%u: option %s = \"%s\": not a number", o->file, o->line, ...) */
 typedef struct roost_option {
     const char *key;   /* NUL-terminated */
@@ -150,7 +154,9 @@ typedef struct roost_auth_event {
 
 typedef struct roost_auth_hooks {
     uint32_t struct_size;
-    /* CONNECT: username/password, or the first step of an MQTT 5 enhanced method. */
+    /* CONNECT: username/password, or the first step of an MQTT 5 enhanced method. A `method`
+     * that every plugin answers NEXT for is refused with 0x8C Bad authentication method,
+     * whatever the listener's auth_default. */
     roost_verdict (*authenticate)(void *worker_data, roost_auth_event *ev);
     /* Every later step of an enhanced exchange, and re-authentication (stage tells which).
      * Called only on the plugin that answered the first step. */
@@ -251,8 +257,9 @@ typedef struct roost_message_hooks {
  *   subscription_save                                  the SUBACK (a stored session's SUBSCRIBE)
  *   session_save                                       the CONNACK that creates a stored session
  *   incoming_qos2_delete                               the PUBCOMP that releases the id
- * (since 0.2; before, only the PUBACK/PUBREC waited for message_store and delivery_save). A
- * PENDING completed with DENY for a publish's stores makes its acknowledgement a failure (MQTT 5:
+ * (appended after v1's release; before, only the PUBACK/PUBREC waited for message_store and
+ * delivery_save). A PENDING completed with DENY for a publish's stores makes its acknowledgement a
+ * failure (MQTT 5:
  * the reason code given, e.g. 0x97 Quota exceeded for a full disk, else 0x80; MQTT 3.1.1
  * PUBACK/PUBREC carry no code, so the connection is closed instead and the client sends the
  * message again); for a SUBSCRIBE, that filter's SUBACK code is 0x80 (the subscription stays in
@@ -344,8 +351,9 @@ typedef struct roost_restore_sink {
     int (*session)(void *ctx, const roost_session_record *s);
     int (*subscription)(void *ctx, const roost_subscription_record *s);
     int (*delivery)(void *ctx, const roost_delivery_record *d);
-    /* Appended in 0.2 (test with ROOST_HAS(sink, roost_restore_sink, incoming_qos2)), after the
-     * sessions: a QoS 2 packet id the client sent, answered with PUBREC, and not yet released by
+    /* Appended after v1's release (test with ROOST_HAS(sink, roost_restore_sink, incoming_qos2)),
+     * after the sessions: a QoS 2 packet id the client sent, answered with PUBREC, and not yet
+     * released by
      * its PUBREL (incoming_qos2_save). A PUBLISH the client sends again with that id is not
      * routed a second time. */
     int (*incoming_qos2)(void *ctx, roost_bytes client_id, uint16_t packet_id);
@@ -368,8 +376,9 @@ typedef struct roost_persistence_hooks {
     roost_verdict (*delivery_delete)(void *worker_data, roost_call *call, roost_bytes client_id, uint64_t sequence);
     /* An empty payload clears the topic. */
     roost_verdict (*retained_set)(void *worker_data, roost_call *call, const roost_stored_message *m);
-    /* Appended in 0.2 (NULL in an older plugin's table: not stored). A client of a stored session
-     * sent a QoS 2 PUBLISH with `packet_id`: the id awaits its PUBREL. Called with the publish's
+    /* Appended after v1's release (NULL in an older plugin's table: not stored). A client of a
+     * stored session sent a QoS 2 PUBLISH with `packet_id`: the id awaits its PUBREL. Called with
+     * the publish's
      * other stores; PENDING holds the PUBREC like theirs, so that after a crash a resend of the
      * PUBLISH is recognised and not routed twice (exactly once). */
     roost_verdict (*incoming_qos2_save)(void *worker_data, roost_call *call, roost_bytes client_id,
@@ -408,8 +417,8 @@ typedef struct roost_persistence_hooks {
  * drained() says when the backlog reached 0. Timers tied to the connection (ping, close
  * handshake): host->conn_timer_start; they stop by themselves before close().
  *
- * Attributes the TLS layer sets on a TLS listener's connections (readable with
- * client_attribute / conn_attribute; a transport on top sees them in open()):
+ * Attributes the TLS layer sets on a TLS listener's connections (auth and ACL hooks read them with
+ * client_attribute; there is no host call for a transport to read them):
  *   "tls.version"       e.g. "TLSv1.3"
  *   "tls.cipher"        e.g. "TLS_AES_256_GCM_SHA384"
  *   "tls.peer.subject"  the client certificate's subject, RFC 4514 ("CN=dev1,O=Acme")
@@ -417,8 +426,8 @@ typedef struct roost_persistence_hooks {
  *   "tls.peer.san"      its subject alternative names, comma-separated, each with its type:
  *                       "DNS:dev1.example.com,IP:10.0.0.7,URI:spiffe://acme/dev1,email:a@b.c"
  *   "tls.peer.serial"   its serial number, hex
- * They are set once the handshake is done, before the first MQTT byte (and before a transport's
- * open()); the "tls.peer.*" ones only when the client sent a certificate, and "tls.peer.san" only
+ * They are set once the handshake is done, before the first MQTT byte; the "tls.peer.*" ones
+ * only when the client sent a certificate, and "tls.peer.san" only
  * lists DNS, IP, URI and email names. A transport's own attributes start with its name
  * ("ws.header.origin", "ws.path"). */
 

@@ -83,8 +83,9 @@ std::string find_plugin(const PluginConfig& pc) {
     std::string searched;
     for (const auto& d : dirs)
         searched += (searched.empty() ? "" : ", ") + d.string();
-    throw PluginError(fmt::format("plugin '{}' ({}): {} not found in {} (set `path` in its [[plugin]] table)",
-                                  pc.name, pc.source, file, searched));
+    throw PluginConfigError(
+        fmt::format("plugin '{}' ({}): {} not found in {} (set `path` in its [[plugin]] table)", pc.name,
+                    pc.source, file, searched));
 }
 
 void PluginHost::load_all(unsigned workers) {
@@ -99,6 +100,7 @@ void PluginHost::load(const PluginConfig& pc) {
     auto fail = [&](const std::string& why) {
         return PluginError(fmt::format("plugin '{}' ({}): {}", pc.name, pc.source, why));
     };
+    auto unusable = [&](const std::string& why) { return PluginConfigError(fail(why).what()); };
     std::string path = find_plugin(pc);
     auto plugin = std::make_unique<LoadedPlugin>();
     plugin->name = pc.name;
@@ -108,7 +110,7 @@ void PluginHost::load(const PluginConfig& pc) {
     plugin->worker_data.assign(_worker_count, nullptr);
     // RTLD_LOCAL: two plugins may define the same symbols without meeting.
     plugin->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!plugin->handle) throw fail(fmt::format("cannot load {}: {}", path, dlerror()));
+    if (!plugin->handle) throw unusable(fmt::format("cannot load {}: {}", path, dlerror()));
     LoadedPlugin& p = *plugin;
     _plugins.push_back(std::move(plugin));
 
@@ -116,12 +118,12 @@ void PluginHost::load(const PluginConfig& pc) {
     auto init = reinterpret_cast<InitFn>(dlsym(p.handle, "roost_plugin_init"));
     p.cleanup = reinterpret_cast<CleanupFn>(dlsym(p.handle, "roost_plugin_cleanup"));
     if (!version || !init)
-        throw fail(missing_exports_message(path, reinterpret_cast<const void*>(version),
-                                           reinterpret_cast<const void*>(init)));
+        throw unusable(missing_exports_message(path, reinterpret_cast<const void*>(version),
+                                               reinterpret_cast<const void*>(init)));
     uint32_t chosen = version(kOfferedVersions, std::size(kOfferedVersions));
     if (std::find(std::begin(kOfferedVersions), std::end(kOfferedVersions), chosen) ==
         std::end(kOfferedVersions))
-        throw fail(abi_mismatch_message(chosen));
+        throw unusable(abi_mismatch_message(chosen));
 
     p.self.index = _plugins.size() - 1;
     std::vector<roost_option> options = option_array(pc);

@@ -84,8 +84,10 @@ class PluginError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
 };
-// A plugin refused its options (roost_plugin_check, or init returning ROOST_EINVAL): a
-// configuration error, exit status 2.
+// A configured plugin that cannot be used as it is: its file does not load, lacks an export or
+// speaks another ABI version, or it refused its options (roost_plugin_check, or init returning
+// ROOST_EINVAL). A configuration error, exit status 2, as `--check-config` says of the same file.
+// (A PluginError is what fails at run time: init returning anything else.)
 class PluginConfigError : public PluginError {
   public:
     using PluginError::PluginError;

@@ -19,6 +19,7 @@
 #include "plugin/persistence.hpp"
 #include "plugin/plugin_host.hpp"
 #include "server/exposure.hpp"
+#include "server/loop_stall.hpp"
 #include "util/log.hpp"
 
 namespace roost {
@@ -159,9 +160,21 @@ struct Server::Worker {
     }
 
     void start_timers() {
+        stall_watch.started(Clock::now());
         uv_timer_start(
-            &tick, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->broker->tick(Clock::now()); }, 1000,
-            1000);
+            &tick,
+            [](uv_timer_t* t) {
+                auto* w = static_cast<Worker*>(t->data);
+                Clock::time_point now = Clock::now();
+                if (int64_t late = w->stall_watch.late_ms(now))
+                    log::warn(
+                        "worker {}: its event loop was held for more than {} ms, and its clients "
+                        "waited (a plugin hook or Lua script that blocks instead of answering "
+                        "PENDING, or a machine short of CPU)",
+                        w->index, late);
+                w->broker->tick(now);
+            },
+            1000, 1000);
         if (index == 0 && config.broker.sys_interval > 0) {
             publish_sys_topics(*broker);
             uint64_t every = config.broker.sys_interval * 1000ull;
@@ -186,6 +199,7 @@ struct Server::Worker {
     std::unique_ptr<net::FlushQueue> flush_queue;
     std::vector<std::unique_ptr<net::Listener>> listeners;  // worker 0 only: it accepts for all
     uv_timer_t tick{};
+    LoopStallWatch stall_watch;  // fed by `tick`
     uv_timer_t sys{};
     uv_timer_t grace{};
     uv_async_t stop_request{};

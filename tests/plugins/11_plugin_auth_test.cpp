@@ -289,6 +289,23 @@ TEST_CASE("auth_garbage: verdict 42 is a DENY, and the broker names the plugin")
     CHECK(b.running());
 }
 
+TEST_CASE("auth_slow: a hook that blocks 2.5 s is named in the log: the worker's loop was held") {
+    // Nothing else tells an operator why every client of a worker waited seconds: the tick after
+    // the stall comes late, and says so.
+    Setup s;
+    s.broker.push_back("workers = 1");
+    s.plugins.push_back({ROOST_PLUGIN_AUTH_SLOW, {{"delay_ms", "2500"}}});
+    PluginBroker b(s);
+    size_t from = b.log_size();
+    Answer a = connect_as(b, 5, "stalls-the-worker", "u", "p", 10s);
+    CHECK(a.rc() == 0x00);
+    CHECK_MESSAGE(b.wait_line({"worker 0: its event loop was held for more than",
+                               "blocks instead of "
+                               "answering PENDING"},
+                              3s, from),
+                  b.log());
+}
+
 TEST_CASE("auth_slow: a hook that blocks 200 ms delays its worker, yet every client is answered") {
     // auth_slow sleeps inside the hook, on the worker thread that owns the client. With one
     // worker nobody else is served meanwhile: this is why slow checks answer PENDING. The test

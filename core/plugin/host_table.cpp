@@ -9,6 +9,7 @@
 #include "broker/broker.hpp"
 #include "broker/client.hpp"
 #include "broker/worker_thread.hpp"
+#include "mqtt/reason_codes.hpp"
 #include "mqtt/topic.hpp"
 #include "net/connection.hpp"
 #include "plugin/host_functions.hpp"
@@ -240,7 +241,9 @@ struct HostTable {
     static int disconnect(roost_client* c, uint8_t reason_code) {
         if (!c) return ROOST_EINVAL;
         if (c->client->closing()) return ROOST_EGONE;
-        c->client->disconnect(static_cast<mqtt::ReasonCode>(reason_code), "disconnected by a plugin");
+        auto reason = static_cast<mqtt::ReasonCode>(reason_code);
+        c->client->disconnect(reason, fmt::format("disconnected by a plugin (0x{:02x} {})", reason_code,
+                                                  mqtt::reason_name(reason)));
         return ROOST_OK;
     }
 

@@ -176,4 +176,6 @@ TEST_CASE("a kept ref disconnects its client from a thread of the plugin's; afte
     CHECK_MESSAGE(b.wait_line({"fixture: kick serial=", "rc=0"}), tail(b.log()));
     CHECK_MESSAGE(b.wait_line({"fixture: kick again serial=", "rc=-3"}), tail(b.log()));
     CHECK(b.wait_line({"fixture: disconnect id=kickme", "reason=0x98"}));
+    // The broker's own line says who closed it and with which reason code.
+    CHECK_MESSAGE(b.wait_line({"client 'kickme'", "disconnected by a plugin (0x98"}), tail(b.log()));
 }

@@ -13,7 +13,8 @@ namespace roost {
 class LoopStallWatch {
   public:
     using Clock = std::chrono::steady_clock;
-    static constexpr std::chrono::milliseconds kPeriod{1000};  // the tick's
+    static constexpr std::chrono::milliseconds kPeriod{
+        1000};  // the tick's (Server::Worker starts it with this)
     static constexpr std::chrono::milliseconds kReportOver{1000};
 
     // When the tick starts: a stall before the first tick counts too.

@@ -160,6 +160,8 @@ struct Server::Worker {
     }
 
     void start_timers() {
+        // The stall watch judges lateness against this period: one constant for both.
+        constexpr uint64_t kTickMs = LoopStallWatch::kPeriod.count();
         stall_watch.started(Clock::now());
         uv_timer_start(
             &tick,
@@ -174,7 +176,7 @@ struct Server::Worker {
                         w->index, late);
                 w->broker->tick(now);
             },
-            1000, 1000);
+            kTickMs, kTickMs);
         if (index == 0 && config.broker.sys_interval > 0) {
             publish_sys_topics(*broker);
             uint64_t every = config.broker.sys_interval * 1000ull;

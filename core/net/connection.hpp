@@ -21,9 +21,10 @@
 // Output (issue 7, "fewer copies"): small packets are copied into the connection's queue; a large
 // payload is queued by reference (write(head, SharedBytes), see output_queue.hpp for the
 // lifetime rules), so N subscribers of one message hold one copy of it. At the end of the loop
-// iteration everything queued goes out in one uv_write of several uv_buf_t. The references are
-// dropped when that write completes (or fails, or is cancelled by close()), and at close() for
-// what was still queued. Over TLS the records are encrypted straight from the slices at the
+// iteration everything queued goes out in one writev (uv_try_write); what the socket does not
+// take then goes in one uv_write of several uv_buf_t. The references are dropped once their
+// bytes are written (or the write fails, or is cancelled by close()), and at close() for what
+// was still queued. Over TLS the records are encrypted straight from the slices at the
 // flush; through a transport plugin a packet is handed over in one piece (the ABI takes bytes).
 // Limits count bytes queued, shared or not: backlog(), max_output_buffer and
 // max_total_output_buffer see a shared 1 MiB payload as 1 MiB on every connection it waits on.
@@ -235,6 +236,9 @@ class Connection {
     static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
     static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
+    // Everything handed to the socket is written: what was queued meanwhile goes next, and a
+    // reader paused for output (or the transport, drained()) hears the backlog is empty.
+    void written();
     // Gives back this connection's places in max_pending_connects and
     // max_connections_per_address once it closes or lingers (the open count stays until the fd
     // is gone): a client that saw our EOF and reconnects at once must find its place free, and

@@ -498,6 +498,10 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
                   [](const SubscriberMatch& a, const SubscriberMatch& b) { return a.session < b.session; });
     const QueueFullPolicy policy = _config.limits.queue_full_policy;
     size_t delivered = 0;
+    // QoS 0 keeps no copy of its delivery, so one Delivery of the message serves every local
+    // QoS 0 subscriber: the message's reference count is not written per subscriber (a copy and
+    // a release each: 6-8 % of a fan-out worker's samples, on a cache line other workers read).
+    Delivery qos0{message, 0, false, {}};
     for (size_t i = 0; i < _match_scratch.size();) {
         size_t end = i;
         while (end < _match_scratch.size() && _match_scratch[end].session == _match_scratch[i].session)
@@ -524,7 +528,13 @@ size_t Broker::publish(MessagePtr message, PublishContext* context) {
             ++_stats.messages_dropped;
             continue;
         }
-        if (first.worker == _index) {
+        Session* local = first.worker == _index && d.qos == 0 ? find_session(key) : nullptr;
+        if (local) {
+            qos0.retain = d.retain;
+            qos0.subscription_ids.swap(d.subscription_ids);
+            qos0.share.swap(d.share);
+            deliver_qos0(*local, qos0);
+        } else if (first.worker == _index) {
             d.message = message;
             deliver_routed(key, std::move(d), context);
         } else {

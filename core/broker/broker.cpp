@@ -37,6 +37,7 @@ Broker::Broker(const Config& config, Router& router, unsigned index, uv_loop_t* 
     uv_idle_init(loop, &_release_idle);
     _deferred_timer.data = this;
     _release_check.data = this;
+    _next_tick = _clock_base + std::chrono::seconds(1);  // the first tick's (Server::start_timers)
 }
 
 uint64_t Broker::SessionKeyOf::of(const Client& client) {
@@ -110,6 +111,8 @@ void Broker::accept(net::Connection* connection, const ListenerConfig& listener)
     auto* client = new Client(*this, connection, listener);
     client->_slot = static_cast<uint32_t>(_clients.size());
     _clients.push_back(client);
+    const Clock::time_point now = Clock::now();
+    _check_at.push_back(clock_ms(std::min(client->next_check(now), now + std::chrono::hours(1))));
     if (int rc = connection->start(client); rc != 0)
         connection->close(std::string("cannot read from socket: ") + uv_strerror(rc));
 }
@@ -343,6 +346,8 @@ void Broker::client_closed(Client& client, const std::string&) {
     last->_slot = client._slot;
     _clients[client._slot] = last;
     _clients.pop_back();
+    _check_at[client._slot] = _check_at.back();
+    _check_at.pop_back();
     if (client.connected()) {
         --_connected;
         --_router.connected;
@@ -1089,32 +1094,54 @@ void Broker::arm_deadline_timer(Clock::time_point now) {
 }
 
 void Broker::check_clients(Clock::time_point now, Clock::time_point next_tick) {
-    Clock::time_point due = Clock::time_point::max();
+    const uint32_t now_ms = clock_ms(now);
+    // Nothing is left unlooked-at longer than this (Client::next_check's max, and a safe margin
+    // inside the 24 days that clock_ms differences span).
+    const Clock::time_point horizon = now + std::chrono::hours(1);
+    uint32_t earliest = clock_ms(horizon);
     // From the end: a client that closes at once leaves only its own slot, which the last
     // (already checked) one fills.
     for (size_t i = _clients.size(); i-- > 0;) {
         if (i >= _clients.size()) continue;
+        if (!reached(_check_at[i], now_ms)) {
+            if (static_cast<int32_t>(_check_at[i] - earliest) < 0) earliest = _check_at[i];
+            continue;
+        }
         Client* client = _clients[i];
         client->check_timeouts(now);
         // One past due was judged just now (or waits for this turn's I/O: Client::on_resume).
-        if (i < _clients.size() && _clients[i] == client)
-            if (Clock::time_point d = client->keep_alive_due(); d >= now) due = std::min(due, d);
+        if (i < _clients.size() && _clients[i] == client) {
+            _check_at[i] = clock_ms(std::min(client->next_check(now), horizon));
+            if (static_cast<int32_t>(_check_at[i] - earliest) < 0) earliest = _check_at[i];
+        }
     }
-    if (due >= next_tick) return;
-    // A millisecond past it: the client is judged on "more than 1.5 x keep alive" without a packet.
-    // And no sooner than kMinScanGap after this scan: each firing checks every client of the
-    // worker, and with many clients near their limit (a fleet on keep alive 1, or thousands that
-    // went silent together) one scan per due moment would be hundreds of scans a second.
-    constexpr int64_t kMinScanGap = 50;  // ms: the most a close is late
-    auto ms =
-        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count() + 1, kMinScanGap);
+    if (!reached(clock_ms(next_tick), earliest)) arm_client_timer(earliest, now_ms);
+}
+
+void Broker::recheck_client(Client& client) {
+    const Clock::time_point now = Clock::now();
+    const uint32_t at = clock_ms(std::min(client.next_check(now), now + std::chrono::hours(1)));
+    _check_at[client._slot] = at;
+    if (!reached(clock_ms(_next_tick), at)) arm_client_timer(at, clock_ms(now));
+}
+
+void Broker::arm_client_timer(uint32_t at, uint32_t now) {
+    // No sooner than kMinScanGap from now: each firing looks at every client due, and with many
+    // near their limit (a fleet on keep alive 1, or thousands that went silent together) one
+    // scan per due moment would be hundreds of scans a second.
+    constexpr int32_t kMinScanGap = 50;  // ms: the most a close is late
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&_keep_alive_timer))) return;  // shut down
+    const auto ms = static_cast<uint64_t>(std::max(static_cast<int32_t>(at - now), kMinScanGap));
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(&_keep_alive_timer)) &&
+        uv_timer_get_due_in(&_keep_alive_timer) <= ms)
+        return;
     uv_timer_start(
         &_keep_alive_timer,
         [](uv_timer_t* t) {
             auto* broker = static_cast<Broker*>(t->data);
             broker->check_clients(Clock::now(), broker->_next_tick);
         },
-        static_cast<uint64_t>(ms), 0);
+        ms, 0);
 }
 
 void Broker::check_throttled(Clock::time_point now) {

@@ -102,6 +102,9 @@ class Broker {
     // A new connection from a listener (whose settings outlive it).
     void accept(net::Connection* connection, const ListenerConfig& listener);
     // Its connection is gone: detach from the session, decide the will, maybe end the session.
+    // `client`'s next_check() moved earlier (CONNECT, output waiting on the peer): it is
+    // looked at then, not at the moment it had before.
+    void recheck_client(Client& client);
     void client_closed(Client& client, const std::string& reason);
     bool at_connection_limit() const;
 
@@ -209,9 +212,19 @@ class Broker {
     void arm_deadline_timer(Clock::time_point now);
     // Throttled publishers waiting longer than [limits] backpressure_timeout are released.
     void check_throttled(Clock::time_point now);
-    // Every client's timeouts checked (Client::check_timeouts); then, when a keep alive runs out
-    // before the next tick (`next_tick`) would see it, _keep_alive_timer is set for that moment.
+    // The timeouts of every client whose next_check() has come (Client::check_timeouts); then,
+    // when one comes before the next tick (`next_tick`), _keep_alive_timer is set for that moment.
     void check_clients(Clock::time_point now, Clock::time_point next_tick);
+    // Sets _keep_alive_timer for `at` (this worker's clock_ms) unless it is set for sooner, or the
+    // next tick comes first.
+    void arm_client_timer(uint32_t at, uint32_t now);
+    // Milliseconds on this worker's clock for _check_at: they wrap every 49 days, so they are
+    // only ever compared by difference (every check is due within 28 hours: keep alive 65,535 s).
+    uint32_t clock_ms(Clock::time_point t) const {
+        return static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(t - _clock_base).count());
+    }
+    static bool reached(uint32_t at, uint32_t now) { return static_cast<int32_t>(at - now) <= 0; }
     // The local part of attach(), for `session`, in this worker's table (`created` just now).
     // `token` is the one the client waits on: an attach that goes on elsewhere (the session
     // ended here and another worker now owns the id) checks it before touching the client.
@@ -326,6 +339,11 @@ class Broker {
     // Every client of this worker, in no order; each knows its place (Client::_slot), so that
     // removal is a swap with the last: 8 bytes per client instead of a hash-set node and bucket.
     std::vector<Client*> _clients;
+    // By the same slot: when that client's timeouts next need a look (clock_ms of its
+    // next_check()). A second's tick reads these 4 bytes per client and touches only the clients
+    // due, instead of every client (19,900 idle ones cost 3.4 ms of CPU a second that way).
+    std::vector<uint32_t> _check_at;
+    Clock::time_point _clock_base = Clock::now();
     size_t _connected = 0;                        // this worker's clients past CONNACK
     std::vector<SubscriberMatch> _match_scratch;  // reused by publish()
     // The block of message ids this worker hands out (Router::reserve_message_ids).

@@ -436,6 +436,24 @@ Clock::time_point Client::keep_alive_due() const {
     return _last_packet_at + std::chrono::milliseconds(_keep_alive * 1500);
 }
 
+Clock::time_point Client::next_check(Clock::time_point now) const {
+    if (closing()) return Clock::time_point::max();
+    Clock::time_point at = keep_alive_due();
+    if (_state == State::AwaitingConnect)
+        at = _last_packet_at + std::chrono::seconds(_broker.limits().connect_timeout);
+    if (_connection->write_waiting()) {
+        const uint64_t limit = uint64_t{_broker.limits().send_timeout} * 1000;
+        const uint64_t stalled = std::min(_connection->write_stalled_ms(), limit);
+        at = std::min(at, now + std::chrono::milliseconds(limit - stalled));
+    }
+    // A millisecond past it: each limit is on "more than".
+    return at == Clock::time_point::max() ? at : at + std::chrono::milliseconds(1);
+}
+
+void Client::on_write_waiting() {
+    if (!_closed) _broker.recheck_client(*this);
+}
+
 void Client::check_timeouts(Clock::time_point now) {
     if (closing()) return;
     if (uint64_t stalled = _connection->write_stalled_ms();

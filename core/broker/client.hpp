@@ -43,6 +43,7 @@ class Client : public net::ConnectionHandler {
     void on_data(std::span<const uint8_t> bytes) override;
     void on_closed(const std::string& reason) override;
     void on_resume() override;
+    void on_write_waiting() override;
 
     // Sends a DISCONNECT with `reason` (MQTT 5 only; 3.1.1 has none) and closes after it is
     // written. `why` goes to the log.
@@ -73,9 +74,14 @@ class Client : public net::ConnectionHandler {
     Session* session() const { return _session.get(); }
     Session& ensure_session();
 
-    // Called every second by the broker, and when a keep alive runs out between two seconds:
-    // enforces keep alive, send_timeout and the CONNECT timeout.
+    // Called by the broker when next_check() comes (at a tick, or between two when a keep alive
+    // runs out): enforces keep alive, send_timeout and the CONNECT timeout.
     void check_timeouts(Clock::time_point now);
+    // The earliest moment check_timeouts() can have something to do, as things stand: the end
+    // of keep alive, of the CONNECT timeout, or of send_timeout for output waiting on the peer.
+    // Only ever moves later by itself (a packet, a written backlog); what moves it earlier
+    // (CONNECT, output starting to wait) tells the broker (Broker::recheck_client).
+    Clock::time_point next_check(Clock::time_point now) const;
     // When this client's keep alive runs out without another packet (1.5 x keep alive after the
     // last one, spec 3.1.2.10); Clock::time_point::max() for none (keep alive 0, not connected).
     Clock::time_point keep_alive_due() const;

@@ -142,6 +142,7 @@ void Client::on_auth_decision(const HookDecision& d) {
         if (!reauth) {
             _state = State::Authenticating;
             _last_packet_at = Clock::now();  // no longer the moment of accept (client.hpp)
+            _broker.recheck_client(*this);   // keep alive applies from now on
         }
         return send(auth);
     }
@@ -280,6 +281,7 @@ void Client::send_connack(std::shared_ptr<Session> session, bool present, const 
     if (_session) _session_key = _session->ref.key;  // else the broker set it (a session not made yet)
     _state = State::Connected;
     _last_packet_at = Clock::now();  // no longer the moment of accept (client.hpp): keep alive starts
+    _broker.recheck_client(*this);
     if (!_closed) _connection->established();
 
     mqtt::Connack ack;

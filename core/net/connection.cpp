@@ -300,8 +300,12 @@ void Connection::count_output(int64_t delta) {
     add_output(delta);
 }
 
+bool Connection::write_waiting() const {
+    return _write && !_write->queue.empty();
+}
+
 uint64_t Connection::write_stalled_ms() const {
-    if (!_write || _write->queue.empty()) return 0;
+    if (!write_waiting()) return 0;
     return uv_now(_tcp.loop) - _write->started;
 }
 
@@ -629,6 +633,7 @@ void Connection::write_pending() {
     }
     _write->queue.swap(_pending);
     _write->started = uv_now(_tcp.loop);
+    if (_handler) _handler->on_write_waiting();
     int rc = uv_write(&_write->req, reinterpret_cast<uv_stream_t*>(&_tcp), bufs.data() + first,
                       static_cast<unsigned>(bufs.size() - first), on_write);
     if (rc < 0) {

@@ -88,6 +88,9 @@ class ConnectionHandler {
     // The transport learnt the client's real address (Connection::set_peer): log lines and
     // ROOST_CLIENT_ADDRESS name it from now on.
     virtual void on_address_changed(const std::string& address) { (void)address; }
+    // Output is waiting for the peer to read (the socket took only part of it): from now on
+    // write_stalled_ms() counts.
+    virtual void on_write_waiting() {}
 };
 
 // Where connections with unsent bytes wait for the end of the loop iteration (a uv_check
@@ -183,6 +186,8 @@ class Connection {
     size_t backlog() const;
     // How long output has waited for the peer to read: since the write in progress began, or 0.
     uint64_t write_stalled_ms() const;
+    // Output waits for the peer to read it (a write the socket did not take at once).
+    bool write_waiting() const;
     // Heap bytes held by the output buffers (their capacity, and shared payloads queued here in
     // full), for tests and $SYS.
     size_t buffer_capacity() const;

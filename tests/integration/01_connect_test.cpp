@@ -1,6 +1,8 @@
 // 01 connect: CONNECT/CONNACK for MQTT 3.1.1 and 5.0, keep alive, client ids, takeover.
 #include <doctest/doctest.h>
 
+#include <memory>
+
 #include "harness.hpp"
 
 using namespace roost_it;
@@ -78,6 +80,29 @@ TEST_CASE("keep alive: a silent client is disconnected after 1.5 x keep alive") 
             CHECK(before.back().type == pkt::DISCONNECT);
             CHECK(before.back().reason() == 0x8D);  // Keep Alive timeout
         }
+    }
+}
+
+TEST_CASE("keep alive: clients with different keep alives are each closed at their own time") {
+    // The broker looks at a client when its own limit comes, not at every client every second:
+    // each of these is closed 1.5 x its keep alive after its CONNECT, to within the scan gap.
+    ROOST_ONLY();
+    Broker b;
+    std::vector<std::unique_ptr<RawClient>> clients;
+    std::vector<std::chrono::steady_clock::time_point> connected;
+    for (uint16_t keep_alive : {1, 2, 3}) {
+        clients.push_back(std::make_unique<RawClient>(b.port()));
+        REQUIRE(clients.back()->handshake(
+            pkt::conn(4, "ka-each-" + std::to_string(keep_alive), true, keep_alive)));
+        connected.push_back(std::chrono::steady_clock::now());
+    }
+    for (size_t i = 0; i < clients.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(clients[i]->wait_closed(6s));
+        auto took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - connected[i]);
+        MESSAGE("keep alive " << i + 1 << " s: closed after " << took.count() << " ms");
+        CHECK(took >= Millis(1500 * (i + 1)));
+        CHECK(took < Millis(1500 * (i + 1) + 700));  // slack for a loaded, sanitized run
     }
 }
 

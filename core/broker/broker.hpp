@@ -101,10 +101,10 @@ class Broker {
 
     // A new connection from a listener (whose settings outlive it).
     void accept(net::Connection* connection, const ListenerConfig& listener);
-    // Its connection is gone: detach from the session, decide the will, maybe end the session.
     // `client`'s next_check() moved earlier (CONNECT, output waiting on the peer): it is
     // looked at then, not at the moment it had before.
     void recheck_client(Client& client);
+    // Its connection is gone: detach from the session, decide the will, maybe end the session.
     void client_closed(Client& client, const std::string& reason);
     bool at_connection_limit() const;
 
@@ -219,7 +219,7 @@ class Broker {
     // next tick comes first.
     void arm_client_timer(uint32_t at, uint32_t now);
     // Milliseconds on this worker's clock for _check_at: they wrap every 49 days, so they are
-    // only ever compared by difference (every check is due within 28 hours: keep alive 65,535 s).
+    // only ever compared by difference (no check is set more than an hour ahead: check_clients).
     uint32_t clock_ms(Clock::time_point t) const {
         return static_cast<uint32_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>(t - _clock_base).count());

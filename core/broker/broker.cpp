@@ -1119,6 +1119,7 @@ void Broker::check_clients(Clock::time_point now, Clock::time_point next_tick) {
 }
 
 void Broker::recheck_client(Client& client) {
+    if (client._slot >= _clients.size() || _clients[client._slot] != &client) return;  // gone: no slot
     const Clock::time_point now = Clock::now();
     const uint32_t at = clock_ms(std::min(client.next_check(now), now + std::chrono::hours(1)));
     _check_at[client._slot] = at;

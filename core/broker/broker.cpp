@@ -111,8 +111,7 @@ void Broker::accept(net::Connection* connection, const ListenerConfig& listener)
     auto* client = new Client(*this, connection, listener);
     client->_slot = static_cast<uint32_t>(_clients.size());
     _clients.push_back(client);
-    const Clock::time_point now = Clock::now();
-    _check_at.push_back(clock_ms(std::min(client->next_check(now), now + std::chrono::hours(1))));
+    _check_at.push_back(next_look(*client, Clock::now()));
     if (int rc = connection->start(client); rc != 0)
         connection->close(std::string("cannot read from socket: ") + uv_strerror(rc));
 }
@@ -1095,33 +1094,31 @@ void Broker::arm_deadline_timer(Clock::time_point now) {
 
 void Broker::check_clients(Clock::time_point now, Clock::time_point next_tick) {
     const uint32_t now_ms = clock_ms(now);
-    // Nothing is left unlooked-at longer than this (Client::next_check's max, and a safe margin
-    // inside the 24 days that clock_ms differences span).
-    const Clock::time_point horizon = now + std::chrono::hours(1);
-    uint32_t earliest = clock_ms(horizon);
+    uint32_t earliest = clock_ms(now + kMaxLookAhead);
     // From the end: a client that closes at once leaves only its own slot, which the last
     // (already checked) one fills.
     for (size_t i = _clients.size(); i-- > 0;) {
         if (i >= _clients.size()) continue;
-        if (!reached(_check_at[i], now_ms)) {
-            if (static_cast<int32_t>(_check_at[i] - earliest) < 0) earliest = _check_at[i];
-            continue;
+        if (reached(_check_at[i], now_ms)) {
+            Client* client = _clients[i];
+            client->check_timeouts(now);
+            // One past due was judged just now (or waits for this turn's I/O: Client::on_resume).
+            if (i >= _clients.size() || _clients[i] != client) continue;  // it closed
+            _check_at[i] = next_look(*client, now);
         }
-        Client* client = _clients[i];
-        client->check_timeouts(now);
-        // One past due was judged just now (or waits for this turn's I/O: Client::on_resume).
-        if (i < _clients.size() && _clients[i] == client) {
-            _check_at[i] = clock_ms(std::min(client->next_check(now), horizon));
-            if (static_cast<int32_t>(_check_at[i] - earliest) < 0) earliest = _check_at[i];
-        }
+        if (!reached(earliest, _check_at[i])) earliest = _check_at[i];
     }
     if (!reached(clock_ms(next_tick), earliest)) arm_client_timer(earliest, now_ms);
+}
+
+uint32_t Broker::next_look(const Client& client, Clock::time_point now) const {
+    return clock_ms(std::min(client.next_check(now), now + kMaxLookAhead));
 }
 
 void Broker::recheck_client(Client& client) {
     if (client._slot >= _clients.size() || _clients[client._slot] != &client) return;  // gone: no slot
     const Clock::time_point now = Clock::now();
-    const uint32_t at = clock_ms(std::min(client.next_check(now), now + std::chrono::hours(1)));
+    const uint32_t at = next_look(client, now);
     _check_at[client._slot] = at;
     if (!reached(clock_ms(_next_tick), at)) arm_client_timer(at, clock_ms(now));
 }

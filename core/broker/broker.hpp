@@ -225,6 +225,11 @@ class Broker {
             std::chrono::duration_cast<std::chrono::milliseconds>(t - _clock_base).count());
     }
     static bool reached(uint32_t at, uint32_t now) { return static_cast<int32_t>(at - now) <= 0; }
+    // No client goes unlooked-at longer than this (its next_check() may be "never"), well inside
+    // the 24 days that clock_ms differences span.
+    static constexpr std::chrono::hours kMaxLookAhead{1};
+    // _check_at's value for `client`: its next_check(), at most kMaxLookAhead away.
+    uint32_t next_look(const Client& client, Clock::time_point now) const;
     // The local part of attach(), for `session`, in this worker's table (`created` just now).
     // `token` is the one the client waits on: an attach that goes on elsewhere (the session
     // ended here and another worker now owns the id) checks it before touching the client.

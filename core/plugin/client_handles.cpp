@@ -26,10 +26,7 @@ bool ClientHandles::alive(roost_client_ref ref) const {
 
 // ---- the host functions -------------------------------------------------------------------
 
-#include <fmt/format.h>
-
 #include "broker/client.hpp"
-#include "mqtt/reason_codes.hpp"
 #include "plugin/hooks.hpp"
 #include "plugin/host_functions.hpp"
 #include "plugin/plugin_host.hpp"
@@ -98,10 +95,7 @@ int client_ref_disconnect(roost_client_ref ref, uint8_t reason_code) {
     auto disconnect_here = [w, ref, reason_code] {
         roost_client* c = w->clients().find(ref);
         if (!c || c->released || c->client->closing()) return ROOST_EGONE;
-        auto reason = static_cast<mqtt::ReasonCode>(reason_code);
-        c->client->disconnect(
-            reason, fmt::format("disconnected by a plugin (0x{:02x} {}; from a kept client ref)", reason_code,
-                                mqtt::reason_name(reason)));
+        disconnect_for_plugin(*c->client, reason_code, "; from a kept client ref");
         return ROOST_OK;
     };
     if (on_worker(ClientHandles::worker_of(ref))) return disconnect_here();

@@ -2,9 +2,13 @@
 // client refs and data (client_handles.cpp), timers and connections (host_conn.cpp). The
 // roost_host table in host_table.cpp lists them.
 #pragma once
+#include <cstdint>
+#include <string_view>
+
 #include "roost/plugin.h"
 
 namespace roost {
+class Client;
 class PluginHost;
 class PluginWorker;
 namespace host_v1 {
@@ -14,6 +18,9 @@ namespace host_v1 {
 PluginHost* global_host();
 PluginWorker* current_worker();  // the calling thread's worker, or nullptr
 bool on_worker(uint32_t worker);
+// A plugin's disconnect of `client` (on its worker): the log line names the reason code,
+// "disconnected by a plugin (0x98 Administrative action<how>)".
+void disconnect_for_plugin(Client& client, uint8_t reason_code, std::string_view how = {});
 
 // Held by a host function that a plugin may call from any thread (complete, complete_many,
 // client_ref_disconnect) for as long as it uses the host or a worker's state. The host's

@@ -241,9 +241,7 @@ struct HostTable {
     static int disconnect(roost_client* c, uint8_t reason_code) {
         if (!c) return ROOST_EINVAL;
         if (c->client->closing()) return ROOST_EGONE;
-        auto reason = static_cast<mqtt::ReasonCode>(reason_code);
-        c->client->disconnect(reason, fmt::format("disconnected by a plugin (0x{:02x} {})", reason_code,
-                                                  mqtt::reason_name(reason)));
+        host_v1::disconnect_for_plugin(*c->client, reason_code);
         return ROOST_OK;
     }
 
@@ -393,6 +391,11 @@ PluginWorker* current_worker() {
 bool on_worker(uint32_t worker) {
     const unsigned index = worker_thread::index();
     return index != worker_thread::kNone && index == worker;
+}
+void disconnect_for_plugin(Client& client, uint8_t reason_code, std::string_view how) {
+    auto reason = static_cast<mqtt::ReasonCode>(reason_code);
+    client.disconnect(reason, fmt::format("disconnected by a plugin (0x{:02x} {}{})", reason_code,
+                                          mqtt::reason_name(reason), how));
 }
 }  // namespace host_v1
 
